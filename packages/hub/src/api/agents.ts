@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import { Type } from 'typebox';
+import { AgentId, AgentStatusSchema, Heartbeat, RegisterAgent } from '@vigil/protocol';
+import { allowedPool } from '../auth/principal.js';
+import { VigilError } from '../errors.js';
+import { getAgent, listAgents } from '../store/agents.js';
+import type { Routes } from './context.js';
+import { accepted, assertMayWrite, assertNotFuture } from './refusals.js';
+import { pageLimit, PageQuery } from './paging.js';
+
+export const AgentParams = Type.Object({ agentId: AgentId });
+
+export const agentRoutes: Routes = (app, { writer, db, clock }) => {
+  app.post(
+    '/api/v1/agents',
+    {
+      config: { access: 'authenticated' },
+      schema: { summary: 'Register or update an agent', tags: ['agents'], body: RegisterAgent },
+    },
+    async (req, reply) => {
+      const p = req.principal;
+      const agentId = req.body.agent_id ?? (p.kind === 'agent' ? p.agentId : randomUUID());
+      assertMayWrite(p, agentId);
+      if (p.kind === 'pool' && req.body.pool_name !== undefined && req.body.pool_name !== p.pool) {
+        throw new VigilError('VIGIL_FORBIDDEN', `This key registers agents in pool ${JSON.stringify(p.pool)} only`);
+      }
+      const agent = { ...req.body, agent_id: agentId, ...(p.kind === 'pool' ? { pool_name: p.pool } : {}) };
+      const { created, agent: stored } = accepted(
+        await writer.submitOne({ kind: 'register', agent, now: clock.now(), allowedPool: allowedPool(p) }),
+      );
+      return reply.status(created ? 201 : 200).send({ created, agent: stored });
+    },
+  );
+
+  app.get(
+    '/api/v1/agents',
+    {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'List agents, one page at a time',
+        tags: ['agents'],
+        querystring: Type.Object(
+          {
+            status: Type.Optional(AgentStatusSchema),
+            pool: Type.Optional(Type.String({ maxLength: 100 })),
+            type: Type.Optional(Type.String({ maxLength: 100 })),
+            after: Type.Optional(AgentId),
+            ...PageQuery,
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      const { agents, next } = await listAgents(db, {
+        status: q.status,
+        pool: q.pool,
+        type: q.type,
+        after: q.after,
+        limit: pageLimit(q.limit),
+      });
+      return { agents, next_cursor: next };
+    },
+  );
+
+  app.get(
+    '/api/v1/agents/:agentId',
+    {
+      config: { access: 'authenticated' },
+      schema: { summary: 'One agent with its latest resources', tags: ['agents'], params: AgentParams },
+    },
+    async (req) => {
+      const p = req.principal;
+      assertMayWrite(p, req.params.agentId);
+      const agent = await getAgent(db, req.params.agentId);
+      if (p.kind === 'pool' && agent?.pool_name !== p.pool) throw new VigilError('VIGIL_FORBIDDEN');
+      if (!agent) throw new VigilError('VIGIL_AGENT_NOT_FOUND');
+      return { agent };
+    },
+  );
+
+  app.post(
+    '/api/v1/agents/:agentId/heartbeat',
+    {
+      config: { access: 'authenticated' },
+      schema: { summary: 'Report liveness and resources', tags: ['agents'], params: AgentParams, body: Heartbeat },
+    },
+    async (req) => {
+      const p = req.principal;
+      const now = clock.now();
+      assertMayWrite(p, req.params.agentId);
+      assertNotFuture(req.body.timestamp, now);
+      const { status, duplicate } = accepted(
+        await writer.submitOne({ kind: 'heartbeat', agentId: req.params.agentId, heartbeat: req.body, now, allowedPool: allowedPool(p) }),
+      );
+      return { status, duplicate, received_at: now };
+    },
+  );
+};

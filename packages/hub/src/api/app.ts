@@ -1,0 +1,135 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyReply } from 'fastify';
+import type { Logger } from 'pino';
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { ERRORS, VigilError, type ErrorCode } from '../errors.js';
+import type { ApiDeps, App, Routes } from './context.js';
+import { checkJson } from './json-guard.js';
+import { describeValidation, validatorCompiler } from './validation.js';
+import { agentRoutes } from './agents.js';
+import { recordRoutes } from './records.js';
+import { ingestRoutes } from './ingest.js';
+import { capacityRoutes } from './capacity.js';
+import { monitoringRoutes } from './monitoring.js';
+import { keyRoutes } from './keys.js';
+import { healthRoutes } from './health.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+const ROUTES: Routes[] = [healthRoutes, agentRoutes, recordRoutes, ingestRoutes, capacityRoutes, monitoringRoutes, keyRoutes];
+
+/**
+ * Builds the hub's HTTP app without listening, so tests can `inject()` or listen on port 0.
+ * Every error leaves as `{error: {code, message}}`; no client input produces a 500.
+ */
+export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<App> {
+  const app = Fastify({
+    ...(logger ? { loggerInstance: logger as FastifyBaseLogger } : { logger: false }),
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: deps.bodyLimitBytes,
+    // Slow or stuck clients cannot hold a connection forever (slowloris).
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+    // Our own onRequest hook answers 503 with the error shape and Retry-After during shutdown.
+    return503OnClosing: false,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    routerOptions: { maxParamLength: 200 },
+    // Router-level refusals (malformed URL encoding, over-long path parameters) keep the error shape.
+    frameworkErrors: (err, _req, reply) => {
+      void (reply as unknown as FastifyReply).status(400).send({ error: { code: 'VIGIL_VALIDATION', message: err.message } });
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.decorateRequest('principal', undefined as never);
+
+  app.addHook('onRoute', (route) => {
+    if (route.config?.access === undefined && !String(route.url).startsWith('/documentation')) {
+      throw new Error(`route ${route.method} ${route.url} does not declare its access`);
+    }
+  });
+
+  // JSON only, parsed here once and checked for what storage cannot hold.
+  app.removeAllContentTypeParsers();
+  // Bytes, decoded strictly: invalid UTF-8 is refused rather than stored as U+FFFD.
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
+    let text: string;
+    try {
+      text = utf8.decode(body as Buffer);
+    } catch {
+      return done(new VigilError('VIGIL_BAD_TEXT', 'The body is not valid UTF-8'), undefined);
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return done(new VigilError('VIGIL_MALFORMED_JSON'), undefined);
+    }
+    const problem = checkJson(value);
+    return problem ? done(problem, undefined) : done(null, value);
+  });
+
+  // Query strings and path parameters bypass the body parser, so they get the same text check here.
+  app.addHook('preValidation', async (req) => {
+    const problem = checkJson(req.query) ?? checkJson(req.params);
+    if (problem) throw problem;
+  });
+
+  app.addHook('onRequest', async (req, reply) => {
+    if (deps.lifecycle.shuttingDown) {
+      reply.header('connection', 'close');
+      throw new VigilError('VIGIL_SHUTTING_DOWN', undefined, 2);
+    }
+    const encoding = req.headers['content-encoding'];
+    if (encoding !== undefined && encoding !== 'identity') {
+      throw new VigilError('VIGIL_UNSUPPORTED_MEDIA_TYPE', 'Compressed request bodies are not accepted');
+    }
+    const access = req.routeOptions.config.access;
+    if (access === 'public' || access === undefined) return;
+    const principal = await deps.auth.authenticate(req.headers.authorization);
+    if (!principal) throw new VigilError('VIGIL_UNAUTHORIZED');
+    if (access === 'admin' && principal.kind !== 'admin') throw new VigilError('VIGIL_FORBIDDEN');
+    req.principal = principal;
+  });
+
+  app.setErrorHandler((err: FastifyError | VigilError, req, reply) => {
+    const { status, code, message, retryAfter } = classify(err);
+    if (status >= 500 && code === 'VIGIL_INTERNAL') req.log.error({ err, reqId: req.id }, 'request failed');
+    if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
+    const body: { error: { code: ErrorCode; message: string; requestId?: string } } = { error: { code, message } };
+    if (status >= 500) body.error.requestId = req.id;
+    return reply.status(status).send(body);
+  });
+
+  app.setNotFoundHandler((req, reply) =>
+    reply.status(404).send({ error: { code: 'VIGIL_ROUTE_NOT_FOUND', message: `No route ${req.method} ${req.url.split('?')[0]}` } }),
+  );
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Vigil hub API', version: '1' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  for (const routes of ROUTES) routes(app, deps);
+  app.get('/api/v1/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
+  return app;
+}
+
+function classify(err: FastifyError | VigilError): { status: number; code: ErrorCode; message: string; retryAfter?: number } {
+  if (err instanceof VigilError) {
+    return { status: err.status, code: err.code, message: err.message, ...(err.retryAfterS ? { retryAfter: err.retryAfterS } : {}) };
+  }
+  if (err.validation) {
+    return { status: 400, code: 'VIGIL_VALIDATION', message: describeValidation(err.validation, err.validationContext) };
+  }
+  const status = err.statusCode ?? 500;
+  if (status === 413) return { status, code: 'VIGIL_BODY_TOO_LARGE', message: ERRORS.VIGIL_BODY_TOO_LARGE.message };
+  if (status === 415) return { status, code: 'VIGIL_UNSUPPORTED_MEDIA_TYPE', message: ERRORS.VIGIL_UNSUPPORTED_MEDIA_TYPE.message };
+  if (status === 503) return { status, code: 'VIGIL_SHUTTING_DOWN', message: ERRORS.VIGIL_SHUTTING_DOWN.message, retryAfter: 2 };
+  // Fastify's own 4xx (empty JSON body, bad URL, poisoned prototype): its message names the problem.
+  if (status >= 400 && status < 500) return { status: 400, code: 'VIGIL_VALIDATION', message: err.message };
+  return { status: 500, code: 'VIGIL_INTERNAL', message: ERRORS.VIGIL_INTERNAL.message };
+}

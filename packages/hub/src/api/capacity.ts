@@ -1,0 +1,40 @@
+import { Type } from 'typebox';
+import { GpuType } from '@vigil/protocol';
+import { VigilError } from '../errors.js';
+import { findCapacity } from '../store/capacity.js';
+import type { Routes } from './context.js';
+import { pageLimit, PageQuery } from './paging.js';
+
+export const capacityRoutes: Routes = (app, { db }) => {
+  app.get(
+    '/api/v1/capacity',
+    {
+      config: { access: 'authenticated' },
+      schema: {
+        summary: 'Online agents with room for a job, best fit first',
+        tags: ['capacity'],
+        querystring: Type.Object(
+          {
+            min_gpu_vram_gb: Type.Optional(Type.Number({ minimum: 0, maximum: 1_000_000 })),
+            min_cpu_cores: Type.Optional(Type.Number({ minimum: 0, maximum: 100_000 })),
+            min_memory_gb: Type.Optional(Type.Number({ minimum: 0, maximum: 1_000_000 })),
+            pool: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+            capability: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+            gpu_type: Type.Optional(GpuType),
+            ...PageQuery,
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req) => {
+      const p = req.principal;
+      // A pool key routes work inside its own pool; an agent key has no business reading the fleet.
+      if (p.kind === 'agent') throw new VigilError('VIGIL_FORBIDDEN');
+      if (p.kind === 'pool' && req.query.pool !== undefined && req.query.pool !== p.pool) throw new VigilError('VIGIL_FORBIDDEN');
+      const pool = p.kind === 'pool' ? p.pool : req.query.pool;
+      const agents = await findCapacity(db, db.dialect, { ...req.query, pool, limit: pageLimit(req.query.limit) });
+      return { agents };
+    },
+  );
+};

@@ -1,0 +1,42 @@
+import type { FastifyInstance, FastifyBaseLogger, RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Authenticator } from '../auth/authenticate.js';
+import type { Principal } from '../auth/principal.js';
+import type { Clock } from '../clock.js';
+import type { Writer } from '../ingest/writer.js';
+import type { Db } from '../store/db.js';
+
+/** Who may call a route; every route must say (the route inventory test checks it). */
+export type Access = 'public' | 'admin' | 'authenticated';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+  interface FastifyRequest {
+    principal: Principal;
+  }
+}
+
+/** What the routes need from the rest of the hub, built by the composition root. */
+export interface ApiDeps {
+  db: Db;
+  writer: Writer;
+  auth: Authenticator;
+  clock: Clock;
+  bodyLimitBytes: number;
+  startedAt: number;
+  /** Set when SIGTERM arrives: new requests get 503 while the queue drains. */
+  lifecycle: { shuttingDown: boolean };
+}
+
+export type App = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+/** A route module: registers its routes on the app. */
+export type Routes = (app: App, deps: ApiDeps) => void;

@@ -1,0 +1,50 @@
+import type { Routes } from './context.js';
+
+/** Liveness and readiness for load balancers and orchestrators, plus a landing page at `/`. */
+export const healthRoutes: Routes = (app, { db, writer, clock, startedAt, lifecycle }) => {
+  app.get(
+    '/healthz',
+    { config: { access: 'public' }, schema: { summary: 'Is the process up, and how is its store', tags: ['health'] } },
+    async () => {
+      const durability = await db.durability().catch(() => ({ level: 'unknown', detail: 'the store did not answer' }));
+      return {
+        status: writer.health.ok ? 'ok' : 'degraded',
+        uptime_s: Math.round((clock.now() - startedAt) / 1000),
+        store: { dialect: db.dialect.name, ...writer.health, durability },
+        queue: { depth: writer.queueDepth, capacity: writer.capacity },
+      };
+    },
+  );
+
+  app.get(
+    '/readyz',
+    { config: { access: 'public' }, schema: { summary: 'Can the hub take traffic now', tags: ['health'] } },
+    async (_req, reply) => {
+      let reason: string | undefined;
+      if (lifecycle.shuttingDown) reason = 'shutting down';
+      else if (!writer.health.ok) reason = `store cannot commit (${writer.health.error ?? 'unknown'})`;
+      else {
+        try {
+          await db.get('SELECT 1 AS one');
+        } catch {
+          reason = 'store does not answer';
+        }
+      }
+      if (reason) return reply.status(503).header('retry-after', '2').send({ ready: false, reason });
+      return { ready: true };
+    },
+  );
+
+  // The web dashboard is not built yet (see README); until it is, `/` says where to look.
+  app.get('/', { config: { access: 'public' }, schema: { hide: true } }, async (_req, reply) =>
+    reply
+      .type('text/html; charset=utf-8')
+      .header('content-security-policy', "default-src 'none'")
+      .send(
+        '<!doctype html><meta charset="utf-8"><title>Vigil hub</title>' +
+          '<h1>Vigil hub is running</h1><p>The web dashboard is not built yet. The API is at ' +
+          '<a href="/api/v1/openapi.json">/api/v1/openapi.json</a>; the fleet overview at <code>GET /api/monitoring/dashboard</code> ' +
+          '(with <code>Authorization: Bearer &lt;admin token&gt;</code>).</p>',
+      ),
+  );
+};

@@ -1,0 +1,134 @@
+import { Type } from 'typebox';
+import { AgentError, AgentEvent, AgentId, EpochMs } from '@vigil/protocol';
+import { allowedPool } from '../auth/principal.js';
+import { VigilError } from '../errors.js';
+import { errorFingerprint } from '../ingest/fingerprint.js';
+import { listErrors } from '../store/errors.js';
+import { listEvents } from '../store/events.js';
+import { AgentParams } from './agents.js';
+import type { Routes } from './context.js';
+import { pageLimit, PageQuery } from './paging.js';
+import { accepted, assertMayWrite, assertNotFuture } from './refusals.js';
+
+/** Widest window one events query may span; wider asks are refused rather than scanning everything. */
+export const MAX_RANGE_MS = 31 * 24 * 3_600_000;
+
+export const ErrorParams = Type.Object({ errorId: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) });
+
+/** Lifecycle events and error logs: writing them, listing them, resolving errors. */
+export const recordRoutes: Routes = (app, { writer, db, clock }) => {
+  app.post(
+    '/api/v1/agents/:agentId/events',
+    {
+      config: { access: 'authenticated' },
+      schema: { summary: 'Record a lifecycle event', tags: ['events'], params: AgentParams, body: AgentEvent },
+    },
+    async (req, reply) => {
+      const now = clock.now();
+      assertMayWrite(req.principal, req.params.agentId);
+      assertNotFuture(req.body.timestamp, now);
+      const { id, duplicate } = accepted(
+        await writer.submitOne({
+          kind: 'event',
+          agentId: req.params.agentId,
+          event: req.body,
+          now,
+          allowedPool: allowedPool(req.principal),
+        }),
+      );
+      return reply.status(duplicate ? 200 : 201).send({ id, duplicate });
+    },
+  );
+
+  app.post(
+    '/api/v1/agents/:agentId/errors',
+    {
+      config: { access: 'authenticated' },
+      schema: { summary: 'Record an error; repeats of one failure count up', tags: ['errors'], params: AgentParams, body: AgentError },
+    },
+    async (req, reply) => {
+      const now = clock.now();
+      const e = req.body;
+      assertMayWrite(req.principal, req.params.agentId);
+      assertNotFuture(e.timestamp, now);
+      const fingerprint = errorFingerprint(e.error_type, e.message, e.stack_trace);
+      const result = accepted(
+        await writer.submitOne({
+          kind: 'error',
+          agentId: req.params.agentId,
+          error: e,
+          fingerprint,
+          now,
+          allowedPool: allowedPool(req.principal),
+        }),
+      );
+      return reply
+        .status(result.duplicate ? 200 : 201)
+        .send({ id: result.id, occurrences: result.occurrences, duplicate: result.duplicate, fingerprint });
+    },
+  );
+
+  app.get(
+    '/api/v1/events',
+    {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'Events, newest first',
+        tags: ['events'],
+        querystring: Type.Object(
+          {
+            agent_id: Type.Optional(AgentId),
+            event_type: Type.Optional(Type.String({ maxLength: 50 })),
+            since: Type.Optional(EpochMs),
+            until: Type.Optional(EpochMs),
+            before: Type.Optional(Type.Integer({ minimum: 1 })),
+            ...PageQuery,
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      if (q.since !== undefined && (q.until ?? clock.now()) - q.since > MAX_RANGE_MS) {
+        throw new VigilError('VIGIL_RANGE_TOO_WIDE', `since..until may span at most ${MAX_RANGE_MS / 86_400_000} days`);
+      }
+      const { events, next } = await listEvents(db, { ...q, limit: pageLimit(q.limit) });
+      return { events, next_cursor: next };
+    },
+  );
+
+  app.get(
+    '/api/v1/errors',
+    {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'Error groups, newest first',
+        tags: ['errors'],
+        querystring: Type.Object(
+          {
+            agent_id: Type.Optional(AgentId),
+            resolved: Type.Optional(Type.Boolean()),
+            before: Type.Optional(Type.Integer({ minimum: 1 })),
+            ...PageQuery,
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      const { errors, next } = await listErrors(db, { ...q, limit: pageLimit(q.limit) });
+      return { errors, next_cursor: next };
+    },
+  );
+
+  app.post(
+    '/api/v1/errors/:errorId/resolve',
+    { config: { access: 'admin' }, schema: { summary: 'Resolve an error group (idempotent)', tags: ['errors'], params: ErrorParams } },
+    async (req) => {
+      const { error } = accepted(await writer.submitOne({ kind: 'resolve', errorId: req.params.errorId, now: clock.now() }));
+      return { error };
+    },
+  );
+};

@@ -1,0 +1,181 @@
+import { parseArgs } from 'node:util';
+import { createApiKey, revokeApiKey } from './auth/key-admin.js';
+import { ConfigError, loadConfig, settingsHelp, type Config } from './config/config.js';
+import { createLogger, startHub } from './main.js';
+import { listKeys } from './store/keys.js';
+import { openStore } from './store/open.js';
+
+const USAGE = `vigil: the hub that watches and steers a fleet of AI agents
+
+Usage:
+  vigil server [options]                     Run the hub (HTTP API on 127.0.0.1:7070 by default)
+  vigil migrate [options]                    Create or upgrade the database schema, then exit
+  vigil keys create --agent ID [--name TEXT] Create a key that writes only agent ID's data
+  vigil keys create --pool NAME [--name TEXT]
+                                             Create a key that registers and writes agents in pool NAME
+  vigil keys list [options]                  List keys (never their secrets)
+  vigil keys revoke KEY_ID|PREFIX [options]  Revoke a key; it stops working within a second
+  vigil --help | vigil <command> --help
+
+The server's options (also taken by migrate and keys, to find the database):
+${settingsHelp()}
+
+Flags win over environment variables, which win over defaults.
+The admin token is VIGIL_ADMIN_TOKEN when set; otherwise it is generated at first start
+into <data-dir>/admin-token (mode 0600). Send it as "Authorization: Bearer <token>".
+`;
+
+const SERVER_USAGE = `vigil server [options]: run the hub
+
+Starts the HTTP API, migrates the database, and prints the URL and where the admin token is.
+SIGINT or SIGTERM stops accepting requests, commits everything queued, and exits 0.
+
+Options (flag, environment variable, meaning):
+${settingsHelp()}
+`;
+
+/** Exit codes: 0 done, 1 failed while running, 2 bad usage or configuration. */
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(command === 'server' ? SERVER_USAGE : USAGE);
+    return 0;
+  }
+  switch (command) {
+    case 'server':
+      return server(loadConfig(rest, process.env));
+    case 'migrate':
+      return migrateCommand(loadConfig(rest, process.env));
+    case 'keys':
+      return keys(rest);
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  }
+}
+
+async function server(config: Config): Promise<number> {
+  const hub = await startHub(config, { logger: createLogger(config.logLevel) });
+  const fromEnv = config.adminToken !== undefined;
+  const where = fromEnv ? 'the VIGIL_ADMIN_TOKEN you set' : `in ${hub.adminTokenSource} (mode 0600)`;
+  const token = fromEnv ? '$VIGIL_ADMIN_TOKEN' : `$(cat ${shellQuote(hub.adminTokenSource)})`;
+  process.stdout.write(
+    `\nVigil hub listening on ${hub.url}\n` +
+      `  database:    ${hub.db.dialect.name === 'sqlite' ? config.db : redactUrl(config.db)}\n` +
+      `  admin token: ${where}\n` +
+      `  try:         curl -H "Authorization: Bearer ${token}" ${hub.url}/api/monitoring/dashboard\n\n`,
+  );
+  return new Promise((resolve) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (++signals > 1) {
+        process.stderr.write(`${signal} again: exiting without draining\n`);
+        process.exit(1);
+      }
+      hub.app.log.info({ signal }, 'stopping: draining the ingest queue');
+      hub.stop().then(
+        () => resolve(0),
+        (err: unknown) => {
+          hub.app.log.error({ err }, 'shutdown failed');
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+async function migrateCommand(config: Config): Promise<number> {
+  const { db, applied } = await openStore(config.db, { sqliteSynchronous: config.sqliteSynchronous, now: Date.now() });
+  await db.close();
+  process.stdout.write(applied.length ? `applied migrations ${applied.join(', ')}\n` : 'the schema is up to date\n');
+  return 0;
+}
+
+async function keys(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  const own = ['--agent', '--pool', '--name'];
+  // Split the key options from the store options (--data-dir, --db) that loadConfig reads.
+  const mine: string[] = [];
+  const store: string[] = [];
+  const positional: string[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i] as string;
+    const name = arg.split('=')[0] as string;
+    const target = own.includes(name) ? mine : arg.startsWith('--') ? store : positional;
+    target.push(arg);
+    if (arg.startsWith('--') && !arg.includes('=') && i + 1 < rest.length) target.push(rest[++i] as string);
+  }
+  const config = loadConfig(store, process.env);
+  const { values } = parseArgs({
+    args: mine,
+    options: { agent: { type: 'string' }, pool: { type: 'string' }, name: { type: 'string' } },
+    strict: true,
+  });
+  const { db } = await openStore(config.db, { sqliteSynchronous: config.sqliteSynchronous, now: Date.now() });
+  try {
+    switch (sub) {
+      case 'create': {
+        if ((values.agent === undefined) === (values.pool === undefined))
+          throw new UsageError('keys create needs exactly one of --agent ID or --pool NAME');
+        const scope = values.agent !== undefined ? 'agent' : 'pool';
+        const { key, info } = await createApiKey(db, scope, (values.agent ?? values.pool) as string, values.name ?? null, Date.now());
+        process.stdout.write(
+          `Created ${scope} key ${info.key_id} for ${scope} ${JSON.stringify(info.scope_value)}.\n` +
+            `This is the only time the key is shown; store it now:\n\n${key}\n\n`,
+        );
+        return 0;
+      }
+      case 'list': {
+        const all = await listKeys(db);
+        if (all.length === 0) process.stdout.write('no keys\n');
+        for (const k of all) {
+          const state = k.revoked_at ? `revoked ${new Date(k.revoked_at).toISOString()}` : 'active';
+          process.stdout.write(`${k.key_id}  ${k.prefix}…  ${k.scope}=${k.scope_value}  ${state}  ${k.name ?? ''}\n`);
+        }
+        return 0;
+      }
+      case 'revoke': {
+        const id = positional[0];
+        if (id === undefined) throw new UsageError('keys revoke needs a key id or prefix');
+        const key = await revokeApiKey(db, id, Date.now());
+        if (!key) {
+          process.stderr.write(`no key ${JSON.stringify(id)}\n`);
+          return 1;
+        }
+        process.stdout.write(`revoked ${key.key_id} (${key.prefix}…)\n`);
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown keys command ${JSON.stringify(sub ?? '')}: use create, list or revoke`);
+    }
+  } finally {
+    await db.close();
+  }
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}
+
+function shellQuote(s: string): string {
+  return /^[\w./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof ConfigError || err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`vigil: ${(err as Error).message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`vigil: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,207 @@
+import { resolve, join } from 'node:path';
+
+/**
+ * Every setting of `vigil server`: its flag, its environment variable, its default and why.
+ * The loader, the validation messages and `vigil server --help` all come from this one table.
+ */
+interface Setting<T> {
+  flag: string;
+  env: string;
+  help: string;
+  /** Shown in --help; the real default is computed in `defaults`. */
+  defaultText: string;
+  parse: (raw: string) => T | { error: string };
+}
+
+const port: Setting<number>['parse'] = (raw) => {
+  const n = Number(raw);
+  return Number.isInteger(n) && n >= 0 && n <= 65535 ? n : { error: 'must be an integer from 0 to 65535' };
+};
+const positiveInt =
+  (max: number): Setting<number>['parse'] =>
+  (raw) => {
+    const n = Number(raw);
+    return Number.isInteger(n) && n >= 1 && n <= max ? n : { error: `must be an integer from 1 to ${max}` };
+  };
+const nonEmpty: Setting<string>['parse'] = (raw) => (raw.trim() === '' ? { error: 'must not be empty' } : raw);
+const oneOf =
+  <T extends string>(...values: T[]): Setting<T>['parse'] =>
+  (raw) =>
+    (values as string[]).includes(raw.toLowerCase()) ? (raw.toLowerCase() as T) : { error: `must be one of ${values.join(', ')}` };
+
+export const SETTINGS = {
+  port: {
+    flag: '--port',
+    env: 'VIGIL_PORT',
+    defaultText: '7070',
+    help: 'TCP port to listen on (0 picks a free one)',
+    parse: port,
+  },
+  host: {
+    flag: '--host',
+    env: 'VIGIL_HOST',
+    defaultText: '127.0.0.1',
+    // Loopback by default: a fresh hub should not be reachable from the network until asked.
+    help: 'Address to listen on; use 0.0.0.0 to accept agents from other machines',
+    parse: nonEmpty,
+  },
+  dataDir: {
+    flag: '--data-dir',
+    env: 'VIGIL_DATA_DIR',
+    defaultText: './vigil-data',
+    help: 'Directory for the SQLite database and the admin token file',
+    parse: nonEmpty,
+  },
+  db: {
+    flag: '--db',
+    env: 'VIGIL_DATABASE_URL',
+    defaultText: '<data-dir>/vigil.db',
+    help: 'A SQLite file path, or a postgres:// URL to share one database between hubs',
+    parse: nonEmpty,
+  },
+  adminToken: {
+    flag: '--admin-token',
+    env: 'VIGIL_ADMIN_TOKEN',
+    defaultText: 'generated into <data-dir>/admin-token',
+    help: 'The admin token to accept (at least 16 characters); prefer the environment over the flag, which shows in ps',
+    parse: (raw: string) => (raw.length >= 16 ? raw : { error: 'must be at least 16 characters' }),
+  },
+  sqliteSynchronous: {
+    flag: '--sqlite-synchronous',
+    env: 'VIGIL_SQLITE_SYNCHRONOUS',
+    defaultText: 'full',
+    // FULL survives power loss; group commit makes its fsync per batch cheap (see bench/RESULTS.md).
+    help: 'SQLite synchronous mode: full (survives power loss) or normal (may lose the last commits on power loss)',
+    parse: oneOf('full', 'normal'),
+  },
+  queueCapacity: {
+    flag: '--queue-capacity',
+    env: 'VIGIL_QUEUE_CAPACITY',
+    defaultText: '20000',
+    // Bounds memory when the store stalls; beyond it clients get 429 and retry.
+    help: 'Most items waiting for the writer before ingest answers 429',
+    parse: positiveInt(1_000_000),
+  },
+  batchMaxItems: {
+    flag: '--batch-max-items',
+    env: 'VIGIL_BATCH_MAX_ITEMS',
+    defaultText: '1000',
+    // 100-1000 rows per transaction reach the SQLite and PostgreSQL insert ceiling (docs/ARCHITECTURE.md).
+    help: 'Most items the writer commits in one transaction',
+    parse: positiveInt(100_000),
+  },
+  batchMaxDelayMs: {
+    flag: '--batch-max-delay-ms',
+    env: 'VIGIL_BATCH_MAX_DELAY_MS',
+    defaultText: '2',
+    help: 'Longest the writer waits to fill a batch before committing',
+    parse: positiveInt(1000),
+  },
+  bodyLimitBytes: {
+    flag: '--body-limit',
+    env: 'VIGIL_BODY_LIMIT',
+    defaultText: '1048576',
+    help: 'Largest request body in bytes (413 above it); /api/v1/ingest accepts 4x this',
+    parse: positiveInt(64 * 1024 * 1024),
+  },
+  missedHeartbeats: {
+    flag: '--missed-heartbeats',
+    env: 'VIGIL_MISSED_HEARTBEATS',
+    defaultText: '3',
+    help: 'An agent is offline after this many heartbeat intervals without one',
+    parse: positiveInt(100),
+  },
+  logLevel: {
+    flag: '--log-level',
+    env: 'VIGIL_LOG_LEVEL',
+    defaultText: 'info',
+    help: 'Log level: fatal, error, warn, info, debug, trace or silent',
+    parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
+  },
+} satisfies Record<string, Setting<unknown>>;
+
+type Settings = typeof SETTINGS;
+type Parsed<K extends keyof Settings> = Exclude<ReturnType<Settings[K]['parse']>, { error: string }>;
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  readonly db: string;
+  readonly adminToken: string | undefined;
+  readonly sqliteSynchronous: Parsed<'sqliteSynchronous'>;
+  readonly queueCapacity: number;
+  readonly batchMaxItems: number;
+  readonly batchMaxDelayMs: number;
+  readonly bodyLimitBytes: number;
+  readonly missedHeartbeats: number;
+  readonly logLevel: Parsed<'logLevel'>;
+}
+
+export class ConfigError extends Error {}
+
+/**
+ * Reads flags (`--port 8080` or `--port=8080`), then the environment, then defaults; flags win.
+ * Throws ConfigError naming the setting and what is wrong, so `vigil server` can print it and exit 2.
+ */
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd = process.cwd()): Config {
+  const flags = parseFlags(argv);
+  const raw = (key: keyof Settings): string | undefined => {
+    const s = SETTINGS[key];
+    return flags.get(s.flag) ?? env[s.env];
+  };
+  const value = <K extends keyof Settings>(key: K): Parsed<K> | undefined => {
+    const text = raw(key);
+    if (text === undefined) return undefined;
+    const parsed = SETTINGS[key].parse(text) as Parsed<K> | { error: string };
+    if (typeof parsed === 'object' && parsed !== null && 'error' in parsed) {
+      const s = SETTINGS[key];
+      throw new ConfigError(`${s.flag} / ${s.env}: ${JSON.stringify(text)} ${parsed.error}`);
+    }
+    return parsed;
+  };
+
+  const dataDir = resolve(cwd, value('dataDir') ?? 'vigil-data');
+  const db = value('db') ?? join(dataDir, 'vigil.db');
+  return Object.freeze({
+    port: value('port') ?? 7070,
+    host: value('host') ?? '127.0.0.1',
+    dataDir,
+    db: isPostgresUrl(db) ? db : resolve(cwd, db),
+    adminToken: value('adminToken'),
+    sqliteSynchronous: value('sqliteSynchronous') ?? 'full',
+    queueCapacity: value('queueCapacity') ?? 20_000,
+    batchMaxItems: value('batchMaxItems') ?? 1000,
+    batchMaxDelayMs: value('batchMaxDelayMs') ?? 2,
+    bodyLimitBytes: value('bodyLimitBytes') ?? 1024 * 1024,
+    missedHeartbeats: value('missedHeartbeats') ?? 3,
+    logLevel: value('logLevel') ?? 'info',
+  });
+}
+
+export function isPostgresUrl(db: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(db);
+}
+
+function parseFlags(argv: readonly string[]): Map<string, string> {
+  const known = new Set(Object.values(SETTINGS).map((s) => s.flag));
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    const eq = arg.indexOf('=');
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    if (!known.has(name)) throw new ConfigError(`unknown option ${JSON.stringify(name)} (see vigil server --help)`);
+    const val = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    if (val === undefined) throw new ConfigError(`${name} needs a value`);
+    flags.set(name, val);
+  }
+  return flags;
+}
+
+/** The options table of `vigil server --help`, generated from SETTINGS so it cannot drift. */
+export function settingsHelp(): string {
+  const rows = Object.values(SETTINGS).map((s) => [`${s.flag} <value>`, s.env, s.help, s.defaultText] as const);
+  const w0 = Math.max(...rows.map((r) => r[0].length));
+  const w1 = Math.max(...rows.map((r) => r[1].length));
+  return rows.map(([flag, env, help, def]) => `  ${flag.padEnd(w0)}  ${env.padEnd(w1)}  ${help} (default: ${def})`).join('\n');
+}

@@ -1,0 +1,39 @@
+/**
+ * Every error the API can answer, with its HTTP status and the sentence it means.
+ * docs/errors.md is checked against this table by a test.
+ */
+export const ERRORS = {
+  VIGIL_VALIDATION: { status: 400, message: 'The request does not match the schema' },
+  VIGIL_MALFORMED_JSON: { status: 400, message: 'The body is not valid JSON' },
+  VIGIL_BAD_TEXT: { status: 400, message: 'A string holds a NUL character or invalid Unicode' },
+  VIGIL_TOO_DEEP: { status: 400, message: 'The body nests objects or arrays too deeply' },
+  VIGIL_UNAUTHORIZED: { status: 401, message: 'Missing or invalid credentials' },
+  VIGIL_FORBIDDEN: { status: 403, message: 'These credentials may not do this' },
+  VIGIL_ROUTE_NOT_FOUND: { status: 404, message: 'No such route' },
+  VIGIL_AGENT_NOT_FOUND: { status: 404, message: 'No such agent' },
+  VIGIL_ERROR_NOT_FOUND: { status: 404, message: 'No such error log' },
+  VIGIL_KEY_NOT_FOUND: { status: 404, message: 'No such key' },
+  VIGIL_BODY_TOO_LARGE: { status: 413, message: 'The body is larger than the limit' },
+  VIGIL_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send the body as application/json' },
+  VIGIL_TIMESTAMP_IN_FUTURE: { status: 422, message: 'The timestamp is more than 5 minutes ahead of the hub clock' },
+  VIGIL_RANGE_TOO_WIDE: { status: 400, message: 'The time range is wider than allowed' },
+  VIGIL_INGEST_QUEUE_FULL: { status: 429, message: 'The hub is overloaded; retry after the given delay' },
+  VIGIL_STORE_UNAVAILABLE: { status: 503, message: 'The database cannot commit right now; retry after the given delay' },
+  VIGIL_SHUTTING_DOWN: { status: 503, message: 'The hub is shutting down; retry after the given delay' },
+  VIGIL_INTERNAL: { status: 500, message: 'internal error' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** The one error type the API raises; the error handler turns it into `{error: {code, message}}`. */
+export class VigilError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message?: string,
+    readonly retryAfterS?: number,
+  ) {
+    super(message ?? ERRORS[code].message);
+    this.status = ERRORS[code].status;
+  }
+}

@@ -1,0 +1,69 @@
+import type { AgentError, AgentEvent, Heartbeat, RegisterAgent } from '@vigil/protocol';
+import {
+  guardAgent,
+  markStaleAgents,
+  markStopped,
+  recordHeartbeat,
+  registerAgent,
+  type HeartbeatResult,
+  type RegisterResult,
+} from '../store/agents.js';
+import type { Dialect, SqlExecutor } from '../store/db.js';
+import { insertAgentEvent } from '../store/events.js';
+import { recordError, resolveError, type StoredError } from '../store/errors.js';
+
+/**
+ * Everything that writes goes through the single writer as one of these commands. `now` is the
+ * hub's clock when the request arrived; `allowedPool` is set when a pool key sent it, and is
+ * checked inside the transaction so authorization and the write cannot race.
+ */
+export type Command =
+  | { kind: 'register'; agent: RegisterAgent & { agent_id: string }; now: number; allowedPool?: string | undefined }
+  | { kind: 'heartbeat'; agentId: string; heartbeat: Heartbeat; now: number; allowedPool?: string | undefined }
+  | { kind: 'event'; agentId: string; event: AgentEvent; now: number; allowedPool?: string | undefined }
+  | { kind: 'error'; agentId: string; error: AgentError; fingerprint: string; now: number; allowedPool?: string | undefined }
+  | { kind: 'resolve'; errorId: number; now: number }
+  | { kind: 'mark_stale'; now: number; bootedAt: number; missed: number };
+
+export type Refusal = { ok: false; code: 'VIGIL_AGENT_NOT_FOUND' | 'VIGIL_FORBIDDEN' | 'VIGIL_ERROR_NOT_FOUND' };
+
+export type CommandResult = ResultMap[keyof ResultMap];
+
+/** Applies one command inside the writer's transaction. */
+export async function applyCommand(tx: SqlExecutor, dialect: Dialect, cmd: Command): Promise<CommandResult> {
+  switch (cmd.kind) {
+    case 'register':
+      return registerAgent(tx, dialect, cmd.agent, cmd.now, cmd.allowedPool);
+    case 'heartbeat':
+      return recordHeartbeat(tx, dialect, cmd.agentId, cmd.heartbeat, cmd.now, cmd.allowedPool);
+    case 'event': {
+      const guard = await guardAgent(tx, dialect, cmd.agentId, cmd.allowedPool);
+      if (!guard.ok) return guard;
+      const stored = await insertAgentEvent(tx, cmd.agentId, cmd.event, cmd.now);
+      // A planned stop takes the agent offline now, as a stop rather than a failure.
+      if (!stored.duplicate && cmd.event.event_type === 'stopped') await markStopped(tx, cmd.agentId, cmd.now);
+      return { ok: true as const, ...stored };
+    }
+    case 'error': {
+      const guard = await guardAgent(tx, dialect, cmd.agentId, cmd.allowedPool);
+      if (!guard.ok) return guard;
+      return { ok: true as const, ...(await recordError(tx, cmd.agentId, cmd.error, cmd.fingerprint, cmd.now)) };
+    }
+    case 'resolve': {
+      const error = await resolveError(tx, cmd.errorId, cmd.now);
+      return error ? { ok: true as const, error } : ({ ok: false, code: 'VIGIL_ERROR_NOT_FOUND' } as const);
+    }
+    case 'mark_stale':
+      return { ok: true as const, offline: await markStaleAgents(tx, cmd.now, cmd.bootedAt, cmd.missed) };
+  }
+}
+
+/** What each kind of command answers; a refusal is a result, not an exception. */
+export interface ResultMap {
+  register: RegisterResult | Refusal;
+  heartbeat: HeartbeatResult;
+  event: { ok: true; id: number; duplicate: boolean } | Refusal;
+  error: { ok: true; id: number; occurrences: number; duplicate: boolean } | Refusal;
+  resolve: { ok: true; error: StoredError } | Refusal;
+  mark_stale: { ok: true; offline: string[] };
+}

@@ -1,0 +1,178 @@
+import type { Db } from '../store/db.js';
+import { VigilError } from '../errors.js';
+import { applyCommand, type Command, type CommandResult, type ResultMap } from './commands.js';
+
+export interface WriterOptions {
+  /** Most commands waiting at once; beyond it `submit` refuses with 429. */
+  capacity: number;
+  /** Most commands in one transaction. */
+  batchMaxItems: number;
+  /** Longest a command waits for others to share its commit. */
+  batchMaxDelayMs: number;
+}
+
+export interface WriterLog {
+  error(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+interface Job {
+  commands: Command[];
+  resolve(results: CommandResult[]): void;
+  reject(err: unknown): void;
+}
+
+/** Seconds a client should wait before retrying when the queue is full or the store is down. */
+const RETRY_AFTER_FULL_S = 1;
+const RETRY_AFTER_UNAVAILABLE_S = 2;
+
+export interface StoreHealth {
+  ok: boolean;
+  /** Why the last commit failed, when it did (a code, never SQL or a path). */
+  error?: string;
+  since?: number;
+}
+
+/**
+ * The single writer: a bounded queue of jobs (one per request) committed in batches, one
+ * transaction per batch (group commit). `submit` resolves only after the transaction holding the
+ * job has committed, so the API acknowledges nothing that is not stored.
+ */
+export class Writer {
+  private pending: Job[] = [];
+  private depth = 0;
+  private running = false;
+  private timer: NodeJS.Timeout | undefined;
+  private accepting = true;
+  private idleWaiters: (() => void)[] = [];
+  health: StoreHealth = { ok: true };
+
+  constructor(
+    private readonly db: Db,
+    private readonly options: WriterOptions,
+    private readonly log: WriterLog,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Commands waiting for a commit (the queue depth reported on /healthz and /metrics). */
+  get queueDepth(): number {
+    return this.depth;
+  }
+
+  get capacity(): number {
+    return this.options.capacity;
+  }
+
+  submit(commands: Command[]): Promise<CommandResult[]> {
+    if (!this.accepting) return Promise.reject(new VigilError('VIGIL_SHUTTING_DOWN', undefined, RETRY_AFTER_UNAVAILABLE_S));
+    // An empty queue takes any one request, so a capacity set below the largest batch cannot refuse that batch forever.
+    if (this.depth > 0 && this.depth + commands.length > this.options.capacity) {
+      return Promise.reject(new VigilError('VIGIL_INGEST_QUEUE_FULL', undefined, RETRY_AFTER_FULL_S));
+    }
+    return new Promise((resolve, reject) => {
+      this.pending.push({ commands, resolve, reject });
+      this.depth += commands.length;
+      this.schedule();
+    });
+  }
+
+  /** Submits one command and resolves with its own result type once it has committed. */
+  async submitOne<C extends Command>(command: C): Promise<ResultMap[C['kind']]> {
+    const [result] = await this.submit([command]);
+    return result as ResultMap[C['kind']];
+  }
+
+  private schedule(): void {
+    if (this.running) return; // the running batch reschedules when it ends
+    if (this.depth >= this.options.batchMaxItems || !this.accepting) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      setImmediate(() => void this.flush());
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => void this.flush(), this.options.batchMaxDelayMs);
+    }
+  }
+
+  private takeBatch(): Job[] {
+    const batch: Job[] = [];
+    let items = 0;
+    while (this.pending.length > 0) {
+      const next = this.pending[0] as Job;
+      if (batch.length > 0 && items + next.commands.length > this.options.batchMaxItems) break;
+      batch.push(this.pending.shift() as Job);
+      items += next.commands.length;
+    }
+    this.depth -= items;
+    return batch;
+  }
+
+  private async flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.running || this.pending.length === 0) return this.notifyIdle();
+    this.running = true;
+    const batch = this.takeBatch();
+    try {
+      await this.commit(batch);
+    } finally {
+      this.running = false;
+    }
+    // Whatever arrived during the commit has waited long enough: commit it right away.
+    if (this.pending.length > 0) setImmediate(() => void this.flush());
+    else this.notifyIdle();
+  }
+
+  private async commit(batch: Job[]): Promise<void> {
+    try {
+      const results = await this.transaction(batch);
+      batch.forEach((job, i) => job.resolve(results[i] as CommandResult[]));
+      if (!this.health.ok) this.health = { ok: true };
+    } catch (err) {
+      if (this.db.isUnavailable(err)) {
+        this.markUnavailable(err);
+        const refusal = new VigilError('VIGIL_STORE_UNAVAILABLE', undefined, RETRY_AFTER_UNAVAILABLE_S);
+        for (const job of batch) job.reject(refusal);
+      } else if (batch.length > 1) {
+        // An unexpected failure of one job must not fail the others: commit each on its own.
+        for (const job of batch) await this.commit([job]);
+      } else {
+        this.log.error({ err }, 'write failed');
+        batch[0]?.reject(err);
+      }
+    }
+  }
+
+  private transaction(batch: Job[]): Promise<CommandResult[][]> {
+    return this.db.transaction(async (tx) => {
+      const results: CommandResult[][] = [];
+      for (const job of batch) {
+        const jobResults: CommandResult[] = [];
+        for (const cmd of job.commands) jobResults.push(await applyCommand(tx, this.db.dialect, cmd));
+        results.push(jobResults);
+      }
+      return results;
+    });
+  }
+
+  private markUnavailable(err: unknown): void {
+    const code = String((err as { code?: unknown })?.code ?? (err as Error)?.name ?? 'unknown');
+    if (this.health.ok || this.health.error !== code) {
+      this.log.warn({ code }, 'store cannot commit; answering 503 until it recovers');
+      this.health = { ok: false, error: code, since: this.now() };
+    }
+  }
+
+  private notifyIdle(): void {
+    if (this.pending.length > 0 || this.running) return;
+    for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  /** Stops accepting, commits everything already queued, and resolves when the queue is empty. */
+  async drain(): Promise<void> {
+    this.accepting = false;
+    if (this.pending.length === 0 && !this.running) return;
+    const idle = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    this.schedule();
+    await idle;
+  }
+}

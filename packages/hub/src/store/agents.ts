@@ -1,0 +1,263 @@
+import type { AgentProcessMetrics, AgentStatus, Heartbeat, RegisterAgent, Resources } from '@vigil/protocol';
+import { jsonColumn, Where, type Dialect, type SqlExecutor } from './db.js';
+import { insertHubEvent } from './events.js';
+
+export interface Agent {
+  agent_id: string;
+  name: string;
+  agent_type: string;
+  pool_name: string;
+  capabilities: string[];
+  status: AgentStatus;
+  /** Why an offline agent is offline: `missed_heartbeats` (a failure) or `stopped` (planned). */
+  offline_reason: string | null;
+  last_heartbeat_at: number | null;
+  performance_score: number;
+  resource_metrics: Resources;
+  metadata: Record<string, unknown>;
+  heartbeat_interval_s: number;
+  registered_at: number;
+  updated_at: number;
+  /** Latest per-agent figures (seed 002): the process's CPU % (or its host's when that is all it sent). */
+  cpu_percent: number | null;
+  memory_mb: number | null;
+  message_count: number | null;
+}
+
+export interface AgentRow extends Omit<Agent, 'capabilities' | 'resource_metrics' | 'metadata'> {
+  capabilities: unknown;
+  resource_metrics: unknown;
+  metadata: unknown;
+}
+
+export const AGENT_COLUMNS =
+  'agent_id, name, agent_type, pool_name, capabilities, status, offline_reason, last_heartbeat_at, performance_score, ' +
+  'resource_metrics, metadata, heartbeat_interval_s, registered_at, updated_at, cpu_percent, memory_mb, message_count';
+
+export function toAgent(row: AgentRow): Agent {
+  return {
+    ...row,
+    capabilities: jsonColumn<string[]>(row.capabilities, []),
+    resource_metrics: jsonColumn<Resources>(row.resource_metrics, {}),
+    metadata: jsonColumn<Record<string, unknown>>(row.metadata, {}),
+  };
+}
+
+/** What a write may find when it looks up its agent inside the transaction. */
+export type AgentGuard = { ok: true; status: AgentStatus; pool: string } | { ok: false; code: 'VIGIL_AGENT_NOT_FOUND' | 'VIGIL_FORBIDDEN' };
+
+/**
+ * Locks and reads the agent a write targets. `allowedPool` is set for pool keys: an agent outside
+ * the pool, or one that does not exist, is the same 403, so the answer reveals nothing.
+ */
+export async function guardAgent(tx: SqlExecutor, dialect: Dialect, agentId: string, allowedPool: string | undefined): Promise<AgentGuard> {
+  const row = await tx.get<{ status: AgentStatus; pool_name: string }>(
+    `SELECT status, pool_name FROM agents WHERE agent_id = ?${dialect.forUpdate}`,
+    [agentId],
+  );
+  if (allowedPool !== undefined && row?.pool_name !== allowedPool) return { ok: false, code: 'VIGIL_FORBIDDEN' };
+  if (!row) return { ok: false, code: 'VIGIL_AGENT_NOT_FOUND' };
+  return { ok: true, status: row.status, pool: row.pool_name };
+}
+
+export interface RegisterResult {
+  ok: true;
+  created: boolean;
+  agent: Agent;
+}
+
+/** Registers a new agent or updates one; a registration is a sign of life, so it is online. */
+export async function registerAgent(
+  tx: SqlExecutor,
+  dialect: Dialect,
+  input: RegisterAgent & { agent_id: string },
+  now: number,
+  allowedPool: string | undefined,
+): Promise<RegisterResult | { ok: false; code: 'VIGIL_FORBIDDEN' }> {
+  const existing = await tx.get<{ status: AgentStatus; pool_name: string }>(
+    `SELECT status, pool_name FROM agents WHERE agent_id = ?${dialect.forUpdate}`,
+    [input.agent_id],
+  );
+  // A pool key may not take over an agent of another pool by registering its id.
+  if (existing && allowedPool !== undefined && existing.pool_name !== allowedPool) return { ok: false, code: 'VIGIL_FORBIDDEN' };
+
+  let row: AgentRow | undefined;
+  if (!existing) {
+    row = await tx.get<AgentRow>(
+      `INSERT INTO agents (agent_id, name, agent_type, pool_name, capabilities, status, last_heartbeat_at, metadata,
+         heartbeat_interval_s, registered_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, 'online', ?, ?, ?, ?, ?) RETURNING ${AGENT_COLUMNS}`,
+      [
+        input.agent_id,
+        input.name,
+        input.agent_type,
+        input.pool_name ?? 'default',
+        JSON.stringify(input.capabilities ?? []),
+        now,
+        JSON.stringify(input.metadata ?? {}),
+        input.heartbeat_interval_s ?? 15,
+        now,
+        now,
+      ],
+    );
+    await insertHubEvent(tx, input.agent_id, 'registered', `Agent ${input.name} registered`, {}, now);
+  } else {
+    row = await tx.get<AgentRow>(
+      `UPDATE agents SET name = ?, agent_type = ?, pool_name = COALESCE(?, pool_name),
+         capabilities = COALESCE(?, capabilities), metadata = COALESCE(?, metadata),
+         heartbeat_interval_s = COALESCE(?, heartbeat_interval_s),
+         status = 'online', offline_reason = NULL, last_heartbeat_at = ?, updated_at = ?
+       WHERE agent_id = ? RETURNING ${AGENT_COLUMNS}`,
+      [
+        input.name,
+        input.agent_type,
+        input.pool_name ?? null,
+        input.capabilities ? JSON.stringify(input.capabilities) : null,
+        input.metadata ? JSON.stringify(input.metadata) : null,
+        input.heartbeat_interval_s ?? null,
+        now,
+        now,
+        input.agent_id,
+      ],
+    );
+    if (existing.status === 'offline') {
+      await insertHubEvent(tx, input.agent_id, 'online', 'Agent re-registered', {}, now);
+    }
+  }
+  if (!row) throw new Error('agent row missing after write');
+  return { ok: true, created: !existing, agent: toAgent(row) };
+}
+
+const METRIC_COLUMNS = [
+  'agent_id', 'event_id', 'timestamp', 'received_at', 'status',
+  'cpu_percent', 'memory_mb', 'message_count', 'io_read_bps', 'io_write_bps',
+  'host_cpu_percent', 'cpu_cores_physical', 'cpu_cores_available', 'cpu_load_1min', 'cpu_load_5min',
+  'memory_percent', 'memory_available_gb', 'gpu_vram_total_gb', 'gpu_vram_available_gb', 'gpu_type',
+] as const; // prettier-ignore
+
+const INSERT_METRIC =
+  `INSERT INTO agent_metrics (${METRIC_COLUMNS.join(', ')}) VALUES (${METRIC_COLUMNS.map(() => '?').join(', ')})` +
+  ' ON CONFLICT (agent_id, event_id) DO NOTHING';
+
+function metricRow(agentId: string, hb: Heartbeat, status: AgentStatus, now: number): unknown[] {
+  const r: Resources = hb.resources ?? {};
+  const m: AgentProcessMetrics = hb.metrics ?? {};
+  return [
+    agentId, hb.event_id, hb.timestamp, now, status,
+    m.cpu_percent, m.memory_mb, m.message_count, m.io_read_bps, m.io_write_bps,
+    r.cpu_percent, r.cpu_cores_physical, r.cpu_cores_available, r.cpu_load_1min, r.cpu_load_5min,
+    r.memory_percent, r.memory_available_gb, r.gpu_vram_total_gb, r.gpu_vram_available_gb, r.gpu_type,
+  ]; // prettier-ignore
+}
+
+// The agent row keeps the latest state; which columns a heartbeat replaces depends on what it carried.
+function heartbeatUpdate(hasResources: boolean, hasMetrics: boolean): string {
+  const sets = ['status = ?', 'offline_reason = NULL', 'last_heartbeat_at = ?', 'updated_at = ?'];
+  if (hasResources) {
+    sets.push('resource_metrics = ?', 'cpu_cores_available = ?', 'memory_available_gb = ?', 'gpu_vram_available_gb = ?', 'gpu_type = ?');
+  }
+  if (hasMetrics) sets.push('memory_mb = COALESCE(?, memory_mb)', 'message_count = COALESCE(?, message_count)');
+  if (hasResources || hasMetrics) sets.push('cpu_percent = COALESCE(?, cpu_percent)');
+  return `UPDATE agents SET ${sets.join(', ')} WHERE agent_id = ?`;
+}
+
+export type HeartbeatResult =
+  { ok: true; duplicate: boolean; status: AgentStatus; cameOnline: boolean } | Exclude<AgentGuard, { ok: true }>;
+
+/** Appends the sample and updates the agent's latest state; an offline agent comes back online. */
+export async function recordHeartbeat(
+  tx: SqlExecutor,
+  dialect: Dialect,
+  agentId: string,
+  hb: Heartbeat,
+  now: number,
+  allowedPool: string | undefined,
+): Promise<HeartbeatResult> {
+  const guard = await guardAgent(tx, dialect, agentId, allowedPool);
+  if (!guard.ok) return guard;
+  const status: AgentStatus = hb.status ?? (guard.status === 'busy' ? 'busy' : 'online');
+  const inserted = await tx.run(INSERT_METRIC, metricRow(agentId, hb, status, now));
+  if (inserted.changes === 0) return { ok: true, duplicate: true, status: guard.status, cameOnline: false };
+
+  const params: unknown[] = [status, now, now];
+  const r = hb.resources;
+  if (r) {
+    params.push(JSON.stringify(r), r.cpu_cores_available, r.memory_available_gb, r.gpu_vram_available_gb, r.gpu_type);
+  }
+  if (hb.metrics) params.push(hb.metrics.memory_mb, hb.metrics.message_count);
+  if (r || hb.metrics) params.push(hb.metrics?.cpu_percent ?? r?.cpu_percent);
+  params.push(agentId);
+  await tx.run(heartbeatUpdate(r !== undefined, hb.metrics !== undefined), params);
+
+  const cameOnline = guard.status === 'offline';
+  if (cameOnline) await insertHubEvent(tx, agentId, 'online', 'Heartbeat received; agent is back online', {}, now);
+  return { ok: true, duplicate: false, status, cameOnline };
+}
+
+/**
+ * Marks agents offline whose last heartbeat (by the hub's clock) is older than `missed` intervals.
+ * After a hub restart each agent gets one interval of grace from boot, so the fleet is neither
+ * dropped at once nor left online when it is dead.
+ */
+export async function markStaleAgents(tx: SqlExecutor, now: number, bootedAt: number, missed: number): Promise<string[]> {
+  const rows = await tx.all<{ agent_id: string }>(
+    `UPDATE agents SET status = 'offline', offline_reason = 'missed_heartbeats', updated_at = ?
+     WHERE status <> 'offline'
+       AND COALESCE(last_heartbeat_at, registered_at) + CAST(? AS BIGINT) * heartbeat_interval_s * 1000 < CAST(? AS BIGINT)
+       AND CAST(? AS BIGINT) + heartbeat_interval_s * 1000 <= CAST(? AS BIGINT)
+     RETURNING agent_id`,
+    [now, missed, now, bootedAt, now],
+  );
+  for (const { agent_id } of rows) {
+    await insertHubEvent(tx, agent_id, 'offline', `No heartbeat for ${missed} intervals`, { reason: 'missed_heartbeats' }, now);
+  }
+  return rows.map((r) => r.agent_id);
+}
+
+/** A planned stop: the agent goes offline at once, recorded as `stopped` rather than a failure. */
+export async function markStopped(tx: SqlExecutor, agentId: string, now: number): Promise<boolean> {
+  const r = await tx.run(
+    `UPDATE agents SET status = 'offline', offline_reason = 'stopped', updated_at = ? WHERE agent_id = ? AND status <> 'offline'`,
+    [now, agentId],
+  );
+  return r.changes > 0;
+}
+
+export async function getAgent(db: SqlExecutor, agentId: string): Promise<Agent | undefined> {
+  const row = await db.get<AgentRow>(`SELECT ${AGENT_COLUMNS} FROM agents WHERE agent_id = ?`, [agentId]);
+  return row && toAgent(row);
+}
+
+export interface AgentFilter {
+  status?: AgentStatus | undefined;
+  pool?: string | undefined;
+  type?: string | undefined;
+  /** Keyset cursor: the last agent_id of the previous page. */
+  after?: string | undefined;
+  limit: number;
+}
+
+/** One page of agents in agent_id order, plus the cursor of the next page. */
+export async function listAgents(db: SqlExecutor, f: AgentFilter): Promise<{ agents: Agent[]; next: string | null }> {
+  const w = new Where();
+  if (f.status) w.add('status = ?', f.status);
+  if (f.pool) w.add('pool_name = ?', f.pool);
+  if (f.type) w.add('agent_type = ?', f.type);
+  if (f.after) w.add('agent_id > ?', f.after);
+  const rows = await db.all<AgentRow>(`SELECT ${AGENT_COLUMNS} FROM agents ${w.sql()} ORDER BY agent_id LIMIT ?`, [
+    ...w.params,
+    f.limit + 1,
+  ]);
+  const page = rows.slice(0, f.limit).map(toAgent);
+  return { agents: page, next: rows.length > f.limit ? (page.at(-1)?.agent_id ?? null) : null };
+}
+
+/** Pools of the given agents, in one query (batch authorization for pool keys). */
+export async function poolsOf(db: SqlExecutor, agentIds: readonly string[]): Promise<Map<string, string>> {
+  if (agentIds.length === 0) return new Map();
+  const rows = await db.all<{ agent_id: string; pool_name: string }>(
+    `SELECT agent_id, pool_name FROM agents WHERE agent_id IN (${agentIds.map(() => '?').join(', ')})`,
+    agentIds,
+  );
+  return new Map(rows.map((r) => [r.agent_id, r.pool_name]));
+}

@@ -1,0 +1,104 @@
+import { AGENT_COLUMNS, toAgent, type Agent, type AgentRow } from './agents.js';
+import { Where, type SqlExecutor } from './db.js';
+import { listEvents, type StoredEvent } from './events.js';
+import { listErrors, type StoredError } from './errors.js';
+
+export interface FleetSummary {
+  agents_total: number;
+  agents_online: number;
+  agents_busy: number;
+  agents_offline: number;
+  errors_active: number;
+}
+
+export interface DashboardData {
+  agents: Agent[];
+  next: string | null;
+  activeErrors: { agent_id: string; count: number }[];
+  recentEvents: StoredEvent[];
+  summary: FleetSummary;
+}
+
+/**
+ * Everything the overview shows, in four set-based statements whatever the fleet's size:
+ * a page of agents, status counts, unresolved error counts per agent, and the latest events.
+ */
+export async function loadDashboard(db: SqlExecutor, page: { after?: string | undefined; limit: number }): Promise<DashboardData> {
+  const w = new Where();
+  if (page.after) w.add('agent_id > ?', page.after);
+  const rows = await db.all<AgentRow>(`SELECT ${AGENT_COLUMNS} FROM agents ${w.sql()} ORDER BY agent_id LIMIT ?`, [
+    ...w.params,
+    page.limit + 1,
+  ]);
+  const counts = await db.all<{ status: string; n: number }>('SELECT status, COUNT(*) AS n FROM agents GROUP BY status');
+  const activeErrors = await db.all<{ agent_id: string; count: number }>(
+    'SELECT agent_id, SUM(occurrences) AS count FROM error_logs WHERE resolved = FALSE GROUP BY agent_id',
+  );
+  const { events } = await listEvents(db, { limit: 20 });
+
+  const byStatus = new Map(counts.map((c) => [c.status, Number(c.n)]));
+  const agents = rows.slice(0, page.limit).map(toAgent);
+  return {
+    agents,
+    next: rows.length > page.limit ? (agents.at(-1)?.agent_id ?? null) : null,
+    activeErrors: activeErrors.map((e) => ({ agent_id: e.agent_id, count: Number(e.count) })),
+    recentEvents: events,
+    summary: {
+      agents_total: [...byStatus.values()].reduce((a, b) => a + b, 0),
+      agents_online: byStatus.get('online') ?? 0,
+      agents_busy: byStatus.get('busy') ?? 0,
+      agents_offline: byStatus.get('offline') ?? 0,
+      errors_active: activeErrors.reduce((a, e) => a + Number(e.count), 0),
+    },
+  };
+}
+
+export interface MetricSample {
+  id: number;
+  agent_id: string;
+  timestamp: number | null;
+  received_at: number;
+  status: string;
+  cpu_percent: number | null;
+  memory_mb: number | null;
+  message_count: number | null;
+  error_count: number | null;
+  io_read_bps: number | null;
+  io_write_bps: number | null;
+  host_cpu_percent: number | null;
+  cpu_cores_physical: number | null;
+  cpu_cores_available: number | null;
+  cpu_load_1min: number | null;
+  cpu_load_5min: number | null;
+  memory_percent: number | null;
+  memory_available_gb: number | null;
+  gpu_vram_total_gb: number | null;
+  gpu_vram_available_gb: number | null;
+  gpu_type: string | null;
+}
+
+/** Samples of one agent in [since, until), newest first, at most `limit`. */
+export async function agentMetrics(db: SqlExecutor, agentId: string, since: number, until: number, limit: number): Promise<MetricSample[]> {
+  return db.all<MetricSample>(
+    `SELECT id, agent_id, timestamp, received_at, status, cpu_percent, memory_mb, message_count, error_count, io_read_bps,
+       io_write_bps, host_cpu_percent, cpu_cores_physical, cpu_cores_available, cpu_load_1min, cpu_load_5min, memory_percent,
+       memory_available_gb, gpu_vram_total_gb, gpu_vram_available_gb, gpu_type
+     FROM agent_metrics WHERE agent_id = ? AND received_at >= ? AND received_at < ? ORDER BY received_at DESC LIMIT ?`,
+    [agentId, since, until, limit],
+  );
+}
+
+export interface AgentDashboard {
+  agentId: string;
+  metrics: MetricSample[];
+  events: StoredEvent[];
+  errors: StoredError[];
+}
+
+/** The seed 002 agent view: the last hour of samples, 50 events and 20 errors. */
+export async function loadAgentDashboard(db: SqlExecutor, agentId: string, now: number): Promise<AgentDashboard> {
+  const metrics = await agentMetrics(db, agentId, now - 3_600_000, now + 1, 1000);
+  const { events } = await listEvents(db, { agent_id: agentId, limit: 50 });
+  const { errors } = await listErrors(db, { agent_id: agentId, limit: 20 });
+  return { agentId, metrics, events, errors };
+}

@@ -1,0 +1,82 @@
+import type { AgentEvent, EventType, HubEventType } from '@vigil/protocol';
+import { jsonColumn, Where, type SqlExecutor } from './db.js';
+
+export interface StoredEvent {
+  id: number;
+  agent_id: string;
+  event_id: string | null;
+  event_type: EventType;
+  message: string | null;
+  metadata: Record<string, unknown>;
+  /** The agent's own time for the event (or the hub's when it sent none). */
+  timestamp: number;
+  /** The hub's clock when the event arrived. */
+  received_at: number;
+}
+
+const EVENT_COLUMNS = 'id, agent_id, event_id, event_type, message, metadata, timestamp, received_at';
+
+const toEvent = (row: StoredEvent): StoredEvent => ({ ...row, metadata: jsonColumn(row.metadata, {}) });
+
+/** Records an event the hub itself decided (registered, online, offline). */
+export async function insertHubEvent(
+  tx: SqlExecutor,
+  agentId: string,
+  type: HubEventType,
+  message: string,
+  metadata: Record<string, unknown>,
+  now: number,
+): Promise<void> {
+  await tx.run('INSERT INTO agent_events (agent_id, event_type, message, metadata, timestamp, received_at) VALUES (?, ?, ?, ?, ?, ?)', [
+    agentId,
+    type,
+    message,
+    JSON.stringify(metadata),
+    now,
+    now,
+  ]);
+}
+
+/** Stores an agent's event once per (agent, event_id); returns its id and whether it was a retry. */
+export async function insertAgentEvent(
+  tx: SqlExecutor,
+  agentId: string,
+  ev: AgentEvent,
+  now: number,
+): Promise<{ id: number; duplicate: boolean }> {
+  const row = await tx.get<{ id: number }>(
+    `INSERT INTO agent_events (agent_id, event_id, event_type, message, metadata, timestamp, received_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (agent_id, event_id) DO NOTHING RETURNING id`,
+    [agentId, ev.event_id, ev.event_type, ev.message, JSON.stringify(ev.metadata ?? {}), ev.timestamp ?? now, now],
+  );
+  if (row) return { id: Number(row.id), duplicate: false };
+  const prior = await tx.get<{ id: number }>('SELECT id FROM agent_events WHERE agent_id = ? AND event_id = ?', [agentId, ev.event_id]);
+  return { id: Number(prior?.id), duplicate: true };
+}
+
+export interface EventFilter {
+  agent_id?: string | undefined;
+  event_type?: string | undefined;
+  /** Keyset cursor: only events with a smaller id (older) than this. */
+  before?: number | undefined;
+  since?: number | undefined;
+  until?: number | undefined;
+  limit: number;
+}
+
+/** Newest first, by commit order. */
+export async function listEvents(db: SqlExecutor, f: EventFilter): Promise<{ events: StoredEvent[]; next: number | null }> {
+  const w = new Where();
+  const add = w.add.bind(w);
+  if (f.agent_id) add('agent_id = ?', f.agent_id);
+  if (f.event_type) add('event_type = ?', f.event_type);
+  if (f.before !== undefined) add('id < ?', f.before);
+  if (f.since !== undefined) add('received_at >= ?', f.since);
+  if (f.until !== undefined) add('received_at < ?', f.until);
+  const rows = await db.all<StoredEvent>(`SELECT ${EVENT_COLUMNS} FROM agent_events ${w.sql()} ORDER BY id DESC LIMIT ?`, [
+    ...w.params,
+    f.limit + 1,
+  ]);
+  const page = rows.slice(0, f.limit).map(toEvent);
+  return { events: page, next: rows.length > f.limit ? (page.at(-1)?.id ?? null) : null };
+}

@@ -1,0 +1,27 @@
+import type { Db } from './db.js';
+import { MIGRATIONS } from './migrations/index.js';
+import { POSTGRES_TYPES, SQLITE_TYPES } from './migrations/types.js';
+
+/**
+ * Brings the schema up to date in one transaction per migration and returns the versions applied.
+ * Concurrent hubs on one PostgreSQL database serialise here (the caller holds an advisory lock).
+ */
+export async function migrate(db: Db, now: number): Promise<number[]> {
+  const types = db.dialect.name === 'sqlite' ? SQLITE_TYPES : POSTGRES_TYPES;
+  await db.exec(
+    `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at ${types.bigint} NOT NULL)`,
+  );
+  const done = new Set(
+    (await db.transaction((tx) => tx.all<{ version: number }>('SELECT version FROM schema_migrations'))).map((r) => Number(r.version)),
+  );
+  const applied: number[] = [];
+  for (const m of MIGRATIONS) {
+    if (done.has(m.version)) continue;
+    await db.transaction(async (tx) => {
+      for (const sql of m.statements(types)) if (sql.trim() !== '') await tx.run(sql);
+      await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [m.version, m.name, now]);
+    });
+    applied.push(m.version);
+  }
+  return applied;
+}

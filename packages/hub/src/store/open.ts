@@ -1,0 +1,38 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { isPostgresUrl } from '../config/config.js';
+import type { Db } from './db.js';
+import { migrate } from './migrate.js';
+import { PostgresDb } from './postgres-db.js';
+import { SqliteDb } from './sqlite-db.js';
+
+export interface OpenOptions {
+  sqliteSynchronous: 'full' | 'normal';
+  now: number;
+  onIdleError?: (err: Error) => void;
+}
+
+// Any fixed number works; it only has to be the same for every hub sharing the database.
+const MIGRATION_LOCK = 0x76_69_67_69;
+
+/** Opens SQLite (a path) or PostgreSQL (a postgres:// URL) and migrates it to the latest schema. */
+export async function openStore(target: string, options: OpenOptions): Promise<{ db: Db; applied: number[] }> {
+  if (isPostgresUrl(target)) {
+    const db = new PostgresDb({ url: target, ...(options.onIdleError ? { onIdleError: options.onIdleError } : {}) });
+    try {
+      const applied = await db.withAdvisoryLock(MIGRATION_LOCK, () => migrate(db, options.now));
+      return { db, applied };
+    } catch (err) {
+      await db.close().catch(() => undefined);
+      throw err;
+    }
+  }
+  mkdirSync(dirname(target), { recursive: true });
+  const db = new SqliteDb(target, { synchronous: options.sqliteSynchronous });
+  try {
+    return { db, applied: await migrate(db, options.now) };
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    throw err;
+  }
+}

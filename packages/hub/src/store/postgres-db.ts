@@ -1,0 +1,146 @@
+import pg from 'pg';
+import type { Db, Dialect, SqlExecutor } from './db.js';
+
+export const postgresDialect: Dialect = {
+  name: 'postgres',
+  forUpdate: ' FOR UPDATE',
+  jsonArrayContains: (column) => `${column} @> jsonb_build_array(?::text)`,
+};
+
+// int8 (counts, epoch milliseconds) and numeric come back as strings by default; every value this
+// schema stores fits a double exactly (epoch ms < 2^53), so parse them as numbers.
+const types = {
+  getTypeParser(oid: number, format?: string) {
+    if (oid === 20 || oid === 1700) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+};
+
+/** Rewrites `?` placeholders to `$1, $2…`; the SQL here never has `?` inside a literal. */
+function numbered(sql: string): string {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+}
+
+// SQLSTATE classes that mean "cannot commit now": connection (08), insufficient resources such as a
+// full disk (53), operator intervention such as shutdown or a statement timeout (57), system (58),
+// and serialization failure or deadlock (40), which a later retry can pass.
+const UNAVAILABLE_CLASSES = new Set(['08', '53', '57', '58', '40']);
+
+const PLANNABLE = /^\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b/i;
+
+export interface PostgresOptions {
+  url: string;
+  /** Upper bound for any one statement, so a stalled server answers 503 instead of hanging. */
+  statementTimeoutMs?: number;
+  onIdleError?: (err: Error) => void;
+}
+
+export class PostgresDb implements Db {
+  readonly dialect = postgresDialect;
+  statementCount = 0;
+  private readonly pool: pg.Pool;
+  private readonly sqlCache = new Map<string, { text: string; name: string }>();
+
+  constructor(options: PostgresOptions) {
+    const timeout = options.statementTimeoutMs ?? 10_000;
+    this.pool = new pg.Pool({
+      connectionString: options.url,
+      max: 10,
+      connectionTimeoutMillis: 5_000,
+      query_timeout: timeout + 1_000,
+      statement_timeout: timeout,
+      types,
+    });
+    // An idle client losing its connection must not crash the hub; the next query reconnects.
+    this.pool.on('error', (err) => options.onIdleError?.(err));
+  }
+
+  private query(sql: string) {
+    let q = this.sqlCache.get(sql);
+    if (!q) {
+      q = { text: numbered(sql), name: `v${this.sqlCache.size}` };
+      this.sqlCache.set(sql, q);
+    }
+    this.statementCount++;
+    return q;
+  }
+
+  private executor(client: pg.Pool | pg.PoolClient): SqlExecutor {
+    const exec = async <T>(sql: string, params: readonly unknown[] = []) => {
+      const q = this.query(sql);
+      // Named statements are parsed and planned once per connection; DDL and SHOW are not plannable.
+      const name = PLANNABLE.test(sql) ? q.name : undefined;
+      return client.query<T & pg.QueryResultRow>({ name, text: q.text, values: params as unknown[] });
+    };
+    return {
+      all: async <T>(sql: string, params?: readonly unknown[]) => (await exec<T>(sql, params)).rows as T[],
+      get: async <T>(sql: string, params?: readonly unknown[]) => (await exec<T>(sql, params)).rows[0] as T | undefined,
+      run: async (sql: string, params?: readonly unknown[]) => ({ changes: (await exec(sql, params)).rowCount ?? 0 }),
+    };
+  }
+
+  all<T>(sql: string, params?: readonly unknown[]): Promise<T[]> {
+    return this.executor(this.pool).all<T>(sql, params);
+  }
+  get<T>(sql: string, params?: readonly unknown[]): Promise<T | undefined> {
+    return this.executor(this.pool).get<T>(sql, params);
+  }
+  run(sql: string, params?: readonly unknown[]): Promise<{ changes: number }> {
+    return this.executor(this.pool).run(sql, params);
+  }
+
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const value = await fn(this.executor(client));
+      await client.query('COMMIT');
+      return value;
+    } catch (err) {
+      broken = err as Error;
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      // A client whose connection failed is destroyed rather than returned to the pool.
+      client.release(broken && this.isUnavailable(broken) ? broken : undefined);
+    }
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.pool.query(sql);
+  }
+
+  /** Runs `fn` while holding a session advisory lock, so concurrent hubs migrate one at a time. */
+  async withAdvisoryLock<T>(key: number, fn: () => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock($1)', [key]);
+      return await fn();
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [key]).catch(() => undefined);
+      client.release();
+    }
+  }
+
+  isUnavailable(err: unknown): boolean {
+    if (!(err instanceof pg.DatabaseError)) {
+      // Not a server-reported error: the connection itself failed (refused, reset, timed out).
+      return err instanceof Error && !(err instanceof TypeError) && !(err instanceof RangeError);
+    }
+    return UNAVAILABLE_CLASSES.has((err.code ?? '').slice(0, 2));
+  }
+
+  async durability() {
+    const row = await this.get<{ synchronous_commit: string }>('SHOW synchronous_commit');
+    const value = row?.synchronous_commit ?? 'unknown';
+    return value === 'off'
+      ? { level: 'degraded' as const, detail: 'postgres synchronous_commit=off: a server crash may lose acknowledged commits' }
+      : { level: 'full' as const, detail: `postgres synchronous_commit=${value}` };
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

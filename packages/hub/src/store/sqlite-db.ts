@@ -1,0 +1,142 @@
+import Database from 'better-sqlite3';
+import type { Db, Dialect, SqlExecutor } from './db.js';
+
+export const sqliteDialect: Dialect = {
+  name: 'sqlite',
+  forUpdate: '',
+  jsonArrayContains: (column) => `EXISTS (SELECT 1 FROM json_each(${column}) WHERE json_each.value = ?)`,
+};
+
+export interface SqliteOptions {
+  synchronous: 'full' | 'normal';
+}
+
+// Codes (not messages) that mean "cannot commit now": disk full, I/O failure, lock contention.
+const UNAVAILABLE = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|READONLY|CANTOPEN|NOMEM|PROTOCOL)/;
+
+type Param = string | number | bigint | Buffer | null;
+
+function bindable(params: readonly unknown[]): Param[] {
+  return params.map((p) => {
+    if (p === undefined || p === null) return null;
+    if (typeof p === 'boolean') return p ? 1 : 0;
+    return p as Param;
+  });
+}
+
+/**
+ * SQLite through better-sqlite3: one connection for the single writer, one read-only connection
+ * for queries, so readers never see a batch that has not committed (WAL gives them a snapshot).
+ */
+export class SqliteDb implements Db {
+  readonly dialect = sqliteDialect;
+  statementCount = 0;
+  private readonly writer: Database.Database;
+  private reader: Database.Database | undefined;
+  private readonly cache = new Map<string, Database.Statement>();
+  private readonly readCache = new Map<string, Database.Statement>();
+  private lock: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly path: string,
+    options: SqliteOptions,
+  ) {
+    this.writer = new Database(path);
+    this.writer.pragma('journal_mode = WAL');
+    this.writer.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    this.writer.pragma('busy_timeout = 5000');
+    this.writer.pragma('foreign_keys = ON');
+    // Fewer, larger checkpoints keep inserts fast on big tables; 10,000 pages bounds the WAL near 40 MiB.
+    this.writer.pragma('wal_autocheckpoint = 10000');
+    this.writer.pragma('cache_size = -32768');
+  }
+
+  /** Reads a pragma back from the write connection (tests check the durability setting is real). */
+  pragma(name: string): unknown {
+    return this.writer.pragma(name, { simple: true });
+  }
+
+  private readConn(): Database.Database {
+    // Opened lazily so migrations have created the schema before the first read.
+    if (!this.reader) {
+      this.reader = new Database(this.path, { readonly: true });
+      this.reader.pragma('busy_timeout = 5000');
+      this.reader.pragma('cache_size = -32768');
+    }
+    return this.reader;
+  }
+
+  private prepare(conn: Database.Database, cache: Map<string, Database.Statement>, sql: string) {
+    let stmt = cache.get(sql);
+    if (!stmt) {
+      stmt = conn.prepare(sql);
+      cache.set(sql, stmt);
+    }
+    this.statementCount++;
+    return stmt;
+  }
+
+  private executor(conn: Database.Database, cache: Map<string, Database.Statement>): SqlExecutor {
+    return {
+      all: async <T>(sql: string, params: readonly unknown[] = []) => this.prepare(conn, cache, sql).all(...bindable(params)) as T[],
+      get: async <T>(sql: string, params: readonly unknown[] = []) =>
+        this.prepare(conn, cache, sql).get(...bindable(params)) as T | undefined,
+      run: async (sql: string, params: readonly unknown[] = []) => {
+        const stmt = this.prepare(conn, cache, sql);
+        if (stmt.reader) return { changes: stmt.all(...bindable(params)).length };
+        return { changes: stmt.run(...bindable(params)).changes };
+      },
+    };
+  }
+
+  all<T>(sql: string, params?: readonly unknown[]): Promise<T[]> {
+    return this.executor(this.readConn(), this.readCache).all<T>(sql, params);
+  }
+  get<T>(sql: string, params?: readonly unknown[]): Promise<T | undefined> {
+    return this.executor(this.readConn(), this.readCache).get<T>(sql, params);
+  }
+  run(sql: string, params?: readonly unknown[]): Promise<{ changes: number }> {
+    return this.transaction((tx) => tx.run(sql, params));
+  }
+
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    const result = this.lock.then(async () => {
+      this.writer.exec('BEGIN IMMEDIATE');
+      try {
+        const value = await fn(this.executor(this.writer, this.cache));
+        this.writer.exec('COMMIT');
+        return value;
+      } catch (err) {
+        if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
+        throw err;
+      }
+    });
+    this.lock = result.catch(() => undefined);
+    return result;
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.lock;
+    this.writer.exec(sql);
+  }
+
+  isUnavailable(err: unknown): boolean {
+    const code = (err as { code?: unknown } | null)?.code;
+    return typeof code === 'string' && UNAVAILABLE.test(code);
+  }
+
+  async durability() {
+    const sync = Number(this.writer.pragma('synchronous', { simple: true }));
+    // 2 = FULL: a commit is on disk before it is acknowledged. 1 = NORMAL: it survives a crash of
+    // the hub but the last commits before a power loss may roll back.
+    return sync >= 2
+      ? { level: 'full' as const, detail: 'sqlite synchronous=FULL' }
+      : { level: 'degraded' as const, detail: 'sqlite synchronous=NORMAL: power loss may lose the last commits' };
+  }
+
+  async close(): Promise<void> {
+    await this.lock;
+    this.reader?.close();
+    this.writer.close();
+  }
+}

@@ -1,0 +1,1077 @@
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
+import { request } from 'undici';
+import { ERRORS } from '../src/errors.js';
+import { ADMIN_TOKEN, startTestHub, type TestHub } from './support/hub.js';
+import { DIALECTS, postgresUnavailable } from './support/stores.js';
+
+/**
+ * Groups P (malformed input), B1 (the ingest status table), I3 (path traversal) and I4 (SQL
+ * injection round trips), against a real hub over HTTP.
+ */
+
+const FUZZ_RUNS = Number(process.env.VIGIL_FUZZ_RUNS ?? 600);
+const BODY_LIMIT = 1024 * 1024; // the hub's default --body-limit
+const FUZZ_AGENT = 'fuzz-1';
+const MISSING_ERROR_ID = 987654321;
+
+interface Reply {
+  status: number;
+  headers: Record<string, unknown>;
+  text: string;
+  body: any;
+}
+
+async function send(
+  hub: TestHub,
+  method: string,
+  path: string,
+  body: string | Buffer | undefined,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+  token: string | null = ADMIN_TOKEN,
+): Promise<Reply> {
+  const h = { ...headers };
+  if (token !== null) h.authorization = `Bearer ${token}`;
+  const res = await request(`${hub.url}${path}`, { method: method as 'POST', headers: h, body });
+  const text = await res.body.text();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  return { status: res.statusCode, headers: res.headers, text, body: parsed };
+}
+
+/** The error-shape oracle: JSON, `{error:{code,message}}`, a code from the table whose status matches. */
+function assertErrorShape(r: Reply, where: string): void {
+  assert.match(String(r.headers['content-type']), /^application\/json/, `${where}: content-type ${r.headers['content-type']}`);
+  assert.ok(r.body && typeof r.body === 'object' && r.body.error, `${where}: body ${r.text.slice(0, 200)}`);
+  const code = r.body.error.code as keyof typeof ERRORS;
+  assert.ok(typeof code === 'string' && code in ERRORS, `${where}: unknown code ${JSON.stringify(code)} in ${r.text.slice(0, 200)}`);
+  assert.equal(ERRORS[code].status, r.status, `${where}: status ${r.status} does not match ${code}`);
+  assert.equal(typeof r.body.error.message, 'string', `${where}: message`);
+  assert.ok(r.body.error.message.length > 0, `${where}: empty message`);
+  assert.ok(!/\n\s+at |SELECT |INSERT |\/home\/|\/work\/|node_modules/.test(r.text), `${where}: leaks internals: ${r.text.slice(0, 200)}`);
+}
+
+/** Row counts of every table (tables read from the catalogue, so a new table is counted too). */
+async function rowCounts(hub: TestHub): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const t of await tableList(hub)) {
+    if (!t.startsWith('table:')) continue;
+    const name = t.slice('table:'.length);
+    const row = await hub.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${name}`);
+    out[name] = Number(row?.n);
+  }
+  return out;
+}
+
+/** Tables and indexes in the schema, as `kind:name`, sorted. */
+async function tableList(hub: TestHub): Promise<string[]> {
+  const rows =
+    hub.db.dialect.name === 'sqlite'
+      ? await hub.db.all<{ k: string }>("SELECT type || ':' || name AS k FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
+      : await hub.db.all<{ k: string }>(
+          `SELECT 'table:' || table_name AS k FROM information_schema.tables WHERE table_schema = 'public'
+           UNION ALL SELECT 'index:' || indexname FROM pg_indexes WHERE schemaname = 'public'`,
+        );
+  return rows.map((r) => r.k).sort();
+}
+
+// ---------------------------------------------------------------------------------------------
+// P1: a generator of malformed requests, driven by each route's own schema in the OpenAPI document.
+
+/** Serialises like JSON.stringify, but lets a mutation inject raw text or repeat a key. */
+class Raw {
+  constructor(readonly text: string) {}
+}
+class Pairs {
+  constructor(readonly pairs: [string, unknown][]) {}
+}
+function toJson(v: unknown): string {
+  if (v instanceof Raw) return v.text;
+  if (v instanceof Pairs) return `{${v.pairs.map(([k, x]) => `${JSON.stringify(k)}:${toJson(x)}`).join(',')}}`;
+  if (Array.isArray(v)) return `[${v.map(toJson).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    return `{${Object.entries(v)
+      .map(([k, x]) => `${JSON.stringify(k)}:${toJson(x)}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
+type Path = (string | number)[];
+type Schema = Record<string, any>;
+
+function getAt(root: unknown, path: Path): unknown {
+  return path.reduce<unknown>((node, k) => (node as Record<string | number, unknown>)[k], root);
+}
+function setAt(root: unknown, path: Path, value: unknown): unknown {
+  if (path.length === 0) return value;
+  const [head, ...rest] = path as [string | number, ...Path];
+  const copy: any = Array.isArray(root) ? [...root] : { ...(root as object) };
+  copy[head] = setAt(copy[head], rest, value);
+  return copy;
+}
+function deleteAt(root: unknown, path: Path): unknown {
+  const parent = path.slice(0, -1);
+  const key = path.at(-1) as string;
+  const node = { ...(getAt(root, parent) as object) } as Record<string, unknown>;
+  delete node[key];
+  return setAt(root, parent, node);
+}
+/** Replaces the object at `path` with an ordered list of pairs, so keys can repeat or be `__proto__`. */
+function withPairs(root: unknown, path: Path, edit: (pairs: [string, unknown][]) => [string, unknown][]): unknown {
+  return setAt(root, path, new Pairs(edit(Object.entries(getAt(root, path) as object))));
+}
+
+/** Every node of a JSON value: its path, and whether it is an object, array, string or other. */
+function nodes(v: unknown, path: Path = []): { path: Path; kind: 'object' | 'array' | 'string' | 'other' }[] {
+  if (Array.isArray(v)) return [{ path, kind: 'array' }, ...v.flatMap((x, i) => nodes(x, [...path, i]))];
+  if (v !== null && typeof v === 'object') {
+    return [{ path, kind: 'object' }, ...Object.entries(v).flatMap(([k, x]) => nodes(x, [...path, k]))];
+  }
+  return [{ path, kind: typeof v === 'string' ? 'string' : 'other' }];
+}
+
+interface Field {
+  path: Path;
+  schema: Schema;
+}
+
+/** The schema'd fields present in a base body, with their schemas, and the strict objects holding them. */
+function fieldsOf(schema: Schema, value: unknown, path: Path = []): { fields: Field[]; required: Path[]; strict: Path[] } {
+  const out = { fields: [] as Field[], required: [] as Path[], strict: [] as Path[] };
+  if (path.length > 0) out.fields.push({ path, schema });
+  if (schema.type === 'object' && schema.additionalProperties === false && value && typeof value === 'object') {
+    out.strict.push(path);
+    for (const [k, sub] of Object.entries(schema.properties ?? {})) {
+      if (!(k in (value as object))) continue;
+      if ((schema.required ?? []).includes(k)) out.required.push([...path, k]);
+      const inner = fieldsOf(sub as Schema, (value as Record<string, unknown>)[k], [...path, k]);
+      out.fields.push(...inner.fields);
+      out.required.push(...inner.required);
+      out.strict.push(...inner.strict);
+    }
+  }
+  if (schema.type === 'array' && Array.isArray(value) && value.length > 0) {
+    const inner = fieldsOf(schema.items as Schema, value[0], [...path, 0]);
+    out.fields.push(...inner.fields);
+    out.required.push(...inner.required);
+    out.strict.push(...inner.strict);
+  }
+  return out;
+}
+
+const someJson = fc.oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.string({ maxLength: 8 }));
+const nonString = fc.oneof(
+  fc.integer(),
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.integer(), { maxLength: 3 }),
+  fc.constant({ k: 1 }),
+);
+const nonNumber = fc.oneof(
+  fc.constantFrom('NaN', 'Infinity', '-Infinity', '1e309', '50', '0', '', '0x10'),
+  fc.string({ maxLength: 6 }),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.integer(), { maxLength: 2 }),
+  fc.constant({}),
+);
+const nonObject = fc.oneof(
+  fc.string({ maxLength: 6 }),
+  fc.integer(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.integer(), { maxLength: 3 }),
+);
+const nonArray = fc.oneof(fc.string({ maxLength: 6 }), fc.integer(), fc.boolean(), fc.constant(null), fc.constant({ k: 1 }));
+/** Number tokens JSON.parse either rejects or turns into a non-finite value. */
+const rawNumber = fc
+  .constantFrom('1e309', '-1e309', '1e400', 'NaN', 'Infinity', '-Infinity', '+1', '01', '0x10', '.5', '1.', '1e')
+  .map((t) => new Raw(t));
+const TRAVERSALS = [
+  '',
+  ' ',
+  '-x',
+  '_x',
+  '.',
+  '..',
+  '../../etc/passwd',
+  '..%2f..%2fetc%2fpasswd',
+  'a b',
+  'a/b',
+  'é',
+  "a'; DROP TABLE agents;--",
+];
+
+/** Values that break `schema`, by construction (wrong type, out of range, too long, pattern, enum, count). */
+function invalidFor(schema: Schema): fc.Arbitrary<unknown> {
+  if (schema.enum) {
+    const allowed = schema.enum as unknown[];
+    return fc.oneof(
+      nonString,
+      fc.string({ maxLength: 12 }).filter((s) => !allowed.includes(s)),
+    );
+  }
+  switch (schema.type) {
+    case 'string': {
+      const re = schema.pattern ? new RegExp(schema.pattern as string, 'u') : undefined;
+      const min = (schema.minLength as number | undefined) ?? 0;
+      const max = (schema.maxLength as number | undefined) ?? Infinity;
+      const ok = (s: string) => [...s].length >= min && [...s].length <= max && (!re || re.test(s));
+      const options: fc.Arbitrary<unknown>[] = [nonString];
+      if (Number.isFinite(max)) options.push(fc.integer({ min: max + 1, max: max + 64 }).map((n) => 'x'.repeat(n)));
+      if (min > 0) options.push(fc.constant(''));
+      if (re) {
+        options.push(fc.constantFrom(...TRAVERSALS.filter((s) => !ok(s))));
+        options.push(fc.string({ maxLength: 10 }).filter((s) => !ok(s)));
+      }
+      return fc.oneof(...options);
+    }
+    case 'number':
+    case 'integer': {
+      const min = schema.minimum as number | undefined;
+      const max = schema.maximum as number | undefined;
+      const options: fc.Arbitrary<unknown>[] = [nonNumber, rawNumber];
+      if (min !== undefined) {
+        options.push(fc.integer({ min: -(2 ** 31), max: Math.ceil(min) - 1 }));
+        options.push(fc.double({ min: -1e300, max: min - Math.max(1e-9, Math.abs(min) * 1e-9), noNaN: true }));
+      }
+      if (max !== undefined) options.push(fc.double({ min: max + Math.max(1, Math.abs(max) * 1e-9), max: 1e300, noNaN: true }));
+      if (schema.type === 'integer') {
+        const lo = min ?? 0;
+        options.push(fc.double({ min: lo, max: Math.min(max ?? lo + 1e6, lo + 1e6), noNaN: true }).filter((x) => !Number.isInteger(x)));
+      }
+      return fc.oneof(...options);
+    }
+    case 'object': {
+      if (schema.additionalProperties === false) return nonObject;
+      // Free-form metadata: wrong type, or more keys than allowed.
+      const options: fc.Arbitrary<unknown>[] = [nonObject];
+      if (schema.maxProperties !== undefined) {
+        const n = (schema.maxProperties as number) + 1;
+        options.push(fc.constant(Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i]))));
+      }
+      return fc.oneof(...options);
+    }
+    case 'array': {
+      const options: fc.Arbitrary<unknown>[] = [
+        nonArray,
+        invalidFor(schema.items as Schema).map((x) => [x]),
+        fc.constant(new Array<number>(10_000).fill(0)),
+      ];
+      if (schema.maxItems !== undefined) {
+        const n = (schema.maxItems as number) + 1;
+        options.push(fc.constant(Array.from({ length: n }, (_, i) => (schema.items?.type === 'string' ? `item-${i}` : i))));
+      }
+      if (schema.uniqueItems) options.push(fc.constant(['same', 'same']));
+      return fc.oneof(...options);
+    }
+    default:
+      throw new Error(`no invalid values for schema ${JSON.stringify(schema)}`);
+  }
+}
+
+interface BodyRoute {
+  method: 'POST' | 'PATCH';
+  path: string;
+  schema: Schema | undefined;
+  base: Record<string, unknown>;
+  /** Fields a handler requires although the schema does not (POST /api/v1/keys needs one of two). */
+  alsoRequired?: Path[];
+}
+
+interface Attempt {
+  label: string;
+  body: string | Buffer | undefined;
+  headers: Record<string, string>;
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+/** Every way this test breaks a request to `route`; none of them can be valid. */
+function attempts(route: BodyRoute): fc.Arbitrary<Attempt> {
+  const base = route.base;
+  const all = nodes(base);
+  const objects = all.filter((n) => n.kind === 'object').map((n) => n.path);
+  const strings = all.filter((n) => n.kind === 'string').map((n) => n.path);
+  const anyNode = fc.constantFrom(...all.map((n) => n.path));
+  const json = (label: string, body: unknown): Attempt => ({ label, body: toJson(body), headers: JSON_HEADERS });
+  const arbs: fc.Arbitrary<Attempt>[] = [];
+
+  if (route.schema) {
+    const { fields, required, strict } = fieldsOf(route.schema, base);
+    const removable = [...required, ...(route.alsoRequired ?? [])];
+    arbs.push(
+      fc
+        .constantFrom(...fields)
+        .chain((f) => invalidFor(f.schema).map((bad) => json(`wrong value at ${f.path.join('.')}`, setAt(base, f.path, bad)))),
+    );
+    if (removable.length > 0) {
+      arbs.push(fc.constantFrom(...removable).map((p) => json(`missing ${p.join('.')}`, deleteAt(base, p))));
+    }
+    arbs.push(
+      fc
+        .tuple(
+          fc.constantFrom(...strict),
+          fc.string({ minLength: 1, maxLength: 10 }).filter((k) => !(k in (route.schema?.properties ?? {}))),
+          someJson,
+        )
+        .map(([p, k, v]) =>
+          json(
+            `unknown field ${k} at ${p.join('.')}`,
+            withPairs(base, p, (pairs) => [...pairs, [`x_${k}`, v]]),
+          ),
+        ),
+    );
+    // A duplicate key whose last (winning) value is invalid.
+    const dupable = fields.filter((f) => typeof f.path.at(-1) === 'string');
+    arbs.push(
+      fc.constantFrom(...dupable).chain((f) =>
+        invalidFor(f.schema).map((bad) =>
+          json(
+            `duplicate ${f.path.join('.')}`,
+            withPairs(base, f.path.slice(0, -1), (pairs) => [...pairs, [f.path.at(-1) as string, bad]]),
+          ),
+        ),
+      ),
+    );
+    arbs.push(
+      fc.constantFrom(...fields).map((f) => json(`2 MB string at ${f.path.join('.')}`, setAt(base, f.path, 'x'.repeat(2 * 1024 * 1024)))),
+    );
+  }
+
+  // Valid JSON that is not an object: a schema'd route refuses it (400), a resolve route finds no error (404).
+  arbs.push(nonObject.map((v) => json('top level not an object', v)));
+  // What the JSON guard refuses wherever it appears, even inside free-form metadata.
+  const text = toJson(base);
+  arbs.push(
+    fc
+      .integer({ min: 0, max: text.length - 1 })
+      .map((n) => ({ label: `truncated at ${n}`, body: text.slice(0, n), headers: JSON_HEADERS })),
+  );
+  if (strings.length > 0) {
+    arbs.push(
+      fc
+        .tuple(
+          fc.constantFrom(...strings),
+          fc.constantFrom('\u0000', '\ud800', '\udfff', '\udc00\ud800', '\ud83d'),
+          fc.string({ maxLength: 4 }),
+        )
+        .map(([p, bad, s]) => json(`bad text at ${p.join('.')}`, setAt(base, p, `${s}${bad}${s}`))),
+    );
+  }
+  arbs.push(
+    fc.tuple(fc.constantFrom(...objects), fc.constantFrom('\u0000', '\ud800', 'a\u0000b')).map(([p, k]) =>
+      json(
+        `bad key at ${p.join('.')}`,
+        withPairs(base, p, (pairs) => [...pairs, [k, 1]]),
+      ),
+    ),
+  );
+  arbs.push(
+    fc
+      .tuple(anyNode, fc.constantFrom('1e309', '-1e309', '1e400', '-1e400'))
+      .map(([p, n]) => json(`${n} at ${p.join('.')}`, setAt(base, p, new Raw(n)))),
+  );
+  arbs.push(
+    fc.tuple(anyNode, fc.integer({ min: 33, max: 5000 }), fc.boolean()).map(([p, depth, arrays]) => {
+      const deep = arrays ? '['.repeat(depth) + ']'.repeat(depth) : '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
+      return json(`nested ${depth} deep at ${p.join('.')}`, setAt(base, p, new Raw(deep)));
+    }),
+  );
+  arbs.push(
+    fc
+      .tuple(
+        fc.constantFrom(...objects),
+        fc.constantFrom<[string, unknown]>(
+          ['__proto__', { polluted: true }],
+          ['constructor', { prototype: { polluted: true } }],
+          ['__proto__', 'x'],
+        ),
+      )
+      .map(([p, pair]) =>
+        json(
+          `${pair[0]} at ${p.join('.')}`,
+          withPairs(base, p, (pairs) => [...pairs, pair]),
+        ),
+      ),
+  );
+  // Framing: the right body under the wrong media type or a content encoding.
+  arbs.push(
+    fc
+      .constantFrom(
+        'text/plain',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data; boundary=x',
+        'application/xml',
+        'text/json',
+        'application/jsonx',
+        'application/vnd.api+json',
+        'application/octet-stream',
+      )
+      .map((ct) => ({ label: `content-type ${ct}`, body: text, headers: { 'content-type': ct } })),
+  );
+  arbs.push(fc.constant({ label: 'no content-type', body: text, headers: {} }));
+  arbs.push(
+    fc.constantFrom('gzip', 'deflate', 'br', 'x-unknown').chain((enc) =>
+      fc.boolean().map((compressed) => ({
+        label: `content-encoding ${enc}${compressed ? ' (gzipped)' : ''}`,
+        body: compressed ? gzipSync(text) : text,
+        headers: { ...JSON_HEADERS, 'content-encoding': enc },
+      })),
+    ),
+  );
+  arbs.push(
+    fc
+      .constantFrom('', ' ', 'nul', '{', '[', '"', '{"a":}', '{,}', "{'a':1}", '\u0000')
+      .map((t) => ({ label: `garbage ${JSON.stringify(t)}`, body: t, headers: JSON_HEADERS })),
+  );
+  return fc.oneof(...arbs);
+}
+
+/** Valid bodies for every POST and PATCH route; the test fails when a route appears without one. */
+function baseBodies(now: number): Record<string, { base: Record<string, unknown>; alsoRequired?: Path[] }> {
+  const heartbeat = {
+    status: 'busy',
+    resources: {
+      cpu_percent: 35.5,
+      cpu_cores_physical: 16,
+      cpu_cores_available: 10,
+      cpu_load_1min: 2.5,
+      cpu_load_5min: 2.1,
+      memory_percent: 40,
+      memory_available_gb: 48,
+      gpu_vram_total_gb: 24,
+      gpu_vram_available_gb: 20,
+      gpu_type: 'nvidia',
+    },
+    metrics: { memory_mb: 512, message_count: 7, cpu_percent: 12.5, io_read_bps: 100, io_write_bps: 200 },
+    timestamp: now - 60_000,
+    event_id: 'fuzz-hb-1',
+  };
+  const event = {
+    event_type: 'info',
+    message: 'fuzz event',
+    metadata: { k: 'v', n: { a: [1, 'b'] } },
+    timestamp: now - 60_000,
+    event_id: 'fuzz-ev-1',
+  };
+  const error = {
+    error_type: 'FuzzError',
+    message: 'fuzz error',
+    stack_trace: 'FuzzError: x\n    at f (x.js:1:1)',
+    metadata: { k: 'v' },
+    timestamp: now - 60_000,
+    event_id: 'fuzz-er-1',
+  };
+  return {
+    'POST /api/v1/agents': {
+      base: {
+        agent_id: FUZZ_AGENT,
+        name: 'fuzz agent',
+        agent_type: 'fuzzer',
+        pool_name: 'fuzzpool',
+        capabilities: ['cuda', 'tools'],
+        metadata: { team: 'qa', nested: { a: [1, 2] } },
+        heartbeat_interval_s: 15,
+      },
+    },
+    'POST /api/v1/agents/{agentId}/heartbeat': { base: heartbeat },
+    'POST /api/v1/agents/{agentId}/events': { base: event },
+    'POST /api/v1/agents/{agentId}/errors': { base: error },
+    'POST /api/v1/ingest': {
+      base: {
+        heartbeats: [{ agent_id: FUZZ_AGENT, ...heartbeat, event_id: 'fuzz-hb-2' }],
+        events: [{ agent_id: FUZZ_AGENT, ...event, event_id: 'fuzz-ev-2' }],
+        errors: [{ agent_id: FUZZ_AGENT, ...error, event_id: 'fuzz-er-2' }],
+      },
+    },
+    'POST /api/monitoring/agents/{agentId}/events': {
+      base: { eventType: 'warning', message: 'seed event', metadata: { k: 1 }, timestamp: now - 60_000, eventId: 'fuzz-sv-1' },
+    },
+    'POST /api/monitoring/agents/{agentId}/errors': {
+      base: {
+        error: { name: 'RangeError', message: 'seed error', stack: 'RangeError: x\n    at g (y.js:2:2)' },
+        metadata: { k: 1 },
+        timestamp: now - 60_000,
+        eventId: 'fuzz-se-1',
+      },
+    },
+    'POST /api/v1/keys': { base: { agent_id: 'fuzz-key-target', name: 'fuzz key' }, alsoRequired: [['agent_id']] },
+    // No body schema: any JSON body is ignored, and the error does not exist (404).
+    'POST /api/v1/errors/{errorId}/resolve': { base: { reason: 'fuzz', detail: { a: [1, 'x'] } } },
+    'PATCH /api/monitoring/errors/{errorId}/resolve': { base: { reason: 'fuzz', detail: { a: [1, 'x'] } } },
+  };
+}
+
+/** POST and PATCH routes from the OpenAPI document, each with its body schema and a valid base body. */
+function bodyRoutes(hub: TestHub): BodyRoute[] {
+  const bases = baseBodies(hub.clock.now());
+  const routes: BodyRoute[] = [];
+  for (const [path, ops] of Object.entries(hub.app.swagger().paths as Record<string, Record<string, any>>)) {
+    for (const method of ['post', 'patch'] as const) {
+      const op = ops[method];
+      if (!op) continue;
+      const key = `${method.toUpperCase()} ${path}`;
+      const entry = bases[key];
+      assert.ok(entry, `P1 has no base body for ${key}; add one`);
+      routes.push({
+        method: method.toUpperCase() as 'POST',
+        path: path.replace('{agentId}', FUZZ_AGENT).replace('{errorId}', String(MISSING_ERROR_ID)),
+        schema: op.requestBody?.content?.['application/json']?.schema,
+        base: entry.base,
+        ...(entry.alsoRequired ? { alsoRequired: entry.alsoRequired } : {}),
+      });
+    }
+  }
+  assert.equal(routes.length, Object.keys(bases).length, 'every base body belongs to a documented route');
+  return routes;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** Sends a request line exactly as written (undici would normalise `..` segments away). */
+function rawGet(hub: TestHub, target: string): Promise<{ status: number; text: string }> {
+  const { hostname, port } = new URL(hub.url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => {
+      socket.write(`GET ${target} HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\nConnection: close\r\n\r\n`);
+    });
+    let data = '';
+    socket.on('data', (d: Buffer) => (data += d.toString('latin1')));
+    socket.on('error', reject);
+    socket.on('close', () => resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(data)?.[1]), text: data }));
+  });
+}
+
+const sqlish = fc.constantFrom(
+  "'",
+  '"',
+  '`',
+  "''",
+  '--',
+  '/*',
+  '*/',
+  ';',
+  "'; DROP TABLE agents;--",
+  '"; DROP TABLE agents; --',
+  "' OR '1'='1",
+  '\\',
+  '%',
+  '_',
+  '?',
+  '$1',
+  ':name',
+  '\u2018',
+  '\u2019',
+  '\u201c',
+  '\u201d',
+  '\uff07',
+  'é',
+  'e\u0301',
+  '日本語',
+  '😀',
+  '\u200b',
+  '\ufeff',
+  '\u2028',
+  '\r\n',
+  'NULL',
+);
+/** Text the hub must store and return byte for byte: SQL metacharacters mixed with arbitrary Unicode. */
+function hostile(maxCodePoints: number, minCodePoints = 0): fc.Arbitrary<string> {
+  return fc
+    .array(fc.oneof(sqlish, fc.string({ unit: 'binary', maxLength: 6 })), { maxLength: 8 })
+    .map((parts) => parts.join(''))
+    .map((s) => [...s].slice(0, maxCodePoints).join(''))
+    .filter((s) => !s.includes('\u0000') && s.isWellFormed() && [...s].length >= minCodePoints);
+}
+
+for (const dialect of DIALECTS) {
+  describe(`malformed and hostile input on ${dialect}`, async () => {
+    const skip = dialect === 'postgres' ? await postgresUnavailable() : undefined;
+    let hub: TestHub;
+    let agentKey: string;
+    before(async () => {
+      if (skip) return;
+      hub = await startTestHub(dialect);
+      for (const id of [FUZZ_AGENT, 'b1-agent', 'b1-other', 'p2-agent']) {
+        assert.equal((await hub.call('POST', '/api/v1/agents', { agent_id: id, name: id, agent_type: 'x' })).status, 201);
+      }
+      agentKey = (await hub.call('POST', '/api/v1/keys', { agent_id: 'b1-agent' })).body.key;
+    });
+    after(async () => {
+      if (!skip) await hub.close();
+    });
+
+    test('P1: generated malformed bodies on every POST/PATCH route get a 4xx JSON error, never a 2xx or 5xx', { skip }, async () => {
+      const routes = bodyRoutes(hub);
+      assert.ok(routes.length >= 10, `${routes.length} routes`);
+      // Positive control: each base body is valid, so what the mutations break is the only fault.
+      for (const r of routes) {
+        const ok = await send(hub, r.method, r.path, JSON.stringify(r.base));
+        const expected = r.path.includes(String(MISSING_ERROR_ID)) ? 404 : undefined;
+        if (expected) assert.equal(ok.status, expected, `${r.method} ${r.path}: ${ok.text}`);
+        else assert.ok(ok.status === 200 || ok.status === 201, `base body for ${r.method} ${r.path}: ${ok.status} ${ok.text}`);
+      }
+      const before = await rowCounts(hub);
+      const codes = new Map<string, number>();
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom(...routes).chain((r) => attempts(r).map((a) => ({ route: r, ...a }))),
+          async ({ route, label, body, headers }) => {
+            const res = await send(hub, route.method, route.path, body, headers);
+            const where = `${route.method} ${route.path} (${label}) → ${res.status} ${res.text.slice(0, 160)}`;
+            assert.ok(res.status >= 400 && res.status < 500, where);
+            assertErrorShape(res, where);
+            codes.set(res.body.error.code, (codes.get(res.body.error.code) ?? 0) + 1);
+          },
+        ),
+        { numRuns: FUZZ_RUNS },
+      );
+      for (const code of [
+        'VIGIL_VALIDATION',
+        'VIGIL_MALFORMED_JSON',
+        'VIGIL_BAD_TEXT',
+        'VIGIL_TOO_DEEP',
+        'VIGIL_UNSUPPORTED_MEDIA_TYPE',
+        'VIGIL_ERROR_NOT_FOUND',
+      ]) {
+        assert.ok((codes.get(code) ?? 0) > 0, `the corpus reached ${code} (${JSON.stringify(Object.fromEntries(codes))})`);
+      }
+      assert.deepEqual(await rowCounts(hub), before, 'no row was written or removed');
+      const health = await hub.call('GET', '/healthz', undefined, null);
+      assert.equal(health.status, 200);
+      assert.equal(health.body.status, 'ok');
+      assert.equal((await hub.call('POST', `/api/v1/agents/${FUZZ_AGENT}/heartbeat`, { status: 'online' })).status, 200, 'still ingesting');
+    });
+
+    test('P1: invalid UTF-8 bytes in a body are refused with 400, not stored as U+FFFD', { skip }, async () => {
+      const body = Buffer.concat([
+        Buffer.from('{"agent_id":"utf8-bad","name":"a'),
+        Buffer.from([0xff, 0xfe, 0xc3]),
+        Buffer.from('","agent_type":"x"}'),
+      ]);
+      const r = await send(hub, 'POST', '/api/v1/agents', body);
+      assert.equal(r.status, 400, `invalid UTF-8 answered ${r.status} ${r.text.slice(0, 200)}`);
+      assertErrorShape(r, 'invalid UTF-8');
+      assert.equal((await hub.call('GET', '/api/v1/agents/utf8-bad')).status, 404, 'nothing stored');
+    });
+
+    test('P1: metadata keys longer than the declared 200 characters are refused', { skip }, async () => {
+      const key = 'k'.repeat(201);
+      const reg = await hub.call('POST', '/api/v1/agents', { agent_id: 'meta-key', name: 'm', agent_type: 'x', metadata: { [key]: 1 } });
+      assert.equal(reg.status, 400, `a 201-character metadata key answered ${reg.status}`);
+      const ev = await hub.call('POST', `/api/v1/agents/${FUZZ_AGENT}/events`, { event_type: 'info', metadata: { [key]: 1 } });
+      assert.equal(ev.status, 400, `a 201-character metadata key on an event answered ${ev.status}`);
+    });
+
+    test('P2: __proto__ and constructor.prototype at any depth get 400, and nothing is polluted', { skip }, async () => {
+      const cases: [string, string][] = [
+        ['/api/v1/agents', '{"__proto__":{"polluted":true},"agent_id":"p2-new","name":"x","agent_type":"x"}'],
+        [
+          '/api/v1/agents',
+          '{"agent_id":"p2-new","name":"x","agent_type":"x","metadata":{"a":{"b":{"c":{"__proto__":{"polluted":true}}}}}}',
+        ],
+        [
+          '/api/v1/agents',
+          '{"agent_id":"p2-new","name":"x","agent_type":"x","metadata":{"a":[{"constructor":{"prototype":{"polluted":true}}}]}}',
+        ],
+        ['/api/v1/agents/p2-agent/events', '{"constructor":{"prototype":{"polluted":true}},"event_type":"info"}'],
+        [
+          '/api/v1/agents/p2-agent/events',
+          '{"event_type":"info","metadata":{"x":{"y":{"z":{"w":{"constructor":{"prototype":{"polluted":1}}}}}}}}',
+        ],
+        ['/api/v1/agents/p2-agent/heartbeat', '{"resources":{"__proto__":{"polluted":true}}}'],
+        ['/api/v1/ingest', '{"events":[{"agent_id":"p2-agent","event_type":"info","metadata":{"__proto__":{"polluted":true}}}]}'],
+        ['/api/v1/ingest', '{"heartbeats":[{"agent_id":"p2-agent","__proto__":{"polluted":true}}]}'],
+        ['/api/monitoring/agents/p2-agent/errors', '{"error":{"message":"m","__proto__":{"polluted":true}}}'],
+        ['/api/monitoring/errors/1/resolve', '{"__proto__":{"polluted":true}}'],
+      ];
+      const before = await rowCounts(hub);
+      for (const [path, body] of cases) {
+        const method = path.includes('/resolve') ? 'PATCH' : 'POST';
+        const r = await send(hub, method, path, body);
+        assert.equal(r.status, 400, `${path} ${body} → ${r.status}`);
+        assertErrorShape(r, body);
+      }
+      for (const q of ['__proto__[polluted]=1', '__proto__.polluted=1', 'constructor[prototype][polluted]=1']) {
+        const r = await hub.call('GET', `/api/v1/agents?${q}`);
+        assert.equal(r.status, 400, q);
+        assertErrorShape({ ...r, text: JSON.stringify(r.body) }, q);
+      }
+      assert.equal(({} as any).polluted, undefined);
+      assert.equal(Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted'), false);
+      assert.deepEqual(await rowCounts(hub), before);
+    });
+
+    test('P3: a body of limit + 1 bytes gets 413 JSON, at the limit it is read; ingest allows 4x', { skip }, async () => {
+      const sized = (prefix: string, suffix: string, size: number) => prefix + 'a'.repeat(size - prefix.length - suffix.length) + suffix;
+      const routes: [string, string, string, number][] = [
+        ['/api/v1/agents', '{"agent_id":"p3","agent_type":"x","name":"', '"}', BODY_LIMIT],
+        [`/api/v1/agents/${FUZZ_AGENT}/events`, '{"event_type":"info","message":"', '"}', BODY_LIMIT],
+        [`/api/v1/agents/${FUZZ_AGENT}/errors`, '{"error_type":"E","message":"', '"}', BODY_LIMIT],
+        [`/api/monitoring/agents/${FUZZ_AGENT}/events`, '{"eventType":"info","message":"', '"}', BODY_LIMIT],
+        ['/api/v1/ingest', `{"events":[{"agent_id":"${FUZZ_AGENT}","event_type":"info","message":"`, '"}]}', 4 * BODY_LIMIT],
+      ];
+      for (const [path, prefix, suffix, limit] of routes) {
+        const over = await send(hub, 'POST', path, sized(prefix, suffix, limit + 1));
+        assert.equal(over.status, 413, `${path} at limit + 1`);
+        assert.equal(over.body.error.code, 'VIGIL_BODY_TOO_LARGE');
+        assertErrorShape(over, `${path} over`);
+        const at = await send(hub, 'POST', path, sized(prefix, suffix, limit));
+        assert.equal(at.status, 400, `${path} at the limit is read (and refused for its content)`);
+        assert.equal(at.body.error.code, 'VIGIL_VALIDATION');
+      }
+      // Without a Content-Length (chunked), the limit still holds.
+      async function* chunks() {
+        yield Buffer.from('{"name":"');
+        for (let i = 0; i < 1100; i++) yield Buffer.alloc(1024, 97);
+        yield Buffer.from('","agent_type":"x"}');
+      }
+      const chunked = await send(hub, 'POST', '/api/v1/agents', chunks() as unknown as Buffer);
+      assert.equal(chunked.status, 413);
+      assertErrorShape(chunked, 'chunked');
+    });
+
+    test('P3: a gzip bomb is refused before it is inflated; 10,000 keys get 400 within 50 ms', { skip }, async () => {
+      const bomb = gzipSync(Buffer.alloc(100 * BODY_LIMIT, 0x20));
+      assert.ok(bomb.length < BODY_LIMIT);
+      const rss0 = process.memoryUsage().rss;
+      const r = await send(hub, 'POST', '/api/v1/ingest', bomb, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+      assert.equal(r.status, 415);
+      assertErrorShape(r, 'gzip bomb');
+      assert.ok(process.memoryUsage().rss - rss0 <= 2 * BODY_LIMIT + 16 * 1024 * 1024, 'the bomb was not inflated');
+
+      const wide = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`key${i}`, i]));
+      const bodies = [
+        ['/api/v1/agents', JSON.stringify({ agent_id: 'p3-wide', name: 'w', agent_type: 'x', metadata: wide(10_000) })],
+        [`/api/v1/agents/${FUZZ_AGENT}/events`, JSON.stringify({ event_type: 'info', ...wide(10_000) })],
+        [`/api/v1/agents/${FUZZ_AGENT}/heartbeat`, JSON.stringify({ resources: wide(10_000) })],
+      ] as const;
+      for (const [path, body] of bodies) {
+        const times: number[] = [];
+        for (let i = 0; i < 5; i++) {
+          const t0 = performance.now();
+          const res = await send(hub, 'POST', path, body);
+          times.push(performance.now() - t0);
+          assert.equal(res.status, 400, path);
+          assertErrorShape(res, path);
+        }
+        const median = times.sort((a, b) => a - b)[2] as number;
+        assert.ok(median <= 50, `${path}: 10,000 keys answered in ${median.toFixed(1)} ms (median of 5)`);
+      }
+    });
+
+    test('B1: ingest routes answer 400, 422, 401, 403, 413 as the table says, each as a JSON error', { skip }, async () => {
+      const now = hub.clock.now();
+      const late = now + 5 * 60_000 + 1;
+      const edge = now + 5 * 60_000;
+      const big = 'a'.repeat(BODY_LIMIT);
+      const table = [
+        {
+          path: '/api/v1/agents/b1-agent/heartbeat',
+          other: '/api/v1/agents/b1-other/heartbeat',
+          ok: { status: 'online' },
+          bad: { status: 'asleep' },
+          ts: 'timestamp',
+        },
+        {
+          path: '/api/v1/agents/b1-agent/events',
+          other: '/api/v1/agents/b1-other/events',
+          ok: { event_type: 'info' },
+          bad: { event_type: 'registered' },
+          ts: 'timestamp',
+        },
+        {
+          path: '/api/v1/agents/b1-agent/errors',
+          other: '/api/v1/agents/b1-other/errors',
+          ok: { error_type: 'E', message: 'm' },
+          bad: { error_type: '' },
+          ts: 'timestamp',
+        },
+        {
+          path: '/api/monitoring/agents/b1-agent/events',
+          other: '/api/monitoring/agents/b1-other/events',
+          ok: { eventType: 'info' },
+          bad: { eventType: 'offline' },
+          ts: 'timestamp',
+        },
+        {
+          path: '/api/monitoring/agents/b1-agent/errors',
+          other: '/api/monitoring/agents/b1-other/errors',
+          ok: { error: { message: 'm' } },
+          bad: { error: {} },
+          ts: 'timestamp',
+        },
+      ];
+      for (const row of table) {
+        const check = async (label: string, status: number, code: string, r: Reply) => {
+          assert.equal(r.status, status, `${row.path} ${label}: ${r.text.slice(0, 200)}`);
+          assertErrorShape(r, `${row.path} ${label}`);
+          assert.equal(r.body.error.code, code, `${row.path} ${label}`);
+        };
+        const bodyOf = (v: unknown) => JSON.stringify(v);
+        await check('invalid', 400, 'VIGIL_VALIDATION', await send(hub, 'POST', row.path, bodyOf(row.bad), JSON_HEADERS, agentKey));
+        await check(
+          'future',
+          422,
+          'VIGIL_TIMESTAMP_IN_FUTURE',
+          await send(hub, 'POST', row.path, bodyOf({ ...row.ok, [row.ts]: late }), JSON_HEADERS, agentKey),
+        );
+        await check('no credentials', 401, 'VIGIL_UNAUTHORIZED', await send(hub, 'POST', row.path, bodyOf(row.ok), JSON_HEADERS, null));
+        await check('other agent', 403, 'VIGIL_FORBIDDEN', await send(hub, 'POST', row.other, bodyOf(row.ok), JSON_HEADERS, agentKey));
+        await check(
+          'oversize',
+          413,
+          'VIGIL_BODY_TOO_LARGE',
+          await send(hub, 'POST', row.path, bodyOf({ ...row.ok, pad: big }), JSON_HEADERS, agentKey),
+        );
+        const atEdge = await send(hub, 'POST', row.path, bodyOf({ ...row.ok, [row.ts]: edge }), JSON_HEADERS, agentKey);
+        assert.ok(atEdge.status === 200 || atEdge.status === 201, `${row.path}: exactly 5 minutes ahead is accepted (${atEdge.status})`);
+      }
+      // The batch route: refusals of the whole request, and per-item refusal of a future timestamp.
+      const batch = (agent: string, extra: object = {}) => JSON.stringify({ events: [{ agent_id: agent, event_type: 'info', ...extra }] });
+      const ing = '/api/v1/ingest';
+      assert.equal((await send(hub, 'POST', ing, '{"events":[{"agent_id":"b1-agent"}]}', JSON_HEADERS, agentKey)).status, 400);
+      assert.equal((await send(hub, 'POST', ing, batch('b1-agent'), JSON_HEADERS, null)).status, 401);
+      assert.equal((await send(hub, 'POST', ing, batch('b1-other'), JSON_HEADERS, agentKey)).status, 403);
+      const huge = await send(hub, 'POST', ing, batch('b1-agent', { message: 'a'.repeat(4 * BODY_LIMIT) }), JSON_HEADERS, agentKey);
+      assert.equal(huge.status, 413);
+      assertErrorShape(huge, 'ingest oversize');
+      const eventsBefore = (await hub.call('GET', '/api/v1/events?agent_id=b1-agent&limit=500')).body.events.length;
+      const future = await send(hub, 'POST', ing, batch('b1-agent', { timestamp: late, event_id: 'b1-future' }), JSON_HEADERS, agentKey);
+      assert.equal(future.status, 207);
+      assert.deepEqual(
+        future.body.rejected.map((x: { code: string }) => x.code),
+        ['VIGIL_TIMESTAMP_IN_FUTURE'],
+      );
+      assert.equal((await hub.call('GET', '/api/v1/events?agent_id=b1-agent&limit=500')).body.events.length, eventsBefore, 'not stored');
+    });
+
+    test('B1: overload gets 429 with an integer Retry-After, never a 500, and every acknowledged write is stored', { skip }, async () => {
+      const busy = await startTestHub(dialect, { flags: ['--queue-capacity', '1'] });
+      try {
+        assert.equal((await busy.call('POST', '/api/v1/agents', { agent_id: 'q-1', name: 'q', agent_type: 'x' })).status, 201);
+        const requests: Promise<{ kind: string; id: string; r: Awaited<ReturnType<TestHub['call']>> }>[] = [];
+        for (let i = 0; i < 120; i++) {
+          const hid = `hb-${i}`;
+          const eid = `ev-${i}`;
+          requests.push(
+            busy
+              .call('POST', '/api/v1/agents/q-1/heartbeat', { status: 'online', event_id: hid })
+              .then((r) => ({ kind: 'hb', id: hid, r })),
+          );
+          requests.push(
+            busy.call('POST', '/api/v1/agents/q-1/events', { event_type: 'info', event_id: eid }).then((r) => ({ kind: 'ev', id: eid, r })),
+          );
+          requests.push(
+            busy
+              .call('POST', '/api/v1/ingest', { events: [{ agent_id: 'q-1', event_type: 'info', event_id: `ing-${i}` }] })
+              .then((r) => ({ kind: 'ev', id: `ing-${i}`, r })),
+          );
+          requests.push(
+            busy
+              .call('POST', '/api/monitoring/agents/q-1/errors', { error: { message: `e ${i}` } })
+              .then((r) => ({ kind: 'er', id: '', r })),
+          );
+        }
+        const results = await Promise.all(requests);
+        const statuses = new Map<number, number>();
+        for (const { r } of results) {
+          statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+          assert.ok(r.status < 500, `no 5xx: ${r.status} ${JSON.stringify(r.body)}`);
+          if (r.status >= 400) {
+            assert.equal(r.status, 429, JSON.stringify(r.body));
+            assert.equal(r.body.error.code, 'VIGIL_INGEST_QUEUE_FULL');
+            const retry = String(r.headers['retry-after']);
+            assert.match(retry, /^\d+$/, 'Retry-After is an integer number of seconds');
+            assert.ok(Number(retry) >= 1 && Number(retry) <= 60);
+          }
+        }
+        const summary = JSON.stringify(Object.fromEntries(statuses));
+        assert.ok((statuses.get(429) ?? 0) > 0, `at least one 429 (${summary})`);
+        assert.ok(
+          [...statuses.keys()].some((s) => s < 300),
+          `some requests went through (${summary})`,
+        );
+
+        // Ack oracle: exactly the acknowledged heartbeats and events are stored.
+        const acked = (kind: string) =>
+          results
+            .filter((x) => x.kind === kind && x.r.status < 300)
+            .map((x) => x.id)
+            .sort();
+        const storedHb = (await busy.db.all<{ event_id: string }>("SELECT event_id FROM agent_metrics WHERE agent_id = 'q-1'"))
+          .map((r) => r.event_id)
+          .sort();
+        assert.deepEqual(storedHb, acked('hb'));
+        const storedEv = (
+          await busy.db.all<{ event_id: string }>("SELECT event_id FROM agent_events WHERE agent_id = 'q-1' AND event_id IS NOT NULL")
+        )
+          .map((r) => r.event_id)
+          .sort();
+        assert.deepEqual(storedEv, acked('ev'));
+        assert.equal((await busy.call('POST', '/api/v1/agents/q-1/heartbeat', { status: 'online' })).status, 200, 'the hub recovers');
+      } finally {
+        await busy.close();
+      }
+    });
+
+    test('I3: path traversal in agentId, errorId and keyId gets 400/404 JSON and reads no file', { skip }, async () => {
+      const ids = [
+        '..%2f..%2fetc%2fpasswd',
+        '..%2F..%2F..%2Fetc%2Fpasswd',
+        '%2e%2e%2f%2e%2e%2fetc%2fpasswd',
+        '..%252f..%252fetc%252fpasswd',
+        '..%5c..%5cwindows%5cwin.ini',
+        '%2e%2e',
+        '.',
+        '%00',
+        'a%00b',
+        '%2fetc%2fpasswd',
+      ];
+      const templates: [string, string][] = [
+        ['GET', '/api/v1/agents/ID'],
+        ['POST', '/api/v1/agents/ID/heartbeat'],
+        ['POST', '/api/v1/agents/ID/events'],
+        ['POST', '/api/v1/agents/ID/errors'],
+        ['GET', '/api/monitoring/agents/ID'],
+        ['POST', '/api/monitoring/agents/ID/events'],
+        ['POST', '/api/v1/errors/ID/resolve'],
+        ['PATCH', '/api/monitoring/errors/ID/resolve'],
+        ['DELETE', '/api/v1/keys/ID'],
+      ];
+      for (const [method, template] of templates) {
+        for (const id of ids) {
+          const path = template.replace('ID', id);
+          const bodyless = method === 'GET' || method === 'DELETE';
+          const r = await send(hub, method, path, bodyless ? undefined : '{}', bodyless ? {} : JSON_HEADERS);
+          assert.ok(r.status === 400 || r.status === 404, `${method} ${path} → ${r.status}`);
+          assertErrorShape(r, `${method} ${path}`);
+          assert.ok(!r.text.includes('root:'), `${method} ${path} leaks /etc/passwd`);
+        }
+      }
+      for (const target of [
+        '/assets/../../package.json',
+        '/api/v1/agents/../../../etc/passwd',
+        '/../../etc/passwd',
+        '/api/v1/../../package.json',
+      ]) {
+        const r = await rawGet(hub, target);
+        assert.ok(r.status === 400 || r.status === 404, `${target} → ${r.status}`);
+        assert.ok(
+          !r.text.includes('root:') && !r.text.includes('"workspaces"') && !r.text.includes('"@vigil/hub"'),
+          `${target} serves no file`,
+        );
+      }
+    });
+
+    test('I3: URLs the router cannot decode or store still get the JSON error shape', { skip }, async () => {
+      const paths = [
+        '/api/v1/agents/%',
+        '/api/v1/agents/%E0%A4%A',
+        '/api/v1/agents/%FF',
+        '/api/v1/keys/%ED%A0%80',
+        '/api/monitoring/errors/%zz/resolve',
+        `/api/v1/agents/${'a'.repeat(201)}`,
+      ];
+      for (const path of paths) {
+        const r = await send(hub, path.includes('/keys/') ? 'DELETE' : 'GET', path, undefined, {});
+        assert.ok(r.status >= 400 && r.status < 500, `${path} → ${r.status}`);
+        assertErrorShape(r, path);
+      }
+    });
+
+    test('I4: NUL characters in query parameters and path ids are refused, never a 5xx', { skip }, async () => {
+      const requests: [string, string][] = [
+        ['GET', '/api/v1/agents?pool=%00'],
+        ['GET', '/api/v1/agents?type=a%00b'],
+        ['GET', '/api/v1/capacity?pool=%00'],
+        ['GET', '/api/v1/capacity?capability=%00'],
+        ['GET', '/api/v1/events?event_type=%00'],
+        ['GET', '/api/monitoring/dashboard?after=%00'],
+        ['DELETE', '/api/v1/keys/%00'],
+        ['DELETE', '/api/v1/keys/key%00'],
+      ];
+      for (const [method, path] of requests) {
+        const r = await send(hub, method, path, undefined, {});
+        assert.ok(r.status < 500, `${method} ${path} → ${r.status} ${r.text.slice(0, 160)}`);
+        if (r.status >= 400) assertErrorShape(r, `${method} ${path}`);
+      }
+    });
+
+    test('I4: SQL metacharacters and arbitrary Unicode round-trip byte for byte; the schema is unchanged', { skip }, async () => {
+      const tables = await tableList(hub);
+      let n = 0;
+      await fc.assert(
+        fc.asyncProperty(
+          hostile(200, 1),
+          hostile(100, 1),
+          hostile(200).filter((k) => k !== '__proto__'),
+          hostile(300),
+          hostile(2000),
+          hostile(50, 1),
+          async (name, capability, metaKey, metaValue, message, query) => {
+            const id = `i4-${dialect}-${n++}`;
+            const metadata = { [metaKey]: metaValue, nested: { [[...metaValue].slice(0, 200).join('')]: [name, message] } };
+            const reg = await hub.call('POST', '/api/v1/agents', {
+              agent_id: id,
+              name,
+              agent_type: 'i4',
+              capabilities: [capability],
+              metadata,
+            });
+            assert.equal(reg.status, 201, JSON.stringify(reg.body));
+            const got = (await hub.call('GET', `/api/v1/agents/${id}`)).body.agent;
+            assert.equal(got.name, name);
+            assert.ok(Buffer.from(got.name, 'utf8').equals(Buffer.from(name, 'utf8')));
+            assert.deepEqual(got.capabilities, [capability]);
+            assert.deepEqual(got.metadata, metadata);
+
+            assert.equal((await hub.call('POST', `/api/v1/agents/${id}/events`, { event_type: 'warning', message, metadata })).status, 201);
+            const ev = (await hub.call('GET', `/api/v1/events?agent_id=${id}&event_type=warning`)).body.events;
+            assert.equal(ev.length, 1);
+            assert.equal(ev[0].message, message);
+            assert.deepEqual(ev[0].metadata, metadata);
+
+            const error = { error_type: name, message, stack_trace: `${metaValue}\n    at ${query}`, metadata };
+            assert.equal((await hub.call('POST', `/api/v1/agents/${id}/errors`, error)).status, 201);
+            const er = (await hub.call('GET', `/api/v1/errors?agent_id=${id}`)).body.errors;
+            assert.equal(er.length, 1);
+            assert.equal(er[0].error_type, name);
+            assert.equal(er[0].message, message);
+            assert.equal(er[0].stack_trace, error.stack_trace);
+            assert.deepEqual(er[0].metadata, metadata);
+
+            // The same text as query parameters: matched exactly, never interpreted.
+            const q = encodeURIComponent(capability);
+            const cap = await hub.call('GET', `/api/v1/capacity?capability=${q}&limit=500`);
+            assert.equal(cap.status, 200);
+            assert.ok(
+              cap.body.agents.some((a: { agent_id: string }) => a.agent_id === id),
+              'found by its capability',
+            );
+            const list = await hub.call('GET', `/api/v1/agents?type=${encodeURIComponent(query)}&limit=500`);
+            assert.equal(list.status, 200, JSON.stringify(list.body));
+            for (const a of list.body.agents) assert.equal(a.agent_type, query);
+            const evq = await hub.call('GET', `/api/v1/events?event_type=${encodeURIComponent(query)}&limit=5`);
+            assert.equal(evq.status, 200);
+            for (const e of evq.body.events) assert.equal(e.event_type, query);
+          },
+        ),
+        { numRuns: Math.max(20, Math.round(FUZZ_RUNS / 10)) },
+      );
+      assert.deepEqual(await tableList(hub), tables, 'no table or index was created or dropped');
+      assert.ok(tables.includes('table:agents'));
+      assert.equal((await hub.call('GET', '/readyz', undefined, null)).status, 200);
+    });
+  });
+}

@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { SETTINGS } from '../src/config/config.js';
+import { tempDir } from './support/stores.js';
+
+const VIGIL = fileURLToPath(new URL('../../bin/vigil.js', import.meta.url));
+const run = promisify(execFile);
+
+/** Runs the real `vigil` binary; never throws, so tests can check failing exits. */
+async function vigil(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [VIGIL, ...args], { env: { PATH: process.env.PATH, ...env }, timeout: 20_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+const dir = tempDir();
+after(() => dir.remove());
+
+test('vigil --help and vigil server --help describe every setting, its flag and its variable', async () => {
+  const top = await vigil(['--help']);
+  assert.equal(top.code, 0);
+  for (const cmd of ['vigil server', 'vigil migrate', 'vigil keys create --agent', 'vigil keys list', 'vigil keys revoke']) {
+    assert.ok(top.stdout.includes(cmd), `--help mentions ${cmd}`);
+  }
+  const server = await vigil(['server', '--help']);
+  assert.equal(server.code, 0);
+  for (const s of Object.values(SETTINGS)) {
+    assert.ok(server.stdout.includes(s.flag), `server --help lists ${s.flag}`);
+    assert.ok(server.stdout.includes(s.env), `server --help lists ${s.env}`);
+  }
+});
+
+test('bad configuration exits 2 with a message naming the setting', async () => {
+  const port = await vigil(['server', '--port', '70000', '--data-dir', dir.path]);
+  assert.equal(port.code, 2);
+  assert.match(port.stderr, /--port \/ VIGIL_PORT: "70000" must be an integer from 0 to 65535/);
+  const env = await vigil(['server', '--data-dir', dir.path], { VIGIL_SQLITE_SYNCHRONOUS: 'sometimes' });
+  assert.equal(env.code, 2);
+  assert.match(env.stderr, /VIGIL_SQLITE_SYNCHRONOUS/);
+  const unknown = await vigil(['server', '--prot', '1']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown option "--prot"/);
+  const cmd = await vigil(['serve']);
+  assert.equal(cmd.code, 2);
+  assert.match(cmd.stderr, /unknown command "serve"/);
+});
+
+test('vigil migrate creates the schema once', async () => {
+  const first = await vigil(['migrate', '--data-dir', dir.path]);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stdout, /applied migrations 1/);
+  const second = await vigil(['migrate', '--data-dir', dir.path]);
+  assert.match(second.stdout, /up to date/);
+});
+
+test('vigil keys create, list and revoke; the secret is printed once and listed never', async () => {
+  const created = await vigil(['keys', 'create', '--agent', 'agent-7', '--name', 'laptop', '--data-dir', dir.path]);
+  assert.equal(created.code, 0, created.stderr);
+  const key = /^(vgl_[A-Za-z0-9_-]{43})$/m.exec(created.stdout)?.[1];
+  assert.ok(key, 'the key is printed on its own line');
+  const keyId = /key (key_[0-9a-f]+)/.exec(created.stdout)?.[1];
+  assert.ok(keyId);
+
+  const listed = await vigil(['keys', 'list', '--data-dir', dir.path]);
+  assert.match(listed.stdout, new RegExp(`${keyId} .*agent=agent-7 +active +laptop`));
+  assert.ok(!listed.stdout.includes(key), 'list never shows the secret');
+
+  const revoked = await vigil(['keys', 'revoke', keyId, '--data-dir', dir.path]);
+  assert.equal(revoked.code, 0);
+  assert.match((await vigil(['keys', 'list', '--data-dir', dir.path])).stdout, new RegExp(`${keyId} .* revoked `));
+  assert.equal((await vigil(['keys', 'revoke', 'key_nope', '--data-dir', dir.path])).code, 1);
+
+  const both = await vigil(['keys', 'create', '--agent', 'a', '--pool', 'p', '--data-dir', dir.path]);
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /exactly one of --agent ID or --pool NAME/);
+});

@@ -1,0 +1,7 @@
+export * from './ids.js';
+export * from './resources.js';
+export * from './agent.js';
+export * from './heartbeat.js';
+export * from './event.js';
+export * from './error.js';
+export * from './ingest.js';
