@@ -5,3 +5,4 @@ export * from './heartbeat.js';
 export * from './event.js';
 export * from './error.js';
 export * from './ingest.js';
+export * from './trace.js';

@@ -1,0 +1,73 @@
+import type { GpuType } from '@vigil/protocol';
+
+/** Where CPU and memory limits came from: the process's cgroup, or the whole host when it has none. */
+export type LimitSource = 'cgroup-v2' | 'cgroup-v1' | 'host';
+
+/** CPU and memory of the host as this process sees it (its cgroup's limits when it has any). */
+export interface HostSample {
+  source: LimitSource;
+  /** Busy percent of the CPU limit since the previous sample; absent on the first sample. */
+  cpuPercent?: number;
+  /** Cores in use since the previous sample (busy fraction × limit); absent on the first sample. */
+  cpuCoresUsed?: number;
+  /** The CPU limit in cores: the cgroup quota, or the host's online CPUs. */
+  cpuLimitCores: number;
+  /** Physical cores of the host (distinct core ids), or logical CPUs where topology is unknown. */
+  cpuCoresPhysical: number;
+  load1: number;
+  load5: number;
+  load15: number;
+  /** Working set: usage minus inactive file cache (as cAdvisor), or MemTotal − MemAvailable on the host. */
+  memoryUsedBytes: number;
+  memoryLimitBytes: number;
+}
+
+export interface DiskSample {
+  path: string;
+  usedBytes: number;
+  totalBytes: number;
+}
+
+/** One process, or a process tree summed. */
+export interface ProcessSample {
+  /** The root PID and its descendants that were counted. */
+  pids: number[];
+  /** Percent of one core (200 = two cores busy) since the previous sample; absent on the first. */
+  cpuPercent?: number;
+  rssBytes: number;
+  /** Bytes per second read from / written to storage since the previous sample; absent on the first. */
+  readBps?: number;
+  writeBps?: number;
+  /** VRAM held by these PIDs, from nvidia-smi's compute apps; absent when unknown. */
+  gpuMemoryBytes?: number;
+}
+
+export interface GpuDevice {
+  index: number;
+  name: string;
+  memoryTotalMb: number;
+  memoryUsedMb: number;
+  memoryFreeMb: number;
+  /** Absent where the tool says N/A or [Not Supported]. */
+  utilizationPercent?: number;
+  temperatureC?: number;
+}
+
+export interface GpuSample {
+  type: GpuType;
+  devices: GpuDevice[];
+  totalMb: number;
+  freeMb: number;
+  /** Why GPU figures are missing (tool failed, timed out, printed garbage); absent when fine. */
+  error?: string;
+}
+
+export interface Sample {
+  /** Epoch ms when the sample was taken. */
+  at: number;
+  host: HostSample;
+  disks: DiskSample[];
+  /** The watched process (tree); absent when no PID is watched or it has exited. */
+  process?: ProcessSample;
+  gpu: GpuSample;
+}
