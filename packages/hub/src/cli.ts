@@ -1,9 +1,11 @@
 import { parseArgs } from 'node:util';
-import { createApiKey, revokeApiKey } from './auth/key-admin.js';
+import { parseRunArgs, RUN_USAGE, RunUsageError } from '@vigil/agent/run-args';
 import { ConfigError, loadConfig, settingsHelp, type Config } from './config/config.js';
-import { createLogger, startHub } from './main.js';
-import { listKeys } from './store/keys.js';
-import { openStore } from './store/open.js';
+
+// Each command loads only what it uses: `vigil run` sits beside every agent for its whole life,
+// so it must not carry the hub's HTTP server and database drivers in memory.
+const loadHub = () => import('./main.js');
+const loadStore = () => import('./store/open.js');
 
 const USAGE = `vigil: the hub that watches and steers a fleet of AI agents
 
@@ -15,6 +17,7 @@ Usage:
                                              Create a key that registers and writes agents in pool NAME
   vigil keys list [options]                  List keys (never their secrets)
   vigil keys revoke KEY_ID|PREFIX [options]  Revoke a key; it stops working within a second
+  vigil run [options] -- <command> [args...] Run a command and report it to a hub as an agent
   vigil --help | vigil <command> --help
 
 The server's options (also taken by migrate and keys, to find the database):
@@ -43,8 +46,10 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return command === undefined ? 2 : 0;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(command === 'server' ? SERVER_USAGE : USAGE);
+  // Everything after `--` belongs to the wrapped command, including its own --help.
+  const own = command === 'run' && rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+  if (own.includes('--help') || own.includes('-h')) {
+    process.stdout.write(command === 'server' ? SERVER_USAGE : command === 'run' ? RUN_USAGE : USAGE);
     return 0;
   }
   switch (command) {
@@ -54,12 +59,20 @@ async function main(argv: string[]): Promise<number> {
       return migrateCommand(loadConfig(rest, process.env));
     case 'keys':
       return keys(rest);
+    case 'run':
+      return (await import('@vigil/agent')).runMonitored(parseRunArgs(rest, process.env), {
+        stderr: process.stderr,
+        env: process.env,
+        cwd: process.cwd(),
+        signals: process,
+      });
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   }
 }
 
 async function server(config: Config): Promise<number> {
+  const { createLogger, startHub } = await loadHub();
   const hub = await startHub(config, { logger: createLogger(config.logLevel) });
   const fromEnv = config.adminToken !== undefined;
   const where = fromEnv ? 'the VIGIL_ADMIN_TOKEN you set' : `in ${hub.adminTokenSource} (mode 0600)`;
@@ -92,6 +105,7 @@ async function server(config: Config): Promise<number> {
 }
 
 async function migrateCommand(config: Config): Promise<number> {
+  const { openStore } = await loadStore();
   const { db, applied } = await openStore(config.db, { sqliteSynchronous: config.sqliteSynchronous, now: Date.now() });
   await db.close();
   process.stdout.write(applied.length ? `applied migrations ${applied.join(', ')}\n` : 'the schema is up to date\n');
@@ -118,6 +132,9 @@ async function keys(argv: string[]): Promise<number> {
     options: { agent: { type: 'string' }, pool: { type: 'string' }, name: { type: 'string' } },
     strict: true,
   });
+  const { openStore } = await loadStore();
+  const { createApiKey, revokeApiKey } = await import('./auth/key-admin.js');
+  const { listKeys } = await import('./store/keys.js');
   const { db } = await openStore(config.db, { sqliteSynchronous: config.sqliteSynchronous, now: Date.now() });
   try {
     switch (sub) {
@@ -171,7 +188,12 @@ function shellQuote(s: string): string {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    if (err instanceof ConfigError || err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (
+      err instanceof ConfigError ||
+      err instanceof UsageError ||
+      err instanceof RunUsageError ||
+      (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+    ) {
       process.stderr.write(`vigil: ${(err as Error).message}\n`);
       process.exit(2);
     }

@@ -5,6 +5,7 @@ export type LimitSource = 'cgroup-v2' | 'cgroup-v1' | 'host';
 
 /** CPU and memory of the host as this process sees it (its cgroup's limits when it has any). */
 export interface HostSample {
+  /** The cgroup version when its CPU or memory limit (either) is the one reported, else `host`. */
   source: LimitSource;
   /** Busy percent of the CPU limit since the previous sample; absent on the first sample. */
   cpuPercent?: number;
@@ -26,6 +27,8 @@ export interface DiskSample {
   path: string;
   usedBytes: number;
   totalBytes: number;
+  /** What an unprivileged writer can still use: less than total − used by the blocks reserved for root. */
+  availableBytes?: number;
 }
 
 /** One process, or a process tree summed. */
@@ -60,6 +63,8 @@ export interface GpuSample {
   freeMb: number;
   /** Why GPU figures are missing (tool failed, timed out, printed garbage); absent when fine. */
   error?: string;
+  /** GPU tool runs that failed since the collector was created; absent until one has. */
+  errorCount?: number;
 }
 
 export interface Sample {

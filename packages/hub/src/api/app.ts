@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import swagger from '@fastify/swagger';
+import websocket from '@fastify/websocket';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ERRORS, VigilError, type ErrorCode } from '../errors.js';
 import type { ApiDeps, App, Routes } from './context.js';
@@ -13,10 +14,24 @@ import { capacityRoutes } from './capacity.js';
 import { monitoringRoutes } from './monitoring.js';
 import { keyRoutes } from './keys.js';
 import { healthRoutes } from './health.js';
+import { traceRoutes } from './traces.js';
+import { systemRoutes } from './system.js';
+import { liveRoutes, MAX_INBOUND_BYTES } from './live.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-const ROUTES: Routes[] = [healthRoutes, agentRoutes, recordRoutes, ingestRoutes, capacityRoutes, monitoringRoutes, keyRoutes];
+const ROUTES: Routes[] = [
+  healthRoutes,
+  agentRoutes,
+  recordRoutes,
+  ingestRoutes,
+  traceRoutes,
+  capacityRoutes,
+  monitoringRoutes,
+  keyRoutes,
+  systemRoutes,
+  liveRoutes,
+];
 
 /**
  * Builds the hub's HTTP app without listening, so tests can `inject()` or listen on port 0.
@@ -111,6 +126,13 @@ export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<App> {
       info: { title: 'Vigil hub API', version: '1' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
+    },
+  });
+  await app.register(websocket, {
+    options: { maxPayload: MAX_INBOUND_BYTES },
+    // Live clients learn that the hub is going away (1001) and reconnect, rather than seeing a bare close.
+    preClose: async () => {
+      for (const client of app.websocketServer.clients) client.close(1001, 'hub stopping');
     },
   });
   for (const routes of ROUTES) routes(app, deps);

@@ -4,6 +4,7 @@ import type { Authenticator } from '../auth/authenticate.js';
 import type { Principal } from '../auth/principal.js';
 import type { Clock } from '../clock.js';
 import type { Writer } from '../ingest/writer.js';
+import type { Bus } from '../live/bus.js';
 import type { Db } from '../store/db.js';
 
 /** Who may call a route; every route must say (the route inventory test checks it). */
@@ -22,6 +23,7 @@ declare module 'fastify' {
 export interface ApiDeps {
   db: Db;
   writer: Writer;
+  bus: Bus;
   auth: Authenticator;
   clock: Clock;
   bodyLimitBytes: number;

@@ -8,7 +8,7 @@ import type { SqlExecutor } from '../store/db.js';
 import type { Routes } from './context.js';
 import { assertMayWrite, MAX_FUTURE_MS } from './refusals.js';
 
-type Kind = 'heartbeats' | 'events' | 'errors';
+type Kind = 'heartbeats' | 'events' | 'errors' | 'traces';
 interface Rejection {
   kind: Kind;
   index: number;
@@ -17,7 +17,7 @@ interface Rejection {
 }
 
 /**
- * A batch of many agents' heartbeats, events and errors, committed together. Each item's fate is
+ * A batch of many agents' heartbeats, events, errors and LLM traces, committed together. Each item's fate is
  * reported: accepted, duplicate (a retry), or rejected with a code. A batch touching an agent the
  * key may not write is refused whole (403), so a key cannot probe which of its items went through.
  */
@@ -27,13 +27,13 @@ export const ingestRoutes: Routes = (app, { writer, db, clock, bodyLimitBytes })
     {
       config: { access: 'authenticated' },
       bodyLimit: bodyLimitBytes * 4,
-      schema: { summary: 'Batch of heartbeats, events and errors for many agents', tags: ['ingest'], body: IngestBatch },
+      schema: { summary: 'Batch of heartbeats, events, errors and LLM traces for many agents', tags: ['ingest'], body: IngestBatch },
     },
     async (req, reply) => {
       const now = clock.now();
       const b = req.body;
       const items: { kind: Kind; index: number; agentId: string; timestamp: number | undefined }[] = [];
-      for (const kind of ['heartbeats', 'events', 'errors'] as const) {
+      for (const kind of ['heartbeats', 'events', 'errors', 'traces'] as const) {
         (b[kind] ?? []).forEach((item, index) => items.push({ kind, index, agentId: item.agent_id, timestamp: item.timestamp }));
       }
       if (items.length > MAX_BATCH_ITEMS) {
@@ -68,9 +68,14 @@ export const ingestRoutes: Routes = (app, { writer, db, clock, bodyLimitBytes })
         commands.push({ kind: 'error', agentId: agent_id, error, fingerprint, now, allowedPool: pool });
         origin.push({ kind: 'errors', index });
       });
+      (b.traces ?? []).forEach(({ agent_id, ...trace }, index) => {
+        if (tooLate(trace.timestamp)) return reject('traces', index, 'VIGIL_TIMESTAMP_IN_FUTURE');
+        commands.push({ kind: 'trace', agentId: agent_id, trace, now, allowedPool: pool });
+        origin.push({ kind: 'traces', index });
+      });
 
       const results = commands.length > 0 ? await writer.submit(commands) : [];
-      const accepted = { heartbeats: 0, events: 0, errors: 0 };
+      const accepted = { heartbeats: 0, events: 0, errors: 0, traces: 0 };
       let duplicates = 0;
       results.forEach((result, i) => {
         const { kind, index } = origin[i] as { kind: Kind; index: number };

@@ -111,6 +111,16 @@ export const SETTINGS = {
     help: 'An agent is offline after this many heartbeat intervals without one',
     parse: positiveInt(100),
   },
+  hostMetricsIntervalS: {
+    flag: '--host-metrics-interval',
+    env: 'VIGIL_HOST_METRICS_INTERVAL',
+    defaultText: '15',
+    help: "Seconds between samples of the hub's own host (CPU, memory, disk, I/O); 0 turns sampling off",
+    parse: (raw: string) => {
+      const n = Number(raw);
+      return Number.isInteger(n) && n >= 0 && n <= 86_400 ? n : { error: 'must be an integer from 0 to 86400' };
+    },
+  },
   logLevel: {
     flag: '--log-level',
     env: 'VIGIL_LOG_LEVEL',
@@ -133,6 +143,7 @@ export interface Config {
   readonly queueCapacity: number;
   readonly batchMaxItems: number;
   readonly batchMaxDelayMs: number;
+  readonly hostMetricsIntervalS: number;
   readonly bodyLimitBytes: number;
   readonly missedHeartbeats: number;
   readonly logLevel: Parsed<'logLevel'>;
@@ -175,6 +186,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
     batchMaxDelayMs: value('batchMaxDelayMs') ?? 2,
     bodyLimitBytes: value('bodyLimitBytes') ?? 1024 * 1024,
     missedHeartbeats: value('missedHeartbeats') ?? 3,
+    hostMetricsIntervalS: value('hostMetricsIntervalS') ?? 15,
     logLevel: value('logLevel') ?? 'info',
   });
 }

@@ -1,4 +1,4 @@
-import type { AgentError, AgentEvent, Heartbeat, RegisterAgent } from '@vigil/protocol';
+import type { AgentError, AgentEvent, Heartbeat, LlmTrace, RegisterAgent } from '@vigil/protocol';
 import {
   guardAgent,
   markStaleAgents,
@@ -11,6 +11,8 @@ import {
 import type { Dialect, SqlExecutor } from '../store/db.js';
 import { insertAgentEvent } from '../store/events.js';
 import { recordError, resolveError, type StoredError } from '../store/errors.js';
+import { insertSystemMetrics, type SystemMetricsRow } from '../store/system-metrics.js';
+import { insertTrace } from '../store/traces.js';
 
 /**
  * Everything that writes goes through the single writer as one of these commands. `now` is the
@@ -22,6 +24,8 @@ export type Command =
   | { kind: 'heartbeat'; agentId: string; heartbeat: Heartbeat; now: number; allowedPool?: string | undefined }
   | { kind: 'event'; agentId: string; event: AgentEvent; now: number; allowedPool?: string | undefined }
   | { kind: 'error'; agentId: string; error: AgentError; fingerprint: string; now: number; allowedPool?: string | undefined }
+  | { kind: 'trace'; agentId: string; trace: LlmTrace; now: number; allowedPool?: string | undefined }
+  | { kind: 'system_metrics'; row: SystemMetricsRow }
   | { kind: 'resolve'; errorId: number; now: number }
   | { kind: 'mark_stale'; now: number; bootedAt: number; missed: number };
 
@@ -49,6 +53,14 @@ export async function applyCommand(tx: SqlExecutor, dialect: Dialect, cmd: Comma
       if (!guard.ok) return guard;
       return { ok: true as const, ...(await recordError(tx, cmd.agentId, cmd.error, cmd.fingerprint, cmd.now)) };
     }
+    case 'trace': {
+      const guard = await guardAgent(tx, dialect, cmd.agentId, cmd.allowedPool);
+      if (!guard.ok) return guard;
+      return { ok: true as const, ...(await insertTrace(tx, cmd.agentId, cmd.trace, cmd.now)) };
+    }
+    case 'system_metrics':
+      await insertSystemMetrics(tx, cmd.row);
+      return { ok: true as const };
     case 'resolve': {
       const error = await resolveError(tx, cmd.errorId, cmd.now);
       return error ? { ok: true as const, error } : ({ ok: false, code: 'VIGIL_ERROR_NOT_FOUND' } as const);
@@ -64,6 +76,8 @@ export interface ResultMap {
   heartbeat: HeartbeatResult;
   event: { ok: true; id: number; duplicate: boolean } | Refusal;
   error: { ok: true; id: number; occurrences: number; duplicate: boolean } | Refusal;
+  trace: { ok: true; id: number; duplicate: boolean } | Refusal;
+  system_metrics: { ok: true };
   resolve: { ok: true; error: StoredError } | Refusal;
   mark_stale: { ok: true; offline: string[] };
 }

@@ -9,6 +9,8 @@ export interface WriterOptions {
   batchMaxItems: number;
   /** Longest a command waits for others to share its commit. */
   batchMaxDelayMs: number;
+  /** Told what each commit stored, after COMMIT and never before (the live bus listens here). */
+  onCommitted?: (commands: readonly Command[], results: readonly CommandResult[]) => void;
 }
 
 export interface WriterLog {
@@ -126,6 +128,7 @@ export class Writer {
     try {
       const results = await this.transaction(batch);
       batch.forEach((job, i) => job.resolve(results[i] as CommandResult[]));
+      this.announce(batch, results);
       if (!this.health.ok) this.health = { ok: true };
     } catch (err) {
       if (this.db.isUnavailable(err)) {
@@ -152,6 +155,19 @@ export class Writer {
       }
       return results;
     });
+  }
+
+  private announce(batch: Job[], results: CommandResult[][]): void {
+    const listener = this.options.onCommitted;
+    if (!listener) return;
+    try {
+      listener(
+        batch.flatMap((job) => job.commands),
+        results.flat(),
+      );
+    } catch (err) {
+      this.log.error({ err }, 'a commit listener failed');
+    }
   }
 
   private markUnavailable(err: unknown): void {

@@ -1,0 +1,39 @@
+import type { AgentProcessMetrics, Resources } from '@vigil/protocol';
+import type { Sample } from './types.js';
+
+const GB = 1024 ** 3;
+const MB = 1024 ** 2;
+
+/** The seed 001 `resources` dict of a heartbeat, computed from one sample. Unmeasured figures are absent, never 0. */
+export function toResources(s: Sample): Resources {
+  const r: Resources = {
+    cpu_cores_physical: s.host.cpuCoresPhysical,
+    cpu_load_1min: s.host.load1,
+    cpu_load_5min: s.host.load5,
+  };
+  // A memory.max of 0 is a legal cgroup setting; a percentage of it is not a number.
+  if (s.host.memoryLimitBytes > 0) {
+    r.memory_percent = Math.min(100, (100 * s.host.memoryUsedBytes) / s.host.memoryLimitBytes);
+    r.memory_available_gb = Math.max(0, s.host.memoryLimitBytes - s.host.memoryUsedBytes) / GB;
+  }
+  if (s.host.cpuPercent !== undefined) r.cpu_percent = s.host.cpuPercent;
+  if (s.host.cpuCoresUsed !== undefined) r.cpu_cores_available = Math.max(0, s.host.cpuLimitCores - s.host.cpuCoresUsed);
+  // A GPU tool that failed says nothing about the GPUs, not even whether there are any.
+  if (s.gpu.error === undefined) r.gpu_type = s.gpu.type;
+  if (s.gpu.type !== 'none' && s.gpu.devices.length > 0) {
+    r.gpu_vram_total_gb = s.gpu.totalMb / 1024;
+    r.gpu_vram_available_gb = s.gpu.freeMb / 1024;
+  }
+  return r;
+}
+
+/** The seed 002 per-agent figures of a heartbeat (the watched process tree's own usage). */
+export function toProcessMetrics(s: Sample): AgentProcessMetrics {
+  const p = s.process;
+  if (!p) return {};
+  const m: AgentProcessMetrics = { memory_mb: p.rssBytes / MB };
+  if (p.cpuPercent !== undefined) m.cpu_percent = p.cpuPercent;
+  if (p.readBps !== undefined) m.io_read_bps = p.readBps;
+  if (p.writeBps !== undefined) m.io_write_bps = p.writeBps;
+  return m;
+}

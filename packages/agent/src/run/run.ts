@@ -1,0 +1,124 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Collector, toProcessMetrics, toResources } from '../collector/index.js';
+import { VigilClient } from '../sdk/index.js';
+import type { RunArgs } from './args.js';
+import { StderrTail } from './stderr-tail.js';
+
+export interface RunIo {
+  stderr: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** The wrapper's own process, whose SIGINT/SIGTERM are forwarded to the child. */
+  signals: NodeJS.EventEmitter;
+}
+
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
+ * Runs the command as a monitored agent and resolves with the exit code `vigil run` should exit
+ * with. Reporting never stands in the command's way: the child starts before the hub answers
+ * and runs on whether or not the hub is reachable.
+ */
+export async function runMonitored(a: RunArgs, io: RunIo): Promise<number> {
+  const key = a.key ?? localAdminToken(a.url, io.env, io.cwd);
+  const startedAt = Date.now();
+  const tail = new StderrTail();
+  const note = (message: string) => io.stderr.write(`vigil run: ${message}\n`);
+
+  let child: ChildProcess;
+  try {
+    // No shell: the command and its arguments reach the program exactly as given.
+    child = spawn(a.command, a.args, { stdio: ['inherit', 'inherit', 'pipe'], cwd: io.cwd, env: io.env });
+  } catch (err) {
+    note(`cannot start ${a.command}: ${(err as Error).message}`);
+    return 127;
+  }
+  const spawned = new Promise<number | undefined>((res) => {
+    child.once('spawn', () => res(child.pid));
+    child.once('error', () => res(undefined));
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    io.stderr.write(chunk);
+    tail.push(chunk);
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((res) => {
+    child.once('error', (error) => res({ code: null, signal: null, error }));
+    child.once('close', (code, signal) => res({ code, signal }));
+  });
+  const forward = (signal: NodeJS.Signals) => child.kill(signal);
+  for (const s of FORWARDED) io.signals.on(s, forward);
+
+  const pid = await spawned;
+  let warnedTransient = false;
+  const collector = pid === undefined ? undefined : new Collector({ pid, tree: true, diskPaths: [io.cwd] });
+  const client = new VigilClient({
+    url: a.url,
+    key: key ?? '',
+    agentId: a.agentId,
+    name: a.name,
+    agentType: a.agentType,
+    ...(a.pool ? { pool: a.pool } : {}),
+    capabilities: a.capabilities,
+    interval: a.intervalS * 1000,
+    metadata: { command: [a.command, ...a.args].join(' ').slice(0, 2000), cwd: io.cwd, wrapper: 'vigil run' },
+    ...(collector
+      ? {
+          collect: async () => {
+            const s = await collector.sample();
+            return { resources: toResources(s), metrics: toProcessMetrics(s) };
+          },
+        }
+      : {}),
+    onError: (err) => {
+      // An outage is announced once, not on every retry; the command's own stderr must stay readable.
+      if (!err.transient) note(err.message);
+      else if (!warnedTransient) note(`${err.message}; the command runs on and reports are kept until the hub answers`);
+      warnedTransient ||= err.transient;
+    },
+  });
+  if (key === undefined) note('no key: pass --key or set VIGIL_KEY (the hub will answer 401)');
+  client.start();
+
+  if (pid !== undefined) client.event('started', `started ${a.command}`, { pid, command: a.command, args: a.args, cwd: io.cwd });
+  const result = await exited;
+  for (const s of FORWARDED) io.signals.off(s, forward);
+  collector?.close();
+
+  const durationMs = Date.now() - startedAt;
+  const exitCode = result.error ? 127 : result.signal ? 128 + (constants.signals[result.signal] ?? 0) : (result.code ?? 1);
+  if (result.error) {
+    note(`cannot start ${a.command}: ${result.error.message}`);
+    client.error(result.error, { command: a.command });
+  } else {
+    const how = result.signal ? `killed by ${result.signal}` : `exited with code ${result.code}`;
+    client.event('stopped', `${a.command} ${how}`, { exit_code: result.code, signal: result.signal, duration_ms: durationMs });
+    if (result.signal || result.code !== 0) {
+      const failure = new Error(`${a.command} ${how}`);
+      failure.name = result.signal ? 'KilledBySignal' : 'NonZeroExit';
+      failure.stack = tail.text() || `(${a.command} wrote nothing to stderr)`;
+      client.error(failure, { exit_code: result.code, signal: result.signal, duration_ms: durationMs });
+    }
+  }
+
+  const undelivered = await client.close({ timeoutMs: a.flushTimeoutS * 1000 });
+  if (undelivered > 0) note(`${undelivered} report(s) could not be delivered to ${a.url} within ${a.flushTimeoutS} s`);
+  return exitCode;
+}
+
+/**
+ * When the hub runs on this machine with its default data dir, `vigil run` needs no key: it
+ * reads the hub's admin token file, which only the hub's user can read (mode 0600).
+ */
+function localAdminToken(url: string, env: NodeJS.ProcessEnv, cwd: string): string | undefined {
+  const host = new URL(url).hostname;
+  if (!['127.0.0.1', 'localhost', '[::1]', '::1'].includes(host)) return undefined;
+  try {
+    const token = readFileSync(join(resolve(cwd, env.VIGIL_DATA_DIR ?? 'vigil-data'), 'admin-token'), 'utf8').trim();
+    return token || undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,59 @@
+import { Type } from 'typebox';
+import { AgentId, EpochMs, LlmTrace } from '@vigil/protocol';
+import { allowedPool } from '../auth/principal.js';
+import { listTraces } from '../store/traces.js';
+import { AgentParams } from './agents.js';
+import type { Routes } from './context.js';
+import { pageLimit, PageQuery } from './paging.js';
+import { accepted, assertMayWrite, assertNotFuture } from './refusals.js';
+
+/** LLM calls made by agents (model, tokens, latency, cost): recording and listing them. */
+export const traceRoutes: Routes = (app, { writer, db, clock }) => {
+  app.post(
+    '/api/v1/agents/:agentId/traces',
+    {
+      config: { access: 'authenticated' },
+      schema: { summary: 'Record an LLM call', tags: ['traces'], params: AgentParams, body: LlmTrace },
+    },
+    async (req, reply) => {
+      const now = clock.now();
+      assertMayWrite(req.principal, req.params.agentId);
+      assertNotFuture(req.body.timestamp, now);
+      const { id, duplicate } = accepted(
+        await writer.submitOne({
+          kind: 'trace',
+          agentId: req.params.agentId,
+          trace: req.body,
+          now,
+          allowedPool: allowedPool(req.principal),
+        }),
+      );
+      return reply.status(duplicate ? 200 : 201).send({ id, duplicate });
+    },
+  );
+
+  app.get(
+    '/api/v1/traces',
+    {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'LLM calls, newest first',
+        tags: ['traces'],
+        querystring: Type.Object(
+          {
+            agent_id: Type.Optional(AgentId),
+            model: Type.Optional(Type.String({ maxLength: 200 })),
+            since: Type.Optional(EpochMs),
+            before: Type.Optional(Type.Integer({ minimum: 1 })),
+            ...PageQuery,
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req) => {
+      const { traces, next } = await listTraces(db, { ...req.query, limit: pageLimit(req.query.limit) });
+      return { traces, next_cursor: next };
+    },
+  );
+};

@@ -1,0 +1,110 @@
+import type { AgentEventType, AgentProcessMetrics, AgentStatus, Resources } from '@vigil/protocol';
+import type { Command, CommandResult } from '../ingest/commands.js';
+
+/**
+ * What the hub tells live listeners (the WebSocket, the alert engine) after a commit. The names are
+ * the seed 002 ones (`metrics_update`, `alert`) plus `event`, `error` and `agent_status`.
+ */
+export type LiveMessage =
+  | {
+      type: 'metrics_update';
+      agent_id: string;
+      status: AgentStatus;
+      resources: Resources;
+      metrics: AgentProcessMetrics & { message_count?: number };
+      received_at: number;
+    }
+  | {
+      type: 'event';
+      id: number;
+      agent_id: string;
+      event_type: AgentEventType;
+      message: string | null;
+      metadata: Record<string, unknown>;
+      received_at: number;
+    }
+  | { type: 'error'; id: number; agent_id: string; error_type: string; message: string; occurrences: number; received_at: number }
+  | { type: 'error_resolved'; id: number; agent_id: string; resolved_at: number }
+  | {
+      type: 'agent_status';
+      agent_id: string;
+      status: AgentStatus;
+      reason: 'registered' | 'heartbeat' | 'missed_heartbeats' | 'stopped';
+      at: number;
+    }
+  | { type: 'alert'; alert: Record<string, unknown> };
+
+/**
+ * The messages one committed command produces. Built from the command and its result only, so
+ * nothing is announced that the transaction did not store, and duplicates announce nothing.
+ */
+export function messagesFor(cmd: Command, result: CommandResult): LiveMessage[] {
+  if (!result.ok) return [];
+  switch (cmd.kind) {
+    case 'register': {
+      const r = result as Extract<CommandResult, { agent: unknown; created: boolean }>;
+      return [{ type: 'agent_status', agent_id: r.agent.agent_id, status: r.agent.status, reason: 'registered', at: cmd.now }];
+    }
+    case 'heartbeat': {
+      const r = result as Extract<CommandResult, { cameOnline: boolean }>;
+      if (r.duplicate) return [];
+      const out: LiveMessage[] = [];
+      if (r.cameOnline) out.push({ type: 'agent_status', agent_id: cmd.agentId, status: r.status, reason: 'heartbeat', at: cmd.now });
+      out.push({
+        type: 'metrics_update',
+        agent_id: cmd.agentId,
+        status: r.status,
+        resources: cmd.heartbeat.resources ?? {},
+        metrics: cmd.heartbeat.metrics ?? {},
+        received_at: cmd.now,
+      });
+      return out;
+    }
+    case 'event': {
+      const r = result as Extract<CommandResult, { id: number; duplicate: boolean }>;
+      if (r.duplicate) return [];
+      const e = cmd.event;
+      const out: LiveMessage[] = [
+        {
+          type: 'event',
+          id: r.id,
+          agent_id: cmd.agentId,
+          event_type: e.event_type,
+          message: e.message ?? null,
+          metadata: e.metadata ?? {},
+          received_at: cmd.now,
+        },
+      ];
+      if (e.event_type === 'stopped')
+        out.push({ type: 'agent_status', agent_id: cmd.agentId, status: 'offline', reason: 'stopped', at: cmd.now });
+      return out;
+    }
+    case 'error': {
+      const r = result as Extract<CommandResult, { occurrences: number }>;
+      if (r.duplicate) return [];
+      const e = cmd.error;
+      return [
+        {
+          type: 'error',
+          id: r.id,
+          agent_id: cmd.agentId,
+          error_type: e.error_type,
+          message: e.message,
+          occurrences: r.occurrences,
+          received_at: cmd.now,
+        },
+      ];
+    }
+    case 'resolve': {
+      const r = result as Extract<CommandResult, { error: unknown }>;
+      return [{ type: 'error_resolved', id: r.error.id, agent_id: r.error.agent_id, resolved_at: r.error.resolved_at ?? cmd.now }];
+    }
+    case 'mark_stale': {
+      const r = result as Extract<CommandResult, { offline: string[] }>;
+      return r.offline.map((agent_id) => ({ type: 'agent_status', agent_id, status: 'offline', reason: 'missed_heartbeats', at: cmd.now }));
+    }
+    case 'trace':
+    case 'system_metrics':
+      return [];
+  }
+}

@@ -1,0 +1,79 @@
+import type { LlmTrace } from '@vigil/protocol';
+import { jsonColumn, Where, type SqlExecutor } from './db.js';
+
+export interface StoredTrace {
+  id: number;
+  agent_id: string;
+  event_id: string | null;
+  trace_id: string | null;
+  span_id: string | null;
+  model: string;
+  provider: string | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  cost_usd: number | null;
+  latency_ms: number | null;
+  status: string | null;
+  error: string | null;
+  attributes: Record<string, unknown>;
+  timestamp: number;
+  received_at: number;
+}
+
+const COLUMNS =
+  'id, agent_id, event_id, trace_id, span_id, model, provider, input_tokens, output_tokens, cost_usd, latency_ms, status, error, attributes, timestamp, received_at';
+
+const toTrace = (row: StoredTrace): StoredTrace => ({ ...row, attributes: jsonColumn(row.attributes, {}) });
+
+/** Stores an LLM call once per (agent, event_id); returns its id and whether it was a retry. */
+export async function insertTrace(tx: SqlExecutor, agentId: string, t: LlmTrace, now: number): Promise<{ id: number; duplicate: boolean }> {
+  const row = await tx.get<{ id: number }>(
+    `INSERT INTO llm_traces (agent_id, event_id, trace_id, span_id, model, provider, input_tokens, output_tokens,
+       cost_usd, latency_ms, status, error, attributes, timestamp, received_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (agent_id, event_id) DO NOTHING RETURNING id`,
+    [
+      agentId,
+      t.event_id,
+      t.trace_id,
+      t.span_id,
+      t.model,
+      t.provider,
+      t.input_tokens,
+      t.output_tokens,
+      t.cost_usd,
+      t.latency_ms,
+      t.status,
+      t.error,
+      JSON.stringify(t.attributes ?? {}),
+      t.timestamp ?? now,
+      now,
+    ],
+  );
+  if (row) return { id: Number(row.id), duplicate: false };
+  const prior = await tx.get<{ id: number }>('SELECT id FROM llm_traces WHERE agent_id = ? AND event_id = ?', [agentId, t.event_id]);
+  return { id: Number(prior?.id), duplicate: true };
+}
+
+export interface TraceFilter {
+  agent_id?: string | undefined;
+  model?: string | undefined;
+  /** Keyset cursor: only traces with a smaller id (older) than this. */
+  before?: number | undefined;
+  since?: number | undefined;
+  limit: number;
+}
+
+/** Newest first, by commit order. */
+export async function listTraces(db: SqlExecutor, f: TraceFilter): Promise<{ traces: StoredTrace[]; next: number | null }> {
+  const w = new Where();
+  if (f.agent_id) w.add('agent_id = ?', f.agent_id);
+  if (f.model) w.add('model = ?', f.model);
+  if (f.before !== undefined) w.add('id < ?', f.before);
+  if (f.since !== undefined) w.add('received_at >= ?', f.since);
+  const rows = await db.all<StoredTrace>(`SELECT ${COLUMNS} FROM llm_traces ${w.sql()} ORDER BY id DESC LIMIT ?`, [
+    ...w.params,
+    f.limit + 1,
+  ]);
+  const page = rows.slice(0, f.limit).map(toTrace);
+  return { traces: page, next: rows.length > f.limit ? (page.at(-1)?.id ?? null) : null };
+}

@@ -1,0 +1,201 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { systemClock } from '../src/clock.js';
+import { ADMIN_TOKEN, startTestHub, type TestHub } from './support/hub.js';
+import { tempDir } from './support/stores.js';
+
+/**
+ * `vigil run` end to end: the real binary wraps real child processes and reports them to a real
+ * hub over HTTP (issue 3; RELIABILITY.md I1 for the command line).
+ */
+
+const VIGIL = fileURLToPath(new URL('../../bin/vigil.js', import.meta.url));
+
+interface Wrapped {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Starts `vigil run` with the given options and command; resolves when it exits. */
+function vigilRun(
+  opts: string[],
+  command: string[],
+  extra: { stdin?: string; env?: NodeJS.ProcessEnv; onStart?: (pid: number) => void; cwd?: string } = {},
+): Promise<Wrapped> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [VIGIL, 'run', ...opts, '--', ...command], {
+      env: { PATH: process.env.PATH, ...extra.env },
+      cwd: extra.cwd,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    if (extra.onStart && child.pid) extra.onStart(child.pid);
+    child.stdin.end(extra.stdin ?? '');
+  });
+}
+
+const node = (script: string) => [process.execPath, '-e', script];
+
+async function eventsOf(
+  hub: TestHub,
+  agentId: string,
+): Promise<{ event_type: string; message: string; metadata: Record<string, unknown> }[]> {
+  const res = await hub.call('GET', `/api/v1/events?agent_id=${agentId}&limit=100`);
+  assert.equal(res.status, 200);
+  return [...res.body.events].reverse();
+}
+
+describe('vigil run against a real hub', () => {
+  let hub: TestHub;
+  let opts: (agentId: string) => string[];
+  before(async () => {
+    // The real clock: the wrapper stamps its reports with it, and the hub refuses future stamps.
+    hub = await startTestHub('sqlite', { clock: systemClock });
+    opts = (agentId) => ['--url', hub.url, '--key', ADMIN_TOKEN, '--agent-id', agentId, '--interval', '1', '--flush-timeout', '5'];
+  });
+  after(() => hub.close());
+
+  test('a command that exits 0: output passes through, started and stopped are reported, no error', async () => {
+    const r = await vigilRun(opts('run-ok'), node('process.stdin.pipe(process.stdout); console.error("to stderr")'), {
+      stdin: 'hello through stdin\n',
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'hello through stdin\n');
+    assert.match(r.stderr, /to stderr/);
+    const events = await eventsOf(hub, 'run-ok');
+    const types = events.map((e) => e.event_type);
+    assert.deepEqual(types.slice(0, 1), ['registered']);
+    assert.ok(types.includes('started'), types.join());
+    const stopped = events.find((e) => e.event_type === 'stopped');
+    assert.equal(stopped?.metadata.exit_code, 0);
+    assert.equal(typeof stopped?.metadata.duration_ms, 'number');
+    const started = events.find((e) => e.event_type === 'started');
+    assert.equal(typeof started?.metadata.pid, 'number');
+    const errors = await hub.call('GET', '/api/v1/errors?agent_id=run-ok');
+    assert.equal(errors.body.errors.length, 0);
+    const agent = await hub.call('GET', '/api/v1/agents/run-ok');
+    assert.equal(agent.body.agent.status, 'offline', 'a planned stop takes the agent offline at once');
+  });
+
+  test('a command that exits 3 after writing to stderr: exit code 3, stopped with code 3, an error log holding the stderr tail', async () => {
+    const r = await vigilRun(opts('run-boom'), node('setTimeout(() => { console.error("boom"); process.exit(3); }, 1500)'));
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /boom/);
+    const events = await eventsOf(hub, 'run-boom');
+    assert.equal(events.find((e) => e.event_type === 'stopped')?.metadata.exit_code, 3);
+    const errors = await hub.call('GET', '/api/v1/errors?agent_id=run-boom');
+    assert.equal(errors.body.errors.length, 1);
+    const e = errors.body.errors[0];
+    assert.equal(e.error_type, 'NonZeroExit');
+    assert.match(e.message, /exited with code 3/);
+    assert.match(e.stack_trace, /boom/);
+    // It ran long enough for a heartbeat with real resources of this machine.
+    const agent = await hub.call('GET', '/api/v1/agents/run-boom');
+    const res = agent.body.agent.resource_metrics;
+    assert.ok(res.cpu_cores_physical >= 1, JSON.stringify(res));
+    assert.ok(res.memory_available_gb > 0, JSON.stringify(res));
+    assert.ok(['nvidia', 'amd', 'intel', 'none'].includes(res.gpu_type));
+  });
+
+  test('a command killed by a signal: exit 128 + signal, an error naming the signal', async () => {
+    const r = await vigilRun(opts('run-killed'), node('console.error("about to die"); process.kill(process.pid, "SIGKILL")'));
+    assert.equal(r.code, 137);
+    const events = await eventsOf(hub, 'run-killed');
+    assert.equal(events.find((e) => e.event_type === 'stopped')?.metadata.signal, 'SIGKILL');
+    const errors = await hub.call('GET', '/api/v1/errors?agent_id=run-killed');
+    assert.equal(errors.body.errors[0]?.error_type, 'KilledBySignal');
+    assert.match(errors.body.errors[0]?.stack_trace, /about to die/);
+  });
+
+  test('SIGTERM sent to vigil run reaches the command, which may exit cleanly', async () => {
+    const script =
+      'process.on("SIGTERM", () => { console.log("got SIGTERM"); process.exit(0); }); console.log("ready"); setInterval(() => {}, 1000);';
+    let wrapperPid = 0;
+    const done = vigilRun(opts('run-term'), node(script), { onStart: (pid) => (wrapperPid = pid) });
+    // Wait until the hub has the started event, so the child is up and has its handler.
+    for (let i = 0; i < 100; i++) {
+      const events = await eventsOf(hub, 'run-term').catch(() => []);
+      if (events.some((e) => e.event_type === 'started')) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    process.kill(wrapperPid, 'SIGTERM');
+    const r = await done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /got SIGTERM/);
+    const events = await eventsOf(hub, 'run-term');
+    assert.equal(events.find((e) => e.event_type === 'stopped')?.metadata.exit_code, 0);
+  });
+
+  test('I1: shell metacharacters in the command line reach the program as plain arguments', async () => {
+    const marker = `/tmp/vigil-pwned-${process.pid}`;
+    rmSync(marker, { force: true });
+    const hostile = [`$(touch ${marker})`, `\`touch ${marker}\``, `1; touch ${marker}`, `1 && touch ${marker}`, 'a; b'];
+    const r = await vigilRun(opts('run-i1'), [...node('console.log(JSON.stringify(process.argv.slice(1)))'), ...hostile]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), hostile);
+    assert.equal(existsSync(marker), false);
+  });
+
+  test('a command that cannot be started exits 127 with a message, and the failure is reported', async () => {
+    const r = await vigilRun(opts('run-missing'), ['/nonexistent/vigil-no-such-program']);
+    assert.equal(r.code, 127);
+    assert.match(r.stderr, /cannot start/);
+    const errors = await hub.call('GET', '/api/v1/errors?agent_id=run-missing');
+    assert.equal(errors.body.errors.length, 1);
+  });
+
+  test('bad options exit 2 with a clear message; --help after -- belongs to the command', async () => {
+    const noCmd = await vigilRun(['--url', hub.url], []);
+    assert.equal(noCmd.code, 2);
+    assert.match(noCmd.stderr, /missing the command/);
+    const badUrl = await vigilRun(['--url', 'ftp://x'], ['true']);
+    assert.equal(badUrl.code, 2);
+    assert.match(badUrl.stderr, /--url must be an http/);
+    const badInterval = await vigilRun(['--interval', '0'], ['true']);
+    assert.equal(badInterval.code, 2);
+    const help = await vigilRun(
+      [...opts('run-help')],
+      node('console.log(process.argv.includes("--help") ? "child saw --help" : "no")').concat('arg', '--help'),
+    );
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, /child saw --help/);
+  });
+});
+
+test('the hub is down when the command starts: the command runs anyway and reports arrive once the hub is back', async () => {
+  const dir = tempDir();
+  const first = await startTestHub('sqlite', { clock: systemClock, dir: dir.path });
+  const port = new URL(first.url).port;
+  const target = first.target;
+  await first.close();
+  let hub: TestHub | undefined;
+  try {
+    const wrapped = vigilRun(
+      ['--url', `http://127.0.0.1:${port}`, '--key', ADMIN_TOKEN, '--agent-id', 'run-outage', '--interval', '1', '--flush-timeout', '20'],
+      node('setTimeout(() => { console.error("late failure"); process.exit(4); }, 1500)'),
+    );
+    await new Promise((r) => setTimeout(r, 2500));
+    hub = await startTestHub('sqlite', { clock: systemClock, dir: dir.path, target, flags: ['--port', port] });
+    const r = await wrapped;
+    assert.equal(r.code, 4, r.stderr);
+    const events = await eventsOf(hub, 'run-outage');
+    const types = events.map((e) => e.event_type);
+    assert.ok(types.includes('started') && types.includes('stopped'), types.join());
+    const errors = await hub.call('GET', '/api/v1/errors?agent_id=run-outage');
+    assert.match(errors.body.errors[0]?.stack_trace ?? '', /late failure/);
+  } finally {
+    await hub?.close();
+    dir.remove();
+  }
+});
