@@ -108,6 +108,12 @@ export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<App> {
     req.principal = principal;
   });
 
+  // A refused WebSocket handshake leaves a raw socket that the HTTP server no longer tracks; left
+  // open, one client could hold shutdown hostage. Close it once the refusal is sent.
+  app.addHook('onResponse', async (req, reply) => {
+    if (req.headers.upgrade !== undefined && reply.statusCode !== 101) req.raw.socket.destroy();
+  });
+
   app.setErrorHandler((err: FastifyError | VigilError, req, reply) => {
     const { status, code, message, retryAfter } = classify(err);
     if (status >= 500 && code === 'VIGIL_INTERNAL') req.log.error({ err, reqId: req.id }, 'request failed');
