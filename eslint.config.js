@@ -26,6 +26,18 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard shows strings agents control (names, messages, stack traces) only ever as text (RELIABILITY.md W4).
+    files: ['packages/web/**/*.{ts,tsx}'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: "JSXAttribute[name.name='dangerouslySetInnerHTML']", message: 'Render agent-controlled strings as text.' },
+        { selector: 'MemberExpression[property.name=/^(innerHTML|outerHTML)$/]', message: 'Render agent-controlled strings as text.' },
+        { selector: "CallExpression[callee.property.name='insertAdjacentHTML']", message: 'Render agent-controlled strings as text.' },
+      ],
+    },
+  },
+  {
     // Tests read JSON answers field by field; typing every response body would only restate the schemas.
     files: ['**/test/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

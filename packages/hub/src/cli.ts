@@ -17,6 +17,9 @@ Usage:
                                              Create a key that registers and writes agents in pool NAME
   vigil keys list [options]                  List keys (never their secrets)
   vigil keys revoke KEY_ID|PREFIX [options]  Revoke a key; it stops working within a second
+  vigil alerts rules list|add|rm [options]   List, add or remove alert rules (vigil alerts --help)
+  vigil storage [--json] [options]           Rows and bytes per table, and the size at the configured retention
+  vigil demo [--agents N] [options]          Run a hub with N (8) simulated agents to try the dashboard
   vigil run [options] -- <command> [args...] Run a command and report it to a hub as an agent
   vigil --help | vigil <command> --help
 
@@ -49,7 +52,8 @@ async function main(argv: string[]): Promise<number> {
   // Everything after `--` belongs to the wrapped command, including its own --help.
   const own = command === 'run' && rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
   if (own.includes('--help') || own.includes('-h')) {
-    process.stdout.write(command === 'server' ? SERVER_USAGE : command === 'run' ? RUN_USAGE : USAGE);
+    const alertsUsage = command === 'alerts' ? (await import('./alerts/cli.js')).ALERTS_USAGE : undefined;
+    process.stdout.write(command === 'server' ? SERVER_USAGE : command === 'run' ? RUN_USAGE : (alertsUsage ?? USAGE));
     return 0;
   }
   switch (command) {
@@ -59,6 +63,12 @@ async function main(argv: string[]): Promise<number> {
       return migrateCommand(loadConfig(rest, process.env));
     case 'keys':
       return keys(rest);
+    case 'alerts':
+      return (await import('./alerts/cli.js')).alertsCommand(rest, process.env, process.stdout);
+    case 'storage':
+      return storage(rest);
+    case 'demo':
+      return demo(rest);
     case 'run':
       return (await import('@vigil/agent')).runMonitored(parseRunArgs(rest, process.env), {
         stderr: process.stderr,
@@ -80,6 +90,7 @@ async function server(config: Config): Promise<number> {
   process.stdout.write(
     `\nVigil hub listening on ${hub.url}\n` +
       `  database:    ${hub.db.dialect.name === 'sqlite' ? config.db : redactUrl(config.db)}\n` +
+      `  dashboard:   ${hub.url}/ (sign in with the admin token)\n` +
       `  admin token: ${where}\n` +
       `  try:         curl -H "Authorization: Bearer ${token}" ${hub.url}/api/monitoring/dashboard\n\n`,
   );
@@ -175,6 +186,50 @@ async function keys(argv: string[]): Promise<number> {
   } finally {
     await db.close();
   }
+}
+
+async function storage(argv: string[]): Promise<number> {
+  const json = argv.includes('--json');
+  const config = loadConfig(
+    argv.filter((a) => a !== '--json'),
+    process.env,
+  );
+  const { openStore } = await loadStore();
+  const { storageReport, formatStorageReport } = await import('./store/storage.js');
+  const { retentionFromConfig } = await import('./jobs/retention.js');
+  const { db } = await openStore(config.db, { sqliteSynchronous: config.sqliteSynchronous, now: Date.now() });
+  try {
+    const report = await storageReport(db, retentionFromConfig(config), Date.now());
+    process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : formatStorageReport(report));
+    return 0;
+  } finally {
+    await db.close();
+  }
+}
+
+async function demo(argv: string[]): Promise<number> {
+  let agents = 8;
+  const serverArgs: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg !== '--agents' && !arg.startsWith('--agents=')) {
+      serverArgs.push(arg);
+      continue;
+    }
+    agents = Number(arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[++i]);
+    if (!Number.isInteger(agents) || agents < 1 || agents > 1000) throw new UsageError('--agents must be an integer from 1 to 1000');
+  }
+  const { startDemo } = await import('./demo/demo.js');
+  const running = await startDemo({ serverArgs, env: process.env, agents, out: process.stdout });
+  return new Promise((resolve) => {
+    const onSignal = () =>
+      running.stop().then(
+        () => resolve(0),
+        () => resolve(1),
+      );
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
 }
 
 function redactUrl(url: string): string {

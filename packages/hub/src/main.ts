@@ -1,6 +1,7 @@
 import pino, { type Logger } from 'pino';
 import { Authenticator } from './auth/authenticate.js';
 import { loadAdminToken } from './auth/secrets.js';
+import { Sessions } from './auth/sessions.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/config.js';
 import { buildApp } from './api/app.js';
@@ -11,8 +12,18 @@ import { HostMetricsJob } from './jobs/host-metrics.js';
 import { Bus } from './live/bus.js';
 import { messagesFor } from './live/messages.js';
 import { LivenessJob } from './jobs/liveness.js';
+import { retentionFromConfig, RetentionJob } from './jobs/retention.js';
+import { RollupJob } from './jobs/rollups.js';
 import type { Db } from './store/db.js';
 import { openStore } from './store/open.js';
+import { submitAlertAction } from './alerts/commands.js';
+import { AlertEngine } from './alerts/engine.js';
+import { loadRulesFile } from './alerts/rules-file.js';
+import { WebhookNotifier } from './alerts/webhooks.js';
+import { loadDashboardBuild } from './web/assets.js';
+
+/** Longest one webhook attempt may take; a receiver slower than this is failing. */
+const WEBHOOK_TIMEOUT_MS = 10_000;
 
 /** Headers that carry credentials; never logged. */
 const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]'];
@@ -22,6 +33,8 @@ export interface HubOptions {
   logger?: Logger;
   /** How often the liveness sweep runs (tests drive it by hand through `hub.liveness`). */
   livenessEveryMs?: number;
+  /** How often the alert engine's timer runs (tests drive it by hand through `hub.alerts.tick()`). */
+  alertsEveryMs?: number;
 }
 
 export interface Hub {
@@ -32,6 +45,16 @@ export interface Hub {
   /** What each commit stored, for live listeners (WebSocket, alerts). */
   bus: Bus;
   liveness: LivenessJob;
+  /** Per-minute and per-hour metric rollups (tests run a pass by hand with `runOnce`). */
+  rollups: RollupJob;
+  /** Purges what is past retention and gives the space back. */
+  retention: RetentionJob;
+  /** Alert rules evaluated on every commit and on a timer. */
+  alerts: AlertEngine;
+  /** Webhook deliveries of alert notifications. */
+  notifier: WebhookNotifier;
+  /** Dashboard sign-in sessions. */
+  sessions: Sessions;
   /** Absent when host sampling is turned off (`--host-metrics-interval 0`). */
   hostMetrics: HostMetricsJob | undefined;
   adminToken: string;
@@ -50,6 +73,8 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
   const clock = options.clock ?? systemClock;
   const log = options.logger ?? createLogger(config.logLevel);
   const startedAt = clock.now();
+  // A bad rules file stops the start here, before anything is opened, with a message naming the rule.
+  const fileRules = config.alertRulesFile !== undefined ? loadRulesFile(config.alertRulesFile) : undefined;
   const { token, source } = loadAdminToken(config.dataDir, config.adminToken);
 
   const { db, applied } = await openStore(config.db, {
@@ -74,13 +99,61 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     () => clock.now(),
   );
   const auth = new Authenticator(token, db, () => clock.now());
+  const notifier = new WebhookNotifier(
+    { db, writer, clock, onError: (err) => log.warn({ err }, 'webhook delivery failed') },
+    {
+      maxAttempts: config.webhookAttempts,
+      backoffMs: config.webhookBackoffMs,
+      timeoutMs: WEBHOOK_TIMEOUT_MS,
+      allowPrivate: config.webhookAllowPrivate,
+    },
+  );
+  const alerts = new AlertEngine(
+    { db, writer, bus, clock, notifier },
+    {
+      everyMs: options.alertsEveryMs ?? 5000,
+      renotifyMs: config.alertRepeatS * 1000,
+      onError: (err) => log.warn({ err }, 'alert evaluation failed'),
+    },
+  );
+  const sessions = new Sessions(() => clock.now(), { idleMs: config.sessionIdleMinutes * 60_000 });
+  const dashboard = loadDashboardBuild(config.webDir);
+  if (!dashboard.ok) log.warn({ reason: dashboard.reason }, 'the web dashboard is not built (npm run build); / says how to build it');
   const lifecycle = { shuttingDown: false };
-  const app = await buildApp({ db, writer, bus, auth, clock, bodyLimitBytes: config.bodyLimitBytes, startedAt, lifecycle }, log);
+  const retention = retentionFromConfig(config);
+  const app = await buildApp(
+    {
+      db,
+      writer,
+      bus,
+      auth,
+      alerts: { engine: alerts, allowPrivateWebhooks: config.webhookAllowPrivate },
+      sessions,
+      dashboard,
+      clock,
+      retention,
+      bodyLimitBytes: config.bodyLimitBytes,
+      startedAt,
+      lifecycle,
+    },
+    log,
+  );
   const liveness = new LivenessJob(writer, clock, {
     missed: config.missedHeartbeats,
     everyMs: options.livenessEveryMs ?? 5000,
     bootedAt: startedAt,
     onError: (err) => log.warn({ err }, 'liveness sweep failed'),
+  });
+
+  const rollups = new RollupJob(writer, clock, {
+    everyMs: config.rollupIntervalS * 1000,
+    retention,
+    onError: (err) => log.warn({ err }, 'rollup pass failed'),
+  });
+  const purge = new RetentionJob(writer, db, clock, {
+    everyMs: config.retentionIntervalS * 1000,
+    retention,
+    onError: (err) => log.warn({ err }, 'retention pass failed'),
   });
 
   const hostMetrics =
@@ -92,6 +165,11 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
         })
       : undefined;
 
+  // Alerts start before the hub listens, so no commit goes unseen by the engine.
+  if (fileRules) await submitAlertAction(writer, { type: 'sync_file_rules', rules: fileRules, now: startedAt });
+  await alerts.start();
+  notifier.resume();
+
   let address: string;
   try {
     address = await app.listen({ port: config.port, host: config.host });
@@ -102,6 +180,8 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
   }
   liveness.start();
   hostMetrics?.start();
+  rollups.start();
+  purge.start();
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -109,11 +189,34 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
       lifecycle.shuttingDown = true;
       liveness.stop();
       hostMetrics?.stop();
+      // A rollup or purge pass stops between its steps; one already queued commits with the drain.
+      const jobsIdle = Promise.all([rollups.stop(), purge.stop()]);
       // In-flight requests finish (their commits are still accepted); new ones get 503.
       await app.close();
+      // Alert changes raised by the last requests commit; deliveries in flight stop and resume at the next start.
+      await alerts.stop();
+      await notifier.stop();
       await writer.drain();
+      // A pass's last space-reclaiming step runs on the write connection, so it ends before the store closes.
+      await jobsIdle;
       await db.close();
     })());
 
-  return { url: address, app, db, writer, bus, liveness, hostMetrics, adminToken: token, adminTokenSource: source, stop };
+  return {
+    url: address,
+    app,
+    db,
+    writer,
+    bus,
+    liveness,
+    rollups,
+    retention: purge,
+    alerts,
+    notifier,
+    sessions,
+    hostMetrics,
+    adminToken: token,
+    adminTokenSource: source,
+    stop,
+  };
 }

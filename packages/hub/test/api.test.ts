@@ -214,7 +214,7 @@ for (const dialect of DIALECTS) {
         errors: [{ agent_id: 'b-2', error_type: 'E', message: 'batched error' }],
       });
       assert.equal(r.status, 207);
-      assert.deepEqual(r.body.accepted, { heartbeats: 2, events: 1, errors: 1 });
+      assert.deepEqual(r.body.accepted, { heartbeats: 2, events: 1, errors: 1, traces: 0 });
       assert.equal(r.body.rejected.length, 1);
       assert.deepEqual(
         { kind: r.body.rejected[0].kind, index: r.body.rejected[0].index, code: r.body.rejected[0].code },

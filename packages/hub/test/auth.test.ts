@@ -16,7 +16,7 @@ import { DIALECTS, postgresUnavailable, storeTarget, tempDir, type Dialect } fro
  */
 
 const VIGIL = fileURLToPath(new URL('../../bin/vigil.js', import.meta.url));
-const PUBLIC_ALLOWLIST = new Set(['GET /healthz', 'GET /readyz', 'GET /', 'GET /api/v1/openapi.json']);
+const PUBLIC_ALLOWLIST = new Set(['GET /healthz', 'GET /readyz', 'GET /', 'GET /*', 'GET /api/v1/openapi.json', 'POST /api/v1/session']);
 const FORBIDDEN_BODY = { error: { code: 'VIGIL_FORBIDDEN', message: ERRORS.VIGIL_FORBIDDEN.message } };
 const UNAUTHORIZED_BODY = { error: { code: 'VIGIL_UNAUTHORIZED', message: ERRORS.VIGIL_UNAUTHORIZED.message } };
 

@@ -241,7 +241,8 @@ function invalidFor(schema: Schema): fc.Arbitrary<unknown> {
       const max = schema.maximum as number | undefined;
       const options: fc.Arbitrary<unknown>[] = [nonNumber, rawNumber];
       if (min !== undefined) {
-        options.push(fc.integer({ min: -(2 ** 31), max: Math.ceil(min) - 1 }));
+        const below = Math.ceil(min) - 1;
+        options.push(below > -(2 ** 31) ? fc.integer({ min: -(2 ** 31), max: below }) : fc.constant(below));
         options.push(fc.double({ min: -1e300, max: min - Math.max(1e-9, Math.abs(min) * 1e-9), noNaN: true }));
       }
       if (max !== undefined) options.push(fc.double({ min: max + Math.max(1, Math.abs(max) * 1e-9), max: 1e300, noNaN: true }));
@@ -274,6 +275,9 @@ function invalidFor(schema: Schema): fc.Arbitrary<unknown> {
       if (schema.uniqueItems) options.push(fc.constant(['same', 'same']));
       return fc.oneof(...options);
     }
+    case 'boolean':
+      // The body validator never coerces, so "true" and 1 are as wrong as null.
+      return fc.oneof(fc.constantFrom('true', 'false', 1, 0, null), fc.constant({ k: 1 }), fc.constant([true]));
     default:
       throw new Error(`no invalid values for schema ${JSON.stringify(schema)}`);
   }
@@ -509,6 +513,50 @@ function baseBodies(now: number): Record<string, { base: Record<string, unknown>
     // No body schema: any JSON body is ignored, and the error does not exist (404).
     'POST /api/v1/errors/{errorId}/resolve': { base: { reason: 'fuzz', detail: { a: [1, 'x'] } } },
     'PATCH /api/monitoring/errors/{errorId}/resolve': { base: { reason: 'fuzz', detail: { a: [1, 'x'] } } },
+    // Dashboard sign-in: each accepted base body starts a session, which is harmless here.
+    'POST /api/v1/session': { base: { token: ADMIN_TOKEN } },
+    'POST /api/v1/agents/{agentId}/traces': {
+      base: {
+        model: 'fuzz-model',
+        provider: 'fuzz',
+        input_tokens: 120,
+        output_tokens: 30,
+        cost_usd: 0.002,
+        latency_ms: 850,
+        status: 'ok',
+        trace_id: 'abc123',
+        span_id: 'def456',
+        attributes: { k: 'v' },
+        timestamp: now - 60_000,
+        event_id: 'fuzz-tr-1',
+      },
+    },
+    'POST /api/v1/alert-rules': {
+      base: {
+        name: 'fuzz rule',
+        metric: 'cpu_percent',
+        op: '>',
+        threshold: 95,
+        for_seconds: 60,
+        severity: 'warning',
+        scope: { pool_name: 'fuzzpool' },
+        enabled: true,
+        hysteresis: 1,
+      },
+    },
+    // Rule 1 is a default rule every new store has.
+    'PATCH /api/v1/alert-rules/{ruleId}': {
+      base: { threshold: 90, for_seconds: 120, severity: 'warning', scope: { pool_name: 'fuzzpool' } },
+    },
+    // No body schema, and the alert does not exist (404).
+    'POST /api/v1/alerts/{alertId}/ack': { base: { note: 'fuzz' } },
+    // One of rule_id and agent_id, and one of until and duration_seconds, are required together.
+    'POST /api/v1/silences': {
+      base: { agent_id: FUZZ_AGENT, duration_seconds: 3600, comment: 'fuzz' },
+      alsoRequired: [['agent_id'], ['duration_seconds']],
+    },
+    // A literal public address: no DNS, and an allowed target.
+    'POST /api/v1/webhooks': { base: { url: 'http://93.184.215.14/fuzz-hook', name: 'fuzz hook' } },
   };
 }
 
@@ -525,7 +573,11 @@ function bodyRoutes(hub: TestHub): BodyRoute[] {
       assert.ok(entry, `P1 has no base body for ${key}; add one`);
       routes.push({
         method: method.toUpperCase() as 'POST',
-        path: path.replace('{agentId}', FUZZ_AGENT).replace('{errorId}', String(MISSING_ERROR_ID)),
+        path: path
+          .replace('{agentId}', FUZZ_AGENT)
+          .replace('{errorId}', String(MISSING_ERROR_ID))
+          .replace('{alertId}', String(MISSING_ERROR_ID))
+          .replace('{ruleId}', '1'),
         schema: op.requestBody?.content?.['application/json']?.schema,
         base: entry.base,
         ...(entry.alsoRequired ? { alsoRequired: entry.alsoRequired } : {}),

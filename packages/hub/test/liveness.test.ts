@@ -301,7 +301,7 @@ for (const dialect of DIALECTS) {
           ],
         });
         assert.equal(batch.status, 207);
-        assert.deepEqual(batch.body.accepted, { heartbeats: 0, events: 1, errors: 0 });
+        assert.deepEqual(batch.body.accepted, { heartbeats: 0, events: 1, errors: 0, traces: 0 });
         assert.deepEqual(
           batch.body.rejected.map((r: any) => [r.kind, r.index, r.code]),
           [['events', 1, 'VIGIL_TIMESTAMP_IN_FUTURE']],

@@ -13,9 +13,13 @@ import { DIALECTS, postgresUnavailable } from './support/stores.js';
  */
 
 /** Routes anyone may call; everything else must answer 401 without credentials. */
-const PUBLIC_ALLOWLIST = new Set(['GET /healthz', 'GET /readyz', 'GET /', 'GET /api/v1/openapi.json']);
-/** Routes deliberately left out of the OpenAPI document (the landing page and the document itself). */
-const UNDOCUMENTED = new Set(['GET /', 'GET /api/v1/openapi.json']);
+const PUBLIC_ALLOWLIST = new Set(['GET /healthz', 'GET /readyz', 'GET /', 'GET /*', 'GET /api/v1/openapi.json', 'POST /api/v1/session']);
+/** What a public route answers to a bare request: 200, except sign-in, which needs a body (and then the admin token). */
+const PUBLIC_STATUS: Record<string, number> = { 'POST /api/v1/session': 400 };
+/** Routes deliberately left out of the OpenAPI document (the dashboard's pages and the document itself). */
+const UNDOCUMENTED = new Set(['GET /', 'GET /*', 'GET /api/v1/openapi.json']);
+/** WebSocket routes: @fastify/websocket hides them from OpenAPI, which cannot describe them; the README lists them. */
+const WEBSOCKETS = new Set(['GET /api/v1/live']);
 
 interface Route {
   method: string;
@@ -47,7 +51,11 @@ function routeInventory(hub: TestHub): Route[] {
 
 /** A concrete URL for a route pattern: syntactically valid ids that name nothing. */
 function concrete(url: string): string {
-  return url.replace(':agentId', 'inventory-agent').replace(':errorId', '424242').replace(':keyId', 'key_000000000000');
+  return url
+    .replace('/*', '/errors')
+    .replace(':agentId', 'inventory-agent')
+    .replace(':errorId', '424242')
+    .replace(':keyId', 'key_000000000000');
 }
 
 function assertErrorShape(res: { status: number; headers: Record<string, unknown>; body: any }, where: string): void {
@@ -86,7 +94,7 @@ describe('O1: route inventory', () => {
       const url = concrete(r.url);
       if (PUBLIC_ALLOWLIST.has(key)) {
         const open = await hub.call(r.method, url, undefined, null);
-        assert.equal(open.status, 200, `${key} is public and answers`);
+        assert.equal(open.status, PUBLIC_STATUS[key] ?? 200, `${key} is public and answers`);
         continue;
       }
       const bodies: (string | undefined)[] = r.method === 'GET' ? [undefined] : [undefined, '{"not": "checked"', '{}'];
@@ -120,9 +128,9 @@ describe('O1: route inventory', () => {
     const registered = new Set(routeInventory(hub).map((r) => `${r.method} ${r.url}`));
     for (const d of documented) assert.ok(registered.has(d), `documented ${d} is registered`);
     for (const r of registered) {
-      if (!UNDOCUMENTED.has(r)) assert.ok(documented.has(r), `registered ${r} is in the OpenAPI document`);
+      if (!UNDOCUMENTED.has(r) && !WEBSOCKETS.has(r)) assert.ok(documented.has(r), `registered ${r} is in the OpenAPI document`);
     }
-    assert.equal(documented.size, registered.size - UNDOCUMENTED.size);
+    assert.equal(documented.size, registered.size - UNDOCUMENTED.size - WEBSOCKETS.size);
     for (const u of UNDOCUMENTED) assert.ok(PUBLIC_ALLOWLIST.has(u), `${u} is undocumented only because it is public`);
   });
 });
@@ -132,7 +140,11 @@ for (const dialect of DIALECTS) {
     const skip = dialect === 'postgres' ? await postgresUnavailable() : undefined;
     let hub: TestHub;
     before(async () => {
-      if (!skip) hub = await startTestHub(dialect);
+      if (skip) return;
+      hub = await startTestHub(dialect);
+      // The passes every hub runs at start issue statements of their own: let them end first.
+      await hub.retention.runOnce();
+      await hub.rollups.runOnce();
     });
     after(async () => {
       if (!skip) await hub.close();
@@ -167,11 +179,20 @@ for (const dialect of DIALECTS) {
       }
     }
 
+    /**
+     * Statements one request issues. The counter is the store's, so the hub's own timers (alert
+     * evaluation, host samples, purges) can add to one reading, never take away: the least of three
+     * readings is the request's own count.
+     */
     async function statementsFor(path: string): Promise<number> {
-      const before = hub.db.statementCount;
-      const r = await hub.call('GET', path);
-      assert.equal(r.status, 200, path);
-      return hub.db.statementCount - before;
+      let least = Infinity;
+      for (let i = 0; i < 3; i++) {
+        const before = hub.db.statementCount;
+        const r = await hub.call('GET', path);
+        assert.equal(r.status, 200, path);
+        least = Math.min(least, hub.db.statementCount - before);
+      }
+      return least;
     }
 
     test('list pages issue the same number of SQL statements for 10 and for 1,000 agents (no N+1)', { skip }, async () => {

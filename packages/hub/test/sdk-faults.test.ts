@@ -11,12 +11,13 @@ import { ADMIN_TOKEN, startTestHub, type TestHub } from './support/hub.js';
  * talks to a real hub through a TCP proxy that can blackhole, delay or reset the traffic.
  */
 
-type Mode = { kind: 'pass' } | { kind: 'blackhole' } | { kind: 'faulty'; delayMs: number; resetChance: number };
+type Mode = { kind: 'pass' } | { kind: 'blackhole' } | { kind: 'faulty'; delayMs: number; resetEvery: number };
 
 /** A TCP proxy whose behaviour can be switched while connections are open. */
 class FaultProxy {
   mode: Mode = { kind: 'pass' };
   resets = 0;
+  private chunks = 0;
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
 
@@ -62,7 +63,8 @@ class FaultProxy {
       from.on('data', (chunk: Buffer) => {
         const mode = this.mode;
         if (mode.kind === 'blackhole') return;
-        if (mode.kind === 'faulty' && Math.random() < mode.resetChance) {
+        // Every nth chunk, not a random share: the test must see resets on every run.
+        if (mode.kind === 'faulty' && ++this.chunks % mode.resetEvery === 0) {
           this.resets++;
           client.resetAndDestroy();
           upstream.destroy();
@@ -192,7 +194,7 @@ describe('the SDK through network faults', () => {
     });
     try {
       client.start();
-      proxy.mode = { kind: 'faulty', delayMs: 200, resetChance: 0.05 };
+      proxy.mode = { kind: 'faulty', delayMs: 200, resetEvery: 7 };
       const total = 400;
       for (let seq = 0; seq < total; seq++) {
         client.event('info', 'under faults', { seq });

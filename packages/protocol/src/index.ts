@@ -6,3 +6,4 @@ export * from './event.js';
 export * from './error.js';
 export * from './ingest.js';
 export * from './trace.js';
+export * from './alert.js';

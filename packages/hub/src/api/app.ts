@@ -17,6 +17,12 @@ import { healthRoutes } from './health.js';
 import { traceRoutes } from './traces.js';
 import { systemRoutes } from './system.js';
 import { liveRoutes, MAX_INBOUND_BYTES } from './live.js';
+import { metricsRoutes } from './metrics.js';
+import { storageRoutes } from './storage.js';
+import { alertRoutes } from './alerts.js';
+import { sessionPrincipal, sessionRoutes } from './session.js';
+import { addSecurityHeaders } from './security-headers.js';
+import { dashboardRoutes } from '../web/routes.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -30,7 +36,12 @@ const ROUTES: Routes[] = [
   monitoringRoutes,
   keyRoutes,
   systemRoutes,
+  metricsRoutes,
+  storageRoutes,
   liveRoutes,
+  alertRoutes,
+  sessionRoutes,
+  dashboardRoutes,
 ];
 
 /**
@@ -102,7 +113,11 @@ export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<App> {
     }
     const access = req.routeOptions.config.access;
     if (access === 'public' || access === undefined) return;
-    const principal = await deps.auth.authenticate(req.headers.authorization);
+    // An Authorization header decides alone; without one, the dashboard's session cookie may stand in.
+    const principal =
+      req.headers.authorization !== undefined
+        ? await deps.auth.authenticate(req.headers.authorization)
+        : sessionPrincipal(req, deps.sessions);
     if (!principal) throw new VigilError('VIGIL_UNAUTHORIZED');
     if (access === 'admin' && principal.kind !== 'admin') throw new VigilError('VIGIL_FORBIDDEN');
     req.principal = principal;
@@ -113,6 +128,8 @@ export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<App> {
   app.addHook('onResponse', async (req, reply) => {
     if (req.headers.upgrade !== undefined && reply.statusCode !== 101) req.raw.socket.destroy();
   });
+
+  addSecurityHeaders(app);
 
   app.setErrorHandler((err: FastifyError | VigilError, req, reply) => {
     const { status, code, message, retryAfter } = classify(err);

@@ -2,10 +2,14 @@ import type { FastifyInstance, FastifyBaseLogger, RawServerDefault, RawRequestDe
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Authenticator } from '../auth/authenticate.js';
 import type { Principal } from '../auth/principal.js';
+import type { Sessions } from '../auth/sessions.js';
 import type { Clock } from '../clock.js';
 import type { Writer } from '../ingest/writer.js';
 import type { Bus } from '../live/bus.js';
 import type { Db } from '../store/db.js';
+import type { Retention } from '../store/retention.js';
+import type { AlertsDeps } from './alerts.js';
+import type { DashboardBuild } from '../web/assets.js';
 
 /** Who may call a route; every route must say (the route inventory test checks it). */
 export type Access = 'public' | 'admin' | 'authenticated';
@@ -25,7 +29,15 @@ export interface ApiDeps {
   writer: Writer;
   bus: Bus;
   auth: Authenticator;
+  /** The alert engine and the webhook target policy, for the alert routes. */
+  alerts: AlertsDeps;
+  /** Dashboard sign-in sessions (cookie auth for the browser). */
+  sessions: Sessions;
+  /** The built dashboard served at `/`, or why there is none. */
+  dashboard: DashboardBuild;
   clock: Clock;
+  /** How long each kind of data is kept: the storage report, and which table a range query reads. */
+  retention: Retention;
   bodyLimitBytes: number;
   startedAt: number;
   /** Set when SIGTERM arrives: new requests get 503 while the queue drains. */

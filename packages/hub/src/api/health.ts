@@ -1,6 +1,6 @@
 import type { Routes } from './context.js';
 
-/** Liveness and readiness for load balancers and orchestrators, plus a landing page at `/`. */
+/** Liveness and readiness for load balancers and orchestrators (the dashboard at `/` is web/routes.ts). */
 export const healthRoutes: Routes = (app, { db, writer, clock, startedAt, lifecycle }) => {
   app.get(
     '/healthz',
@@ -33,18 +33,5 @@ export const healthRoutes: Routes = (app, { db, writer, clock, startedAt, lifecy
       if (reason) return reply.status(503).header('retry-after', '2').send({ ready: false, reason });
       return { ready: true };
     },
-  );
-
-  // The web dashboard is not built yet (see README); until it is, `/` says where to look.
-  app.get('/', { config: { access: 'public' }, schema: { hide: true } }, async (_req, reply) =>
-    reply
-      .type('text/html; charset=utf-8')
-      .header('content-security-policy', "default-src 'none'")
-      .send(
-        '<!doctype html><meta charset="utf-8"><title>Vigil hub</title>' +
-          '<h1>Vigil hub is running</h1><p>The web dashboard is not built yet. The API is at ' +
-          '<a href="/api/v1/openapi.json">/api/v1/openapi.json</a>; the fleet overview at <code>GET /api/monitoring/dashboard</code> ' +
-          '(with <code>Authorization: Bearer &lt;admin token&gt;</code>).</p>',
-      ),
   );
 };

@@ -1,7 +1,9 @@
 import type { WebSocket } from 'ws';
+import { readCookie, SESSION_COOKIE } from '../auth/sessions.js';
 import { VigilError } from '../errors.js';
 import type { LiveMessage } from '../live/messages.js';
 import type { Routes } from './context.js';
+import { sameOrigin } from './origin.js';
 
 /** A client that has this much unsent is not reading; it is dropped rather than buffered forever. */
 export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
@@ -13,7 +15,7 @@ export const MAX_INBOUND_BYTES = 64 * 1024;
  * `event`, `error`, `error_resolved`, `agent_status`, `alert`). Authentication happens before the
  * upgrade (401 without credentials); a browser page from another origin is refused with 403.
  */
-export const liveRoutes: Routes = (app, { bus }) => {
+export const liveRoutes: Routes = (app, { bus, sessions }) => {
   const sockets = new Set<WebSocket>();
 
   bus.subscribe((messages: readonly LiveMessage[]) => {
@@ -43,7 +45,9 @@ export const liveRoutes: Routes = (app, { bus }) => {
         }
       },
     },
-    (socket) => {
+    (socket, req) => {
+      // A dashboard socket belongs to its sign-in session: signing out closes it (RELIABILITY.md A6).
+      if (req.headers.authorization === undefined) sessions.attach(readCookie(req.headers.cookie, SESSION_COOKIE), socket);
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
       socket.on('error', () => sockets.delete(socket));
@@ -51,11 +55,3 @@ export const liveRoutes: Routes = (app, { bus }) => {
     },
   );
 };
-
-function sameOrigin(origin: string, host: string | undefined): boolean {
-  try {
-    return host !== undefined && new URL(origin).host === host;
-  } catch {
-    return false;
-  }
-}

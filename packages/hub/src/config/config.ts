@@ -1,4 +1,5 @@
 import { resolve, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /**
  * Every setting of `vigil server`: its flag, its environment variable, its default and why.
@@ -23,6 +24,10 @@ const positiveInt =
     const n = Number(raw);
     return Number.isInteger(n) && n >= 1 && n <= max ? n : { error: `must be an integer from 1 to ${max}` };
   };
+const days: Setting<number>['parse'] = (raw) => {
+  const n = Number(raw);
+  return Number.isInteger(n) && n >= 0 && n <= 36_500 ? n : { error: 'must be a whole number of days from 0 to 36500' };
+};
 const nonEmpty: Setting<string>['parse'] = (raw) => (raw.trim() === '' ? { error: 'must not be empty' } : raw);
 const oneOf =
   <T extends string>(...values: T[]): Setting<T>['parse'] =>
@@ -121,6 +126,129 @@ export const SETTINGS = {
       return Number.isInteger(n) && n >= 0 && n <= 86_400 ? n : { error: 'must be an integer from 0 to 86400' };
     },
   },
+  webDir: {
+    flag: '--web-dir',
+    env: 'VIGIL_WEB_DIR',
+    defaultText: 'packages/web/dist/public',
+    help: 'Directory of the built dashboard served at / (npm run build writes it)',
+    parse: nonEmpty,
+  },
+  sessionIdleMinutes: {
+    flag: '--session-idle',
+    env: 'VIGIL_SESSION_IDLE',
+    defaultText: '60',
+    // The admin token's powers sit behind the cookie, so a forgotten browser should not stay signed in for
+    // long; an open live feed counts as use, so a dashboard left on a wall display is not signed out.
+    help: 'Minutes a dashboard session may go unused (no request, no open live feed) before it ends',
+    parse: positiveInt(43_200),
+  },
+  alertRulesFile: {
+    flag: '--alert-rules',
+    env: 'VIGIL_ALERT_RULES',
+    defaultText: 'none',
+    help: 'A JSON file of alert rules ({"rules": [...]}), checked at start; its rules replace those of the same name',
+    parse: nonEmpty,
+  },
+  webhookAllowPrivate: {
+    flag: '--webhook-allow-private',
+    env: 'VIGIL_WEBHOOK_ALLOW_PRIVATE',
+    defaultText: 'false',
+    // Off: a webhook could otherwise reach services bound to loopback or the private network (SSRF).
+    // Cloud metadata and link-local addresses stay refused either way.
+    help: 'true lets webhooks target loopback and private-network addresses (never metadata or link-local)',
+    parse: (raw: string) =>
+      ['true', '1', 'yes'].includes(raw.toLowerCase())
+        ? true
+        : ['false', '0', 'no'].includes(raw.toLowerCase())
+          ? false
+          : { error: 'must be true or false' },
+  },
+  webhookAttempts: {
+    flag: '--webhook-attempts',
+    env: 'VIGIL_WEBHOOK_ATTEMPTS',
+    defaultText: '5',
+    help: 'Attempts per webhook delivery before it is logged as failed',
+    parse: positiveInt(20),
+  },
+  webhookBackoffMs: {
+    flag: '--webhook-backoff-ms',
+    env: 'VIGIL_WEBHOOK_BACKOFF_MS',
+    defaultText: '1000',
+    // 1, 2, 4 and 8 s: a receiver restarting within about 15 s still gets the notification.
+    help: 'Wait before the second webhook attempt; each later wait doubles',
+    parse: positiveInt(600_000),
+  },
+  alertRepeatS: {
+    flag: '--alert-repeat',
+    env: 'VIGIL_ALERT_REPEAT',
+    defaultText: '14400',
+    // Alertmanager's repeat_interval default: a firing alert nobody acknowledged is not forgotten, nor spammed.
+    help: 'Seconds between repeat notifications of a firing, unacknowledged alert; 0 never repeats',
+    parse: (raw: string) => {
+      const n = Number(raw);
+      return Number.isInteger(n) && n >= 0 && n <= 30 * 86_400 ? n : { error: 'must be an integer from 0 to 2592000' };
+    },
+  },
+  retentionMetricsDays: {
+    flag: '--retention-metrics-days',
+    env: 'VIGIL_RETENTION_METRICS_DAYS',
+    defaultText: '7',
+    // The seed's 7 days; older history is read from the rollups, which are a fraction of the size.
+    help: 'Days raw agent and host metric samples are kept; 0 keeps them forever',
+    parse: days,
+  },
+  retentionEventsDays: {
+    flag: '--retention-events-days',
+    env: 'VIGIL_RETENTION_EVENTS_DAYS',
+    defaultText: '30',
+    help: 'Days agent events are kept; 0 keeps them forever',
+    parse: days,
+  },
+  retentionErrorsDays: {
+    flag: '--retention-errors-days',
+    env: 'VIGIL_RETENTION_ERRORS_DAYS',
+    defaultText: '7',
+    // As the seed: an error nobody resolved stays until someone does, however old.
+    help: 'Days a resolved error is kept after it was resolved and last seen; unresolved errors are never purged',
+    parse: days,
+  },
+  retentionTracesDays: {
+    flag: '--retention-traces-days',
+    env: 'VIGIL_RETENTION_TRACES_DAYS',
+    defaultText: '30',
+    help: 'Days LLM traces are kept; 0 keeps them forever',
+    parse: days,
+  },
+  retentionRollup1mDays: {
+    flag: '--retention-rollup-1m-days',
+    env: 'VIGIL_RETENTION_ROLLUP_1M_DAYS',
+    defaultText: '30',
+    help: 'Days per-minute metric rollups are kept; 0 keeps them forever',
+    parse: days,
+  },
+  retentionRollup1hDays: {
+    flag: '--retention-rollup-1h-days',
+    env: 'VIGIL_RETENTION_ROLLUP_1H_DAYS',
+    defaultText: '365',
+    help: 'Days per-hour metric rollups are kept; 0 keeps them forever',
+    parse: days,
+  },
+  retentionIntervalS: {
+    flag: '--retention-interval',
+    env: 'VIGIL_RETENTION_INTERVAL',
+    defaultText: '300',
+    // Each pass deletes in small batches; every 5 minutes keeps a pass short without letting much pile up.
+    help: 'Seconds between retention passes (purge in small batches, then give space back); one also runs at start',
+    parse: positiveInt(86_400),
+  },
+  rollupIntervalS: {
+    flag: '--rollup-interval',
+    env: 'VIGIL_ROLLUP_INTERVAL',
+    defaultText: '60',
+    // Charts read the minutes not yet rolled from raw rows, so a minute's delay costs no freshness.
+    help: 'Seconds between rollup passes (per-minute and per-hour metric rollups); one also runs at start',
+    parse: positiveInt(3_600),
+  },
   logLevel: {
     flag: '--log-level',
     env: 'VIGIL_LOG_LEVEL',
@@ -146,6 +274,21 @@ export interface Config {
   readonly hostMetricsIntervalS: number;
   readonly bodyLimitBytes: number;
   readonly missedHeartbeats: number;
+  readonly webDir: string;
+  readonly sessionIdleMinutes: number;
+  readonly alertRulesFile: string | undefined;
+  readonly webhookAllowPrivate: boolean;
+  readonly webhookAttempts: number;
+  readonly webhookBackoffMs: number;
+  readonly alertRepeatS: number;
+  readonly retentionMetricsDays: number;
+  readonly retentionEventsDays: number;
+  readonly retentionErrorsDays: number;
+  readonly retentionTracesDays: number;
+  readonly retentionRollup1mDays: number;
+  readonly retentionRollup1hDays: number;
+  readonly retentionIntervalS: number;
+  readonly rollupIntervalS: number;
   readonly logLevel: Parsed<'logLevel'>;
 }
 
@@ -186,10 +329,28 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
     batchMaxDelayMs: value('batchMaxDelayMs') ?? 2,
     bodyLimitBytes: value('bodyLimitBytes') ?? 1024 * 1024,
     missedHeartbeats: value('missedHeartbeats') ?? 3,
+    webDir: resolve(cwd, value('webDir') ?? DEFAULT_WEB_DIR),
+    sessionIdleMinutes: value('sessionIdleMinutes') ?? 60,
     hostMetricsIntervalS: value('hostMetricsIntervalS') ?? 15,
+    alertRulesFile: value('alertRulesFile'),
+    webhookAllowPrivate: value('webhookAllowPrivate') ?? false,
+    webhookAttempts: value('webhookAttempts') ?? 5,
+    webhookBackoffMs: value('webhookBackoffMs') ?? 1000,
+    alertRepeatS: value('alertRepeatS') ?? 14_400,
+    retentionMetricsDays: value('retentionMetricsDays') ?? 7,
+    retentionEventsDays: value('retentionEventsDays') ?? 30,
+    retentionErrorsDays: value('retentionErrorsDays') ?? 7,
+    retentionTracesDays: value('retentionTracesDays') ?? 30,
+    retentionRollup1mDays: value('retentionRollup1mDays') ?? 30,
+    retentionRollup1hDays: value('retentionRollup1hDays') ?? 365,
+    retentionIntervalS: value('retentionIntervalS') ?? 300,
+    rollupIntervalS: value('rollupIntervalS') ?? 60,
     logLevel: value('logLevel') ?? 'info',
   });
 }
+
+/** Where `npm run build` writes the dashboard, found from this file's place in the compiled hub. */
+const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../../../web/dist/public', import.meta.url));
 
 export function isPostgresUrl(db: string): boolean {
   return /^postgres(ql)?:\/\//i.test(db);

@@ -1,4 +1,5 @@
 import type { AgentError, AgentEvent, Heartbeat, LlmTrace, RegisterAgent } from '@vigil/protocol';
+import { applyAlertAction, type AlertAction, type AlertResult } from '../alerts/commands.js';
 import {
   guardAgent,
   markStaleAgents,
@@ -11,6 +12,8 @@ import {
 import type { Dialect, SqlExecutor } from '../store/db.js';
 import { insertAgentEvent } from '../store/events.js';
 import { recordError, resolveError, type StoredError } from '../store/errors.js';
+import { purgeBatch, type PurgeResult, type PurgeTarget } from '../store/retention.js';
+import { rollupStep, type RollupResult, type RollupStep } from '../store/rollups.js';
 import { insertSystemMetrics, type SystemMetricsRow } from '../store/system-metrics.js';
 import { insertTrace } from '../store/traces.js';
 
@@ -27,7 +30,10 @@ export type Command =
   | { kind: 'trace'; agentId: string; trace: LlmTrace; now: number; allowedPool?: string | undefined }
   | { kind: 'system_metrics'; row: SystemMetricsRow }
   | { kind: 'resolve'; errorId: number; now: number }
-  | { kind: 'mark_stale'; now: number; bootedAt: number; missed: number };
+  | { kind: 'mark_stale'; now: number; bootedAt: number; missed: number }
+  | { kind: 'alerts'; action: AlertAction }
+  | { kind: 'rollup'; step: RollupStep }
+  | { kind: 'purge'; target: PurgeTarget; cutoff: number; limit: number };
 
 export type Refusal = { ok: false; code: 'VIGIL_AGENT_NOT_FOUND' | 'VIGIL_FORBIDDEN' | 'VIGIL_ERROR_NOT_FOUND' };
 
@@ -67,6 +73,12 @@ export async function applyCommand(tx: SqlExecutor, dialect: Dialect, cmd: Comma
     }
     case 'mark_stale':
       return { ok: true as const, offline: await markStaleAgents(tx, cmd.now, cmd.bootedAt, cmd.missed) };
+    case 'alerts':
+      return applyAlertAction(tx, cmd.action);
+    case 'rollup':
+      return rollupStep(tx, dialect, cmd.step);
+    case 'purge':
+      return purgeBatch(tx, cmd.target, cmd.cutoff, cmd.limit);
   }
 }
 
@@ -80,4 +92,7 @@ export interface ResultMap {
   system_metrics: { ok: true };
   resolve: { ok: true; error: StoredError } | Refusal;
   mark_stale: { ok: true; offline: string[] };
+  alerts: AlertResult;
+  rollup: RollupResult;
+  purge: PurgeResult;
 }

@@ -20,6 +20,8 @@ export interface WriterLog {
 
 interface Job {
   commands: Command[];
+  /** Commands this job counts toward the queue's capacity (0 for the hub's own background work). */
+  counted: number;
   resolve(results: CommandResult[]): void;
   reject(err: unknown): void;
 }
@@ -42,7 +44,10 @@ export interface StoreHealth {
  */
 export class Writer {
   private pending: Job[] = [];
+  /** Client commands waiting (what the capacity bounds). */
   private depth = 0;
+  /** All commands waiting, background ones included (what fills a batch). */
+  private items = 0;
   private running = false;
   private timer: NodeJS.Timeout | undefined;
   private accepting = true;
@@ -56,7 +61,7 @@ export class Writer {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Commands waiting for a commit (the queue depth reported on /healthz and /metrics). */
+  /** Client commands waiting for a commit (the queue depth reported on /healthz). */
   get queueDepth(): number {
     return this.depth;
   }
@@ -65,28 +70,35 @@ export class Writer {
     return this.options.capacity;
   }
 
-  submit(commands: Command[]): Promise<CommandResult[]> {
+  /**
+   * Queues `commands` as one job. `background` marks the hub's own jobs (purges, rollups, host
+   * samples, liveness, alert changes): each runs one at a time, so they are bounded already and
+   * neither count toward nor are refused by the ingest capacity, which is the clients' to fill.
+   */
+  submit(commands: Command[], options: { background?: boolean } = {}): Promise<CommandResult[]> {
     if (!this.accepting) return Promise.reject(new VigilError('VIGIL_SHUTTING_DOWN', undefined, RETRY_AFTER_UNAVAILABLE_S));
+    const counted = options.background ? 0 : commands.length;
     // An empty queue takes any one request, so a capacity set below the largest batch cannot refuse that batch forever.
-    if (this.depth > 0 && this.depth + commands.length > this.options.capacity) {
+    if (counted > 0 && this.depth > 0 && this.depth + counted > this.options.capacity) {
       return Promise.reject(new VigilError('VIGIL_INGEST_QUEUE_FULL', undefined, RETRY_AFTER_FULL_S));
     }
     return new Promise((resolve, reject) => {
-      this.pending.push({ commands, resolve, reject });
-      this.depth += commands.length;
+      this.pending.push({ commands, counted, resolve, reject });
+      this.depth += counted;
+      this.items += commands.length;
       this.schedule();
     });
   }
 
   /** Submits one command and resolves with its own result type once it has committed. */
-  async submitOne<C extends Command>(command: C): Promise<ResultMap[C['kind']]> {
-    const [result] = await this.submit([command]);
+  async submitOne<C extends Command>(command: C, options: { background?: boolean } = {}): Promise<ResultMap[C['kind']]> {
+    const [result] = await this.submit([command], options);
     return result as ResultMap[C['kind']];
   }
 
   private schedule(): void {
     if (this.running) return; // the running batch reschedules when it ends
-    if (this.depth >= this.options.batchMaxItems || !this.accepting) {
+    if (this.items >= this.options.batchMaxItems || !this.accepting) {
       clearTimeout(this.timer);
       this.timer = undefined;
       setImmediate(() => void this.flush());
@@ -103,8 +115,9 @@ export class Writer {
       if (batch.length > 0 && items + next.commands.length > this.options.batchMaxItems) break;
       batch.push(this.pending.shift() as Job);
       items += next.commands.length;
+      this.depth -= next.counted;
     }
-    this.depth -= items;
+    this.items -= items;
     return batch;
   }
 

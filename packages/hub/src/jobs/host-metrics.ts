@@ -46,7 +46,7 @@ export class HostMetricsJob {
   /** Takes one sample and commits it; the first has no CPU figure (a rate needs two samples). */
   async sampleOnce(): Promise<SystemMetricsRow> {
     const row = toSystemRow(this.host, this.clock.now(), await this.collector.sample());
-    await this.writer.submitOne({ kind: 'system_metrics', row });
+    await this.writer.submitOne({ kind: 'system_metrics', row }, { background: true });
     return row;
   }
 }

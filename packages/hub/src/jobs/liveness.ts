@@ -36,12 +36,10 @@ export class LivenessJob {
 
   /** Runs one sweep now; returns the agents it took offline. */
   async sweep(): Promise<string[]> {
-    const result = await this.writer.submitOne({
-      kind: 'mark_stale',
-      now: this.clock.now(),
-      bootedAt: this.options.bootedAt,
-      missed: this.options.missed,
-    });
+    const result = await this.writer.submitOne(
+      { kind: 'mark_stale', now: this.clock.now(), bootedAt: this.options.bootedAt, missed: this.options.missed },
+      { background: true },
+    );
     return result.offline;
   }
 }

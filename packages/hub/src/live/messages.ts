@@ -1,4 +1,5 @@
-import type { AgentEventType, AgentProcessMetrics, AgentStatus, Resources } from '@vigil/protocol';
+import type { AgentEventType, AgentProcessMetrics, AgentStatus, Alert, AlertChange, Resources } from '@vigil/protocol';
+import { alertMessages, type AlertResult } from '../alerts/commands.js';
 import type { Command, CommandResult } from '../ingest/commands.js';
 
 /**
@@ -31,8 +32,12 @@ export type LiveMessage =
       status: AgentStatus;
       reason: 'registered' | 'heartbeat' | 'missed_heartbeats' | 'stopped';
       at: number;
+      /** On registration only: where the agent belongs, for listeners that group by it (alert scopes). */
+      pool_name?: string;
+      agent_type?: string;
     }
-  | { type: 'alert'; alert: Record<string, unknown> };
+  /** An alert changed state (`pending`, `cancelled`, `firing`, `resolved`) or was acknowledged. */
+  | { type: 'alert'; change: AlertChange; alert: Alert };
 
 /**
  * The messages one committed command produces. Built from the command and its result only, so
@@ -43,7 +48,8 @@ export function messagesFor(cmd: Command, result: CommandResult): LiveMessage[] 
   switch (cmd.kind) {
     case 'register': {
       const r = result as Extract<CommandResult, { agent: unknown; created: boolean }>;
-      return [{ type: 'agent_status', agent_id: r.agent.agent_id, status: r.agent.status, reason: 'registered', at: cmd.now }];
+      const { agent_id, status, pool_name, agent_type } = r.agent;
+      return [{ type: 'agent_status', agent_id, status, reason: 'registered', at: cmd.now, pool_name, agent_type }];
     }
     case 'heartbeat': {
       const r = result as Extract<CommandResult, { cameOnline: boolean }>;
@@ -103,8 +109,12 @@ export function messagesFor(cmd: Command, result: CommandResult): LiveMessage[] 
       const r = result as Extract<CommandResult, { offline: string[] }>;
       return r.offline.map((agent_id) => ({ type: 'agent_status', agent_id, status: 'offline', reason: 'missed_heartbeats', at: cmd.now }));
     }
+    case 'alerts':
+      return alertMessages(cmd.action, result as AlertResult);
     case 'trace':
     case 'system_metrics':
+    case 'rollup':
+    case 'purge':
       return [];
   }
 }

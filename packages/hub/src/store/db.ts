@@ -29,7 +29,39 @@ export interface Db extends SqlExecutor {
   durability(): Promise<{ level: 'full' | 'degraded'; detail: string }>;
   /** Statements run so far; tests use it to prove a page costs the same queries for 10 or 1,000 agents. */
   readonly statementCount: number;
+  /**
+   * Gives up to `maxPages` free pages back to the file system (SQLite's incremental vacuum), keeping
+   * `keepPages` for new rows, on the write connection between transactions; `remaining` is what is
+   * still free. PostgreSQL leaves this to autovacuum and frees nothing here.
+   */
+  reclaimFreePages(maxPages: number, keepPages: number): Promise<{ freed: number; remaining: number }>;
+  /**
+   * Checkpoints the whole WAL into the database and truncates it, between transactions and without
+   * waiting for readers (false when one held it back; the next call tries again). A no-op on PostgreSQL.
+   */
+  truncateWal(): Promise<boolean>;
+  /** What the database occupies, table by table (indexes included), for GET /api/v1/storage. */
+  footprint(): Promise<Footprint>;
   close(): Promise<void>;
+}
+
+export interface TableFootprint {
+  name: string;
+  /** Rows; `rowsEstimated` when they come from the planner's statistics rather than a count. */
+  rows: number;
+  rowsEstimated: boolean;
+  /** Table, indexes and out-of-line storage; null when this database cannot tell one table from another. */
+  bytes: number | null;
+}
+
+export interface Footprint {
+  /** How table sizes were measured. */
+  method: 'dbstat' | 'page_count' | 'pg_total_relation_size';
+  tables: TableFootprint[];
+  /** The whole database: SQLite's page_count × page_size (free pages included), PostgreSQL's pg_database_size. */
+  totalBytes: number;
+  /** SQLite only: the database file, its write-ahead log, free pages, and the auto_vacuum mode. */
+  sqlite?: { fileBytes: number; walBytes: number; freeBytes: number; autoVacuum: 'none' | 'full' | 'incremental' };
 }
 
 /** Parses a JSON column: SQLite hands back text, PostgreSQL an already-parsed value. */

@@ -18,7 +18,7 @@ export async function migrate(db: Db, now: number): Promise<number[]> {
   for (const m of MIGRATIONS) {
     if (done.has(m.version)) continue;
     await db.transaction(async (tx) => {
-      for (const sql of m.statements(types)) if (sql.trim() !== '') await tx.run(sql);
+      for (const sql of m.statements(types, now)) if (sql.trim() !== '') await tx.run(sql);
       await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [m.version, m.name, now]);
     });
     applied.push(m.version);

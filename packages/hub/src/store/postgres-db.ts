@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { Db, Dialect, SqlExecutor } from './db.js';
+import type { Db, Dialect, Footprint, SqlExecutor } from './db.js';
 
 export const postgresDialect: Dialect = {
   name: 'postgres',
@@ -138,6 +138,35 @@ export class PostgresDb implements Db {
     return value === 'off'
       ? { level: 'degraded' as const, detail: 'postgres synchronous_commit=off: a server crash may lose acknowledged commits' }
       : { level: 'full' as const, detail: `postgres synchronous_commit=${value}` };
+  }
+
+  // Deleted rows become reusable space through autovacuum; nothing to give back by hand.
+  async reclaimFreePages(): Promise<{ freed: number; remaining: number }> {
+    return { freed: 0, remaining: 0 };
+  }
+
+  async truncateWal(): Promise<boolean> {
+    return true;
+  }
+
+  async footprint(): Promise<Footprint> {
+    const rels = await this.all<{ name: string; bytes: number; estimate: number }>(
+      `SELECT c.relname AS name, pg_total_relation_size(c.oid) AS bytes, c.reltuples::bigint AS estimate
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE c.relkind IN ('r', 'p') AND n.nspname = current_schema() ORDER BY c.relname`,
+    );
+    const tables = [];
+    for (const r of rels) {
+      // Counting a big table takes seconds; the planner's estimate (kept by autovacuum) does there.
+      // reltuples is -1 until the table's first vacuum or analyze.
+      const estimated = Number(r.estimate) >= 100_000;
+      const rows = estimated
+        ? Number(r.estimate)
+        : Number((await this.get<{ n: number }>(`SELECT COUNT(*) AS n FROM "${r.name.replace(/"/g, '""')}"`))?.n ?? 0);
+      tables.push({ name: r.name, rows, rowsEstimated: estimated, bytes: Number(r.bytes) });
+    }
+    const total = await this.get<{ bytes: number }>('SELECT pg_database_size(current_database()) AS bytes');
+    return { method: 'pg_total_relation_size', tables, totalBytes: Number(total?.bytes ?? 0) };
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,8 @@
+import { statSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import type { Db, Dialect, SqlExecutor } from './db.js';
+import type { Db, Dialect, Footprint, SqlExecutor } from './db.js';
+import type { DbstatAnswer } from './sqlite-dbstat-worker.js';
 
 export const sqliteDialect: Dialect = {
   name: 'sqlite',
@@ -42,12 +45,18 @@ export class SqliteDb implements Db {
     options: SqliteOptions,
   ) {
     this.writer = new Database(path);
+    // Lets retention give purged pages back to the file system (incremental_vacuum). SQLite only
+    // honours it on a new, empty database, and only before the switch to WAL writes the header;
+    // on a database created without it, it changes nothing (footprint() reports the mode).
+    this.writer.pragma('auto_vacuum = INCREMENTAL');
     this.writer.pragma('journal_mode = WAL');
     this.writer.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     this.writer.pragma('busy_timeout = 5000');
     this.writer.pragma('foreign_keys = ON');
     // Fewer, larger checkpoints keep inserts fast on big tables; 10,000 pages bounds the WAL near 40 MiB.
     this.writer.pragma('wal_autocheckpoint = 10000');
+    // A WAL that grew while a reader held it back is cut back to 64 MiB when it is next reset.
+    this.writer.pragma('journal_size_limit = 67108864');
     this.writer.pragma('cache_size = -32768');
   }
 
@@ -132,6 +141,64 @@ export class SqliteDb implements Db {
     return sync >= 2
       ? { level: 'full' as const, detail: 'sqlite synchronous=FULL' }
       : { level: 'degraded' as const, detail: 'sqlite synchronous=NORMAL: power loss may lose the last commits' };
+  }
+
+  /** Runs `fn` on the write connection between transactions, in their order (pragmas that cannot run inside one). */
+  private between<T>(fn: () => T): Promise<T> {
+    const result = this.lock.then(fn);
+    this.lock = result.catch(() => undefined);
+    return result;
+  }
+
+  reclaimFreePages(maxPages: number, keepPages: number): Promise<{ freed: number; remaining: number }> {
+    return this.between(() => {
+      const free = () => Number(this.writer.pragma('freelist_count', { simple: true }));
+      const before = free();
+      const pages = Math.min(Math.floor(maxPages), before - keepPages);
+      if (pages <= 0 || Number(this.writer.pragma('auto_vacuum', { simple: true })) !== 2) return { freed: 0, remaining: before };
+      this.writer.exec(`PRAGMA incremental_vacuum(${pages})`);
+      const after = free();
+      return { freed: before - after, remaining: after };
+    });
+  }
+
+  truncateWal(): Promise<boolean> {
+    return this.between(() => {
+      // Never wait: a reader elsewhere (a backup, `vigil storage`) must not stall the writer.
+      this.writer.pragma('busy_timeout = 0');
+      try {
+        const [r] = this.writer.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+        return r?.busy === 0;
+      } finally {
+        this.writer.pragma('busy_timeout = 5000');
+      }
+    });
+  }
+
+  async footprint(): Promise<Footprint> {
+    const size = (file: string) => {
+      try {
+        return statSync(file).size;
+      } catch {
+        return 0;
+      }
+    };
+    const pragma = (name: string) => Number(this.readConn().pragma(name, { simple: true }));
+    const pageSize = pragma('page_size');
+    const totalBytes = pragma('page_count') * pageSize;
+    const freeBytes = pragma('freelist_count') * pageSize;
+    const autoVacuum = (['none', 'full', 'incremental'] as const)[pragma('auto_vacuum')] ?? 'none';
+    const answer = await new Promise<DbstatAnswer>((resolve, reject) => {
+      const worker = new Worker(new URL('./sqlite-dbstat-worker.js', import.meta.url), { workerData: { path: this.path } });
+      worker.once('message', resolve);
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`dbstat worker exited with ${code}`)));
+    });
+    return {
+      ...answer,
+      totalBytes,
+      sqlite: { fileBytes: size(this.path), walBytes: size(`${this.path}-wal`), freeBytes, autoVacuum },
+    };
   }
 
   async close(): Promise<void> {

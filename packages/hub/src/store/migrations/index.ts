@@ -1,5 +1,7 @@
 import { initialSchema } from './0001_initial_schema.js';
+import { alertsSchema } from './0002_alerts.js';
+import { rollupsSchema } from './0003_rollups.js';
 import type { Migration } from './types.js';
 
 /** Every migration, oldest first. Append; never edit one that has shipped. */
-export const MIGRATIONS: readonly Migration[] = [initialSchema];
+export const MIGRATIONS: readonly Migration[] = [initialSchema, alertsSchema, rollupsSchema];

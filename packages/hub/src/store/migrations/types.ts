@@ -9,6 +9,11 @@ export interface SqlTypes {
   json: string;
   /** Statements only one database needs (PostgreSQL's GIN index). */
   postgresOnly(sql: string): string;
+  /**
+   * Ends a CREATE TABLE whose rows should be stored in primary-key order (SQLite's WITHOUT ROWID),
+   * so one key's rows sit together on disk; PostgreSQL has no such clause and stores a heap.
+   */
+  clusteredByKey: string;
 }
 
 export const SQLITE_TYPES: SqlTypes = {
@@ -18,6 +23,7 @@ export const SQLITE_TYPES: SqlTypes = {
   bool: 'INTEGER',
   json: 'TEXT',
   postgresOnly: () => '',
+  clusteredByKey: ' WITHOUT ROWID',
 };
 
 export const POSTGRES_TYPES: SqlTypes = {
@@ -27,10 +33,12 @@ export const POSTGRES_TYPES: SqlTypes = {
   bool: 'BOOLEAN',
   json: 'JSONB',
   postgresOnly: (sql) => sql,
+  clusteredByKey: '',
 };
 
 export interface Migration {
   version: number;
   name: string;
-  statements(t: SqlTypes): string[];
+  /** `now`: the migration's time (epoch ms), for rows a migration inserts. */
+  statements(t: SqlTypes, now: number): string[];
 }

@@ -1,0 +1,127 @@
+import { parseArgs } from 'node:util';
+import type { AlertRule, AlertRuleInput } from '@vigil/protocol';
+import { ConfigError, loadConfig } from '../config/config.js';
+import { deleteRule, getRule, insertRule, listRules } from '../store/alert-rules.js';
+import { openStore } from '../store/open.js';
+import { ruleProblem } from './rules-file.js';
+
+export const ALERTS_USAGE = `vigil alerts rules list [--json] [options]
+vigil alerts rules add --name TEXT --metric METRIC --op OP --threshold N [--for SECONDS]
+                       [--severity info|warning|critical] [--agent ID] [--pool NAME] [--type TYPE]
+                       [--hysteresis N] [--disabled] [options]
+vigil alerts rules rm ID|NAME [options]
+
+Rules written here take effect in a running hub within its alert timer (5 s).
+Options: --data-dir and --db find the database, as for vigil server.
+`;
+
+const RULE_FLAGS = {
+  name: { type: 'string' },
+  metric: { type: 'string' },
+  op: { type: 'string' },
+  threshold: { type: 'string' },
+  for: { type: 'string' },
+  severity: { type: 'string' },
+  agent: { type: 'string' },
+  pool: { type: 'string' },
+  type: { type: 'string' },
+  hysteresis: { type: 'string' },
+  disabled: { type: 'boolean' },
+  json: { type: 'boolean' },
+} as const;
+
+/** `vigil alerts rules …`: manages rules in the store directly, as `vigil keys` does with keys. */
+export async function alertsCommand(argv: readonly string[], env: NodeJS.ProcessEnv, out: NodeJS.WritableStream): Promise<number> {
+  const [group, sub, ...rest] = argv;
+  if (group !== 'rules' || sub === undefined) throw new ConfigError(`usage:\n${ALERTS_USAGE}`);
+  const own: string[] = [];
+  const store: string[] = [];
+  const positional: string[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i] as string;
+    const name = arg.replace(/^--/, '').split('=')[0] as string;
+    const isOwn = arg.startsWith('--') && name in RULE_FLAGS;
+    const target = isOwn ? own : arg.startsWith('--') ? store : positional;
+    target.push(arg);
+    const takesValue = !isOwn || RULE_FLAGS[name as keyof typeof RULE_FLAGS].type === 'string';
+    if (arg.startsWith('--') && !arg.includes('=') && takesValue && i + 1 < rest.length) target.push(rest[++i] as string);
+  }
+  const config = loadConfig(store, env);
+  const { values } = parseArgs({ args: own, options: RULE_FLAGS, strict: true });
+  const now = Date.now();
+  const { db } = await openStore(config.db, { sqliteSynchronous: config.sqliteSynchronous, now });
+  try {
+    switch (sub) {
+      case 'list': {
+        const rules = await listRules(db);
+        if (values.json) out.write(`${JSON.stringify(rules, null, 2)}\n`);
+        else for (const r of rules) out.write(`${describeRule(r)}\n`);
+        return 0;
+      }
+      case 'add': {
+        const rule = ruleFromFlags(values);
+        const result = await db.transaction((tx) => insertRule(tx, rule, 'cli', now));
+        if (!result.ok) throw new ConfigError(`a rule named ${JSON.stringify(rule.name)} exists`);
+        out.write(`added ${describeRule(result.rule)}\n`);
+        return 0;
+      }
+      case 'rm': {
+        const which = positional[0];
+        if (which === undefined) throw new ConfigError('alerts rules rm needs a rule id or name');
+        const rule = /^\d+$/.test(which) ? await getRule(db, Number(which)) : (await listRules(db)).find((r) => r.name === which);
+        const removed = rule && (await db.transaction((tx) => deleteRule(tx, rule.id)));
+        if (!removed?.ok) {
+          process.stderr.write(`no alert rule ${JSON.stringify(which)}\n`);
+          return 1;
+        }
+        out.write(`removed rule ${removed.rule.id} (${removed.rule.name})\n`);
+        return 0;
+      }
+      default:
+        throw new ConfigError(`unknown alerts rules command ${JSON.stringify(sub)}: use list, add or rm`);
+    }
+  } finally {
+    await db.close();
+  }
+}
+
+type Flags = { [K in keyof typeof RULE_FLAGS]?: (typeof RULE_FLAGS)[K]['type'] extends 'boolean' ? boolean : string };
+
+/** Builds the rule from flags and checks it against the API's schema, so the CLI refuses what the API would. */
+function ruleFromFlags(v: Flags): AlertRuleInput {
+  const number = (flag: string, raw: string | undefined) => {
+    if (raw === undefined) return undefined;
+    const n = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(n)) throw new ConfigError(`--${flag} must be a number, not ${JSON.stringify(raw)}`);
+    return n;
+  };
+  const scope = { agent_id: v.agent, pool_name: v.pool, agent_type: v.type };
+  const rule = {
+    name: v.name,
+    metric: v.metric,
+    op: v.op,
+    threshold: number('threshold', v.threshold),
+    for_seconds: number('for', v.for),
+    severity: v.severity,
+    scope: Object.fromEntries(Object.entries(scope).filter(([, x]) => x !== undefined)),
+    enabled: !v.disabled,
+    hysteresis: number('hysteresis', v.hysteresis),
+  };
+  if (rule.name === undefined || rule.metric === undefined || rule.op === undefined || rule.threshold === undefined) {
+    throw new ConfigError('alerts rules add needs --name, --metric, --op and --threshold');
+  }
+  const defined = Object.fromEntries(Object.entries(rule).filter(([, x]) => x !== undefined));
+  const problem = ruleProblem(defined);
+  // The schema names fields as the API does; say them as the flags they came from.
+  const flag = (field: string) => ({ for_seconds: '--for', scope: '--agent/--pool/--type' })[field] ?? `--${field}`;
+  if (problem) throw new ConfigError(`alerts rules add: ${problem.replace(/^rule\.(\w+)/, (_, f: string) => flag(f))}`);
+  return defined as AlertRuleInput;
+}
+
+function describeRule(r: AlertRule): string {
+  const scope = Object.entries(r.scope)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+  const state = r.enabled ? '' : '  (disabled)';
+  return `${r.id}  ${r.name}: ${r.metric} ${r.op} ${r.threshold} for ${r.for_seconds} s, ${r.severity}, ${scope || 'all agents'}${state}`;
+}

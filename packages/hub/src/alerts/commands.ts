@@ -1,0 +1,114 @@
+import type { Alert, AlertChange, AlertRule, AlertRuleInput, AlertRulePatch } from '@vigil/protocol';
+import type { Writer } from '../ingest/writer.js';
+import type { LiveMessage } from '../live/messages.js';
+import { deleteRule, insertRule, syncFileRules, updateRule, type RuleRefusal } from '../store/alert-rules.js';
+import { acknowledgeAlert, deleteSilence, insertSilence, writeAlert, type AlertWrite, type Silence } from '../store/alerts.js';
+import type { SqlExecutor } from '../store/db.js';
+import {
+  deleteWebhook,
+  insertDeliveries,
+  insertWebhook,
+  recordAttempt,
+  type AttemptRecord,
+  type NewDelivery,
+  type Webhook,
+} from '../store/webhooks.js';
+
+/**
+ * Every write of the alerts domain, carried by the single writer as one `{kind: 'alerts'}` command,
+ * so alert changes commit in order with the data that caused them.
+ */
+export type AlertAction =
+  | { type: 'write_alerts'; writes: AlertWrite[] }
+  | { type: 'ack'; alertId: number; now: number }
+  | { type: 'create_rule'; rule: AlertRuleInput; source: AlertRule['source']; now: number }
+  | { type: 'update_rule'; id: number; patch: AlertRulePatch; now: number }
+  | { type: 'delete_rule'; id: number }
+  | { type: 'sync_file_rules'; rules: AlertRuleInput[]; now: number }
+  | { type: 'create_silence'; silence: { rule_id?: number; agent_id?: string; until: number; comment?: string }; now: number }
+  | { type: 'delete_silence'; id: number }
+  | { type: 'create_webhook'; webhook: { url: string; name?: string }; now: number }
+  | { type: 'delete_webhook'; id: number }
+  | { type: 'log_deliveries'; items: NewDelivery[]; now: number }
+  | { type: 'record_attempt'; attempt: AttemptRecord };
+
+type NotFound<C> = { ok: false; code: C };
+
+/** What each action answers; a refusal is a result, as for every command. */
+export interface AlertResults {
+  write_alerts: { ok: true; written: { write: AlertWrite; alert: Alert | undefined }[] };
+  ack: { ok: true; alert: Alert } | NotFound<'VIGIL_ALERT_NOT_FOUND'>;
+  create_rule: { ok: true; rule: AlertRule } | RuleRefusal;
+  update_rule: { ok: true; rule: AlertRule } | RuleRefusal;
+  delete_rule: { ok: true; rule: AlertRule } | RuleRefusal;
+  sync_file_rules: { ok: true; changed: number };
+  create_silence: { ok: true; silence: Silence } | NotFound<'VIGIL_ALERT_RULE_NOT_FOUND'>;
+  delete_silence: { ok: true; silence: Silence } | NotFound<'VIGIL_SILENCE_NOT_FOUND'>;
+  create_webhook: { ok: true; webhook: Webhook };
+  delete_webhook: { ok: true; webhook: Webhook } | NotFound<'VIGIL_WEBHOOK_NOT_FOUND'>;
+  log_deliveries: { ok: true; ids: number[] };
+  record_attempt: { ok: true };
+}
+
+export type AlertResult = AlertResults[keyof AlertResults];
+
+export async function applyAlertAction(tx: SqlExecutor, a: AlertAction): Promise<AlertResult> {
+  switch (a.type) {
+    case 'write_alerts': {
+      const written: AlertResults['write_alerts']['written'] = [];
+      for (const write of a.writes) written.push({ write, alert: await writeAlert(tx, write) });
+      return { ok: true, written };
+    }
+    case 'ack': {
+      const alert = await acknowledgeAlert(tx, a.alertId, a.now);
+      return alert ? { ok: true, alert } : { ok: false, code: 'VIGIL_ALERT_NOT_FOUND' };
+    }
+    case 'create_rule':
+      return insertRule(tx, a.rule, a.source, a.now);
+    case 'update_rule':
+      return updateRule(tx, a.id, a.patch, a.now);
+    case 'delete_rule':
+      return deleteRule(tx, a.id);
+    case 'sync_file_rules':
+      return syncFileRules(tx, a.rules, a.now);
+    case 'create_silence':
+      return insertSilence(tx, a.silence, a.now);
+    case 'delete_silence': {
+      const silence = await deleteSilence(tx, a.id);
+      return silence ? { ok: true, silence } : { ok: false, code: 'VIGIL_SILENCE_NOT_FOUND' };
+    }
+    case 'create_webhook':
+      return { ok: true, webhook: await insertWebhook(tx, a.webhook, a.now) };
+    case 'delete_webhook': {
+      const webhook = await deleteWebhook(tx, a.id);
+      return webhook ? { ok: true, webhook } : { ok: false, code: 'VIGIL_WEBHOOK_NOT_FOUND' };
+    }
+    case 'log_deliveries':
+      return { ok: true, ids: await insertDeliveries(tx, a.items, a.now) };
+    case 'record_attempt':
+      await recordAttempt(tx, a.attempt);
+      return { ok: true };
+  }
+}
+
+/** Submits one alerts action through the single writer and answers its own result type after COMMIT. */
+export async function submitAlertAction<A extends AlertAction>(writer: Writer, action: A): Promise<AlertResults[A['type']]> {
+  return (await writer.submitOne({ kind: 'alerts', action }, { background: true })) as AlertResults[A['type']];
+}
+
+const ANNOUNCED: ReadonlySet<AlertWrite['change']> = new Set(['pending', 'cancelled', 'firing', 'resolved']);
+
+/** The live messages of a committed alerts action: every change of an alert's state, and acknowledgements. */
+export function alertMessages(a: AlertAction, result: AlertResult): LiveMessage[] {
+  if (!result.ok) return [];
+  switch (a.type) {
+    case 'write_alerts':
+      return (result as AlertResults['write_alerts']).written.flatMap(({ write, alert }) =>
+        alert && ANNOUNCED.has(write.change) ? [{ type: 'alert' as const, change: write.change as AlertChange, alert }] : [],
+      );
+    case 'ack':
+      return [{ type: 'alert', change: 'acknowledged', alert: (result as { alert: Alert }).alert }];
+    default:
+      return [];
+  }
+}

@@ -1,0 +1,443 @@
+import type { Alert, AlertRule } from '@vigil/protocol';
+import type { Clock } from '../clock.js';
+import { VigilError } from '../errors.js';
+import type { Writer } from '../ingest/writer.js';
+import type { Bus } from '../live/bus.js';
+import type { LiveMessage } from '../live/messages.js';
+import { listRules } from '../store/alert-rules.js';
+import {
+  agentPlacements,
+  listOpenAlerts,
+  listSilences,
+  unresolvedErrorIds,
+  type AlertWrite,
+  type RuleSnapshot,
+  type Silence,
+} from '../store/alerts.js';
+import type { SqlExecutor } from '../store/db.js';
+import { submitAlertAction } from './commands.js';
+import type { NotificationKind } from './format.js';
+import { ErrorRate, inScope, metricSource, sampleValue, type AgentPlacement } from './metrics.js';
+import { defaultMargin, OK, step, type AlertState, type Condition } from './state.js';
+
+/** What the engine hands alerts to once their change has committed (the webhook notifier). */
+export interface Notifier {
+  notify(alert: Alert, kind: NotificationKind): void;
+}
+
+export interface AlertEngineOptions {
+  /** How often the timer evaluates durations, error rates and repeats, and rereads rules and silences. */
+  everyMs: number;
+  /** Repeat a firing, unacknowledged alert's notification this often; 0 never repeats. */
+  renotifyMs: number;
+  onError: (err: unknown) => void;
+}
+
+interface Tracked {
+  state: Exclude<AlertState, { phase: 'ok' }>;
+  notifiedAt: number | null;
+  acknowledged: boolean;
+  /** The value or peak moved since the store last heard of it. */
+  dirty: boolean;
+}
+
+interface AgentView extends AgentPlacement {
+  /** 1 while liveness holds the agent offline for missed heartbeats (a planned stop is 0). */
+  offline: 0 | 1;
+}
+
+/** Most alert writes in one command; a burst (a whole pool going offline) commits in a few transactions. */
+const MAX_WRITES_PER_COMMAND = 500;
+
+const key = (ruleId: number, agentId: string) => `${ruleId}\u0000${agentId}`;
+
+function condition(rule: AlertRule): Condition {
+  return {
+    op: rule.op,
+    threshold: rule.threshold,
+    forMs: rule.for_seconds * 1000,
+    margin: rule.hysteresis ?? defaultMargin(rule.threshold),
+  };
+}
+
+function snapshot(rule: AlertRule): RuleSnapshot {
+  return { ruleId: rule.id, ruleName: rule.name, severity: rule.severity, metric: rule.metric, op: rule.op, threshold: rule.threshold };
+}
+
+/** A change to a rule that makes its open alerts meaningless: they end, and evaluation starts over. */
+function conditionChanged(a: AlertRule, b: AlertRule): boolean {
+  return a.metric !== b.metric || a.op !== b.op || a.threshold !== b.threshold || JSON.stringify(a.scope) !== JSON.stringify(b.scope);
+}
+
+/**
+ * Evaluates alert rules against what each commit stored. It listens to the bus (heartbeats, errors,
+ * liveness), keeps every (rule, agent) state in memory, and writes each state change through the
+ * single writer, so an alert commits after the data that raised it; the writer then announces it on
+ * the live feed, and the engine hands firings and resolves to the notifier. A timer covers what
+ * time alone decides: durations, error rates that decay, repeats, silences that end.
+ *
+ * State survives a restart: open (pending and firing) alerts are read back from the `alerts` table.
+ */
+export class AlertEngine {
+  private rules = new Map<number, AlertRule>();
+  private silences: Silence[] = [];
+  private readonly agents = new Map<string, AgentView>();
+  private readonly tracked = new Map<string, Tracked>();
+  private readonly unresolved = new Map<string, Set<number>>();
+  private readonly errorRate = new ErrorRate();
+  private outbox: AlertWrite[] = [];
+  private pumping: Promise<void> | undefined;
+  /** Set when the store refused a write; the timer retries, so a down store is not hammered. */
+  private waitForTimer = false;
+  private ticking: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    private readonly deps: { db: SqlExecutor; writer: Writer; bus: Bus; clock: Clock; notifier: Notifier },
+    private readonly options: AlertEngineOptions,
+  ) {}
+
+  /** Loads rules, agents, open alerts, unresolved errors and silences (one statement each), then listens. */
+  async start(): Promise<void> {
+    const { db } = this.deps;
+    const now = this.deps.clock.now();
+    const [rules, agents, open, errors, silences] = await Promise.all([
+      listRules(db),
+      agentPlacements(db),
+      listOpenAlerts(db),
+      unresolvedErrorIds(db),
+      listSilences(db, { activeAt: now, limit: 10_000 }),
+    ]);
+    this.silences = silences;
+    for (const a of agents) {
+      const offline = a.status === 'offline' && a.offline_reason === 'missed_heartbeats' ? 1 : 0;
+      this.agents.set(a.agent_id, { pool: a.pool_name, type: a.agent_type, offline });
+    }
+    for (const e of errors) this.unresolvedOf(e.agent_id).add(Number(e.id));
+    const snapshots = new Map<number, AlertRule>();
+    for (const a of open) {
+      const state: Tracked['state'] =
+        a.state === 'firing'
+          ? {
+              phase: 'firing',
+              since: a.pending_since,
+              startedAt: a.started_at ?? a.pending_since,
+              valueAtFire: a.value ?? 0,
+              value: a.last_value ?? a.value ?? 0,
+              peak: a.peak_value ?? a.value ?? 0,
+            }
+          : { phase: 'pending', since: a.pending_since, value: a.last_value ?? 0, peak: a.peak_value ?? a.last_value ?? 0 };
+      this.tracked.set(key(a.rule_id, a.agent_id), {
+        state,
+        notifiedAt: a.notified_at,
+        acknowledged: a.acknowledged_at !== null,
+        dirty: false,
+      });
+      // What the rule was when the alert began, so a rule edited while the hub was down ends it.
+      const rule = rules.find((r) => r.id === a.rule_id);
+      if (rule) snapshots.set(a.rule_id, { ...rule, metric: a.metric, op: a.op, threshold: a.threshold });
+    }
+    this.rules = snapshots;
+    this.unsubscribe = this.deps.bus.subscribe((messages) => this.onMessages(messages));
+    this.applyRules(rules, now);
+    this.evaluateStanding(now);
+    this.kick();
+    await this.idle();
+    this.timer = setInterval(() => void this.tick().catch(this.options.onError), this.options.everyMs);
+    this.timer.unref();
+  }
+
+  /** Stops the timer and listening, then commits the alert writes already decided. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    await this.ticking.catch(() => undefined);
+    await this.idle();
+  }
+
+  /**
+   * Rereads rules and silences, then evaluates what time decides. Runs on the timer; the API calls
+   * it after changing rules or silences, and tests call it after moving their clock.
+   */
+  tick(): Promise<void> {
+    // One tick at a time; a failed tick (the store was down) must not stop the ones after it.
+    this.ticking = this.ticking.catch(() => undefined).then(() => this.runTick());
+    return this.ticking;
+  }
+
+  /** Resolves when every alert write decided so far has committed (or is waiting for the store to return). */
+  async idle(): Promise<void> {
+    while (this.pumping) await this.pumping;
+  }
+
+  private async runTick(): Promise<void> {
+    const now = this.deps.clock.now();
+    const [rules, silences] = await Promise.all([listRules(this.deps.db), listSilences(this.deps.db, { activeAt: now, limit: 10_000 })]);
+    this.silences = silences;
+    this.applyRules(rules, now);
+    this.evaluateStanding(now);
+    for (const [k, t] of [...this.tracked]) {
+      const [ruleId, agentId] = splitKey(k);
+      const rule = this.rules.get(ruleId);
+      if (!rule || metricSource(rule.metric) !== 'sample') continue;
+      if (!inScope(rule.scope, agentId, this.agents.get(agentId))) this.observe(rule, agentId, null, now);
+      // No new sample: the latest value stands, and a breach that has now lasted long enough fires.
+      else this.observe(rule, agentId, t.state.value, now);
+    }
+    this.notifications(now);
+    this.flushValues(now);
+    this.waitForTimer = false;
+    this.kick();
+    await this.idle();
+  }
+
+  private onMessages(messages: readonly LiveMessage[]): void {
+    for (const m of messages) {
+      switch (m.type) {
+        case 'metrics_update': {
+          this.agentView(m.agent_id);
+          for (const rule of this.rules.values()) {
+            if (!rule.enabled || metricSource(rule.metric) !== 'sample') continue;
+            if (!inScope(rule.scope, m.agent_id, this.agents.get(m.agent_id))) continue;
+            const value = sampleValue(rule.metric, m.resources, m.metrics);
+            if (value !== undefined) this.observe(rule, m.agent_id, value, m.received_at);
+          }
+          break;
+        }
+        case 'error':
+          this.agentView(m.agent_id);
+          // A report that opened a new group (its first occurrence) adds one unresolved error.
+          if (m.occurrences === 1) this.unresolvedOf(m.agent_id).add(m.id);
+          this.errorRate.record(m.agent_id, m.received_at);
+          this.evaluateAgent(m.agent_id, m.received_at, ['unresolved_errors', 'error_rate']);
+          break;
+        case 'error_resolved':
+          this.unresolved.get(m.agent_id)?.delete(m.id);
+          this.evaluateAgent(m.agent_id, m.resolved_at, ['unresolved_errors']);
+          break;
+        case 'agent_status': {
+          const view = this.agentView(m.agent_id);
+          if (m.pool_name !== undefined) view.pool = m.pool_name;
+          if (m.agent_type !== undefined) view.type = m.agent_type;
+          view.offline = m.status === 'offline' && m.reason === 'missed_heartbeats' ? 1 : 0;
+          if (m.status === 'offline') {
+            // An agent that stopped reporting supports no CPU or memory alert any more.
+            for (const rule of this.rules.values()) {
+              if (metricSource(rule.metric) === 'sample' && this.tracked.has(key(rule.id, m.agent_id)))
+                this.observe(rule, m.agent_id, null, m.at);
+            }
+          }
+          this.evaluateAgent(m.agent_id, m.at, ['offline']);
+          break;
+        }
+        case 'alert':
+          // Only an open alert's acknowledgement counts: acknowledging an old, resolved one says nothing of today's.
+          if (m.change === 'acknowledged' && m.alert.state !== 'resolved') {
+            const t = this.tracked.get(key(m.alert.rule_id, m.alert.agent_id));
+            if (t) t.acknowledged = true;
+          }
+          break;
+        case 'event':
+          break;
+        default:
+          return unhandled(m);
+      }
+    }
+    this.kick();
+  }
+
+  private agentView(agentId: string): AgentView {
+    let view = this.agents.get(agentId);
+    if (!view) this.agents.set(agentId, (view = { pool: undefined, type: undefined, offline: 0 }));
+    return view;
+  }
+
+  private unresolvedOf(agentId: string): Set<number> {
+    let set = this.unresolved.get(agentId);
+    if (!set) this.unresolved.set(agentId, (set = new Set()));
+    return set;
+  }
+
+  /** The current value of a metric the hub itself knows (errors, liveness). */
+  private standingValue(rule: AlertRule, agentId: string, now: number): number | undefined {
+    switch (metricSource(rule.metric)) {
+      case 'unresolved_errors':
+        return this.unresolved.get(agentId)?.size ?? 0;
+      case 'error_rate':
+        return this.errorRate.rate(agentId, now);
+      case 'offline':
+        return this.agents.get(agentId)?.offline ?? 0;
+      case 'sample':
+        return undefined;
+    }
+  }
+
+  private evaluateAgent(agentId: string, at: number, sources: readonly string[]): void {
+    for (const rule of this.rules.values()) {
+      if (!rule.enabled || !sources.includes(metricSource(rule.metric))) continue;
+      if (!inScope(rule.scope, agentId, this.agents.get(agentId))) continue;
+      const value = this.standingValue(rule, agentId, at);
+      if (value !== undefined) this.observe(rule, agentId, value, at);
+    }
+  }
+
+  /** Every agent against every rule on a standing metric: in memory, no statement per agent. */
+  private evaluateStanding(now: number): void {
+    for (const agentId of this.agents.keys()) this.evaluateAgent(agentId, now, ['unresolved_errors', 'error_rate', 'offline']);
+  }
+
+  /** Takes the new rule set; open alerts of a rule that went away, was disabled or changed its condition end. */
+  private applyRules(rules: readonly AlertRule[], now: number): void {
+    const next = new Map(rules.map((r) => [r.id, r]));
+    for (const [k, t] of [...this.tracked]) {
+      const [ruleId, agentId] = splitKey(k);
+      const before = this.rules.get(ruleId);
+      const after = next.get(ruleId);
+      if (!after) this.end(ruleId, agentId, t, 'rule_deleted', now);
+      else if (!after.enabled || !before || conditionChanged(before, after)) this.end(ruleId, agentId, t, 'rule_changed', now);
+    }
+    this.rules = next;
+  }
+
+  private end(ruleId: number, agentId: string, t: Tracked, reason: 'rule_deleted' | 'rule_changed', now: number): void {
+    this.tracked.delete(key(ruleId, agentId));
+    if (t.state.phase === 'pending') this.outbox.push({ change: 'cancelled', ruleId, agentId });
+    else this.outbox.push({ change: 'resolved', ruleId, agentId, at: now, value: t.state.value, peak: t.state.peak, reason });
+  }
+
+  private silenced(ruleId: number, agentId: string, at: number): boolean {
+    return this.silences.some(
+      (s) => s.until > at && (s.rule_id === null || s.rule_id === ruleId) && (s.agent_id === null || s.agent_id === agentId),
+    );
+  }
+
+  /** Feeds one observation to the (rule, agent) state machine and queues the write its change needs. */
+  private observe(rule: AlertRule, agentId: string, value: number | null, at: number): void {
+    const k = key(rule.id, agentId);
+    const t = this.tracked.get(k);
+    const prev: AlertState = t?.state ?? OK;
+    const { state, change } = step(condition(rule), prev, value, at);
+    if (state.phase === 'ok') this.tracked.delete(k);
+    switch (change) {
+      case null:
+        if (t && state.phase !== 'ok' && (state.value !== t.state.value || state.peak !== t.state.peak)) {
+          t.state = state;
+          t.dirty = true;
+        }
+        return;
+      case 'pending':
+        if (state.phase !== 'pending') return;
+        this.tracked.set(k, { state, notifiedAt: null, acknowledged: false, dirty: false });
+        this.outbox.push({ change: 'pending', rule: snapshot(rule), agentId, at, value: state.value });
+        return;
+      case 'cancelled':
+        this.outbox.push({ change: 'cancelled', ruleId: rule.id, agentId });
+        return;
+      case 'firing': {
+        if (state.phase !== 'firing') return;
+        const notify = !this.silenced(rule.id, agentId, at);
+        // Acknowledged while pending: the firing is still news, its repeats are not.
+        this.tracked.set(k, { state, notifiedAt: notify ? at : null, acknowledged: t?.acknowledged ?? false, dirty: false });
+        this.outbox.push({
+          change: 'firing',
+          rule: snapshot(rule),
+          agentId,
+          at,
+          pendingSince: state.since,
+          value: state.valueAtFire,
+          peak: state.peak,
+          notify,
+        });
+        return;
+      }
+      case 'resolved': {
+        if (prev.phase !== 'firing') return;
+        const reason = value === null ? 'no_data' : 'recovered';
+        this.outbox.push({ change: 'resolved', ruleId: rule.id, agentId, at, value, peak: prev.peak, reason });
+        return;
+      }
+    }
+  }
+
+  /** Tells people about firing alerts a silence held back, and repeats unacknowledged ones. */
+  private notifications(now: number): void {
+    for (const [k, t] of this.tracked) {
+      if (t.state.phase !== 'firing' || t.acknowledged) continue;
+      const [ruleId, agentId] = splitKey(k);
+      const due = t.notifiedAt === null || (this.options.renotifyMs > 0 && now - t.notifiedAt >= this.options.renotifyMs);
+      if (!due || this.silenced(ruleId, agentId, now)) continue;
+      this.outbox.push({ change: 'notified', ruleId, agentId, at: now, repeat: t.notifiedAt !== null });
+      t.notifiedAt = now;
+    }
+  }
+
+  /** Stores moved values and peaks once per tick rather than once per heartbeat. */
+  private flushValues(now: number): void {
+    for (const [k, t] of this.tracked) {
+      if (!t.dirty) continue;
+      const [ruleId, agentId] = splitKey(k);
+      this.outbox.push({ change: 'values', ruleId, agentId, at: now, value: t.state.value, peak: t.state.peak });
+      t.dirty = false;
+    }
+  }
+
+  private kick(): void {
+    if (this.pumping || this.waitForTimer || this.outbox.length === 0) return;
+    this.pumping = this.pump().finally(() => {
+      this.pumping = undefined;
+      this.kick();
+    });
+  }
+
+  private async pump(): Promise<void> {
+    while (this.outbox.length > 0) {
+      const writes = this.outbox.splice(0, MAX_WRITES_PER_COMMAND);
+      let written;
+      try {
+        ({ written } = await submitAlertAction(this.deps.writer, { type: 'write_alerts', writes }));
+      } catch (err) {
+        if (err instanceof VigilError && (err.code === 'VIGIL_STORE_UNAVAILABLE' || err.code === 'VIGIL_INGEST_QUEUE_FULL')) {
+          // Kept in order and retried by the timer: alert history must not lose a firing or a resolve.
+          this.outbox.unshift(...writes);
+          this.waitForTimer = true;
+          return;
+        }
+        this.options.onError(err);
+        continue;
+      }
+      for (const { write, alert } of written) {
+        if (!alert) continue;
+        const kind = notificationFor(write, alert);
+        if (kind) this.deps.notifier.notify(alert, kind);
+      }
+    }
+  }
+}
+
+/** Which notification a committed write sends, if any: a resolve goes to whoever heard the firing. */
+function notificationFor(write: AlertWrite, alert: Alert): NotificationKind | undefined {
+  switch (write.change) {
+    case 'firing':
+      return write.notify ? 'firing' : undefined;
+    case 'notified':
+      return write.repeat ? 'repeat' : 'firing';
+    case 'resolved':
+      return alert.notified_at !== null ? 'resolved' : undefined;
+    case 'pending':
+    case 'cancelled':
+    case 'values':
+      return undefined;
+  }
+}
+
+function splitKey(k: string): [number, string] {
+  const i = k.indexOf('\u0000');
+  return [Number(k.slice(0, i)), k.slice(i + 1)];
+}
+
+function unhandled(m: never): never {
+  throw new Error(`unhandled live message ${JSON.stringify(m)}`);
+}

@@ -1,0 +1,92 @@
+import type { AgentProcessMetrics, AlertMetric, AlertScope, Resources } from '@vigil/protocol';
+
+/**
+ * Where a metric's value comes from: each heartbeat (`sample`), or the hub's own view of the agent,
+ * which can change without a heartbeat (its error counts, its liveness).
+ */
+export type MetricSource = 'sample' | 'unresolved_errors' | 'error_rate' | 'offline';
+
+export function metricSource(metric: AlertMetric): MetricSource {
+  switch (metric) {
+    case 'unresolved_errors':
+    case 'error_rate':
+    case 'offline':
+      return metric;
+    default:
+      return 'sample';
+  }
+}
+
+/** The value a heartbeat gives a sample metric; undefined when the heartbeat did not carry it (not 0). */
+export function sampleValue(metric: AlertMetric, resources: Resources, metrics: AgentProcessMetrics): number | undefined {
+  switch (metric) {
+    case 'cpu_percent':
+      // As on the agent row (seed 002): the process's own CPU when reported, else its host's.
+      return metrics.cpu_percent ?? resources.cpu_percent;
+    case 'memory_mb':
+      return metrics.memory_mb;
+    case 'memory_percent':
+      return resources.memory_percent;
+    case 'gpu_vram_available_gb':
+      return resources.gpu_vram_available_gb;
+    case 'unresolved_errors':
+    case 'error_rate':
+    case 'offline':
+      return undefined;
+    default: {
+      const [group, field] = metric.split('.') as ['resources' | 'metrics', string];
+      const value = (group === 'resources' ? resources : metrics)[field as keyof (Resources | AgentProcessMetrics)];
+      return typeof value === 'number' ? value : undefined;
+    }
+  }
+}
+
+export interface AgentPlacement {
+  pool: string | undefined;
+  type: string | undefined;
+}
+
+/** True when the rule watches this agent; every field of the scope must match. */
+export function inScope(scope: AlertScope, agentId: string, placement: AgentPlacement | undefined): boolean {
+  if (scope.agent_id !== undefined && scope.agent_id !== agentId) return false;
+  if (scope.pool_name !== undefined && scope.pool_name !== placement?.pool) return false;
+  if (scope.agent_type !== undefined && scope.agent_type !== placement?.type) return false;
+  return true;
+}
+
+/** The window `error_rate` counts over. */
+export const ERROR_RATE_WINDOW_MS = 60_000;
+
+/**
+ * Error reports per agent in the last minute, kept as at most 60 one-second buckets per agent so a
+ * flood of errors costs no more memory than a trickle.
+ */
+export class ErrorRate {
+  private readonly buckets = new Map<string, [second: number, count: number][]>();
+
+  record(agentId: string, at: number): void {
+    const second = Math.floor(at / 1000);
+    let list = this.buckets.get(agentId);
+    if (!list) this.buckets.set(agentId, (list = []));
+    const last = list.at(-1);
+    if (last && last[0] === second) last[1]++;
+    else list.push([second, 1]);
+    this.prune(agentId, list, at);
+  }
+
+  /** Reports received in the window ending at `now`. */
+  rate(agentId: string, now: number): number {
+    const list = this.buckets.get(agentId);
+    if (!list) return 0;
+    this.prune(agentId, list, now);
+    return list.reduce((sum, [, count]) => sum + count, 0);
+  }
+
+  private prune(agentId: string, list: [number, number][], now: number): void {
+    const oldest = Math.floor((now - ERROR_RATE_WINDOW_MS) / 1000);
+    let drop = 0;
+    while (drop < list.length && (list[drop] as [number, number])[0] <= oldest) drop++;
+    if (drop > 0) list.splice(0, drop);
+    if (list.length === 0) this.buckets.delete(agentId);
+  }
+}

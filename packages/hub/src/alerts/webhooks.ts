@@ -1,0 +1,175 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { Alert } from '@vigil/protocol';
+import type { Clock } from '../clock.js';
+import type { Writer } from '../ingest/writer.js';
+import type { SqlExecutor } from '../store/db.js';
+import { listWebhooks, unfinishedDeliveries, type DeliveryStatus } from '../store/webhooks.js';
+import { submitAlertAction } from './commands.js';
+import type { Notifier } from './engine.js';
+import { webhookPayload, type NotificationKind } from './format.js';
+import { BlockedTargetError, checkWebhookUrl, guardedLookup } from './webhook-target.js';
+
+export interface WebhookOptions {
+  /** Attempts per delivery, the first included. */
+  maxAttempts: number;
+  /** Wait before the second attempt; each later wait doubles. */
+  backoffMs: number;
+  /** Longest one attempt may take, connection and answer included. */
+  timeoutMs: number;
+  /** Loopback and private-network targets are allowed (never metadata or link-local). */
+  allowPrivate: boolean;
+}
+
+export type SendOutcome = { ok: true; status: number } | { ok: false; status: number | null; error: string; retry: boolean };
+
+/**
+ * One POST of a JSON body, with node:http and a guarded DNS lookup (no shell, no redirects
+ * followed: a 3xx could point anywhere, so it counts as a failure).
+ */
+export function postJson(
+  rawUrl: string,
+  body: string,
+  o: { timeoutMs: number; allowPrivate: boolean; signal: AbortSignal },
+): Promise<SendOutcome> {
+  const target = checkWebhookUrl(rawUrl, o.allowPrivate);
+  if (!target.ok) return Promise.resolve({ ok: false, status: null, error: `refused: ${target.reason}`, retry: false });
+  const url = target.url;
+  const lib = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve) => {
+    let settled = false;
+    const settle = (outcome: SendOutcome) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(outcome);
+    };
+    const req = lib.request(
+      url,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'user-agent': 'vigil-hub' },
+        lookup: guardedLookup(o.allowPrivate),
+        // One connection per delivery: a keep-alive pool would outlive the receiver and the hub's stop.
+        agent: false,
+        signal: o.signal,
+      },
+      (res) => {
+        const status = res.statusCode ?? 0;
+        res.resume();
+        if (status >= 200 && status < 300) return settle({ ok: true, status });
+        const retry = status === 408 || status === 429 || status >= 500;
+        const error = status >= 300 && status < 400 ? 'redirects are not followed' : `HTTP ${status}`;
+        settle({ ok: false, status, error, retry });
+      },
+    );
+    const timer = setTimeout(
+      () => req.destroy(Object.assign(new Error(`no answer within ${o.timeoutMs} ms`), { code: 'ETIMEDOUT' })),
+      o.timeoutMs,
+    );
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      if (err instanceof BlockedTargetError) return settle({ ok: false, status: null, error: `refused: ${err.message}`, retry: false });
+      settle({ ok: false, status: null, error: err.code ? `${err.code}: ${err.message}` : err.message, retry: true });
+    });
+    req.end(body);
+  });
+}
+
+/**
+ * Delivers alert notifications to every configured webhook, each logged in `webhook_deliveries`
+ * (through the single writer) with its attempts, last status and last error. Failed attempts are
+ * retried with exponential backoff up to `maxAttempts`; a refused target or a 4xx other than 408
+ * and 429 is not retried. Deliveries cut short by a stop stay `pending` and resume at the next start.
+ */
+export class WebhookNotifier implements Notifier {
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly abort = new AbortController();
+
+  constructor(
+    private readonly deps: { db: SqlExecutor; writer: Writer; clock: Clock; onError: (err: unknown) => void },
+    private readonly options: WebhookOptions,
+  ) {}
+
+  notify(alert: Alert, kind: NotificationKind): void {
+    this.track(this.fanOut(alert, kind));
+  }
+
+  /** Picks up deliveries that a stop interrupted. */
+  resume(): void {
+    this.track(
+      (async () => {
+        for (const d of await unfinishedDeliveries(this.deps.db))
+          this.track(this.deliver(d.id, d.url, JSON.stringify(d.payload), d.attempts));
+      })(),
+    );
+  }
+
+  /** Resolves when every delivery started so far has finished (delivered, failed or stopped). */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+  }
+
+  /** Aborts requests and waits in flight; what was not delivered stays pending for the next start. */
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.idle();
+  }
+
+  private track(p: Promise<void>): void {
+    const tracked = p.catch(this.deps.onError).finally(() => this.inFlight.delete(tracked));
+    this.inFlight.add(tracked);
+  }
+
+  private async fanOut(alert: Alert, kind: NotificationKind): Promise<void> {
+    if (this.abort.signal.aborted) return;
+    const hooks = await listWebhooks(this.deps.db);
+    if (hooks.length === 0) return;
+    const payload = webhookPayload(alert, kind);
+    const { ids } = await submitAlertAction(this.deps.writer, {
+      type: 'log_deliveries',
+      items: hooks.map((h) => ({ webhookId: h.id, alertId: alert.id, kind, payload })),
+      now: this.deps.clock.now(),
+    });
+    const body = JSON.stringify(payload);
+    await Promise.all(hooks.map((h, i) => this.deliver(ids[i] as number, h.url, body, 0)));
+  }
+
+  private async deliver(id: number, rawUrl: string, body: string, done: number): Promise<void> {
+    const { maxAttempts, backoffMs, timeoutMs, allowPrivate } = this.options;
+    const signal = this.abort.signal;
+    for (let attempt = done + 1; attempt <= maxAttempts; attempt++) {
+      if (signal.aborted) return;
+      const outcome = await postJson(rawUrl, body, { timeoutMs, allowPrivate, signal });
+      // Cut short by a stop: not the receiver's failure, and the next start tries again.
+      if (signal.aborted && !outcome.ok) return;
+      const last = outcome.ok || !outcome.retry || attempt === maxAttempts;
+      const status: DeliveryStatus = outcome.ok ? 'delivered' : last ? 'failed' : 'pending';
+      await submitAlertAction(this.deps.writer, {
+        type: 'record_attempt',
+        attempt: {
+          id,
+          attempts: attempt,
+          status,
+          statusCode: outcome.status,
+          error: outcome.ok ? null : outcome.error.slice(0, 500),
+          at: this.deps.clock.now(),
+        },
+      });
+      if (last) return;
+      await sleep(backoffMs * 2 ** (attempt - 1), signal);
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,267 @@
+import { Type } from 'typebox';
+import { AgentId, ALERT_STATES, AlertRuleInput, AlertRulePatch, EpochMs } from '@vigil/protocol';
+import { submitAlertAction } from '../alerts/commands.js';
+import { checkWebhookUrl } from '../alerts/webhook-target.js';
+import { VigilError, type ErrorCode } from '../errors.js';
+import { getRule, listRules } from '../store/alert-rules.js';
+import { getAlert, listAlerts, listSilences } from '../store/alerts.js';
+import { getWebhook, listDeliveries, listWebhooks } from '../store/webhooks.js';
+import type { Routes } from './context.js';
+import { pageLimit, PageQuery } from './paging.js';
+
+/** What the alert routes need beyond the store and the writer. */
+export interface AlertsDeps {
+  /** Re-reads rules and silences and evaluates at once, so a change takes effect before the answer. */
+  engine: { tick(): Promise<void> };
+  /** `--webhook-allow-private`: loopback and private-network webhook targets are accepted. */
+  allowPrivateWebhooks: boolean;
+}
+
+const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
+const RuleParams = Type.Object({ ruleId: Id });
+const AlertParams = Type.Object({ alertId: Id });
+const SilenceParams = Type.Object({ silenceId: Id });
+const WebhookParams = Type.Object({ webhookId: Id });
+
+/** Longest silence: a year; anything longer is a rule to disable or delete. */
+const MAX_SILENCE_MS = 365 * 86_400_000;
+
+const CreateSilence = Type.Object(
+  {
+    rule_id: Type.Optional(Id),
+    agent_id: Type.Optional(AgentId),
+    until: Type.Optional(EpochMs),
+    duration_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_SILENCE_MS / 1000 })),
+    comment: Type.Optional(Type.String({ maxLength: 500 })),
+  },
+  { additionalProperties: false },
+);
+
+const CreateWebhook = Type.Object(
+  {
+    url: Type.String({ minLength: 1, maxLength: 2048 }),
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  },
+  { additionalProperties: false },
+);
+
+/** Turns a refusal into its API error; passes a success through, narrowed. */
+function ok<T extends { ok: boolean }>(result: T): Extract<T, { ok: true }> {
+  if (!result.ok) throw new VigilError((result as unknown as { code: ErrorCode }).code);
+  return result as Extract<T, { ok: true }>;
+}
+
+/** Alert rules, alerts, silences and webhooks: all admin-only. */
+export const alertRoutes: Routes = (app, { db, writer, clock, alerts }) => {
+  const admin = { access: 'admin' as const };
+
+  app.post(
+    '/api/v1/alert-rules',
+    { config: admin, schema: { summary: 'Create an alert rule', tags: ['alerts'], body: AlertRuleInput } },
+    async (req, reply) => {
+      const { rule } = ok(await submitAlertAction(writer, { type: 'create_rule', rule: req.body, source: 'api', now: clock.now() }));
+      await alerts.engine.tick();
+      return reply.status(201).send({ rule });
+    },
+  );
+
+  app.get('/api/v1/alert-rules', { config: admin, schema: { summary: 'List alert rules', tags: ['alerts'] } }, async () => ({
+    rules: await listRules(db),
+  }));
+
+  app.get(
+    '/api/v1/alert-rules/:ruleId',
+    { config: admin, schema: { summary: 'One alert rule', tags: ['alerts'], params: RuleParams } },
+    async (req) => {
+      const rule = await getRule(db, req.params.ruleId);
+      if (!rule) throw new VigilError('VIGIL_ALERT_RULE_NOT_FOUND');
+      return { rule };
+    },
+  );
+
+  app.patch(
+    '/api/v1/alert-rules/:ruleId',
+    {
+      config: admin,
+      schema: {
+        summary: 'Change an alert rule; a new metric, comparator, threshold or scope ends its open alerts',
+        tags: ['alerts'],
+        params: RuleParams,
+        body: AlertRulePatch,
+      },
+    },
+    async (req) => {
+      const { rule } = ok(
+        await submitAlertAction(writer, { type: 'update_rule', id: req.params.ruleId, patch: req.body, now: clock.now() }),
+      );
+      await alerts.engine.tick();
+      return { rule };
+    },
+  );
+
+  app.delete(
+    '/api/v1/alert-rules/:ruleId',
+    { config: admin, schema: { summary: 'Delete an alert rule; its open alerts resolve', tags: ['alerts'], params: RuleParams } },
+    async (req) => {
+      const { rule } = ok(await submitAlertAction(writer, { type: 'delete_rule', id: req.params.ruleId }));
+      await alerts.engine.tick();
+      return { rule };
+    },
+  );
+
+  app.get(
+    '/api/v1/alerts',
+    {
+      config: admin,
+      schema: {
+        summary: 'Alerts (pending, firing and resolved), newest first',
+        tags: ['alerts'],
+        querystring: Type.Object(
+          {
+            state: Type.Optional(Type.Enum(ALERT_STATES)),
+            agent_id: Type.Optional(AgentId),
+            rule_id: Type.Optional(Id),
+            before: Type.Optional(Id),
+            ...PageQuery,
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      const { alerts: page, next } = await listAlerts(db, { ...q, limit: pageLimit(q.limit) });
+      return { alerts: page, next_cursor: next };
+    },
+  );
+
+  app.get(
+    '/api/v1/alerts/:alertId',
+    { config: admin, schema: { summary: 'One alert', tags: ['alerts'], params: AlertParams } },
+    async (req) => {
+      const alert = await getAlert(db, req.params.alertId);
+      if (!alert) throw new VigilError('VIGIL_ALERT_NOT_FOUND');
+      return { alert };
+    },
+  );
+
+  app.post(
+    '/api/v1/alerts/:alertId/ack',
+    {
+      config: admin,
+      schema: { summary: 'Acknowledge an alert: no more repeat notifications (idempotent)', tags: ['alerts'], params: AlertParams },
+    },
+    async (req) => {
+      const { alert } = ok(await submitAlertAction(writer, { type: 'ack', alertId: req.params.alertId, now: clock.now() }));
+      return { alert };
+    },
+  );
+
+  app.post(
+    '/api/v1/silences',
+    {
+      config: admin,
+      schema: {
+        summary: 'Mute notifications of a rule, an agent, or a rule on an agent, until a time',
+        tags: ['alerts'],
+        body: CreateSilence,
+      },
+    },
+    async (req, reply) => {
+      const { rule_id, agent_id, until, duration_seconds, comment } = req.body;
+      const now = clock.now();
+      if (rule_id === undefined && agent_id === undefined) {
+        throw new VigilError('VIGIL_VALIDATION', 'body must name rule_id, agent_id or both: a silence mutes a rule or an agent');
+      }
+      if ((until === undefined) === (duration_seconds === undefined)) {
+        throw new VigilError('VIGIL_VALIDATION', 'body must give exactly one of until (epoch ms) or duration_seconds');
+      }
+      const end = until ?? now + (duration_seconds as number) * 1000;
+      if (end <= now) throw new VigilError('VIGIL_VALIDATION', 'body.until must be in the future');
+      if (end - now > MAX_SILENCE_MS) throw new VigilError('VIGIL_VALIDATION', 'body.until may be at most a year ahead');
+      const { silence } = ok(
+        await submitAlertAction(writer, { type: 'create_silence', silence: { rule_id, agent_id, until: end, comment }, now }),
+      );
+      await alerts.engine.tick();
+      return reply.status(201).send({ silence });
+    },
+  );
+
+  app.get(
+    '/api/v1/silences',
+    {
+      config: admin,
+      schema: {
+        summary: 'Silences, newest first (active only unless ?all=true)',
+        tags: ['alerts'],
+        querystring: Type.Object({ all: Type.Optional(Type.Boolean()), ...PageQuery }, { additionalProperties: false }),
+      },
+    },
+    async (req) => {
+      const now = clock.now();
+      const silences = await listSilences(db, { activeAt: req.query.all ? undefined : now, limit: pageLimit(req.query.limit) });
+      return { silences: silences.map((s) => ({ ...s, active: s.until > now })) };
+    },
+  );
+
+  app.delete(
+    '/api/v1/silences/:silenceId',
+    { config: admin, schema: { summary: 'End a silence now', tags: ['alerts'], params: SilenceParams } },
+    async (req) => {
+      const { silence } = ok(await submitAlertAction(writer, { type: 'delete_silence', id: req.params.silenceId }));
+      await alerts.engine.tick();
+      return { silence };
+    },
+  );
+
+  app.post(
+    '/api/v1/webhooks',
+    {
+      config: admin,
+      schema: { summary: 'Add a webhook that receives firing and resolved alerts', tags: ['alerts'], body: CreateWebhook },
+    },
+    async (req, reply) => {
+      const target = checkWebhookUrl(req.body.url, alerts.allowPrivateWebhooks);
+      if (!target.ok) throw new VigilError('VIGIL_WEBHOOK_TARGET_REFUSED', `body.url is refused: ${target.reason}`);
+      const { webhook } = ok(
+        await submitAlertAction(writer, {
+          type: 'create_webhook',
+          webhook: { url: target.url.href, name: req.body.name },
+          now: clock.now(),
+        }),
+      );
+      return reply.status(201).send({ webhook });
+    },
+  );
+
+  app.get('/api/v1/webhooks', { config: admin, schema: { summary: 'List webhooks', tags: ['alerts'] } }, async () => ({
+    webhooks: await listWebhooks(db),
+  }));
+
+  app.delete(
+    '/api/v1/webhooks/:webhookId',
+    { config: admin, schema: { summary: 'Delete a webhook and its delivery log', tags: ['alerts'], params: WebhookParams } },
+    async (req) => {
+      const { webhook } = ok(await submitAlertAction(writer, { type: 'delete_webhook', id: req.params.webhookId }));
+      return { webhook };
+    },
+  );
+
+  app.get(
+    '/api/v1/webhooks/:webhookId/deliveries',
+    {
+      config: admin,
+      schema: {
+        summary: "A webhook's delivery log, newest first: attempts, status, last error",
+        tags: ['alerts'],
+        params: WebhookParams,
+        querystring: Type.Object({ before: Type.Optional(Id), ...PageQuery }, { additionalProperties: false }),
+      },
+    },
+    async (req) => {
+      if (!(await getWebhook(db, req.params.webhookId))) throw new VigilError('VIGIL_WEBHOOK_NOT_FOUND');
+      const { deliveries, next } = await listDeliveries(db, req.params.webhookId, { ...req.query, limit: pageLimit(req.query.limit) });
+      return { deliveries, next_cursor: next };
+    },
+  );
+};

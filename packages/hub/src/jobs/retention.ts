@@ -1,0 +1,146 @@
+import { performance } from 'node:perf_hooks';
+import type { Clock } from '../clock.js';
+import type { Writer } from '../ingest/writer.js';
+import type { Db } from '../store/db.js';
+import { cutoffFor, PURGE_TARGETS, type PurgeTarget, type Retention } from '../store/retention.js';
+
+export interface RetentionOptions {
+  everyMs: number;
+  retention: Retention;
+  onError: (err: unknown) => void;
+  /** Most rows one batch deletes; each batch is its own writer command, so ingest interleaves. */
+  batchRows?: number;
+  /** A batch slower than this halves the next one (a slow disk, wide rows); a fast one doubles it back. */
+  targetBatchMs?: number;
+  /** Most free pages one incremental-vacuum step gives back (each step runs between transactions). */
+  vacuumPages?: number;
+  /** Free pages kept for new rows to reuse rather than given back and grown into again. */
+  keepFreePages?: number;
+}
+
+export interface PurgeReport {
+  /** Rows deleted per table. */
+  deleted: Partial<Record<PurgeTarget, number>>;
+  batches: number;
+  /** The slowest batch's DELETE, in ms: how long one purge batch held the writer. */
+  maxBatchMs: number;
+  /**
+   * The slowest step of the pass from submit to answer, in ms: a batch with its commit, one
+   * incremental-vacuum step or the checkpoint, including any wait for the writer's turn.
+   */
+  maxStepMs: number;
+  /** Pages given back to the file system (SQLite). */
+  freedPages: number;
+  /** Whether the WAL was checkpointed and truncated at the end of the pass. */
+  walTruncated: boolean;
+}
+
+export function retentionFromConfig(c: {
+  retentionMetricsDays: number;
+  retentionEventsDays: number;
+  retentionErrorsDays: number;
+  retentionTracesDays: number;
+  retentionRollup1mDays: number;
+  retentionRollup1hDays: number;
+}): Retention {
+  return Object.freeze({
+    metricsDays: c.retentionMetricsDays,
+    eventsDays: c.retentionEventsDays,
+    errorsDays: c.retentionErrorsDays,
+    tracesDays: c.retentionTracesDays,
+    rollup1mDays: c.retentionRollup1mDays,
+    rollup1hDays: c.retentionRollup1hDays,
+  });
+}
+
+/**
+ * Deletes what is past retention (by the hub's clock) in small batches through the single writer,
+ * then gives space back: SQLite frees the excess free pages in steps and truncates its WAL, both
+ * between transactions; PostgreSQL relies on autovacuum. Runs at start and every `everyMs`.
+ */
+export class RetentionJob {
+  private timer: NodeJS.Timeout | undefined;
+  private chain: Promise<unknown> = Promise.resolve();
+  private stopped = false;
+  /** Rows per batch, per table, adapted to how long the last batch took. */
+  private readonly limits = new Map<PurgeTarget, number>();
+
+  constructor(
+    private readonly writer: Writer,
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly options: RetentionOptions,
+  ) {}
+
+  start(): void {
+    const tick = () => void this.runOnce().catch((err: unknown) => this.stopped || this.options.onError(err));
+    tick();
+    this.timer = setInterval(tick, this.options.everyMs);
+    this.timer.unref();
+  }
+
+  /** Stops the timer; resolves once a pass in progress has ended (it stops between batches). */
+  stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    return this.chain.then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
+  /** Runs one full pass now (after any pass in progress) and reports what it did. */
+  runOnce(): Promise<PurgeReport> {
+    const run = this.chain.then(
+      () => this.pass(),
+      () => this.pass(),
+    );
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async pass(): Promise<PurgeReport> {
+    const now = this.clock.now();
+    const maxRows = this.options.batchRows ?? 5_000;
+    const targetMs = this.options.targetBatchMs ?? 100;
+    const report: PurgeReport = { deleted: {}, batches: 0, maxBatchMs: 0, maxStepMs: 0, freedPages: 0, walTruncated: false };
+    const timed = async <T>(step: () => Promise<T>): Promise<T> => {
+      const started = performance.now();
+      try {
+        return await step();
+      } finally {
+        report.maxStepMs = Math.max(report.maxStepMs, performance.now() - started);
+      }
+    };
+    let total = 0;
+    for (const target of PURGE_TARGETS) {
+      const cutoff = cutoffFor(target, this.options.retention, now);
+      if (cutoff === undefined) continue;
+      for (;;) {
+        if (this.stopped) return report;
+        const limit = this.limits.get(target) ?? maxRows;
+        const r = await timed(() => this.writer.submitOne({ kind: 'purge', target, cutoff, limit }, { background: true }));
+        report.batches++;
+        report.maxBatchMs = Math.max(report.maxBatchMs, r.ms);
+        report.deleted[target] = (report.deleted[target] ?? 0) + r.deleted;
+        total += r.deleted;
+        if (r.ms > targetMs) this.limits.set(target, Math.max(100, Math.floor(limit / 2)));
+        else if (r.ms < targetMs / 4) this.limits.set(target, Math.min(maxRows, limit * 2));
+        if (r.deleted < limit) break;
+      }
+    }
+    if (total > 0) {
+      const step = this.options.vacuumPages ?? 2_048;
+      const keep = this.options.keepFreePages ?? 4_096;
+      for (;;) {
+        if (this.stopped) return report;
+        const { freed, remaining } = await timed(() => this.db.reclaimFreePages(step, keep));
+        report.freedPages += freed;
+        if (freed === 0 || remaining <= keep) break;
+      }
+    }
+    if (!this.stopped) report.walTruncated = await timed(() => this.db.truncateWal());
+    return report;
+  }
+}

@@ -1,0 +1,103 @@
+import type { Clock } from '../clock.js';
+import type { Writer } from '../ingest/writer.js';
+import { cutoffFor, type Retention } from '../store/retention.js';
+import { floorTo, HOUR_MS, type SeriesName } from '../store/rollups.js';
+
+export interface RollupOptions {
+  everyMs: number;
+  retention: Retention;
+  onError: (err: unknown) => void;
+  /**
+   * How long after a minute ends before it is rolled. Rows are stamped when their request arrives
+   * and committed a moment later; another hub sharing PostgreSQL may commit a few seconds later.
+   */
+  settleMs?: number;
+  /** Most raw rows one step reads at first; each step is one writer command, so ingest interleaves. */
+  budget?: number;
+  /** A step slower than this halves the budget (a slow disk, a big fleet); a fast one doubles it back. */
+  targetStepMs?: number;
+}
+
+export interface RollupReport {
+  steps: number;
+  /** Minute buckets recomputed because rows arrived late into them. */
+  late: number;
+  /** Where each series is rolled to (minutes before it are done). */
+  marks: Record<SeriesName, number>;
+}
+
+const SERIES: SeriesName[] = ['agent', 'host'];
+const MIN_BUDGET = 1_000;
+const MAX_BUDGET = 100_000;
+
+/**
+ * Writes the per-minute and per-hour rollups through the single writer, in bounded steps, every
+ * `everyMs` and once at start. Passes never overlap: `runOnce` queues behind a running one.
+ */
+export class RollupJob {
+  private timer: NodeJS.Timeout | undefined;
+  private chain: Promise<unknown> = Promise.resolve();
+  private stopped = false;
+  private budget: number;
+
+  constructor(
+    private readonly writer: Writer,
+    private readonly clock: Clock,
+    private readonly options: RollupOptions,
+  ) {
+    this.budget = options.budget ?? MAX_BUDGET / 5;
+  }
+
+  start(): void {
+    const tick = () => void this.runOnce().catch((err: unknown) => this.stopped || this.options.onError(err));
+    tick();
+    this.timer = setInterval(tick, this.options.everyMs);
+    this.timer.unref();
+  }
+
+  /** Stops the timer; resolves once a pass in progress has ended (its next step is refused). */
+  stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    return this.chain.then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
+  /** Rolls every series up to the last complete minute; resolves when caught up. */
+  runOnce(): Promise<RollupReport> {
+    const run = this.chain.then(
+      () => this.pass(),
+      () => this.pass(),
+    );
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async pass(): Promise<RollupReport> {
+    const now = this.clock.now();
+    const settle = this.options.settleMs ?? 5_000;
+    const target = this.options.targetStepMs ?? 100;
+    // A late row is recomputed only while all of its minute's raw rows and its hour's minute rows
+    // are still kept; the two hours of margin keep it clear of a purge cutting through that hour.
+    const floors = [cutoffFor('agent_metrics', this.options.retention, now), cutoffFor('agent_metrics_1m', this.options.retention, now)];
+    const lateFloor = Math.max(0, ...floors.map((c) => (c === undefined ? 0 : floorTo(c, HOUR_MS) + 2 * HOUR_MS)));
+    const report: RollupReport = { steps: 0, late: 0, marks: { agent: 0, host: 0 } };
+    for (const series of SERIES) {
+      for (;;) {
+        if (this.stopped) return report;
+        const step = { series, until: now - settle, budget: this.budget, lateFloor, now };
+        const r = await this.writer.submitOne({ kind: 'rollup', step }, { background: true });
+        if (r.ms > target) this.budget = Math.max(MIN_BUDGET, Math.floor(this.budget / 2));
+        else if (r.ms < target / 4) this.budget = Math.min(MAX_BUDGET, this.budget * 2);
+        report.steps++;
+        report.late += r.late;
+        report.marks[series] = r.minuteMark;
+        if (r.done) break;
+      }
+    }
+    return report;
+  }
+}

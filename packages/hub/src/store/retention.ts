@@ -1,0 +1,107 @@
+import { performance } from 'node:perf_hooks';
+import type { SqlExecutor } from './db.js';
+
+/** How long each kind of data is kept, in days of the hub's clock; 0 keeps it forever. */
+export interface Retention {
+  /** Raw `agent_metrics` and `system_metrics`. */
+  metricsDays: number;
+  eventsDays: number;
+  /** Resolved errors only: unresolved ones are never purged. */
+  errorsDays: number;
+  tracesDays: number;
+  rollup1mDays: number;
+  rollup1hDays: number;
+}
+
+/** Every table retention purges: a closed union, so a new table must be given its rule below. */
+export const PURGE_TARGETS = [
+  'agent_metrics',
+  'system_metrics',
+  'agent_events',
+  'error_logs',
+  'error_event_ids',
+  'llm_traces',
+  'agent_metrics_1m',
+  'agent_metrics_1h',
+  'system_metrics_1m',
+  'system_metrics_1h',
+] as const;
+export type PurgeTarget = (typeof PURGE_TARGETS)[number];
+
+/** Which retention setting governs each table. */
+export const RETENTION_OF: Record<PurgeTarget, keyof Retention> = {
+  agent_metrics: 'metricsDays',
+  system_metrics: 'metricsDays',
+  agent_events: 'eventsDays',
+  error_logs: 'errorsDays',
+  // Idempotency records of grouped errors: a retry older than the error retention counts again.
+  error_event_ids: 'errorsDays',
+  llm_traces: 'tracesDays',
+  agent_metrics_1m: 'rollup1mDays',
+  agent_metrics_1h: 'rollup1hDays',
+  system_metrics_1m: 'rollup1mDays',
+  system_metrics_1h: 'rollup1hDays',
+};
+
+export const DAY_MS = 86_400_000;
+
+/** Where `target` is cut at `now`: rows stamped before it are past retention; undefined keeps all. */
+export function cutoffFor(target: PurgeTarget, retention: Retention, now: number): number | undefined {
+  const days = retention[RETENTION_OF[target]];
+  return days > 0 ? now - days * DAY_MS : undefined;
+}
+
+const byId = (table: string, where: string, order: string) =>
+  `DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE ${where} ORDER BY ${order} LIMIT ?)`;
+const byBucket = (table: string, key: string) =>
+  `DELETE FROM ${table} WHERE (${key}, bucket) IN (SELECT ${key}, bucket FROM ${table} WHERE bucket < ? ORDER BY bucket LIMIT ?)`;
+// Raw metrics stay until the rollup job has rolled them, whatever their age.
+const rolled = (series: string) => `received_at < COALESCE((SELECT minute_mark FROM rollup_state WHERE series = '${series}'), 0)`;
+
+/**
+ * One batch of at most `limit` rows, oldest first. Each DELETE names its rows through a bounded
+ * subquery on an index that leads with the time column, so a batch costs the same on a table of
+ * a thousand rows or a hundred million.
+ */
+function purgeStatement(target: PurgeTarget): { sql: string; cutoffs: number } {
+  switch (target) {
+    case 'agent_metrics':
+      return { sql: byId(target, `received_at < ? AND ${rolled('agent')}`, 'received_at'), cutoffs: 1 };
+    case 'system_metrics':
+      return { sql: byId(target, `received_at < ? AND ${rolled('host')}`, 'received_at'), cutoffs: 1 };
+    case 'agent_events':
+    case 'llm_traces':
+      return { sql: byId(target, 'received_at < ?', 'received_at'), cutoffs: 1 };
+    case 'error_logs':
+      // Resolved and quiet since the cutoff: neither resolved nor seen again after it.
+      return { sql: byId(target, 'resolved = TRUE AND last_seen_at < ? AND resolved_at < ?', 'last_seen_at'), cutoffs: 2 };
+    case 'error_event_ids':
+      return {
+        sql:
+          'DELETE FROM error_event_ids WHERE (agent_id, event_id) IN ' +
+          '(SELECT agent_id, event_id FROM error_event_ids WHERE received_at < ? ORDER BY received_at LIMIT ?)',
+        cutoffs: 1,
+      };
+    case 'agent_metrics_1m':
+    case 'agent_metrics_1h':
+      return { sql: byBucket(target, 'agent_id'), cutoffs: 1 };
+    case 'system_metrics_1m':
+    case 'system_metrics_1h':
+      return { sql: byBucket(target, 'host'), cutoffs: 1 };
+  }
+}
+
+export interface PurgeResult {
+  ok: true;
+  deleted: number;
+  /** How long the DELETE held the writer (ms), which the job uses to size the next batch. */
+  ms: number;
+}
+
+/** Deletes one batch of `target`'s rows stamped before `cutoff`, inside the writer's transaction. */
+export async function purgeBatch(tx: SqlExecutor, target: PurgeTarget, cutoff: number, limit: number): Promise<PurgeResult> {
+  const { sql, cutoffs } = purgeStatement(target);
+  const started = performance.now();
+  const { changes } = await tx.run(sql, [...Array<number>(cutoffs).fill(cutoff), limit]);
+  return { ok: true, deleted: changes, ms: performance.now() - started };
+}

@@ -1,0 +1,455 @@
+import { performance } from 'node:perf_hooks';
+import type { Dialect, SqlExecutor } from './db.js';
+
+export const MINUTE_MS = 60_000;
+export const HOUR_MS = 3_600_000;
+
+/** The agent figures rolled up: the process's own (seed 002) and its host's (seed 001 resources). */
+export const AGENT_FIGURES = [
+  'cpu_percent',
+  'memory_mb',
+  'host_cpu_percent',
+  'memory_percent',
+  'memory_available_gb',
+  'gpu_vram_available_gb',
+  'io_read_bps',
+  'io_write_bps',
+] as const;
+export type AgentFigure = (typeof AGENT_FIGURES)[number];
+
+/** The hub host's figures rolled up (seed 000 `system_metrics`). */
+export const HOST_FIGURES = [
+  'cpu_percent',
+  'memory_percent',
+  'memory_used_bytes',
+  'disk_used_bytes',
+  'cpu_load_1min',
+  'io_read_bps',
+  'io_write_bps',
+] as const;
+export type HostFigure = (typeof HOST_FIGURES)[number];
+
+export type SeriesName = 'agent' | 'host';
+
+/** A raw table and its two rollups; the SQL below is generated from this, once for both databases. */
+export interface Series {
+  name: SeriesName;
+  raw: 'agent_metrics' | 'system_metrics';
+  /** Whose samples: one rollup row per key and bucket. */
+  key: 'agent_id' | 'host';
+  figures: readonly string[];
+  minute: 'agent_metrics_1m' | 'system_metrics_1m';
+  hour: 'agent_metrics_1h' | 'system_metrics_1h';
+}
+
+export const SERIES: Record<SeriesName, Series> = {
+  agent: {
+    name: 'agent',
+    raw: 'agent_metrics',
+    key: 'agent_id',
+    figures: AGENT_FIGURES,
+    minute: 'agent_metrics_1m',
+    hour: 'agent_metrics_1h',
+  },
+  host: {
+    name: 'host',
+    raw: 'system_metrics',
+    key: 'host',
+    figures: HOST_FIGURES,
+    minute: 'system_metrics_1m',
+    hour: 'system_metrics_1h',
+  },
+};
+
+export const floorTo = (t: number, size: number): number => Math.floor(t / size) * size;
+
+const PARTS = ['n', 'sum', 'min', 'max', 'last'] as const;
+const rollupColumns = (figures: readonly string[]): string[] => [
+  'samples',
+  'last_at',
+  ...figures.flatMap((f) => PARTS.map((p) => `${f}_${p}`)),
+];
+
+/**
+ * Aggregates raw rows into buckets of `size` ms. `from` names the raw table as `r` (possibly
+ * joined); `where` filters it. `_last` is the value of the bucket's latest sample (by receive
+ * time, then id), picked with a window function so one statement does every key and bucket.
+ */
+function rawAggregate(s: Series, size: number, from: string, where: string, only: readonly string[] = s.figures): string {
+  const figures = only.map((f) => `r.${f} AS ${f}`).join(', ');
+  const source =
+    `SELECT r.${s.key} AS ${s.key}, r.received_at AS received_at, (r.received_at / ${size}) * ${size} AS bucket, ${figures}, ` +
+    `ROW_NUMBER() OVER (PARTITION BY r.${s.key}, r.received_at / ${size} ORDER BY r.received_at DESC, r.id DESC) AS rn ` +
+    `FROM ${from} WHERE ${where}`;
+  const aggregates = only.flatMap((f) => [
+    `COUNT(${f}) AS ${f}_n`,
+    `COALESCE(SUM(${f}), 0) AS ${f}_sum`,
+    `MIN(${f}) AS ${f}_min`,
+    `MAX(${f}) AS ${f}_max`,
+    `MAX(CASE WHEN rn = 1 THEN ${f} END) AS ${f}_last`,
+  ]);
+  return (
+    `SELECT ${s.key}, bucket, COUNT(*) AS samples, MAX(received_at) AS last_at, ${aggregates.join(', ')} ` +
+    `FROM (${source}) src WHERE TRUE GROUP BY ${s.key}, bucket`
+  );
+}
+
+/** Aggregates minute rows (`m`, possibly joined) into hours; `_last` comes from the latest minute. */
+function minuteAggregate(s: Series, from: string, where: string): string {
+  const cols = rollupColumns(s.figures)
+    .map((c) => `m.${c} AS ${c}`)
+    .join(', ');
+  const source =
+    `SELECT m.${s.key} AS ${s.key}, (m.bucket / ${HOUR_MS}) * ${HOUR_MS} AS bucket, ${cols}, ` +
+    `ROW_NUMBER() OVER (PARTITION BY m.${s.key}, m.bucket / ${HOUR_MS} ORDER BY m.bucket DESC) AS rn ` +
+    `FROM ${from} WHERE ${where}`;
+  const aggregates = s.figures.flatMap((f) => [
+    `SUM(${f}_n) AS ${f}_n`,
+    `SUM(${f}_sum) AS ${f}_sum`,
+    `MIN(${f}_min) AS ${f}_min`,
+    `MAX(${f}_max) AS ${f}_max`,
+    `MAX(CASE WHEN rn = 1 THEN ${f}_last END) AS ${f}_last`,
+  ]);
+  return (
+    `SELECT ${s.key}, bucket, SUM(samples) AS samples, MAX(last_at) AS last_at, ${aggregates.join(', ')} ` +
+    `FROM (${source}) src WHERE TRUE GROUP BY ${s.key}, bucket`
+  );
+}
+
+// A null-aware MIN/MAX of the stored and the incoming value, written once for both databases
+// (SQLite's two-argument min() is NULL when either is; PostgreSQL spells it LEAST).
+const pick = (cur: string, inc: string, op: '<=' | '>=') =>
+  `CASE WHEN ${inc} IS NULL OR (${cur} IS NOT NULL AND ${cur} ${op} ${inc}) THEN ${cur} ELSE ${inc} END`;
+
+/** INSERT … SELECT that replaces each bucket it computes (the bucket was recomputed from all its rows). */
+function upsertReplace(s: Series, table: string, select: string): string {
+  const cols = rollupColumns(s.figures);
+  return (
+    `INSERT INTO ${table} AS cur (${s.key}, bucket, ${cols.join(', ')}) ${select} ` +
+    `ON CONFLICT (${s.key}, bucket) DO UPDATE SET ${cols.map((c) => `${c} = excluded.${c}`).join(', ')}`
+  );
+}
+
+/** INSERT … SELECT that folds buckets computed from new rows only into what the bucket holds. */
+function upsertMerge(s: Series, table: string, select: string): string {
+  const sets = [
+    'samples = cur.samples + excluded.samples',
+    `last_at = ${pick('cur.last_at', 'excluded.last_at', '>=')}`,
+    ...s.figures.flatMap((f) => [
+      `${f}_n = cur.${f}_n + excluded.${f}_n`,
+      `${f}_sum = cur.${f}_sum + excluded.${f}_sum`,
+      `${f}_min = ${pick(`cur.${f}_min`, `excluded.${f}_min`, '<=')}`,
+      `${f}_max = ${pick(`cur.${f}_max`, `excluded.${f}_max`, '>=')}`,
+      // Merged rows are always newer than what the bucket held, so a tie goes to them.
+      `${f}_last = CASE WHEN excluded.last_at >= cur.last_at THEN excluded.${f}_last ELSE cur.${f}_last END`,
+    ]),
+  ];
+  return (
+    `INSERT INTO ${table} AS cur (${s.key}, bucket, ${rollupColumns(s.figures).join(', ')}) ${select} ` +
+    `ON CONFLICT (${s.key}, bucket) DO UPDATE SET ${sets.join(', ')}`
+  );
+}
+
+/** The statements of one series, built once. */
+class SeriesSql {
+  readonly state: string;
+  readonly minRaw: string;
+  readonly maxId: string;
+  readonly chunkEnd: string;
+  readonly rollMinutes: string;
+  readonly mergeHours: string;
+  readonly lateMinutes: string;
+  readonly lateHours: string;
+  readonly saveState: string;
+
+  constructor(
+    readonly s: Series,
+    dialect: Dialect,
+  ) {
+    this.state = `SELECT minute_mark, seen_id FROM rollup_state WHERE series = ?${dialect.forUpdate}`;
+    this.minRaw = `SELECT MIN(received_at) AS t FROM ${s.raw}`;
+    this.maxId = `SELECT MAX(id) AS id FROM ${s.raw}`;
+    this.chunkEnd = `SELECT received_at AS t FROM ${s.raw} WHERE received_at >= ? ORDER BY received_at LIMIT 1 OFFSET ?`;
+    this.rollMinutes = upsertReplace(s, s.minute, rawAggregate(s, MINUTE_MS, `${s.raw} r`, 'r.received_at >= ? AND r.received_at < ?'));
+    this.mergeHours = upsertMerge(s, s.hour, minuteAggregate(s, `${s.minute} m`, 'm.bucket >= ? AND m.bucket < ?'));
+    // Rows that arrived (by id) since the last pass but were stamped inside minutes already rolled:
+    // the minutes and hours they touch are recomputed from all their rows, for their keys only.
+    const touched = (size: number) =>
+      `WITH touched AS (SELECT DISTINCT ${s.key}, (received_at / ${size}) * ${size} AS bucket FROM ${s.raw} ` +
+      'WHERE id > ? AND id <= ? AND received_at >= ? AND received_at < ?) ';
+    this.lateMinutes =
+      touched(MINUTE_MS) +
+      upsertReplace(
+        s,
+        s.minute,
+        rawAggregate(
+          s,
+          MINUTE_MS,
+          `touched t JOIN ${s.raw} r ON r.${s.key} = t.${s.key} AND r.received_at >= t.bucket AND r.received_at < t.bucket + ${MINUTE_MS}`,
+          'TRUE',
+        ),
+      );
+    this.lateHours =
+      touched(HOUR_MS) +
+      upsertReplace(
+        s,
+        s.hour,
+        minuteAggregate(
+          s,
+          `touched t JOIN ${s.minute} m ON m.${s.key} = t.${s.key} AND m.bucket >= t.bucket AND m.bucket < t.bucket + ${HOUR_MS}`,
+          'TRUE',
+        ),
+      );
+    this.saveState =
+      'INSERT INTO rollup_state (series, minute_mark, seen_id, updated_at) VALUES (?, ?, ?, ?) ' +
+      'ON CONFLICT (series) DO UPDATE SET minute_mark = excluded.minute_mark, seen_id = excluded.seen_id, updated_at = excluded.updated_at';
+  }
+}
+
+const sqlCache = new Map<string, SeriesSql>();
+function sqlFor(series: SeriesName, dialect: Dialect): SeriesSql {
+  const k = `${dialect.name}:${series}`;
+  let sql = sqlCache.get(k);
+  if (!sql) sqlCache.set(k, (sql = new SeriesSql(SERIES[series], dialect)));
+  return sql;
+}
+
+export interface RollupStep {
+  series: SeriesName;
+  /** Minutes that start before this are complete (the hub's clock less a settling delay). */
+  until: number;
+  /** Most raw rows one step reads, so a step never holds the writer for long. */
+  budget: number;
+  /** Late rows stamped before this are not recomputed: their minute may already be partly purged. */
+  lateFloor: number;
+  now: number;
+}
+
+export interface RollupResult {
+  ok: true;
+  /** Minutes before this are rolled. */
+  minuteMark: number;
+  /** Minute buckets recomputed because rows arrived late into them. */
+  late: number;
+  /** False when another step is needed to catch up. */
+  done: boolean;
+  /** How long the step's statements held the writer (ms), which the job uses to size the next one. */
+  ms: number;
+}
+
+/**
+ * One bounded step of the rollup, inside the writer's transaction:
+ *  1. late rows: raw rows with an id above `seen_id` (at most `budget` ids) that were stamped inside
+ *     a minute already rolled have their minutes and hours recomputed from all their rows;
+ *  2. the next complete minutes after `minute_mark` (about `budget` raw rows) are rolled from raw,
+ *     replacing their minute rows, then folded into their hours, exactly once each.
+ * Buckets key on `received_at`, the hub's clock (as retention and the agent view do), so rows only
+ * arrive late by the writer's queue or another hub's commit, and raw ids grow with commit order.
+ */
+export async function rollupStep(tx: SqlExecutor, dialect: Dialect, step: RollupStep): Promise<RollupResult> {
+  const started = performance.now();
+  const q = sqlFor(step.series, dialect);
+  const state = await tx.get<{ minute_mark: number; seen_id: number }>(q.state, [step.series]);
+  const maxId = Number((await tx.get<{ id: number | null }>(q.maxId))?.id ?? 0);
+  let mark: number;
+  let seen: number;
+  if (state) {
+    mark = Number(state.minute_mark);
+    // SQLite reuses ids after the newest row is deleted; start over from what is there.
+    seen = Math.min(Number(state.seen_id), maxId);
+  } else {
+    const first = (await tx.get<{ t: number | null }>(q.minRaw))?.t;
+    mark = first === null || first === undefined ? floorTo(step.until, MINUTE_MS) : floorTo(Number(first), MINUTE_MS);
+    seen = maxId;
+  }
+
+  let late = 0;
+  const seenTo = Math.min(maxId, seen + step.budget);
+  if (seenTo > seen && mark > step.lateFloor) {
+    const args = [seen, seenTo, step.lateFloor, mark];
+    late = (await tx.run(q.lateMinutes, args)).changes;
+    if (late > 0) await tx.run(q.lateHours, args);
+  }
+  seen = seenTo;
+
+  const until = floorTo(step.until, MINUTE_MS);
+  let to = until;
+  if (mark < until) {
+    const end = await tx.get<{ t: number }>(q.chunkEnd, [mark, step.budget]);
+    if (end) to = Math.min(until, Math.max(floorTo(Number(end.t), MINUTE_MS), mark + MINUTE_MS));
+    await tx.run(q.rollMinutes, [mark, to]);
+    await tx.run(q.mergeHours, [mark, to]);
+    mark = to;
+  }
+  await tx.run(q.saveState, [step.series, mark, seen, step.now]);
+  return { ok: true, minuteMark: mark, late, done: mark >= until && seen >= maxId, ms: performance.now() - started };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading: ranges at one resolution, from the rollups plus the raw minutes not yet rolled.
+
+export type Resolution = 'raw' | '1m' | '1h';
+
+/** min, max, average and latest value of one figure over a bucket; null when no sample had it. */
+export interface FigureStats {
+  min: number;
+  max: number;
+  avg: number;
+  last: number | null;
+}
+
+export interface Point {
+  /** The bucket's start (a raw sample's receive time), epoch ms of the hub's clock. */
+  t: number;
+  /** Raw samples in the bucket. */
+  samples: number;
+  figures: Record<string, FigureStats | null>;
+}
+
+type BucketRow = Record<string, number | string | null>;
+
+/** Reads buckets of one key (or every key) in [since, until) at 1m or 1h, as one statement. */
+function bucketQuery(s: Series, resolution: '1m' | '1h', oneKey: boolean, figures: readonly string[]): string {
+  const size = resolution === '1m' ? MINUTE_MS : HOUR_MS;
+  const table = resolution === '1m' ? s.minute : s.hour;
+  const keyCond = (col: string) => (oneKey ? `${col} = ? AND ` : '');
+  // Only the figures asked for: a row of every figure's five parts costs far more to hand to
+  // JavaScript than to read (bench/RESULTS.md).
+  const stored = `SELECT ${s.key}, bucket, ${rollupColumns(figures).join(', ')} FROM ${table} WHERE ${keyCond(s.key)}bucket >= ? AND bucket < ?`;
+  // Minutes at or after the mark are not rolled yet: aggregate them from raw in the same statement,
+  // so both halves come from one snapshot and a step committing in between cannot count twice. The
+  // later of `since` and the mark is one bound, so the index range starts there (two bounds would
+  // scan from the earlier one).
+  const tail = rawAggregate(
+    s,
+    size,
+    `${s.raw} r`,
+    `${keyCond(`r.${s.key}`)}r.received_at >= COALESCE((SELECT CASE WHEN minute_mark > ? THEN minute_mark ELSE ? END ` +
+      `FROM rollup_state WHERE series = '${s.name}'), ?) AND r.received_at < ?`,
+    figures,
+  );
+  return `${stored} UNION ALL ${tail} ORDER BY 1, 2`;
+}
+
+/**
+ * The buckets `readBuckets` answers, computed from raw rows alone: what a store without rollups
+ * must run for the same chart. Kept beside the real query so the benchmark compares like with like.
+ */
+export function rawBucketsSql(series: SeriesName, resolution: '1m' | '1h', oneKey: boolean, figures?: readonly string[]): string {
+  const s = SERIES[series];
+  const size = resolution === '1m' ? MINUTE_MS : HOUR_MS;
+  const where = `${oneKey ? `r.${s.key} = ? AND ` : ''}r.received_at >= ? AND r.received_at < ?`;
+  return `${rawAggregate(s, size, `${s.raw} r`, where, figures ?? s.figures)} ORDER BY 1, 2`;
+}
+
+const bucketSql = new Map<string, string>();
+const rawSql = new Map<string, string>();
+
+function statsOf(row: BucketRow, f: string): FigureStats | null {
+  const n = Number(row[`${f}_n`] ?? 0);
+  if (n === 0) return null;
+  const last = row[`${f}_last`];
+  return {
+    min: Number(row[`${f}_min`]),
+    max: Number(row[`${f}_max`]),
+    avg: Number(row[`${f}_sum`]) / n,
+    last: last === null || last === undefined ? null : Number(last),
+  };
+}
+
+/** Folds a bucket's second part (raw minutes not yet rolled) into its first (the stored rollup). */
+function mergeRows(figures: readonly string[], a: BucketRow, b: BucketRow): BucketRow {
+  const out: BucketRow = { ...a, samples: Number(a.samples) + Number(b.samples) };
+  const newer = Number(b.last_at) >= Number(a.last_at) ? b : a;
+  out.last_at = newer.last_at ?? null;
+  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  for (const f of figures) {
+    out[`${f}_n`] = Number(a[`${f}_n`]) + Number(b[`${f}_n`]);
+    out[`${f}_sum`] = Number(a[`${f}_sum`]) + Number(b[`${f}_sum`]);
+    const [amin, bmin, amax, bmax] = [num(a[`${f}_min`]), num(b[`${f}_min`]), num(a[`${f}_max`]), num(b[`${f}_max`])];
+    out[`${f}_min`] = amin === null ? bmin : bmin === null ? amin : Math.min(amin, bmin);
+    out[`${f}_max`] = amax === null ? bmax : bmax === null ? amax : Math.max(amax, bmax);
+    out[`${f}_last`] = newer[`${f}_last`] ?? null;
+  }
+  return out;
+}
+
+export interface RangeQuery {
+  series: SeriesName;
+  /** One agent or host; undefined reads every key (the fleet-wide host view). */
+  key?: string | undefined;
+  since: number;
+  until: number;
+  figures: readonly string[];
+}
+
+/** Buckets per key, oldest first. Bucketed resolutions start at the bucket holding `since`. */
+export async function readBuckets(db: SqlExecutor, q: RangeQuery, resolution: '1m' | '1h'): Promise<Map<string, Point[]>> {
+  const s = SERIES[q.series];
+  const size = resolution === '1m' ? MINUTE_MS : HOUR_MS;
+  const oneKey = q.key !== undefined;
+  const cacheKey = `${q.series}:${resolution}:${oneKey}:${q.figures.join(',')}`;
+  let sql = bucketSql.get(cacheKey);
+  if (!sql) bucketSql.set(cacheKey, (sql = bucketQuery(s, resolution, oneKey, q.figures)));
+  const since = floorTo(q.since, size);
+  const k = oneKey ? [q.key] : [];
+  const rows = await db.all<BucketRow>(sql, [...k, since, q.until, ...k, since, since, since, q.until]);
+  const byKey = new Map<string, Point[]>();
+  let prev: { key: string; t: number; row: BucketRow } | undefined;
+  const flush = () => {
+    if (!prev) return;
+    const list = byKey.get(prev.key) ?? [];
+    list.push(toPoint(q.figures, prev.row));
+    byKey.set(prev.key, list);
+  };
+  for (const row of rows) {
+    const key = String(row[s.key]);
+    const t = Number(row.bucket);
+    if (prev && prev.key === key && prev.t === t) {
+      prev.row = mergeRows(q.figures, prev.row, row);
+      continue;
+    }
+    flush();
+    prev = { key, t, row };
+  }
+  flush();
+  return byKey;
+}
+
+function toPoint(figures: readonly string[], row: BucketRow): Point {
+  const out: Record<string, FigureStats | null> = {};
+  for (const f of figures) out[f] = statsOf(row, f);
+  return { t: Number(row.bucket), samples: Number(row.samples), figures: out };
+}
+
+/** Raw samples per key in [since, until), oldest first, at most `limit` in all. */
+export async function readRaw(
+  db: SqlExecutor,
+  q: RangeQuery,
+  limit: number,
+): Promise<{ points: Map<string, Point[]>; truncated: boolean }> {
+  const s = SERIES[q.series];
+  const oneKey = q.key !== undefined;
+  const cacheKey = `${q.series}:${oneKey}:${q.figures.join(',')}`;
+  let sql = rawSql.get(cacheKey);
+  if (!sql) {
+    sql =
+      `SELECT ${s.key}, received_at, ${q.figures.join(', ')} FROM ${s.raw} ` +
+      `WHERE ${oneKey ? `${s.key} = ? AND ` : ''}received_at >= ? AND received_at < ? ORDER BY ${s.key}, received_at, id LIMIT ?`;
+    rawSql.set(cacheKey, sql);
+  }
+  const rows = await db.all<BucketRow>(sql, [...(oneKey ? [q.key] : []), q.since, q.until, limit + 1]);
+  const points = new Map<string, Point[]>();
+  for (const row of rows.slice(0, limit)) {
+    const figures: Record<string, FigureStats | null> = {};
+    for (const f of q.figures) {
+      const v = row[f];
+      figures[f] = v === null || v === undefined ? null : { min: Number(v), max: Number(v), avg: Number(v), last: Number(v) };
+    }
+    const key = String(row[s.key]);
+    const list = points.get(key) ?? [];
+    list.push({ t: Number(row.received_at), samples: 1, figures });
+    points.set(key, list);
+  }
+  return { points, truncated: rows.length > limit };
+}

@@ -1,0 +1,179 @@
+import type { Db } from './db.js';
+import { DAY_MS, PURGE_TARGETS, RETENTION_OF, type PurgeTarget, type Retention } from './retention.js';
+
+/** How each purged table's arrivals are observed: its time column, and whether ids count rows. */
+const ARRIVALS: Record<PurgeTarget, { time: string; ids: boolean; windowMs: number }> = {
+  agent_metrics: { time: 'received_at', ids: true, windowMs: DAY_MS },
+  system_metrics: { time: 'received_at', ids: true, windowMs: DAY_MS },
+  agent_events: { time: 'received_at', ids: true, windowMs: DAY_MS },
+  llm_traces: { time: 'received_at', ids: true, windowMs: DAY_MS },
+  error_logs: { time: 'first_seen_at', ids: false, windowMs: DAY_MS },
+  error_event_ids: { time: 'received_at', ids: false, windowMs: DAY_MS },
+  // A day of minutes is 1,440 rows per agent; an hour of them tells the rate as well.
+  agent_metrics_1m: { time: 'bucket', ids: false, windowMs: 3_600_000 },
+  system_metrics_1m: { time: 'bucket', ids: false, windowMs: 3_600_000 },
+  agent_metrics_1h: { time: 'bucket', ids: false, windowMs: DAY_MS },
+  system_metrics_1h: { time: 'bucket', ids: false, windowMs: DAY_MS },
+};
+
+export interface TableReport {
+  table: string;
+  rows: number;
+  rows_estimated: boolean;
+  /** Table and indexes; null where the database cannot size one table apart from the others. */
+  bytes: number | null;
+  /** Days this table keeps (0: forever); null for tables retention does not purge. */
+  retention_days: number | null;
+  /** Rows arriving per day, observed over the last day (the last hour for minute rollups). */
+  rows_per_day: number | null;
+  /**
+   * bytes per row × rows per day × retention days (plus unresolved errors, which stay); today's size
+   * for tables retention does not purge; null for a table kept forever (it has no settled size) or
+   * one whose bytes are unknown.
+   */
+  projected_bytes: number | null;
+}
+
+export interface StorageReport {
+  dialect: 'sqlite' | 'postgres';
+  method: 'dbstat' | 'page_count' | 'pg_total_relation_size';
+  at: number;
+  total_bytes: number;
+  sqlite?: { file_bytes: number; wal_bytes: number; free_bytes: number; auto_vacuum: 'none' | 'full' | 'incremental' };
+  retention: {
+    metrics_days: number;
+    events_days: number;
+    errors_days: number;
+    traces_days: number;
+    rollup_1m_days: number;
+    rollup_1h_days: number;
+  };
+  tables: TableReport[];
+  /** The sum of the tables' projections: the size this database settles at once retention is reached. */
+  projected_total_bytes: number;
+  /** Tables left out of that sum: kept forever, or of unknown size. */
+  unprojected_tables: string[];
+}
+
+const isPurged = (t: string): t is PurgeTarget => (PURGE_TARGETS as readonly string[]).includes(t);
+
+/** Rows that arrived in the last `windowMs` (or since the first row, if it is younger), per day. */
+async function arrivalsPerDay(db: Db, table: PurgeTarget, now: number): Promise<number | null> {
+  const a = ARRIVALS[table];
+  const first = await db.get<{ t: number | null }>(`SELECT MIN(${a.time}) AS t FROM ${table}`);
+  if (first?.t === null || first?.t === undefined) return null;
+  const since = Math.max(now - a.windowMs, Number(first.t));
+  // Less than a minute of history tells nothing about a day.
+  if (now - since < 60_000) return null;
+  let n: number;
+  if (a.ids) {
+    // Ids grow with arrival: two index lookups instead of counting a day of a big table.
+    const r = await db.get<{ hi: number | null; lo: number | null }>(
+      `SELECT (SELECT MAX(id) FROM ${table}) AS hi, (SELECT id FROM ${table} WHERE ${a.time} >= ? ORDER BY ${a.time} LIMIT 1) AS lo`,
+      [since],
+    );
+    n = r?.lo === null || r?.lo === undefined ? 0 : Number(r.hi) - Number(r.lo) + 1;
+  } else {
+    n = Number((await db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table} WHERE ${a.time} >= ?`, [since]))?.n ?? 0);
+  }
+  return (n * DAY_MS) / (now - since);
+}
+
+/** What the database holds, table by table, and what it will hold at the configured retention. */
+export async function storageReport(db: Db, retention: Retention, now: number): Promise<StorageReport> {
+  const fp = await db.footprint();
+  const unresolved = Number((await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM error_logs WHERE resolved = FALSE'))?.n ?? 0);
+  const tables: TableReport[] = [];
+  let projectedTotal = 0;
+  const unprojected: string[] = [];
+  for (const t of [...fp.tables].sort((a, b) => (b.bytes ?? 0) - (a.bytes ?? 0) || a.name.localeCompare(b.name))) {
+    const purged = isPurged(t.name);
+    const days = purged ? retention[RETENTION_OF[t.name as PurgeTarget]] : null;
+    const perDay = purged ? await arrivalsPerDay(db, t.name as PurgeTarget, now) : null;
+    let projected: number | null = t.bytes;
+    if (days === 0 && t.rows > 0) projected = null;
+    else if (days !== null && t.bytes !== null && t.rows > 0 && perDay !== null) {
+      const perRow = t.bytes / t.rows;
+      const kept = perDay * days + (t.name === 'error_logs' ? unresolved : 0);
+      projected = Math.round(perRow * kept);
+    }
+    if (projected === null) unprojected.push(t.name);
+    else projectedTotal += projected;
+    tables.push({
+      table: t.name,
+      rows: t.rows,
+      rows_estimated: t.rowsEstimated,
+      bytes: t.bytes,
+      retention_days: days,
+      rows_per_day: perDay === null ? null : Math.round(perDay),
+      projected_bytes: projected,
+    });
+  }
+  return {
+    dialect: db.dialect.name,
+    method: fp.method,
+    at: now,
+    total_bytes: fp.totalBytes,
+    ...(fp.sqlite
+      ? {
+          sqlite: {
+            file_bytes: fp.sqlite.fileBytes,
+            wal_bytes: fp.sqlite.walBytes,
+            free_bytes: fp.sqlite.freeBytes,
+            auto_vacuum: fp.sqlite.autoVacuum,
+          },
+        }
+      : {}),
+    retention: {
+      metrics_days: retention.metricsDays,
+      events_days: retention.eventsDays,
+      errors_days: retention.errorsDays,
+      traces_days: retention.tracesDays,
+      rollup_1m_days: retention.rollup1mDays,
+      rollup_1h_days: retention.rollup1hDays,
+    },
+    tables,
+    projected_total_bytes: projectedTotal,
+    unprojected_tables: unprojected,
+  };
+}
+
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+function bytesText(n: number | null): string {
+  if (n === null) return '?';
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < UNITS.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${u === 0 ? v : v.toFixed(1)} ${UNITS[u]}`;
+}
+const countText = (n: number | null): string => (n === null ? '—' : n.toLocaleString('en-US'));
+
+/** The report as `vigil storage` prints it: one line per table, biggest first, then the projection. */
+export function formatStorageReport(r: StorageReport): string {
+  const head = [`Vigil storage (${r.dialect}, sizes by ${r.method}): ${bytesText(r.total_bytes)} in all`];
+  if (r.sqlite) {
+    head.push(
+      `  file ${bytesText(r.sqlite.file_bytes)}, WAL ${bytesText(r.sqlite.wal_bytes)}, ` +
+        `free pages ${bytesText(r.sqlite.free_bytes)}, auto_vacuum ${r.sqlite.auto_vacuum}`,
+    );
+  }
+  const rows = [
+    ['table', 'rows', 'bytes', 'rows/day', 'kept', 'projected'],
+    ...r.tables.map((t) => [
+      t.table,
+      `${t.rows_estimated ? '~' : ''}${countText(t.rows)}`,
+      bytesText(t.bytes),
+      countText(t.rows_per_day),
+      t.retention_days === null ? '—' : t.retention_days === 0 ? 'forever' : `${t.retention_days} d`,
+      t.projected_bytes === null ? '—' : bytesText(t.projected_bytes),
+    ]),
+  ];
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length))) ?? [];
+  const table = rows.map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  '));
+  const tail = [`Projected size at the configured retention: ${bytesText(r.projected_total_bytes)}`];
+  if (r.unprojected_tables.length > 0) tail.push(`  (not counted, kept forever or of unknown size: ${r.unprojected_tables.join(', ')})`);
+  return `${[...head, '', ...table, '', ...tail].join('\n')}\n`;
+}

@@ -1,0 +1,53 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Routes } from '../api/context.js';
+import type { Asset } from './assets.js';
+
+/**
+ * The dashboard's own addresses (packages/web/src/app/routes.ts): a reload or a shared link to one of
+ * them gets the app's index.html. Anything else that is not a built file is a 404, never the app,
+ * so a mistyped API path or `/../../etc/passwd` gets an honest answer.
+ */
+const CLIENT_ROUTES = [/^\/$/, /^\/agents\/[^/]+$/, /^\/(errors|events|capacity)$/];
+
+const NOT_BUILT =
+  '<!doctype html><html lang="en"><meta charset="utf-8"><title>Vigil hub</title>' +
+  '<h1>Vigil hub is running</h1>' +
+  '<p>The web dashboard has not been built. From the repository, run <code>npm run build</code> ' +
+  '(or <code>npm run build:web</code>) and restart the hub, or point <code>--web-dir</code> at a built dashboard.</p>' +
+  '<p>The API works meanwhile: <a href="/api/v1/openapi.json">/api/v1/openapi.json</a>.</p></html>';
+
+/** Serves the built dashboard at `/` with its client routes; the API stays under `/api`. */
+export const dashboardRoutes: Routes = (app, { dashboard }) => {
+  const serve = async (req: FastifyRequest, reply: FastifyReply) => {
+    const path = req.url.split('?')[0] ?? '/';
+    if (path === '/api' || path.startsWith('/api/')) return reply.callNotFound();
+    if (!dashboard.ok) {
+      if (!CLIENT_ROUTES.some((r) => r.test(path))) return reply.callNotFound();
+      return reply
+        .type('text/html; charset=utf-8')
+        .header('cache-control', 'no-cache')
+        .header('content-security-policy', "default-src 'none'")
+        .send(NOT_BUILT);
+    }
+    const file = dashboard.files.get(path);
+    if (file && path !== '/index.html') return sendAsset(req, reply, file);
+    const index = dashboard.files.get('/index.html');
+    if (index && CLIENT_ROUTES.some((r) => r.test(path))) return sendAsset(req, reply, index);
+    return reply.callNotFound();
+  };
+  app.get('/', { config: { access: 'public' }, schema: { hide: true } }, serve);
+  app.get('/*', { config: { access: 'public' }, schema: { hide: true } }, serve);
+};
+
+function sendAsset(req: FastifyRequest, reply: FastifyReply, asset: Asset) {
+  reply
+    .type(asset.type)
+    .header('etag', asset.etag)
+    .header('vary', 'accept-encoding')
+    .header('cache-control', asset.immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
+  if (req.headers['if-none-match'] === asset.etag) return reply.status(304).send();
+  if (asset.gzip && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+    return reply.header('content-encoding', 'gzip').send(asset.gzip);
+  }
+  return reply.send(asset.body);
+}

@@ -1,0 +1,232 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { ManualClock } from '../src/clock.js';
+import { RetentionJob } from '../src/jobs/retention.js';
+import { DAY_MS, PURGE_TARGETS, type PurgeTarget, type Retention } from '../src/store/retention.js';
+import { startTestHub, type TestHub } from './support/hub.js';
+import { DIALECTS, postgresUnavailable } from './support/stores.js';
+
+/**
+ * Retention with a controlled clock: a purge removes exactly the rows past each table's retention,
+ * keeps every newer row and every unresolved error, and the storage report and `vigil storage`
+ * show what is left. On both databases.
+ */
+
+const VIGIL = fileURLToPath(new URL('../../bin/vigil.js', import.meta.url));
+const run = promisify(execFile);
+
+const NOW = Date.UTC(2026, 5, 1, 12);
+/** Ages (days before NOW) at which data is written: on both sides of every retention boundary. */
+const AGES = [400, 100, 40, 25, 15, 9, 6.9, 1, 0.1];
+// Events and traces get non-default retentions, to show the settings take effect.
+const RETENTION: Retention = { metricsDays: 7, eventsDays: 10, errorsDays: 7, tracesDays: 20, rollup1mDays: 30, rollup1hDays: 365 };
+const FLAGS = ['--retention-events-days', '10', '--retention-traces-days', '20'];
+
+/** Each table's time column, and the columns that identify a row. */
+const SHAPE: Record<PurgeTarget, { time: string; id: string }> = {
+  agent_metrics: { time: 'received_at', id: 'id' },
+  system_metrics: { time: 'received_at', id: 'id' },
+  agent_events: { time: 'received_at', id: 'id' },
+  error_logs: { time: 'last_seen_at', id: 'id' },
+  error_event_ids: { time: 'received_at', id: "agent_id || '/' || event_id" },
+  llm_traces: { time: 'received_at', id: 'id' },
+  agent_metrics_1m: { time: 'bucket', id: "agent_id || '/' || bucket" },
+  agent_metrics_1h: { time: 'bucket', id: "agent_id || '/' || bucket" },
+  system_metrics_1m: { time: 'bucket', id: "host || '/' || bucket" },
+  system_metrics_1h: { time: 'bucket', id: "host || '/' || bucket" },
+};
+const DAYS: Record<PurgeTarget, number> = {
+  agent_metrics: 7,
+  system_metrics: 7,
+  agent_events: 10,
+  error_logs: 7,
+  error_event_ids: 7,
+  llm_traces: 20,
+  agent_metrics_1m: 30,
+  agent_metrics_1h: 365,
+  system_metrics_1m: 30,
+  system_metrics_1h: 365,
+};
+
+for (const dialect of DIALECTS) {
+  describe(`retention on ${dialect}`, async () => {
+    const skip = dialect === 'postgres' ? await postgresUnavailable() : undefined;
+    let hub: TestHub;
+    const clock = new ManualClock(NOW - 401 * DAY_MS);
+    const ids = async (t: PurgeTarget, where: string, params: unknown[] = []): Promise<string[]> =>
+      (await hub.db.all<{ k: string }>(`SELECT ${SHAPE[t].id} AS k FROM ${t} WHERE ${where}`, params)).map((r) => String(r.k)).sort();
+
+    before(async () => {
+      if (skip) return;
+      hub = await startTestHub(dialect, {
+        clock,
+        flags: ['--host-metrics-interval', '0', '--rollup-interval', '3600', '--retention-interval', '86400', ...FLAGS],
+      });
+      for (const id of ['p-1', 'p-2']) await hub.call('POST', '/api/v1/agents', { agent_id: id, name: id, agent_type: 'retention' });
+      let n = 0;
+      for (const [index, age] of AGES.entries()) {
+        // Error fingerprints ignore numbers: a letter keeps each age's open error a group of its own.
+        const tag = 'abcdefghijklmnop'[index] ?? 'z';
+        clock.set(NOW - age * DAY_MS);
+        for (const agent of ['p-1', 'p-2']) {
+          for (let i = 0; i < 3; i++) {
+            const hb = await hub.call('POST', `/api/v1/agents/${agent}/heartbeat`, {
+              resources: { cpu_percent: age % 100 },
+              metrics: { memory_mb: i },
+            });
+            assert.equal(hb.status, 200);
+            await hub.writer.submitOne({
+              kind: 'system_metrics',
+              row: {
+                host: `host-${agent}`,
+                received_at: clock.now(),
+                cpu_percent: i,
+                cpu_cores: 2,
+                cpu_load_1min: null,
+                cpu_load_5min: null,
+                cpu_load_15min: null,
+                memory_used_bytes: 1,
+                memory_limit_bytes: 2,
+                memory_percent: 50,
+                disk_used_bytes: null,
+                disk_total_bytes: null,
+                io_read_bps: null,
+                io_write_bps: null,
+              },
+            });
+            clock.advance(20_000);
+          }
+          await hub.call('POST', `/api/v1/agents/${agent}/events`, { event_type: 'info', message: `age ${age}` });
+          await hub.call('POST', `/api/v1/agents/${agent}/traces`, { model: 'm', event_id: `tr-${++n}` });
+          const open = await hub.call('POST', `/api/v1/agents/${agent}/errors`, {
+            error_type: 'Open',
+            message: `never resolved, batch ${tag}`,
+            event_id: `err-${++n}`,
+          });
+          assert.equal(open.status, 201);
+          const done = await hub.call('POST', `/api/v1/agents/${agent}/errors`, {
+            error_type: 'Done',
+            message: `resolved, age ${age}`,
+            event_id: `err-${++n}`,
+          });
+          assert.equal((await hub.call('POST', `/api/v1/errors/${done.body.id}/resolve`)).status, 200);
+        }
+      }
+      // Reported 20 days ago, resolved only 2 days ago: resolved recently, so it stays.
+      clock.set(NOW - 20 * DAY_MS);
+      const late = await hub.call('POST', '/api/v1/agents/p-1/errors', { error_type: 'Slow', message: 'resolved lately' });
+      clock.set(NOW - 2 * DAY_MS);
+      await hub.call('POST', `/api/v1/errors/${late.body.id}/resolve`);
+      clock.set(NOW);
+      await hub.rollups.runOnce();
+    });
+    after(async () => {
+      if (!skip) await hub.close();
+    });
+
+    test('a purge removes exactly what is past retention, keeps everything newer and every unresolved error', { skip }, async () => {
+      const cutoff = (t: PurgeTarget) => NOW - DAYS[t] * DAY_MS;
+      const keep = new Map<PurgeTarget, string[]>();
+      for (const t of PURGE_TARGETS) {
+        keep.set(t, await ids(t, `${SHAPE[t].time} >= ?`, [cutoff(t)]));
+        assert.ok((await ids(t, `${SHAPE[t].time} < ?`, [cutoff(t)])).length > 0, `${t} has rows past retention to purge`);
+      }
+      const unresolved = await ids('error_logs', 'resolved = FALSE');
+      assert.equal(unresolved.length, 2 * AGES.length);
+      const recentlyResolved = await ids('error_logs', "error_type = 'Slow'");
+
+      // Batches of 7 rows: many per table, so batch boundaries are crossed everywhere.
+      const job = new RetentionJob(hub.writer, hub.db, clock, {
+        everyMs: 3_600_000,
+        retention: RETENTION,
+        onError: () => undefined,
+        batchRows: 7,
+      });
+      const report = await job.runOnce();
+      assert.ok(report.batches > PURGE_TARGETS.length, `${report.batches} batches`);
+
+      for (const t of PURGE_TARGETS) {
+        const past =
+          t === 'error_logs'
+            ? await ids(t, 'resolved = TRUE AND last_seen_at < ? AND resolved_at < ?', [cutoff(t), cutoff(t)])
+            : await ids(t, `${SHAPE[t].time} < ?`, [cutoff(t)]);
+        assert.deepEqual(past, [], `${t}: nothing past retention remains`);
+        const expected =
+          t === 'error_logs' ? [...new Set([...(keep.get(t) ?? []), ...unresolved, ...recentlyResolved])].sort() : keep.get(t);
+        assert.deepEqual(await ids(t, 'TRUE'), expected, `${t}: exactly the newer rows remain`);
+      }
+      // Three ages are within 7 days, two agents, three heartbeats each.
+      assert.equal((await ids('agent_metrics', 'TRUE')).length, 3 * 2 * 3);
+      assert.deepEqual(await ids('error_logs', 'resolved = FALSE'), unresolved, 'unresolved errors are never purged, however old');
+      assert.equal(report.deleted.agent_metrics, 6 * 2 * 3);
+
+      const again = await hub.retention.runOnce();
+      assert.equal(
+        Object.values(again.deleted).reduce((a, b) => a + b, 0),
+        0,
+        'a second pass finds nothing',
+      );
+      assert.equal(again.walTruncated, true);
+    });
+
+    test('GET /api/v1/storage and vigil storage show rows and bytes per table and the projected size', { skip }, async () => {
+      const r = await hub.call('GET', '/api/v1/storage');
+      assert.equal(r.status, 200);
+      const body = r.body;
+      assert.equal(body.dialect, dialect);
+      assert.deepEqual(body.retention, {
+        metrics_days: 7,
+        events_days: 10,
+        errors_days: 7,
+        traces_days: 20,
+        rollup_1m_days: 30,
+        rollup_1h_days: 365,
+      });
+      const byName = new Map(body.tables.map((t: { table: string }) => [t.table, t]));
+      for (const t of [...PURGE_TARGETS, 'agents']) {
+        const row = byName.get(t) as { rows: number; bytes: number; retention_days: number | null; rows_estimated: boolean };
+        assert.ok(row, `${t} is reported`);
+        const count = await hub.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${t}`);
+        assert.equal(row.rows, Number(count?.n), `${t} rows`);
+        assert.equal(row.rows_estimated, false);
+        assert.ok(row.bytes > 0, `${t} bytes`);
+        assert.equal(row.retention_days, t === 'agents' ? null : DAYS[t as PurgeTarget]);
+      }
+      const metrics = byName.get('agent_metrics') as { rows_per_day: number; projected_bytes: number; bytes: number; rows: number };
+      // 12 samples in the last day and a few hours: about 12 a day, so 7 days hold ~84 rows.
+      assert.ok(metrics.rows_per_day > 0, 'arrivals observed');
+      const perRow = metrics.bytes / metrics.rows;
+      assert.ok(
+        Math.abs(metrics.projected_bytes - perRow * metrics.rows_per_day * 7) <= perRow * 7,
+        'bytes per row × rows per day × 7 days',
+      );
+      assert.ok(body.projected_total_bytes > 0);
+      assert.ok(body.total_bytes > 0);
+      if (dialect === 'sqlite') {
+        assert.equal(body.method, 'dbstat');
+        assert.equal(body.sqlite.auto_vacuum, 'incremental', 'a new database is created with incremental auto-vacuum');
+        assert.ok(body.sqlite.file_bytes > 0);
+        assert.equal(typeof body.sqlite.wal_bytes, 'number');
+      } else {
+        assert.equal(body.method, 'pg_total_relation_size');
+      }
+
+      const cli = await run(process.execPath, [VIGIL, 'storage', '--data-dir', hub.dir, '--db', hub.target, ...FLAGS], {
+        env: { PATH: process.env.PATH },
+      });
+      assert.match(cli.stdout, /^Vigil storage/);
+      assert.match(cli.stdout, /agent_metrics_1m +\d+/);
+      assert.match(cli.stdout, /llm_traces .* 20 d/);
+      assert.match(cli.stdout, /Projected size at the configured retention: \d/);
+      const json = await run(process.execPath, [VIGIL, 'storage', '--json', '--db', hub.target, '--data-dir', hub.dir], {
+        env: { PATH: process.env.PATH },
+      });
+      const parsed = JSON.parse(json.stdout);
+      assert.equal(parsed.retention.events_days, 30, 'the CLI reports the retention it is given (default here)');
+      assert.equal(parsed.tables.find((t: { table: string }) => t.table === 'agent_metrics').rows, metrics.rows);
+    });
+  });
+}

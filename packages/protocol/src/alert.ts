@@ -1,0 +1,177 @@
+import { Type, type Static } from 'typebox';
+import { AgentId } from './ids.js';
+
+/** Numeric fields of the heartbeat's `resources` dict (seed 001), watchable as `resources.<field>`. */
+export const RESOURCE_ALERT_FIELDS = [
+  'cpu_percent',
+  'cpu_cores_physical',
+  'cpu_cores_available',
+  'cpu_load_1min',
+  'cpu_load_5min',
+  'memory_percent',
+  'memory_available_gb',
+  'gpu_vram_total_gb',
+  'gpu_vram_available_gb',
+] as const;
+
+/** Numeric fields of the heartbeat's `metrics` (the agent process, seed 002), watchable as `metrics.<field>`. */
+export const PROCESS_ALERT_FIELDS = ['memory_mb', 'message_count', 'cpu_percent', 'io_read_bps', 'io_write_bps'] as const;
+
+/**
+ * What a rule can watch. The short names are the seed 002 figures: `cpu_percent` is the agent
+ * process's CPU when it reports one, else its host's (as on the agent row); `unresolved_errors` counts
+ * the agent's unresolved error groups; `error_rate` counts error reports in the last minute;
+ * `offline` is 1 while liveness holds the agent offline for missed heartbeats, else 0.
+ */
+export const ALERT_METRICS = [
+  'cpu_percent',
+  'memory_mb',
+  'memory_percent',
+  'gpu_vram_available_gb',
+  'unresolved_errors',
+  'error_rate',
+  'offline',
+  'resources.cpu_percent',
+  'resources.cpu_cores_physical',
+  'resources.cpu_cores_available',
+  'resources.cpu_load_1min',
+  'resources.cpu_load_5min',
+  'resources.memory_percent',
+  'resources.memory_available_gb',
+  'resources.gpu_vram_total_gb',
+  'resources.gpu_vram_available_gb',
+  'metrics.memory_mb',
+  'metrics.message_count',
+  'metrics.cpu_percent',
+  'metrics.io_read_bps',
+  'metrics.io_write_bps',
+] as const;
+export type AlertMetric = (typeof ALERT_METRICS)[number];
+
+export const ALERT_OPS = ['>', '>=', '<', '<='] as const;
+export type AlertOp = (typeof ALERT_OPS)[number];
+
+export const ALERT_SEVERITIES = ['info', 'warning', 'critical'] as const;
+export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
+
+export const ALERT_STATES = ['pending', 'firing', 'resolved'] as const;
+export type AlertStateName = (typeof ALERT_STATES)[number];
+
+/** What happened to an alert, as announced on the live feed (`{type: 'alert', change, alert}`). */
+export type AlertChange = 'pending' | 'cancelled' | 'firing' | 'resolved' | 'acknowledged';
+
+/** Why an alert ended: its value came back, its agent stopped reporting it, or its rule changed or went away. */
+export type AlertResolveReason = 'recovered' | 'no_data' | 'rule_changed' | 'rule_deleted';
+
+const label = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]*$' });
+
+/** Which agents a rule watches; every field given must match (an empty scope watches every agent). */
+export const AlertScope = Type.Object(
+  {
+    agent_id: Type.Optional(AgentId),
+    pool_name: Type.Optional(label),
+    agent_type: Type.Optional(label),
+  },
+  { additionalProperties: false },
+);
+export type AlertScope = Static<typeof AlertScope>;
+
+const ruleFields = {
+  name: Type.String({ minLength: 1, maxLength: 100 }),
+  metric: Type.Enum(ALERT_METRICS, { description: 'What the rule watches' }),
+  op: Type.Enum(ALERT_OPS),
+  threshold: Type.Number({ minimum: -1e15, maximum: 1e15 }),
+  for_seconds: Type.Integer({ minimum: 0, maximum: 7 * 86_400, description: 'How long the condition must hold before firing' }),
+  severity: Type.Enum(ALERT_SEVERITIES),
+  scope: AlertScope,
+  enabled: Type.Boolean(),
+  hysteresis: Type.Number({
+    minimum: 0,
+    maximum: 1e15,
+    description: 'How far past the threshold the value must come back before a firing alert resolves (default 5 % of |threshold|)',
+  }),
+};
+
+/** A rule as created through the API, the CLI or the rules file. */
+export const AlertRuleInput = Type.Object(
+  {
+    name: ruleFields.name,
+    metric: ruleFields.metric,
+    op: ruleFields.op,
+    threshold: ruleFields.threshold,
+    for_seconds: Type.Optional(ruleFields.for_seconds),
+    severity: Type.Optional(ruleFields.severity),
+    scope: Type.Optional(ruleFields.scope),
+    enabled: Type.Optional(ruleFields.enabled),
+    hysteresis: Type.Optional(ruleFields.hysteresis),
+  },
+  { additionalProperties: false },
+);
+export type AlertRuleInput = Static<typeof AlertRuleInput>;
+
+/** A partial update of a rule; `hysteresis: null` goes back to the default margin. */
+export const AlertRulePatch = Type.Object(
+  {
+    name: Type.Optional(ruleFields.name),
+    metric: Type.Optional(ruleFields.metric),
+    op: Type.Optional(ruleFields.op),
+    threshold: Type.Optional(ruleFields.threshold),
+    for_seconds: Type.Optional(ruleFields.for_seconds),
+    severity: Type.Optional(ruleFields.severity),
+    scope: Type.Optional(ruleFields.scope),
+    enabled: Type.Optional(ruleFields.enabled),
+    hysteresis: Type.Optional(Type.Union([ruleFields.hysteresis, Type.Null()])),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type AlertRulePatch = Static<typeof AlertRulePatch>;
+
+/** A stored rule. */
+export interface AlertRule {
+  id: number;
+  name: string;
+  metric: AlertMetric;
+  op: AlertOp;
+  threshold: number;
+  for_seconds: number;
+  /** Null: the default margin, 5 % of |threshold|. */
+  hysteresis: number | null;
+  severity: AlertSeverity;
+  scope: AlertScope;
+  enabled: boolean;
+  /** Where the rule came from: shipped with the schema, the API, the CLI, or the `--alert-rules` file. */
+  source: 'default' | 'api' | 'cli' | 'file';
+  created_at: number;
+  updated_at: number;
+}
+
+/** One alert of one rule on one agent: pending, then firing, then resolved (history is kept). */
+export interface Alert {
+  id: number;
+  rule_id: number;
+  /** The rule's name, severity and condition when the alert began (the rule may change later). */
+  rule_name: string;
+  agent_id: string;
+  state: AlertStateName;
+  severity: AlertSeverity;
+  metric: AlertMetric;
+  op: AlertOp;
+  threshold: number;
+  /** When the condition first held. */
+  pending_since: number;
+  /** When it fired (null while pending). */
+  started_at: number | null;
+  resolved_at: number | null;
+  resolve_reason: AlertResolveReason | null;
+  /** The value when it fired. */
+  value: number | null;
+  /** The worst value seen: the highest for `>`/`>=` rules, the lowest for `<`/`<=`. */
+  peak_value: number | null;
+  /** The latest value seen. */
+  last_value: number | null;
+  acknowledged_at: number | null;
+  /** When people were last told (null: never, e.g. while silenced). */
+  notified_at: number | null;
+  /** One sentence for people, e.g. `cpu_percent is 91.5 (> 80 for 120 s) on agent gpu-box-1`. */
+  message: string;
+}

@@ -1,0 +1,118 @@
+import { useState } from 'react';
+import { Link } from '../app/navigation.js';
+import { formatCount, formatDateTime, formatTime, formatValue } from '../ui/format.js';
+import type { FingerprintGroup } from './group.js';
+
+/**
+ * Error groups, one per fingerprint, each with its latest stack trace (as text) and a Resolve
+ * button that resolves every unresolved per-agent group behind it.
+ */
+export function ErrorGroupList({
+  groups,
+  now,
+  onResolve,
+  showAgents = true,
+}: {
+  groups: readonly FingerprintGroup[];
+  now: number;
+  onResolve: (g: FingerprintGroup) => Promise<void>;
+  showAgents?: boolean;
+}) {
+  return (
+    <ul className="error-groups">
+      {groups.map((g) => (
+        <ErrorGroupItem key={g.fingerprint} g={g} now={now} onResolve={onResolve} showAgents={showAgents} />
+      ))}
+    </ul>
+  );
+}
+
+function ErrorGroupItem({
+  g,
+  now,
+  onResolve,
+  showAgents,
+}: {
+  g: FingerprintGroup;
+  now: number;
+  onResolve: (g: FingerprintGroup) => Promise<void>;
+  showAgents: boolean;
+}) {
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<string | null>(null);
+  const open = g.unresolved.length > 0;
+  const resolve = async () => {
+    setBusy(true);
+    setProblem(null);
+    try {
+      await onResolve(g);
+    } catch (err) {
+      setProblem(err instanceof Error ? err.message : String(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const meta = Object.entries(g.latest.metadata);
+  return (
+    <li className={open ? 'error-group' : 'error-group resolved'} data-fingerprint={g.fingerprint} data-error-ids={g.ids.join(' ')}>
+      <div className="error-head">
+        <span className="error-type">{g.error_type}</span>
+        <span className="error-count" title="occurrences">
+          ×{formatCount(g.occurrences)}
+        </span>
+        <span className="muted small" title={`first ${formatDateTime(g.first_seen_at)}, last ${formatDateTime(g.last_seen_at)}`}>
+          last {formatTime(g.last_seen_at, now)}
+        </span>
+        <span className="spacer" />
+        {open ? (
+          <button
+            type="button"
+            className="button small"
+            onClick={() => void resolve()}
+            disabled={busy}
+            title={g.agents.length > 1 ? `Resolves it on all ${g.agents.length} agents` : undefined}
+          >
+            {busy ? 'Resolving…' : 'Resolve'}
+          </button>
+        ) : (
+          <span className="badge">resolved</span>
+        )}
+      </div>
+      <p className="error-message">{g.message}</p>
+      {showAgents && (
+        <p className="small muted">
+          {g.agents.length === 1 ? 'Agent ' : `${formatCount(g.agents.length)} agents: `}
+          {g.agents.slice(0, 8).map((a, i) => (
+            <span key={a}>
+              {i > 0 && ', '}
+              <Link to={{ page: 'agent', agentId: a }}>{a}</Link>
+            </span>
+          ))}
+          {g.agents.length > 8 && ` and ${formatCount(g.agents.length - 8)} more`}
+        </p>
+      )}
+      {(g.latest.stack_trace || meta.length > 0) && (
+        <details>
+          <summary>Stack trace and details</summary>
+          {g.latest.stack_trace && <pre className="stack">{g.latest.stack_trace}</pre>}
+          {meta.length > 0 && (
+            <dl className="kv small">
+              {meta.map(([k, v]) => (
+                <div key={k}>
+                  <dt>{k}</dt>
+                  <dd>{formatValue(v, 500)}</dd>
+                </div>
+              ))}
+            </dl>
+          )}
+          <p className="muted small">Fingerprint {g.fingerprint.slice(0, 16)}</p>
+        </details>
+      )}
+      {problem && (
+        <p className="form-error" role="alert">
+          {problem}
+        </p>
+      )}
+    </li>
+  );
+}

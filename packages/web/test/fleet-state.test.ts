@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Agent, LiveMessage } from '../src/api/types.js';
+import { FleetState } from '../src/fleet/fleet-state.js';
+
+function agent(id: string, over: Partial<Agent> = {}): Agent {
+  return {
+    agent_id: id,
+    name: `name-${id}`,
+    agent_type: 'worker',
+    pool_name: 'default',
+    capabilities: [],
+    status: 'online',
+    offline_reason: null,
+    last_heartbeat_at: 1000,
+    performance_score: 1,
+    resource_metrics: {},
+    metadata: {},
+    heartbeat_interval_s: 15,
+    registered_at: 500,
+    updated_at: 1000,
+    cpu_percent: 10,
+    memory_mb: 100,
+    message_count: 1,
+    ...over,
+  };
+}
+
+const beat = (id: string, at: number, cpu: number, extra: Partial<Extract<LiveMessage, { type: 'metrics_update' }>> = {}): LiveMessage => ({
+  type: 'metrics_update',
+  agent_id: id,
+  status: 'online',
+  resources: {},
+  metrics: { cpu_percent: cpu },
+  received_at: at,
+  ...extra,
+});
+
+test('a heartbeat updates its row; an older one (reordered, or from a slow snapshot) is ignored', () => {
+  const s = new FleetState();
+  s.mergeSnapshot([agent('a')], new Map());
+  assert.deepEqual(s.apply(beat('a', 2000, 55)), { kind: 'changed' });
+  assert.equal(s.agents.get('a')?.cpu_percent, 55);
+  assert.equal(s.agents.get('a')?.last_heartbeat_at, 2000);
+  assert.deepEqual(s.apply(beat('a', 1500, 5)), { kind: 'ignored' });
+  assert.equal(s.agents.get('a')?.cpu_percent, 55);
+});
+
+test('a heartbeat that leaves a figure out keeps the previous one, as the hub does', () => {
+  const s = new FleetState();
+  s.mergeSnapshot([agent('a', { resource_metrics: { gpu_vram_available_gb: 20 } })], new Map());
+  s.apply(beat('a', 2000, 30, { metrics: {} }));
+  const a = s.agents.get('a');
+  assert.equal(a?.cpu_percent, 10);
+  assert.equal(a?.memory_mb, 100);
+  assert.equal(a?.resources.gpu_vram_available_gb, 20, 'empty resources keep the last dict');
+  s.apply(beat('a', 3000, 30, { metrics: {}, resources: { cpu_percent: 70 } }));
+  assert.equal(s.agents.get('a')?.cpu_percent, 70, 'the host CPU stands in when the process sent none');
+});
+
+test('a snapshot older than what the feed delivered keeps the live figures but takes the new details', () => {
+  const s = new FleetState();
+  s.mergeSnapshot([agent('a')], new Map());
+  s.apply(beat('a', 5000, 90));
+  s.mergeSnapshot([agent('a', { name: 'renamed', last_heartbeat_at: 4000, cpu_percent: 1 })], new Map([['a', 3]]));
+  const a = s.agents.get('a');
+  assert.equal(a?.cpu_percent, 90);
+  assert.equal(a?.last_heartbeat_at, 5000);
+  assert.equal(a?.name, 'renamed');
+  assert.equal(a?.error_count, 3);
+});
+
+test('an agent registered live appears at once by id and is marked for fetching', () => {
+  const s = new FleetState();
+  const effect = s.apply({ type: 'agent_status', agent_id: 'new', status: 'online', reason: 'registered', at: 10, pool_name: 'gpu' });
+  assert.deepEqual(effect, { kind: 'unknown-agent', agentId: 'new' });
+  assert.equal(s.agents.get('new')?.partial, true);
+  assert.equal(s.agents.get('new')?.pool_name, 'gpu');
+  s.mergeSnapshot([agent('new', { last_heartbeat_at: 10 })], new Map());
+  assert.equal(s.agents.get('new')?.partial, false);
+  assert.equal(s.agents.get('new')?.name, 'name-new');
+  assert.deepEqual(s.apply(beat('ghost', 1, 1)), { kind: 'unknown-agent', agentId: 'ghost' });
+});
+
+test('status changes: stopped and missed heartbeats go offline with their reason; a heartbeat clears it', () => {
+  const s = new FleetState();
+  s.mergeSnapshot([agent('a')], new Map());
+  s.apply({ type: 'agent_status', agent_id: 'a', status: 'offline', reason: 'missed_heartbeats', at: 3000 });
+  assert.equal(s.agents.get('a')?.status, 'offline');
+  assert.equal(s.agents.get('a')?.offline_reason, 'missed_heartbeats');
+  assert.equal(s.agents.get('a')?.last_heartbeat_at, 1000, 'going offline is not a sign of life');
+  s.apply(beat('a', 4000, 1));
+  assert.equal(s.agents.get('a')?.status, 'online');
+  assert.equal(s.agents.get('a')?.offline_reason, null);
+});
+
+test('error counts: each report adds one; resolving a group seen live subtracts its occurrences, else asks for a recount', () => {
+  const s = new FleetState();
+  s.mergeSnapshot([agent('a')], new Map([['a', 2]]));
+  s.apply({ type: 'error', id: 7, agent_id: 'a', error_type: 'E', message: 'm', occurrences: 1, received_at: 1 });
+  s.apply({ type: 'error', id: 7, agent_id: 'a', error_type: 'E', message: 'm', occurrences: 2, received_at: 2 });
+  assert.equal(s.agents.get('a')?.error_count, 4);
+  assert.deepEqual(s.apply({ type: 'error_resolved', id: 7, agent_id: 'a', resolved_at: 3 }), { kind: 'changed' });
+  assert.equal(s.agents.get('a')?.error_count, 2);
+  assert.deepEqual(s.apply({ type: 'error_resolved', id: 1, agent_id: 'a', resolved_at: 4 }), { kind: 'recount-errors' });
+  s.setErrorCounts(new Map());
+  assert.equal(s.agents.get('a')?.error_count, 0);
+});
+
+test('events and alerts do not touch the rows', () => {
+  const s = new FleetState();
+  s.mergeSnapshot([agent('a')], new Map());
+  const e: LiveMessage = { type: 'event', id: 1, agent_id: 'a', event_type: 'info', message: 'x', metadata: {}, received_at: 9 };
+  assert.deepEqual(s.apply(e), { kind: 'ignored' });
+});
