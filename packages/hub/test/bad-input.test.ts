@@ -512,6 +512,7 @@ function baseBodies(now: number): Record<string, { base: Record<string, unknown>
     'POST /api/v1/keys': { base: { agent_id: 'fuzz-key-target', name: 'fuzz key' }, alsoRequired: [['agent_id']] },
     // No body schema: any JSON body is ignored, and the error does not exist (404).
     'POST /api/v1/errors/{errorId}/resolve': { base: { reason: 'fuzz', detail: { a: [1, 'x'] } } },
+    'POST /api/v1/errors/{errorId}/unresolve': { base: { reason: 'fuzz', detail: { a: [1, 'x'] } } },
     'PATCH /api/monitoring/errors/{errorId}/resolve': { base: { reason: 'fuzz', detail: { a: [1, 'x'] } } },
     // Dashboard sign-in: each accepted base body starts a session, which is harmless here.
     'POST /api/v1/session': { base: { token: ADMIN_TOKEN } },
@@ -998,6 +999,7 @@ for (const dialect of DIALECTS) {
         ['GET', '/api/monitoring/agents/ID'],
         ['POST', '/api/monitoring/agents/ID/events'],
         ['POST', '/api/v1/errors/ID/resolve'],
+        ['POST', '/api/v1/errors/ID/unresolve'],
         ['PATCH', '/api/monitoring/errors/ID/resolve'],
         ['DELETE', '/api/v1/keys/ID'],
       ];

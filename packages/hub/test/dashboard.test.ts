@@ -5,14 +5,13 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { systemClock } from '../src/clock.js';
 import { ADMIN_TOKEN, startTestHub, type TestHub } from './support/hub.js';
 import { launchChromium } from './support/browser.js';
 
 /**
  * The dashboard end to end, in a real headless Chromium against a real hub: sign-in, live updates,
- * resolving an error, the agent page's charts, and RELIABILITY.md W1, W3, W4 and A6 as a browser
- * sees them. Screenshots go to test-artifacts/ (gitignored) for a person to look at.
+ * resolving and reopening an error, the agent page's charts, and RELIABILITY.md W1, W3, W4 and A6 as
+ * a browser sees them. Screenshots go to test-artifacts/ (gitignored) for a person to look at.
  */
 
 // Functions passed to page.evaluate run in the browser. The hub compiles without DOM types, so the few
@@ -34,13 +33,15 @@ const { browser, skip } = await launchChromium();
 
 describe('the dashboard in Chromium', { skip }, () => {
   let hub: TestHub;
+  /** The real clock, shifted into the past while a test back-fills history. */
+  const clock = { shiftMs: 0, now: () => Date.now() + clock.shiftMs };
   const contexts: BrowserContext[] = [];
   const dialogs = new Map<Page, string[]>();
 
   before(async () => {
     assert.ok(existsSync(BUILD), `${BUILD} is missing: npm test builds it (npm run build:web)`);
     mkdirSync(ARTIFACTS, { recursive: true });
-    hub = await startTestHub('sqlite', { clock: systemClock, flags: ['--host-metrics-interval', '0'] });
+    hub = await startTestHub('sqlite', { clock, flags: ['--host-metrics-interval', '0'] });
   });
   after(async () => {
     for (const c of contexts) await c.close().catch(() => undefined);
@@ -152,7 +153,7 @@ describe('the dashboard in Chromium', { skip }, () => {
     await page.locator('[data-agent-id="e2e-missed-1"]').waitFor();
   });
 
-  test('an error appears live, and Resolve resolves it in the store', async () => {
+  test('an error appears live, Resolve resolves it in the store, and Reopen on the resolved view reopens it', async () => {
     const page = await newPage();
     await signIn(page);
     await register('e2e-err-1');
@@ -172,6 +173,27 @@ describe('the dashboard in Chromium', { skip }, () => {
     await group.waitFor({ state: 'detached' });
     const stored = await api('GET', '/api/v1/errors?agent_id=e2e-err-1');
     assert.equal(stored.body.errors[0].resolved, true);
+
+    // A reopen elsewhere (the API) reaches the open view live, without a reload.
+    assert.equal((await api('POST', `/api/v1/errors/${made.body.id}/unresolve`)).status, 200);
+    await group.waitFor();
+    await group.locator('button:has-text("Resolve")').click();
+    await group.waitFor({ state: 'detached' });
+
+    // The resolved view offers Reopen, by keyboard too; it goes through the same CSRF-guarded session.
+    await page.click('[aria-label="Which errors"] >> text=Resolved');
+    const resolved = page.locator(`[data-error-ids~="${made.body.id}"]`);
+    await resolved.waitFor();
+    await resolved.locator('button:has-text("Reopen")').focus();
+    await page.keyboard.press('Enter');
+    await resolved.waitFor({ state: 'detached' });
+    const reopened = await api('GET', '/api/v1/errors?agent_id=e2e-err-1');
+    assert.deepEqual(
+      reopened.body.errors.map((e: { id: number; resolved: boolean }) => [e.id, e.resolved]),
+      [[made.body.id, false]],
+    );
+    await page.click('[aria-label="Which errors"] >> text=Open');
+    await page.locator(`[data-error-ids~="${made.body.id}"] button:has-text("Resolve")`).waitFor();
     await assertNothingRan(page, 'errors page');
   });
 
@@ -182,6 +204,9 @@ describe('the dashboard in Chromium', { skip }, () => {
       metadata: { region: 'eu-west', version: '1.2.3' },
     });
     for (let i = 0; i < 12; i++) {
+      // Received a minute apart over the last 11 minutes, as a running agent's would be: the chart
+      // spans the whole hour picked, so samples a few ms apart would draw as one vertical stroke.
+      clock.shiftMs = (i - 11) * 60_000;
       await api('POST', '/api/v1/agents/e2e-chart-1/heartbeat', {
         status: 'online',
         resources: {
@@ -196,6 +221,7 @@ describe('the dashboard in Chromium', { skip }, () => {
       });
       await new Promise((r) => setTimeout(r, 15));
     }
+    clock.shiftMs = 0;
     await api('POST', '/api/v1/agents/e2e-chart-1/events', { event_type: 'info', message: 'epoch 3 done', metadata: { loss: 0.12 } });
     await api('POST', '/api/v1/agents/e2e-chart-1/errors', {
       error_type: 'OutOfMemoryError',

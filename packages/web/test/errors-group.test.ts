@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { StoredError } from '../src/api/types.js';
-import { groupByFingerprint } from '../src/errors/group.js';
+import { applyReopen, groupByFingerprint, resolvedIds } from '../src/errors/group.js';
 
 function err(id: number, agent: string, fingerprint: string, last: number, over: Partial<StoredError> = {}): StoredError {
   return {
@@ -44,4 +44,48 @@ test("the same failure on several agents is one row; its message is the latest o
   assert.equal(f1?.first_seen_at, 400);
   assert.deepEqual(groups[1]?.unresolved, []);
   assert.deepEqual(groupByFingerprint([]), []);
+});
+
+test('Reopen targets only the resolved groups behind a row', () => {
+  const [g] = groupByFingerprint([
+    err(1, 'a', 'f1', 1000),
+    err(2, 'b', 'f1', 900, { resolved: true }),
+    err(3, 'a', 'f1', 500, { resolved: true }),
+  ]);
+  assert.ok(g);
+  assert.deepEqual(resolvedIds(g), [2, 3]);
+});
+
+test('a reopen replaces the reopened row, drops a merged one, and keeps it out of lists that show no open errors', () => {
+  const resolvedA = err(5, 'a', 'f1', 1000, { resolved: true, resolved_at: 1100, occurrences: 3 });
+  const openA = err(8, 'a', 'f1', 2000, { occurrences: 2 });
+  const other = err(6, 'b', 'f2', 1500);
+  const reopened = { ...resolvedA, resolved: false, resolved_at: null };
+  assert.deepEqual(
+    applyReopen([other, resolvedA], { error: reopened, removed_id: null }).map((e) => [e.id, e.resolved]),
+    [
+      [6, false],
+      [5, false],
+    ],
+    'replaced in place',
+  );
+
+  const merged = { ...openA, occurrences: 5, first_seen_at: resolvedA.first_seen_at };
+  const all = applyReopen([openA, other, resolvedA], { error: merged, removed_id: 5 });
+  assert.deepEqual(
+    all.map((e) => [e.id, e.occurrences]),
+    [
+      [8, 5],
+      [6, 2],
+    ],
+  );
+  assert.deepEqual(applyReopen(all, { error: merged, removed_id: 5 }), all, 'the answer and its live message apply once');
+
+  const onlyResolved = (e: { resolved: boolean }) => e.resolved;
+  assert.deepEqual(applyReopen([resolvedA], { error: reopened, removed_id: null }, onlyResolved), [], 'the resolved view drops it');
+  assert.deepEqual(
+    applyReopen([other], { error: merged, removed_id: 5 }).map((e) => e.id),
+    [8, 6],
+    'an open view that lacked the group gains it',
+  );
 });

@@ -107,6 +107,19 @@ test('error counts: each report adds one; resolving a group seen live subtracts 
   assert.equal(s.agents.get('a')?.error_count, 0);
 });
 
+test('a reopen asks for a recount, and forgets the sizes it kept for the ids involved', () => {
+  const s = new FleetState();
+  s.mergeSnapshot([agent('a')], new Map([['a', 1]]));
+  s.apply({ type: 'error', id: 9, agent_id: 'a', error_type: 'E', message: 'm', occurrences: 1, received_at: 1 });
+  const open = { id: 9, agent_id: 'a', occurrences: 4 } as Extract<LiveMessage, { type: 'error_reopened' }>['error'];
+  assert.deepEqual(s.apply({ type: 'error_reopened', agent_id: 'a', error: open, removed_id: 3, reopened_at: 2 }), {
+    kind: 'recount-errors',
+  });
+  // Group 9 now holds 4 occurrences, not the 1 seen live: resolving it must recount, not subtract 1.
+  assert.deepEqual(s.apply({ type: 'error_resolved', id: 9, agent_id: 'a', resolved_at: 3 }), { kind: 'recount-errors' });
+  assert.equal(s.agents.get('a')?.error_count, 2, 'nothing subtracted before the recount');
+});
+
 test('events and alerts do not touch the rows', () => {
   const s = new FleetState();
   s.mergeSnapshot([agent('a')], new Map());

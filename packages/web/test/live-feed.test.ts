@@ -76,9 +76,10 @@ test('messages reach listeners; hello, junk and unknown types do not', () => {
   h.send({ type: 'from_a_newer_hub' });
   h.send(null);
   h.send({ type: 'error_resolved', id: 1, agent_id: 'a', resolved_at: 2 });
+  h.send({ type: 'error_reopened', agent_id: 'a', error: { id: 1 }, removed_id: null, reopened_at: 3 });
   assert.deepEqual(
     got.map((m) => m.type),
-    ['error_resolved'],
+    ['error_resolved', 'error_reopened'],
   );
   assert.deepEqual(h.states, ['connecting', 'live']);
 });

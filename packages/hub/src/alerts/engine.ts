@@ -218,6 +218,13 @@ export class AlertEngine {
           this.unresolved.get(m.agent_id)?.delete(m.id);
           this.evaluateAgent(m.agent_id, m.resolved_at, ['unresolved_errors']);
           break;
+        case 'error_reopened':
+          this.agentView(m.agent_id);
+          // A merged row is gone; the open group it joined counts once, whether or not it was counted already.
+          if (m.removed_id !== null) this.unresolved.get(m.agent_id)?.delete(m.removed_id);
+          this.unresolvedOf(m.agent_id).add(m.error.id);
+          this.evaluateAgent(m.agent_id, m.reopened_at, ['unresolved_errors']);
+          break;
         case 'agent_status': {
           const view = this.agentView(m.agent_id);
           if (m.pool_name !== undefined) view.pool = m.pool_name;

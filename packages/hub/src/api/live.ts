@@ -12,8 +12,9 @@ export const MAX_INBOUND_BYTES = 64 * 1024;
 
 /**
  * `GET /api/v1/live`: a WebSocket carrying every committed change as JSON messages (`metrics_update`,
- * `event`, `error`, `error_resolved`, `agent_status`, `alert`). Authentication happens before the
- * upgrade (401 without credentials); a browser page from another origin is refused with 403.
+ * `event`, `error`, `error_resolved`, `error_reopened`, `agent_status`, `alert`). Authentication
+ * happens before the upgrade (401 without credentials); a browser page from another origin is
+ * refused with 403.
  */
 export const liveRoutes: Routes = (app, { bus, sessions }) => {
   const sockets = new Set<WebSocket>();

@@ -15,7 +15,7 @@ export const MAX_RANGE_MS = 31 * 24 * 3_600_000;
 
 export const ErrorParams = Type.Object({ errorId: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) });
 
-/** Lifecycle events and error logs: writing them, listing them, resolving errors. */
+/** Lifecycle events and error logs: writing them, listing them, resolving and reopening errors. */
 export const recordRoutes: Routes = (app, { writer, db, clock }) => {
   app.post(
     '/api/v1/agents/:agentId/events',
@@ -129,6 +129,24 @@ export const recordRoutes: Routes = (app, { writer, db, clock }) => {
     async (req) => {
       const { error } = accepted(await writer.submitOne({ kind: 'resolve', errorId: req.params.errorId, now: clock.now() }));
       return { error };
+    },
+  );
+
+  app.post(
+    '/api/v1/errors/:errorId/unresolve',
+    {
+      config: { access: 'admin' },
+      schema: {
+        summary:
+          'Reopen a resolved error group (idempotent). When a repeat already opened a group with the same fingerprint on that agent, ' +
+          'the reopened one is merged into it (occurrences summed) and deleted: the answer is the open group, and removed_id the deleted id',
+        tags: ['errors'],
+        params: ErrorParams,
+      },
+    },
+    async (req) => {
+      const { error, removedId } = accepted(await writer.submitOne({ kind: 'unresolve', errorId: req.params.errorId, now: clock.now() }));
+      return { error, removed_id: removedId };
     },
   );
 };

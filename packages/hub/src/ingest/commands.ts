@@ -11,7 +11,7 @@ import {
 } from '../store/agents.js';
 import type { Dialect, SqlExecutor } from '../store/db.js';
 import { insertAgentEvent } from '../store/events.js';
-import { recordError, resolveError, type StoredError } from '../store/errors.js';
+import { recordError, reopenError, resolveError, type Reopened, type StoredError } from '../store/errors.js';
 import { purgeBatch, type PurgeResult, type PurgeTarget } from '../store/retention.js';
 import { rollupStep, type RollupResult, type RollupStep } from '../store/rollups.js';
 import { insertSystemMetrics, type SystemMetricsRow } from '../store/system-metrics.js';
@@ -30,6 +30,7 @@ export type Command =
   | { kind: 'trace'; agentId: string; trace: LlmTrace; now: number; allowedPool?: string | undefined }
   | { kind: 'system_metrics'; row: SystemMetricsRow }
   | { kind: 'resolve'; errorId: number; now: number }
+  | { kind: 'unresolve'; errorId: number; now: number }
   | { kind: 'mark_stale'; now: number; bootedAt: number; missed: number }
   | { kind: 'alerts'; action: AlertAction }
   | { kind: 'rollup'; step: RollupStep }
@@ -71,6 +72,10 @@ export async function applyCommand(tx: SqlExecutor, dialect: Dialect, cmd: Comma
       const error = await resolveError(tx, cmd.errorId, cmd.now);
       return error ? { ok: true as const, error } : ({ ok: false, code: 'VIGIL_ERROR_NOT_FOUND' } as const);
     }
+    case 'unresolve': {
+      const reopened = await reopenError(tx, dialect, cmd.errorId);
+      return reopened ? { ok: true as const, ...reopened } : ({ ok: false, code: 'VIGIL_ERROR_NOT_FOUND' } as const);
+    }
     case 'mark_stale':
       return { ok: true as const, offline: await markStaleAgents(tx, cmd.now, cmd.bootedAt, cmd.missed) };
     case 'alerts':
@@ -91,6 +96,7 @@ export interface ResultMap {
   trace: { ok: true; id: number; duplicate: boolean } | Refusal;
   system_metrics: { ok: true };
   resolve: { ok: true; error: StoredError } | Refusal;
+  unresolve: ({ ok: true } & Reopened) | Refusal;
   mark_stale: { ok: true; offline: string[] };
   alerts: AlertResult;
   rollup: RollupResult;

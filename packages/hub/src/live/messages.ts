@@ -1,10 +1,12 @@
 import type { AgentEventType, AgentProcessMetrics, AgentStatus, Alert, AlertChange, Resources } from '@vigil/protocol';
 import { alertMessages, type AlertResult } from '../alerts/commands.js';
 import type { Command, CommandResult } from '../ingest/commands.js';
+import type { StoredError } from '../store/errors.js';
 
 /**
  * What the hub tells live listeners (the WebSocket, the alert engine) after a commit. The names are
- * the seed 002 ones (`metrics_update`, `alert`) plus `event`, `error` and `agent_status`.
+ * the seed 002 ones (`metrics_update`, `alert`) plus `event`, `error`, `error_resolved`, `error_reopened`
+ * and `agent_status`.
  */
 export type LiveMessage =
   | {
@@ -26,6 +28,11 @@ export type LiveMessage =
     }
   | { type: 'error'; id: number; agent_id: string; error_type: string; message: string; occurrences: number; received_at: number }
   | { type: 'error_resolved'; id: number; agent_id: string; resolved_at: number }
+  /**
+   * A resolved group was reopened. `error` is the open group that now holds it; when a repeat had
+   * already opened one, the reopened row was merged into it and deleted, and `removed_id` names it.
+   */
+  | { type: 'error_reopened'; agent_id: string; error: StoredError; removed_id: number | null; reopened_at: number }
   | {
       type: 'agent_status';
       agent_id: string;
@@ -104,6 +111,12 @@ export function messagesFor(cmd: Command, result: CommandResult): LiveMessage[] 
     case 'resolve': {
       const r = result as Extract<CommandResult, { error: unknown }>;
       return [{ type: 'error_resolved', id: r.error.id, agent_id: r.error.agent_id, resolved_at: r.error.resolved_at ?? cmd.now }];
+    }
+    case 'unresolve': {
+      const r = result as Extract<CommandResult, { removedId: number | null }>;
+      // Reopening an open group stores nothing, so it announces nothing.
+      if (!r.changed) return [];
+      return [{ type: 'error_reopened', agent_id: r.error.agent_id, error: r.error, removed_id: r.removedId, reopened_at: cmd.now }];
     }
     case 'mark_stale': {
       const r = result as Extract<CommandResult, { offline: string[] }>;

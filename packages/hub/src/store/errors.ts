@@ -1,5 +1,5 @@
 import type { AgentError } from '@vigil/protocol';
-import { jsonColumn, Where, type SqlExecutor } from './db.js';
+import { jsonColumn, Where, type Dialect, type SqlExecutor } from './db.js';
 
 export interface StoredError {
   id: number;
@@ -85,6 +85,60 @@ export async function resolveError(tx: SqlExecutor, id: number, now: number): Pr
     [now, id],
   );
   return row && toError(row);
+}
+
+export interface Reopened {
+  /** The open group that now holds the failure: the reopened row, or the open group it merged into. */
+  error: StoredError;
+  /** The reopened row's id when it was merged into an open group and deleted; null otherwise. */
+  removedId: number | null;
+  /** False when the row was already unresolved, so nothing was written. */
+  changed: boolean;
+}
+
+/**
+ * Reopens a resolved error group. A repeat after the resolve may already have opened a new group
+ * for the same (agent, fingerprint); the partial unique index allows only one open, so the reopened
+ * row is folded into that group (occurrences summed, the widest first/last seen) and deleted.
+ */
+export async function reopenError(tx: SqlExecutor, dialect: Dialect, id: number): Promise<Reopened | undefined> {
+  const owner = await tx.get<{ agent_id: string }>('SELECT agent_id FROM error_logs WHERE id = ?', [id]);
+  if (!owner) return undefined;
+  // recordError runs under this same agent row lock (guardAgent), so no other hub sharing the
+  // database can open a group between the check for an open one and the write below.
+  await tx.get(`SELECT agent_id FROM agents WHERE agent_id = ?${dialect.forUpdate}`, [owner.agent_id]);
+  const found = await tx.get<StoredError>(`SELECT ${ERROR_COLUMNS} FROM error_logs WHERE id = ?${dialect.forUpdate}`, [id]);
+  if (!found) return undefined;
+  const row = toError(found);
+  if (!row.resolved) return { error: row, removedId: null, changed: false };
+
+  const open = await tx.get<StoredError>(
+    `SELECT ${ERROR_COLUMNS} FROM error_logs WHERE agent_id = ? AND fingerprint = ? AND resolved = FALSE${dialect.forUpdate}`,
+    [row.agent_id, row.fingerprint],
+  );
+  if (!open) {
+    const reopened = await tx.get<StoredError>(
+      `UPDATE error_logs SET resolved = FALSE, resolved_at = NULL WHERE id = ? RETURNING ${ERROR_COLUMNS}`,
+      [id],
+    );
+    if (!reopened) throw new Error('error row missing after reopen');
+    return { error: toError(reopened), removedId: null, changed: true };
+  }
+
+  const merged = await tx.get<StoredError>(
+    `UPDATE error_logs SET occurrences = occurrences + ?, first_seen_at = ?, last_seen_at = ? WHERE id = ? RETURNING ${ERROR_COLUMNS}`,
+    [
+      Number(row.occurrences),
+      Math.min(Number(row.first_seen_at), Number(open.first_seen_at)),
+      Math.max(Number(row.last_seen_at), Number(open.last_seen_at)),
+      open.id,
+    ],
+  );
+  if (!merged) throw new Error('open error row missing after merge');
+  // A retried report of an occurrence counted in the reopened row must answer with the group that now counts it.
+  await tx.run('UPDATE error_event_ids SET error_id = ? WHERE agent_id = ? AND error_id = ?', [open.id, row.agent_id, id]);
+  await tx.run('DELETE FROM error_logs WHERE id = ?', [id]);
+  return { error: toError(merged), removedId: id, changed: true };
 }
 
 export interface ErrorFilter {

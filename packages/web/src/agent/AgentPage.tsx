@@ -4,7 +4,7 @@ import type { Agent, StoredError, StoredEvent } from '../api/types.js';
 import { Link } from '../app/navigation.js';
 import { useFleet, useLive, useNow, useReconnect, useServices } from '../app/services.js';
 import { ErrorGroupList } from '../errors/ErrorGroupList.js';
-import { groupByFingerprint, type FingerprintGroup } from '../errors/group.js';
+import { applyReopen, groupByFingerprint, resolvedIds, type FingerprintGroup, type Reopen } from '../errors/group.js';
 import { EventList } from '../ui/EventList.js';
 import {
   formatAge,
@@ -128,6 +128,9 @@ export function AgentPage({ agentId }: { agentId: string }) {
       case 'error_resolved':
         setErrors((list) => list?.map((e) => (e.id === m.id ? { ...e, resolved: true, resolved_at: m.resolved_at } : e)) ?? list);
         break;
+      case 'error_reopened':
+        setErrors((list) => list && applyReopen(list, m));
+        break;
       case 'agent_status':
         if (m.reason === 'registered') loadAgent();
         break;
@@ -142,6 +145,12 @@ export function AgentPage({ agentId }: { agentId: string }) {
   const resolve = async (g: FingerprintGroup) => {
     for (const errorId of g.unresolved) await api.post(`/api/v1/errors/${errorId}/resolve`);
     setErrors((list) => list?.map((e) => (g.unresolved.includes(e.id) ? { ...e, resolved: true, resolved_at: Date.now() } : e)) ?? list);
+  };
+  const reopen = async (g: FingerprintGroup) => {
+    for (const errorId of resolvedIds(g)) {
+      const r = await api.post<Reopen>(`/api/v1/errors/${errorId}/unresolve`);
+      setErrors((list) => list && applyReopen(list, r));
+    }
   };
 
   if (agent.kind === 'error') {
@@ -192,10 +201,10 @@ export function AgentPage({ agentId }: { agentId: string }) {
           <p className="notice small">This hub keeps no rollups yet, so the charts show the last hour of raw samples.</p>
         )}
         <div className="charts" aria-busy={series.kind === 'loading'}>
-          <Chart title="CPU" lines={CPU} data={data} format={pct} />
-          <Chart title="Memory" lines={MEMORY} data={data} format={mb} />
-          <Chart title="GPU VRAM free" lines={VRAM} data={data} format={gb} />
-          <Chart title="Disk I/O" lines={IO} data={data} format={rate} />
+          <Chart title="CPU" lines={CPU} data={data} format={pct} windowMs={rangeMs(range)} />
+          <Chart title="Memory" lines={MEMORY} data={data} format={mb} windowMs={rangeMs(range)} />
+          <Chart title="GPU VRAM free" lines={VRAM} data={data} format={gb} windowMs={rangeMs(range)} />
+          <Chart title="Disk I/O" lines={IO} data={data} format={rate} windowMs={rangeMs(range)} />
         </div>
       </section>
 
@@ -210,7 +219,7 @@ export function AgentPage({ agentId }: { agentId: string }) {
           ) : groups.length === 0 ? (
             <Empty title="No errors reported" />
           ) : (
-            <ErrorGroupList groups={groups} now={now} onResolve={resolve} showAgents={false} />
+            <ErrorGroupList groups={groups} now={now} onResolve={resolve} onReopen={reopen} showAgents={false} />
           )}
         </section>
         <section className="panel" aria-labelledby="timeline-title">

@@ -26,14 +26,19 @@ export function Chart({
   lines,
   data,
   format,
+  windowMs,
 }: {
   title: string;
   lines: ChartLine[];
   data: SeriesData;
   format: (v: number) => string;
+  /** The range picked (15 min, 1 h …): the x axis always spans it up to now, however few samples there are. */
+  windowMs: number;
 }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
+  const windowS = useRef(windowMs / 1000);
+  windowS.current = windowMs / 1000;
   const [theme, setTheme] = useState(0);
   const empty = !hasValues(
     data,
@@ -60,7 +65,15 @@ export function Chart({
       height: HEIGHT,
       legend: { show: true, live: true },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true } },
+      scales: {
+        x: {
+          time: true,
+          range: (_u, _min, max) => {
+            const end = Math.max(Date.now() / 1000, max ?? 0);
+            return [end - windowS.current, end];
+          },
+        },
+      },
       axes: [axis, { ...axis, size: 84, values: (_u, splits) => splits.map((v) => (v === null ? '' : format(v))) }],
       series: [
         {},
@@ -88,7 +101,7 @@ export function Chart({
 
   useEffect(() => {
     plot.current?.setData(toAligned(data, lines));
-  }, [data, lines]);
+  }, [data, lines, windowMs]);
 
   return (
     <figure className="chart" data-points={data.t.length} data-figures={lines.map((l) => l.figure).join(' ')}>

@@ -3,25 +3,30 @@ import { Link } from '../app/navigation.js';
 import { formatCount, formatDateTime, formatTime, formatValue } from '../ui/format.js';
 import type { FingerprintGroup } from './group.js';
 
+type GroupAction = (g: FingerprintGroup) => Promise<void>;
+
 /**
  * Error groups, one per fingerprint, each with its latest stack trace (as text) and a Resolve
- * button that resolves every unresolved per-agent group behind it.
+ * button that resolves every unresolved per-agent group behind it; a fully resolved group gets a
+ * Reopen button instead when `onReopen` is given.
  */
 export function ErrorGroupList({
   groups,
   now,
   onResolve,
+  onReopen,
   showAgents = true,
 }: {
   groups: readonly FingerprintGroup[];
   now: number;
-  onResolve: (g: FingerprintGroup) => Promise<void>;
+  onResolve: GroupAction;
+  onReopen?: GroupAction | undefined;
   showAgents?: boolean;
 }) {
   return (
     <ul className="error-groups">
       {groups.map((g) => (
-        <ErrorGroupItem key={g.fingerprint} g={g} now={now} onResolve={onResolve} showAgents={showAgents} />
+        <ErrorGroupItem key={g.fingerprint} g={g} now={now} onResolve={onResolve} onReopen={onReopen} showAgents={showAgents} />
       ))}
     </ul>
   );
@@ -31,21 +36,23 @@ function ErrorGroupItem({
   g,
   now,
   onResolve,
+  onReopen,
   showAgents,
 }: {
   g: FingerprintGroup;
   now: number;
-  onResolve: (g: FingerprintGroup) => Promise<void>;
+  onResolve: GroupAction;
+  onReopen: GroupAction | undefined;
   showAgents: boolean;
 }) {
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
   const open = g.unresolved.length > 0;
-  const resolve = async () => {
+  const run = async (action: GroupAction) => {
     setBusy(true);
     setProblem(null);
     try {
-      await onResolve(g);
+      await action(g);
     } catch (err) {
       setProblem(err instanceof Error ? err.message : String(err));
     } finally {
@@ -68,14 +75,27 @@ function ErrorGroupItem({
           <button
             type="button"
             className="button small"
-            onClick={() => void resolve()}
+            onClick={() => void run(onResolve)}
             disabled={busy}
             title={g.agents.length > 1 ? `Resolves it on all ${g.agents.length} agents` : undefined}
           >
             {busy ? 'Resolving…' : 'Resolve'}
           </button>
         ) : (
-          <span className="badge">resolved</span>
+          <>
+            <span className="badge">resolved</span>
+            {onReopen && (
+              <button
+                type="button"
+                className="button small"
+                onClick={() => void run(onReopen)}
+                disabled={busy}
+                title={g.agents.length > 1 ? `Reopens it on all ${g.agents.length} agents` : undefined}
+              >
+                {busy ? 'Reopening…' : 'Reopen'}
+              </button>
+            )}
+          </>
         )}
       </div>
       <p className="error-message">{g.message}</p>

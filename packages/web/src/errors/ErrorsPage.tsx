@@ -4,7 +4,7 @@ import { useLive, useNow, useReconnect, useServices } from '../app/services.js';
 import { formatCount } from '../ui/format.js';
 import { Empty, ErrorState, Loading } from '../ui/states.js';
 import { ErrorGroupList } from './ErrorGroupList.js';
-import { groupByFingerprint, type FingerprintGroup } from './group.js';
+import { applyReopen, groupByFingerprint, resolvedIds, type FingerprintGroup, type Reopen } from './group.js';
 
 type Filter = 'open' | 'resolved' | 'all';
 const FILTERS: { key: Filter; label: string }[] = [
@@ -16,7 +16,8 @@ const PAGE = 500;
 
 /**
  * Errors across the fleet, one row per fingerprint. Resolve resolves every agent's group of that
- * fingerprint. (The hub has no unresolve: a repeat after resolving opens a new group by itself.)
+ * fingerprint; Reopen, on a fully resolved one, reopens them all (the hub merges a reopened group
+ * into one a repeat opened meanwhile, so an agent never has two open groups of one fingerprint).
  */
 export function ErrorsPage() {
   const { api } = useServices();
@@ -28,6 +29,7 @@ export function ErrorsPage() {
   const refetch = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
 
   const query = filter === 'all' ? '' : `&resolved=${filter === 'resolved'}`;
+  const shows = useCallback((e: StoredError) => filter === 'all' || e.resolved === (filter === 'resolved'), [filter]);
   const load = useCallback(() => {
     setProblem(null);
     api.get<{ errors: StoredError[]; next_cursor: number | null }>(`/api/v1/errors?limit=${PAGE}${query}`).then(
@@ -56,6 +58,8 @@ export function ErrorsPage() {
         const updated = list.map((e) => (e.id === m.id ? { ...e, resolved: true, resolved_at: m.resolved_at } : e));
         return filter === 'open' ? updated.filter((e) => !e.resolved) : updated;
       });
+    } else if (m.type === 'error_reopened') {
+      setErrors((list) => list && applyReopen(list, m, shows));
     }
   });
 
@@ -73,6 +77,12 @@ export function ErrorsPage() {
       const updated = list?.map((e) => (g.unresolved.includes(e.id) ? { ...e, resolved: true, resolved_at: Date.now() } : e)) ?? null;
       return filter === 'open' ? (updated?.filter((e) => !e.resolved) ?? null) : updated;
     });
+  };
+  const reopen = async (g: FingerprintGroup) => {
+    for (const id of resolvedIds(g)) {
+      const r = await api.post<Reopen>(`/api/v1/errors/${id}/unresolve`);
+      setErrors((list) => list && applyReopen(list, r, shows));
+    }
   };
 
   return (
@@ -96,7 +106,7 @@ export function ErrorsPage() {
         ) : groups.length === 0 ? (
           <Empty title={filter === 'open' ? 'No open errors' : 'No errors'} />
         ) : (
-          <ErrorGroupList groups={groups} now={now} onResolve={resolve} />
+          <ErrorGroupList groups={groups} now={now} onResolve={resolve} onReopen={reopen} />
         )}
         {next !== null && (
           <button type="button" className="button" onClick={() => void more()}>

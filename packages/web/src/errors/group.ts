@@ -53,3 +53,33 @@ export function groupByFingerprint(errors: readonly StoredError[]): FingerprintG
   }
   return [...groups.values()].sort((a, b) => b.last_seen_at - a.last_seen_at || a.fingerprint.localeCompare(b.fingerprint));
 }
+
+/** The resolved per-agent groups behind a row, which Reopen reopens one by one. */
+export const resolvedIds = (g: FingerprintGroup): number[] => g.ids.filter((id) => !g.unresolved.includes(id));
+
+/** The part of an `error_reopened` live message (or of the unresolve answer) a list needs. */
+export interface Reopen {
+  error: StoredError;
+  removed_id: number | null;
+}
+
+/**
+ * A loaded list after a reopen: the row merged away is dropped and the open group that now holds
+ * the failure replaces the reopened row, or joins the list if `shows` says this list shows it (an
+ * open-errors list does, a resolved-errors list does not). Applying the same reopen twice (the
+ * answer, then its live message) gives the same list.
+ */
+export function applyReopen(list: readonly StoredError[], r: Reopen, shows: (e: StoredError) => boolean = () => true): StoredError[] {
+  const shown = shows(r.error);
+  let placed = false;
+  const out: StoredError[] = [];
+  for (const e of list) {
+    if (e.id !== r.error.id && e.id !== r.removed_id) out.push(e);
+    else if (shown && !placed) {
+      out.push(r.error);
+      placed = true;
+    }
+  }
+  if (shown && !placed) out.unshift(r.error);
+  return out;
+}

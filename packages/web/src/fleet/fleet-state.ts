@@ -26,7 +26,7 @@ export type LiveEffect =
   | { kind: 'ignored' }
   /** A message about an agent not loaded yet: fetch it. */
   | { kind: 'unknown-agent'; agentId: string }
-  /** An error group was resolved whose size is unknown here: recount the errors. */
+  /** An error group was resolved whose size is unknown here, or one was reopened: recount the errors. */
   | { kind: 'recount-errors' };
 
 export function toFleetAgent(a: Agent, errorCount: number): FleetAgent {
@@ -137,6 +137,12 @@ export class FleetState {
         this.agents.set(group.agentId, { ...a, error_count: Math.max(0, a.error_count - group.occurrences) });
         return { kind: 'changed' };
       }
+      case 'error_reopened':
+        // A reopen may merge into a group seen here or not, so the sizes kept for these ids no longer
+        // hold; a recount is exact, and reopens are rare.
+        if (m.removed_id !== null) this.errorGroups.delete(m.removed_id);
+        this.errorGroups.delete(m.error.id);
+        return { kind: 'recount-errors' };
       case 'event':
       case 'alert':
         return { kind: 'ignored' };

@@ -37,6 +37,7 @@ const TYPES: Record<LiveMessage['type'], true> = {
   event: true,
   error: true,
   error_resolved: true,
+  error_reopened: true,
   agent_status: true,
   alert: true,
 };
