@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../clock.js';
+import { PeriodicPasses } from './passes.js';
 import type { Writer } from '../ingest/writer.js';
 import type { Db } from '../store/db.js';
 import { cutoffFor, PURGE_TARGETS, type PurgeTarget, type Retention } from '../store/retention.js';
@@ -58,10 +59,7 @@ export function retentionFromConfig(c: {
  * then gives space back: SQLite frees the excess free pages in steps and truncates its WAL, both
  * between transactions; PostgreSQL relies on autovacuum. Runs at start and every `everyMs`.
  */
-export class RetentionJob {
-  private timer: NodeJS.Timeout | undefined;
-  private chain: Promise<unknown> = Promise.resolve();
-  private stopped = false;
+export class RetentionJob extends PeriodicPasses<PurgeReport> {
   /** Rows per batch, per table, adapted to how long the last batch took. */
   private readonly limits = new Map<PurgeTarget, number>();
 
@@ -70,37 +68,11 @@ export class RetentionJob {
     private readonly db: Db,
     private readonly clock: Clock,
     private readonly options: RetentionOptions,
-  ) {}
-
-  start(): void {
-    const tick = () => void this.runOnce().catch((err: unknown) => this.stopped || this.options.onError(err));
-    tick();
-    this.timer = setInterval(tick, this.options.everyMs);
-    this.timer.unref();
+  ) {
+    super(options);
   }
 
-  /** Stops the timer; resolves once a pass in progress has ended (it stops between batches). */
-  stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    this.timer = undefined;
-    return this.chain.then(
-      () => undefined,
-      () => undefined,
-    );
-  }
-
-  /** Runs one full pass now (after any pass in progress) and reports what it did. */
-  runOnce(): Promise<PurgeReport> {
-    const run = this.chain.then(
-      () => this.pass(),
-      () => this.pass(),
-    );
-    this.chain = run.catch(() => undefined);
-    return run;
-  }
-
-  private async pass(): Promise<PurgeReport> {
+  protected async pass(): Promise<PurgeReport> {
     const now = this.clock.now();
     const maxRows = this.options.batchRows ?? 5_000;
     const targetMs = this.options.targetBatchMs ?? 100;

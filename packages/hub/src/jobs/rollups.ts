@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import { PeriodicPasses } from './passes.js';
 import type { Writer } from '../ingest/writer.js';
 import { cutoffFor, type Retention } from '../store/retention.js';
 import { floorTo, HOUR_MS, type SeriesName } from '../store/rollups.js';
@@ -34,10 +35,7 @@ const MAX_BUDGET = 100_000;
  * Writes the per-minute and per-hour rollups through the single writer, in bounded steps, every
  * `everyMs` and once at start. Passes never overlap: `runOnce` queues behind a running one.
  */
-export class RollupJob {
-  private timer: NodeJS.Timeout | undefined;
-  private chain: Promise<unknown> = Promise.resolve();
-  private stopped = false;
+export class RollupJob extends PeriodicPasses<RollupReport> {
   private budget: number;
 
   constructor(
@@ -45,38 +43,11 @@ export class RollupJob {
     private readonly clock: Clock,
     private readonly options: RollupOptions,
   ) {
+    super(options);
     this.budget = options.budget ?? MAX_BUDGET / 5;
   }
 
-  start(): void {
-    const tick = () => void this.runOnce().catch((err: unknown) => this.stopped || this.options.onError(err));
-    tick();
-    this.timer = setInterval(tick, this.options.everyMs);
-    this.timer.unref();
-  }
-
-  /** Stops the timer; resolves once a pass in progress has ended (its next step is refused). */
-  stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    this.timer = undefined;
-    return this.chain.then(
-      () => undefined,
-      () => undefined,
-    );
-  }
-
-  /** Rolls every series up to the last complete minute; resolves when caught up. */
-  runOnce(): Promise<RollupReport> {
-    const run = this.chain.then(
-      () => this.pass(),
-      () => this.pass(),
-    );
-    this.chain = run.catch(() => undefined);
-    return run;
-  }
-
-  private async pass(): Promise<RollupReport> {
+  protected async pass(): Promise<RollupReport> {
     const now = this.clock.now();
     const settle = this.options.settleMs ?? 5_000;
     const target = this.options.targetStepMs ?? 100;

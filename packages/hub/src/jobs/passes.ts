@@ -1,0 +1,42 @@
+/**
+ * A job made of passes: one at start, then one every `everyMs`, never two at once (`runOnce` queues
+ * behind a pass in progress). `stop` ends the timer and waits for the pass in progress, which checks
+ * `stopped` between its steps so it ends soon.
+ */
+export abstract class PeriodicPasses<R> {
+  private timer: NodeJS.Timeout | undefined;
+  private chain: Promise<unknown> = Promise.resolve();
+  protected stopped = false;
+
+  constructor(private readonly schedule: { everyMs: number; onError: (err: unknown) => void }) {}
+
+  protected abstract pass(): Promise<R>;
+
+  start(): void {
+    const tick = () => void this.runOnce().catch((err: unknown) => this.stopped || this.schedule.onError(err));
+    tick();
+    this.timer = setInterval(tick, this.schedule.everyMs);
+    this.timer.unref();
+  }
+
+  /** Stops the timer; resolves once a pass in progress has ended. */
+  stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    return this.chain.then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
+  /** Runs one full pass now (after any pass in progress) and reports what it did. */
+  runOnce(): Promise<R> {
+    const run = this.chain.then(
+      () => this.pass(),
+      () => this.pass(),
+    );
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+}
