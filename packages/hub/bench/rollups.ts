@@ -255,8 +255,10 @@ async function main(): Promise<void> {
     out();
 
     const agent = agentId(Math.floor(AGENTS / 2));
-    const week = { since: end - 7 * DAY_MS, until: end };
-    const day = { since: end - DAY_MS, until: end };
+    // Ranges start on a bucket boundary, as the range API's do (it floors `since` to the bucket), so
+    // the raw answer's first bucket covers the same samples as the rollup's.
+    const week = { since: Math.floor((end - 7 * DAY_MS) / HOUR_MS) * HOUR_MS, until: end };
+    const day = { since: Math.floor((end - DAY_MS) / MINUTE_MS) * MINUTE_MS, until: end };
     const page = Array.from({ length: Math.min(50, AGENTS) }, (_, i) => agentId(i));
     const inList = page.map(() => '?').join(', ');
     const results: { name: string; rollup: Timed<unknown>; raw: Timed<unknown>; points: number }[] = [];
