@@ -275,6 +275,24 @@ describe('the dashboard in Chromium', { skip }, () => {
     await assertNothingRan(page, 'agent page');
   });
 
+  test('the storage page shows what each table holds, as the storage API measures it', async () => {
+    const page = await newPage();
+    await signIn(page);
+    await page.click('nav[aria-label=Main] >> text=Storage');
+    await page.waitForSelector('h1:has-text("Storage")');
+    const row = page.locator('tr[data-table="agent_metrics"]');
+    await row.waitFor();
+    const report = await api('GET', '/api/v1/storage');
+    const metrics = report.body.tables.find((t: { table: string }) => t.table === 'agent_metrics');
+    assert.ok(metrics.rows >= 12, `the heartbeats of the tests before are stored (${metrics.rows})`);
+    const cells = await row.locator('td').allTextContents();
+    assert.equal(cells[1], metrics.rows.toLocaleString('en-US'), `rows cell ${cells[1]}`);
+    assert.match(cells[2] ?? '', /^\d[\d.,]* (B|KB|MB|GB)$/, `size cell ${cells[2]}`);
+    assert.equal(cells[3], '7 d', 'raw metrics are kept 7 days by default');
+    assert.equal(await page.locator('tbody tr').count(), report.body.tables.length, 'one row per table');
+    await page.screenshot({ path: `${ARTIFACTS}dashboard-storage.png`, fullPage: true });
+  });
+
   test('W4: stored XSS in agent-controlled strings never runs, on page load or through live updates', async () => {
     const payload = (i: number) => XSS[i % XSS.length] as string;
     const plant = async (id: string) => {

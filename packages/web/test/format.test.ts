@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   formatAge,
+  formatBytes,
   formatCount,
   formatGb,
   formatMb,
@@ -17,7 +18,7 @@ const group = (n: number) => new Intl.NumberFormat(undefined, { maximumFractionD
 const oneDecimal = (n: number) => new Intl.NumberFormat(undefined, { minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(n);
 
 test('a value never measured reads as an em dash, never as 0', () => {
-  for (const f of [formatPercent, formatMb, formatGb, formatCount, formatRate, formatNumber]) {
+  for (const f of [formatPercent, formatMb, formatGb, formatCount, formatRate, formatBytes, formatNumber]) {
     assert.equal(f(null), NONE);
     assert.equal(f(undefined), NONE);
     assert.equal(f(Number.NaN), NONE);
@@ -43,6 +44,9 @@ test('memory, gigabytes, counts and rates', () => {
   assert.equal(formatRate(2048), '2.0 KB/s');
   assert.equal(formatRate(3.2 * 1024 * 1024), '3.2 MB/s');
   assert.equal(formatRate(5 * 1024 ** 5), `${oneDecimal(5120)} TB/s`, 'the largest unit caps');
+  assert.equal(formatBytes(0), '0 B');
+  assert.equal(formatBytes(1536), '1.5 KB');
+  assert.equal(formatBytes(1.4 * 1024 ** 3), '1.4 GB');
 });
 
 test('age: the coarsest unit that fits; clock skew into the future reads as now', () => {

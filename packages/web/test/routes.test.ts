@@ -10,6 +10,7 @@ test('each page has an address, and the address leads back to the page', () => {
     { page: 'errors' },
     { page: 'events' },
     { page: 'capacity' },
+    { page: 'storage' },
   ];
   for (const r of routes) assert.deepEqual(matchRoute(pathFor(r)), r);
 });

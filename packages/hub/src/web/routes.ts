@@ -7,7 +7,7 @@ import type { Asset } from './assets.js';
  * them gets the app's index.html. Anything else that is not a built file is a 404, never the app,
  * so a mistyped API path or `/../../etc/passwd` gets an honest answer.
  */
-const CLIENT_ROUTES = [/^\/$/, /^\/agents\/[^/]+$/, /^\/(errors|events|capacity)$/];
+const CLIENT_ROUTES = [/^\/$/, /^\/agents\/[^/]+$/, /^\/(errors|events|capacity|storage)$/];
 
 const NOT_BUILT =
   '<!doctype html><html lang="en"><meta charset="utf-8"><title>Vigil hub</title>' +

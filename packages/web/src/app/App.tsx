@@ -7,6 +7,7 @@ import { FleetStore } from '../fleet/store.js';
 import { LiveFeed } from '../live/feed.js';
 import { Overview } from '../overview/Overview.js';
 import { SignIn } from '../session/SignIn.js';
+import { StoragePage } from '../storage/StoragePage.js';
 import { ConnectionBadge } from '../ui/ConnectionBadge.js';
 import { viewerTimeZone } from '../ui/format.js';
 import { ErrorState, Loading } from '../ui/states.js';
@@ -113,6 +114,7 @@ function Nav() {
     { to: { page: 'errors' as const }, label: 'Errors', active: route.page === 'errors' },
     { to: { page: 'events' as const }, label: 'Events', active: route.page === 'events' },
     { to: { page: 'capacity' as const }, label: 'Capacity', active: route.page === 'capacity' },
+    { to: { page: 'storage' as const }, label: 'Storage', active: route.page === 'storage' },
   ];
   return (
     <nav aria-label="Main" className="nav">
@@ -145,9 +147,18 @@ function Page() {
       return <EventsPage />;
     case 'capacity':
       return <CapacityPage />;
+    case 'storage':
+      return <StoragePage />;
     case 'not-found':
       return <ErrorState title="No such page" message="This address is not a page of the dashboard." />;
   }
 }
 
-const TITLES = { overview: 'Fleet', errors: 'Errors', events: 'Events', capacity: 'Capacity', 'not-found': 'Not found' } as const;
+const TITLES = {
+  overview: 'Fleet',
+  errors: 'Errors',
+  events: 'Events',
+  capacity: 'Capacity',
+  storage: 'Storage',
+  'not-found': 'Not found',
+} as const;

@@ -8,6 +8,7 @@ export type Route =
   | { page: 'errors' }
   | { page: 'events' }
   | { page: 'capacity' }
+  | { page: 'storage' }
   | { page: 'not-found' };
 
 export function matchRoute(pathname: string): Route {
@@ -23,6 +24,7 @@ export function matchRoute(pathname: string): Route {
   if (pathname === '/errors') return { page: 'errors' };
   if (pathname === '/events') return { page: 'events' };
   if (pathname === '/capacity') return { page: 'capacity' };
+  if (pathname === '/storage') return { page: 'storage' };
   return { page: 'not-found' };
 }
 
@@ -36,6 +38,7 @@ export function pathFor(route: Route): string {
     case 'errors':
     case 'events':
     case 'capacity':
+    case 'storage':
       return `/${route.page}`;
     case 'not-found':
       return '/';

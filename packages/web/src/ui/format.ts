@@ -37,18 +37,27 @@ export function formatNumber(v: number | null | undefined): string {
   return isNumber(v) ? upToOneDecimal.format(v) : NONE;
 }
 
-const RATE_UNITS = ['B/s', 'KB/s', 'MB/s', 'GB/s', 'TB/s'];
+const BYTE_UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];
 
-/** A byte rate in the largest unit under 1024: `3.2 MB/s`. */
-export function formatRate(bytesPerSecond: number | null | undefined): string {
-  if (!isNumber(bytesPerSecond)) return NONE;
-  let v = bytesPerSecond;
+/** Bytes in the largest unit under 1024, with `suffix` after the unit: `3.2 MB`, `3.2 MB/s`. */
+function binary(bytes: number, suffix: string): string {
+  let v = bytes;
   let unit = 0;
-  while (v >= 1024 && unit < RATE_UNITS.length - 1) {
+  while (v >= 1024 && unit < BYTE_UNITS.length - 1) {
     v /= 1024;
     unit++;
   }
-  return `${unit === 0 ? integer.format(v) : oneDecimal.format(v)} ${RATE_UNITS[unit]}`;
+  return `${unit === 0 ? integer.format(v) : oneDecimal.format(v)} ${BYTE_UNITS[unit]}${suffix}`;
+}
+
+/** A byte rate: `3.2 MB/s`. */
+export function formatRate(bytesPerSecond: number | null | undefined): string {
+  return isNumber(bytesPerSecond) ? binary(bytesPerSecond, '/s') : NONE;
+}
+
+/** A size on disk: `1.4 GB`. */
+export function formatBytes(bytes: number | null | undefined): string {
+  return isNumber(bytes) ? binary(bytes, '') : NONE;
 }
 
 /** How long ago, coarsest unit first: `now`, `42 s`, `5 min`, `3 h`, `2 d`. Future times (clock skew) read as now. */
