@@ -97,9 +97,8 @@ export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<App> {
   });
 
   // Query strings and path parameters bypass the body parser, so they get the same text check here.
-  app.addHook('preValidation', async (req) => {
-    const problem = checkJson(req.query) ?? checkJson(req.params);
-    if (problem) throw problem;
+  app.addHook('preValidation', (req, _reply, done) => {
+    done(checkJson(req.query) ?? checkJson(req.params));
   });
 
   app.addHook('onRequest', async (req, reply) => {
@@ -125,8 +124,9 @@ export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<App> {
 
   // A refused WebSocket handshake leaves a raw socket that the HTTP server no longer tracks; left
   // open, one client could hold shutdown hostage. Close it once the refusal is sent.
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
     if (req.headers.upgrade !== undefined && reply.statusCode !== 101) req.raw.socket.destroy();
+    done();
   });
 
   addSecurityHeaders(app);

@@ -13,14 +13,15 @@ const KEY_CACHE_MAX = 10_000;
  */
 export class Authenticator {
   private readonly cache = new Map<string, { principal: Principal | undefined; until: number }>();
-  private readonly adminHash: string;
+  /** The admin token's digest, decoded once. */
+  private readonly adminHash: Buffer;
 
   constructor(
     adminToken: string,
     private readonly db: SqlExecutor,
     private readonly now: () => number = Date.now,
   ) {
-    this.adminHash = hashKey(adminToken);
+    this.adminHash = Buffer.from(hashKey(adminToken), 'hex');
   }
 
   async authenticate(header: string | undefined): Promise<Principal | undefined> {

@@ -151,7 +151,7 @@ function metricRow(agentId: string, hb: Heartbeat, status: AgentStatus, now: num
 }
 
 // The agent row keeps the latest state; which columns a heartbeat replaces depends on what it carried.
-function heartbeatUpdate(hasResources: boolean, hasMetrics: boolean): string {
+function heartbeatUpdateSql(hasResources: boolean, hasMetrics: boolean): string {
   const sets = ['status = ?', 'offline_reason = NULL', 'last_heartbeat_at = ?', 'updated_at = ?'];
   if (hasResources) {
     sets.push('resource_metrics = ?', 'cpu_cores_available = ?', 'memory_available_gb = ?', 'gpu_vram_available_gb = ?', 'gpu_type = ?');
@@ -160,6 +160,16 @@ function heartbeatUpdate(hasResources: boolean, hasMetrics: boolean): string {
   if (hasResources || hasMetrics) sets.push('cpu_percent = COALESCE(?, cpu_percent)');
   return `UPDATE agents SET ${sets.join(', ')} WHERE agent_id = ?`;
 }
+
+// The four statements, built once: the same string object each time keeps the statement cache's lookup cheap.
+const HEARTBEAT_UPDATE = [
+  heartbeatUpdateSql(false, false),
+  heartbeatUpdateSql(false, true),
+  heartbeatUpdateSql(true, false),
+  heartbeatUpdateSql(true, true),
+];
+const heartbeatUpdate = (hasResources: boolean, hasMetrics: boolean): string =>
+  HEARTBEAT_UPDATE[(hasResources ? 2 : 0) + (hasMetrics ? 1 : 0)] as string;
 
 export type HeartbeatResult =
   { ok: true; duplicate: boolean; status: AgentStatus; cameOnline: boolean } | Exclude<AgentGuard, { ok: true }>;
