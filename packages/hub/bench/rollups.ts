@@ -346,6 +346,19 @@ async function main(): Promise<void> {
     }
     out();
 
+    // A year of hours for the charted agent (its week of hourly rows repeated 52 weeks back), so the
+    // year-long range query below reads what a year of history holds: 8,760 hourly rows.
+    {
+      const w = new Database(path);
+      const cols = (w.pragma('table_info(agent_metrics_1h)') as { name: string }[]).map((c) => c.name);
+      const select = cols.map((c) => (c === 'bucket' ? `bucket - k.n * ${7 * DAY_MS}` : c)).join(', ');
+      w.prepare(
+        `WITH RECURSIVE k(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM k WHERE n < 52)
+         INSERT OR IGNORE INTO agent_metrics_1h (${cols.join(', ')}) SELECT ${select} FROM agent_metrics_1h, k WHERE agent_id = ?`,
+      ).run(agent);
+      w.close();
+    }
+
     // End to end: the range API over HTTP on a hub opened on this file (retention off, so nothing is purged).
     const hub = await startHub(
       loadConfig(
@@ -381,6 +394,7 @@ async function main(): Promise<void> {
         return body;
       };
       for (const [label, q] of [
+        ['365 days', `since=${end - 365 * DAY_MS}&until=${end}`],
         ['7 days', `since=${week.since}&until=${week.until}`],
         ['1 day', `since=${day.since}&until=${day.until}`],
         ['1 hour', `since=${end - HOUR_MS}&until=${end}`],
