@@ -1,29 +1,14 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { ManualClock } from '../src/clock.js';
 import { parseRulesFile } from '../src/alerts/rules-file.js';
 import { startTestHub } from './support/hub.js';
+import { vigil } from './support/cli.js';
 import { tempDir } from './support/stores.js';
 
 /** `vigil alerts rules list|add|rm` through the real binary, and the `--alert-rules` file checked at start. */
-
-const VIGIL = fileURLToPath(new URL('../../bin/vigil.js', import.meta.url));
-const run = promisify(execFile);
-
-async function vigil(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [VIGIL, ...args], { env: { PATH: process.env.PATH }, timeout: 20_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 const dir = tempDir();
 after(() => dir.remove());

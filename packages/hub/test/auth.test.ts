@@ -3,19 +3,18 @@ import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { request } from 'undici';
 import { systemClock } from '../src/clock.js';
 import { ERRORS } from '../src/errors.js';
 import { ADMIN_TOKEN, startTestHub, type TestHub } from './support/hub.js';
 import { DIALECTS, postgresUnavailable, storeTarget, tempDir, type Dialect } from './support/stores.js';
+import { VIGIL } from './support/cli.js';
 
 /**
  * Group A (authentication and authorization) and L1 (no credential in any log), on both databases.
  */
 
-const VIGIL = fileURLToPath(new URL('../../bin/vigil.js', import.meta.url));
 const PUBLIC_ALLOWLIST = new Set(['GET /healthz', 'GET /readyz', 'GET /', 'GET /*', 'GET /api/v1/openapi.json', 'POST /api/v1/session']);
 const FORBIDDEN_BODY = { error: { code: 'VIGIL_FORBIDDEN', message: ERRORS.VIGIL_FORBIDDEN.message } };
 const UNAUTHORIZED_BODY = { error: { code: 'VIGIL_UNAUTHORIZED', message: ERRORS.VIGIL_UNAUTHORIZED.message } };

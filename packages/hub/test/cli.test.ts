@@ -1,24 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { SETTINGS } from '../src/config/config.js';
+import { vigil } from './support/cli.js';
 import { tempDir } from './support/stores.js';
-
-const VIGIL = fileURLToPath(new URL('../../bin/vigil.js', import.meta.url));
-const run = promisify(execFile);
-
-/** Runs the real `vigil` binary; never throws, so tests can check failing exits. */
-async function vigil(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [VIGIL, ...args], { env: { PATH: process.env.PATH, ...env }, timeout: 20_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 const dir = tempDir();
 after(() => dir.remove());

@@ -5,7 +5,6 @@ import { existsSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import pg from 'pg';
@@ -15,6 +14,7 @@ import { createLogger, startHub } from '../src/main.js';
 import { SqliteDb } from '../src/store/sqlite-db.js';
 import { ADMIN_TOKEN, startTestHub, type TestHub } from './support/hub.js';
 import { postgresUnavailable, tempDir } from './support/stores.js';
+import { VIGIL } from './support/cli.js';
 
 /**
  * Group D of RELIABILITY.md: D7 (the durability setting is real), D2-lite (PostgreSQL
@@ -23,7 +23,6 @@ import { postgresUnavailable, tempDir } from './support/stores.js';
  * acked ⊆ stored ⊆ sent, with no duplicate (agent_id, event_id).
  */
 
-const VIGIL = fileURLToPath(new URL('../../bin/vigil.js', import.meta.url));
 const AUTH = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
 
 // ---------------------------------------------------------------- real hub processes

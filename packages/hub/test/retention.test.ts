@@ -1,22 +1,17 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { ManualClock } from '../src/clock.js';
 import { RetentionJob } from '../src/jobs/retention.js';
 import { DAY_MS, PURGE_TARGETS, type PurgeTarget, type Retention } from '../src/store/retention.js';
 import { startTestHub, type TestHub } from './support/hub.js';
 import { DIALECTS, postgresUnavailable } from './support/stores.js';
+import { vigil } from './support/cli.js';
 
 /**
  * Retention with a controlled clock: a purge removes exactly the rows past each table's retention,
  * keeps every newer row and every unresolved error, and the storage report and `vigil storage`
  * show what is left. On both databases.
  */
-
-const VIGIL = fileURLToPath(new URL('../../bin/vigil.js', import.meta.url));
-const run = promisify(execFile);
 
 const NOW = Date.UTC(2026, 5, 1, 12);
 /** Ages (days before NOW) at which data is written: on both sides of every retention boundary. */
@@ -214,16 +209,14 @@ for (const dialect of DIALECTS) {
         assert.equal(body.method, 'pg_total_relation_size');
       }
 
-      const cli = await run(process.execPath, [VIGIL, 'storage', '--data-dir', hub.dir, '--db', hub.target, ...FLAGS], {
-        env: { PATH: process.env.PATH },
-      });
+      const cli = await vigil(['storage', '--data-dir', hub.dir, '--db', hub.target, ...FLAGS]);
+      assert.equal(cli.code, 0, cli.stderr);
       assert.match(cli.stdout, /^Vigil storage/);
       assert.match(cli.stdout, /agent_metrics_1m +\d+/);
       assert.match(cli.stdout, /llm_traces .* 20 d/);
       assert.match(cli.stdout, /Projected size at the configured retention: \d/);
-      const json = await run(process.execPath, [VIGIL, 'storage', '--json', '--db', hub.target, '--data-dir', hub.dir], {
-        env: { PATH: process.env.PATH },
-      });
+      const json = await vigil(['storage', '--json', '--db', hub.target, '--data-dir', hub.dir]);
+      assert.equal(json.code, 0, json.stderr);
       const parsed = JSON.parse(json.stdout);
       assert.equal(parsed.retention.events_days, 30, 'the CLI reports the retention it is given (default here)');
       assert.equal(parsed.tables.find((t: { table: string }) => t.table === 'agent_metrics').rows, metrics.rows);

@@ -2,17 +2,15 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { systemClock } from '../src/clock.js';
 import { ADMIN_TOKEN, startTestHub, type TestHub } from './support/hub.js';
 import { tempDir } from './support/stores.js';
+import { VIGIL } from './support/cli.js';
 
 /**
  * `vigil run` end to end: the real binary wraps real child processes and reports them to a real
  * hub over HTTP (issue 3; RELIABILITY.md I1 for the command line).
  */
-
-const VIGIL = fileURLToPath(new URL('../../bin/vigil.js', import.meta.url));
 
 interface Wrapped {
   code: number | null;
