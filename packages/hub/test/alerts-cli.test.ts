@@ -34,7 +34,7 @@ test('vigil alerts rules add, list and rm; a bad rule exits 2 naming the flag', 
     ...store,
   ]);
   assert.equal(add.code, 0, add.stderr);
-  assert.match(add.stdout, /^added 5 {2}gpu low: gpu_vram_available_gb < 2 for 60 s, warning, pool_name=gpu/);
+  assert.match(add.stdout, /^added 6 {2}gpu low: gpu_vram_available_gb < 2 for 60 s, warning, pool_name=gpu/);
 
   const list = await vigil(['alerts', 'rules', 'list', ...store]);
   assert.equal(list.code, 0);
@@ -43,7 +43,7 @@ test('vigil alerts rules add, list and rm; a bad rule exits 2 naming the flag', 
       .trim()
       .split('\n')
       .map((l) => l.split('  ')[1]?.split(':')[0]),
-    ['high_cpu', 'high_memory', 'high_errors', 'agent_offline', 'gpu low'],
+    ['high_cpu', 'high_memory', 'high_errors', 'agent_offline', 'agent_crashed', 'gpu low'],
   );
 
   const bad = await vigil(['alerts', 'rules', 'add', '--name', 'x', '--metric', 'cpu_percent', '--op', '=>', '--threshold', '1', ...store]);
@@ -69,7 +69,7 @@ test('vigil alerts rules add, list and rm; a bad rule exits 2 naming the flag', 
   assert.equal((await vigil(['alerts', 'rules', 'rm', 'gpu low', ...store])).code, 0);
   assert.equal((await vigil(['alerts', 'rules', 'rm', 'gpu low', ...store])).code, 1);
   const json = JSON.parse((await vigil(['alerts', 'rules', 'list', '--json', ...store])).stdout) as { name: string }[];
-  assert.equal(json.length, 4);
+  assert.equal(json.length, 5);
 });
 
 test('the rules file: a bad rule stops the server with exit 2 and a message naming the rule and the field', async () => {
@@ -130,7 +130,7 @@ test('the rules file replaces rules by name, keeps unchanged ones (and their ale
     const second = await startTestHub('sqlite', { clock, flags, target: first.target, dir: data.path });
     try {
       const names = ((await second.call('GET', '/api/v1/alert-rules')).body.rules as any[]).map((r) => r.name);
-      assert.deepEqual(names, ['high_cpu', 'high_memory', 'high_errors', 'agent_offline']);
+      assert.deepEqual(names, ['high_cpu', 'high_memory', 'high_errors', 'agent_offline', 'agent_crashed']);
       const open = (await second.call('GET', '/api/v1/alerts')).body.alerts as any[];
       assert.deepEqual(
         open.map((a) => [a.rule_id, a.state]),

@@ -45,6 +45,7 @@ for (const dialect of DIALECTS) {
           ['high_memory', 'memory_mb', '>', 1024, 'warning', true, 'default'],
           ['high_errors', 'unresolved_errors', '>', 10, 'critical', true, 'default'],
           ['agent_offline', 'offline', '>', 0, 'critical', true, 'default'],
+          ['agent_crashed', 'crashed', '>', 0, 'critical', true, 'default'],
         ]);
         assert.equal(body.rules[0].for_seconds, 120);
         assert.deepEqual(body.rules[0].scope, {});

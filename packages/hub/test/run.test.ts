@@ -44,6 +44,14 @@ function vigilRun(
 
 const node = (script: string) => [process.execPath, '-e', script];
 
+async function waitFor(check: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.fail('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 async function eventsOf(
   hub: TestHub,
   agentId: string,
@@ -85,12 +93,13 @@ describe('vigil run against a real hub', () => {
     assert.equal(agent.body.agent.status, 'offline', 'a planned stop takes the agent offline at once');
   });
 
-  test('a command that exits 3 after writing to stderr: exit code 3, stopped with code 3, an error log holding the stderr tail', async () => {
+  test('a command that exits 3 after writing to stderr: exit code 3, a crash with code 3, an error log holding the stderr tail', async () => {
     const r = await vigilRun(opts('run-boom'), node('setTimeout(() => { console.error("boom"); process.exit(3); }, 1500)'));
     assert.equal(r.code, 3, r.stderr);
     assert.match(r.stderr, /boom/);
     const events = await eventsOf(hub, 'run-boom');
-    assert.equal(events.find((e) => e.event_type === 'stopped')?.metadata.exit_code, 3);
+    assert.equal(events.find((e) => e.event_type === 'crashed')?.metadata.exit_code, 3);
+    assert.equal(events.find((e) => e.event_type === 'stopped'), undefined, 'an exit nobody asked for is not a planned stop');
     const errors = await hub.call('GET', '/api/v1/errors?agent_id=run-boom');
     assert.equal(errors.body.errors.length, 1);
     const e = errors.body.errors[0];
@@ -103,13 +112,14 @@ describe('vigil run against a real hub', () => {
     assert.ok(res.cpu_cores_physical >= 1, JSON.stringify(res));
     assert.ok(res.memory_available_gb > 0, JSON.stringify(res));
     assert.ok(['nvidia', 'amd', 'intel', 'none'].includes(res.gpu_type));
+    assert.equal(agent.body.agent.offline_reason, 'crashed');
   });
 
   test('a command killed by a signal: exit 128 + signal, an error naming the signal', async () => {
     const r = await vigilRun(opts('run-killed'), node('console.error("about to die"); process.kill(process.pid, "SIGKILL")'));
     assert.equal(r.code, 137);
     const events = await eventsOf(hub, 'run-killed');
-    assert.equal(events.find((e) => e.event_type === 'stopped')?.metadata.signal, 'SIGKILL');
+    assert.equal(events.find((e) => e.event_type === 'crashed')?.metadata.signal, 'SIGKILL');
     const errors = await hub.call('GET', '/api/v1/errors?agent_id=run-killed');
     assert.equal(errors.body.errors[0]?.error_type, 'KilledBySignal');
     assert.match(errors.body.errors[0]?.stack_trace, /about to die/);
@@ -135,6 +145,50 @@ describe('vigil run against a real hub', () => {
     assert.equal(events.find((e) => e.event_type === 'stopped')?.metadata.exit_code, 0);
   });
 
+  test('SIGTERM to vigil run that kills a command without a handler is a planned stop: no error, no crash', async () => {
+    let wrapperPid = 0;
+    const done = vigilRun(opts('run-term-kill'), node('console.log("ready"); setInterval(() => {}, 1000);'), {
+      onStart: (pid) => (wrapperPid = pid),
+    });
+    await waitFor(async () => (await eventsOf(hub, 'run-term-kill').catch(() => [])).some((e) => e.event_type === 'started'));
+    process.kill(wrapperPid, 'SIGTERM');
+    const r = await done;
+    assert.equal(r.code, 143, r.stderr);
+    const events = await eventsOf(hub, 'run-term-kill');
+    const stopped = events.find((e) => e.event_type === 'stopped');
+    assert.equal(stopped?.metadata.signal, 'SIGTERM');
+    assert.equal(stopped?.metadata.requested_by, 'SIGTERM');
+    assert.equal(events.find((e) => e.event_type === 'crashed'), undefined);
+    assert.equal((await hub.call('GET', '/api/v1/errors?agent_id=run-term-kill')).body.errors.length, 0);
+    assert.equal((await hub.call('GET', '/api/v1/agents/run-term-kill')).body.agent.offline_reason, 'stopped');
+  });
+
+  test('a Python crash: the error is titled by the exception, repeats group, and agent_crashed fires', async () => {
+    const script = (n: number) =>
+      ['import sys', 'def load(n):', `    raise MemoryError(f"cannot allocate {n} bytes")`, 'print("working", flush=True)', `load(${n})`].join('\n');
+    for (const n of [1500000000, 1600000000]) {
+      const r = await vigilRun(opts('run-py'), ['python3', '-c', script(n)]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /Traceback/);
+    }
+    const errors = (await hub.call('GET', '/api/v1/errors?agent_id=run-py')).body.errors;
+    assert.equal(errors.length, 1, 'two crashes with the same exception are one group');
+    assert.equal(errors[0].error_type, 'MemoryError');
+    assert.match(errors[0].message, /^cannot allocate \d+ bytes$/);
+    assert.equal(errors[0].occurrences, 2);
+    const crashed = (await eventsOf(hub, 'run-py')).filter((e) => e.event_type === 'crashed');
+    assert.equal(crashed.length, 2);
+    assert.equal(crashed[0]?.metadata.exception, 'MemoryError: cannot allocate 1500000000 bytes');
+    assert.equal(crashed[0]?.metadata.runtime, 'python');
+    const agent = (await hub.call('GET', '/api/v1/agents/run-py')).body.agent;
+    assert.equal(agent.status, 'offline');
+    assert.equal(agent.offline_reason, 'crashed');
+    await waitFor(async () => {
+      const alerts = (await hub.call('GET', '/api/v1/alerts?state=firing&agent_id=run-py')).body.alerts as { rule_name: string }[];
+      return alerts.some((a) => a.rule_name === 'agent_crashed');
+    });
+  });
+
   test('I1: shell metacharacters in the command line reach the program as plain arguments', async () => {
     const marker = `/tmp/vigil-pwned-${process.pid}`;
     rmSync(marker, { force: true });
@@ -151,6 +205,11 @@ describe('vigil run against a real hub', () => {
     assert.match(r.stderr, /cannot start/);
     const errors = await hub.call('GET', '/api/v1/errors?agent_id=run-missing');
     assert.equal(errors.body.errors.length, 1);
+    const crashed = (await eventsOf(hub, 'run-missing')).find((e) => e.event_type === 'crashed');
+    assert.equal(crashed?.metadata.phase, 'start');
+    assert.equal(crashed?.metadata.code, 'ENOENT');
+    const agent = (await hub.call('GET', '/api/v1/agents/run-missing')).body.agent;
+    assert.equal(agent.offline_reason, 'failed_to_start', 'a clear failed state, not "offline after 3 intervals"');
   });
 
   test('bad options exit 2 with a clear message; --help after -- belongs to the command', async () => {
@@ -189,7 +248,7 @@ test('the hub is down when the command starts: the command runs anyway and repor
     assert.equal(r.code, 4, r.stderr);
     const events = await eventsOf(hub, 'run-outage');
     const types = events.map((e) => e.event_type);
-    assert.ok(types.includes('started') && types.includes('stopped'), types.join());
+    assert.ok(types.includes('started') && types.includes('crashed'), types.join());
     const errors = await hub.call('GET', '/api/v1/errors?agent_id=run-outage');
     assert.match(errors.body.errors[0]?.stack_trace ?? '', /late failure/);
   } finally {

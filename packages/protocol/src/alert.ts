@@ -21,7 +21,8 @@ export const PROCESS_ALERT_FIELDS = ['memory_mb', 'message_count', 'cpu_percent'
  * What a rule can watch. The short names are the seed 002 figures: `cpu_percent` is the agent
  * process's CPU when it reports one, else its host's (as on the agent row); `unresolved_errors` counts
  * the agent's unresolved error groups; `error_rate` counts error reports in the last minute;
- * `offline` is 1 while liveness holds the agent offline for missed heartbeats, else 0.
+ * `offline` is 1 while liveness holds the agent offline for missed heartbeats, else 0; `crashed` is 1
+ * while the agent is offline because its command crashed or could not start (`vigil run`), else 0.
  */
 export const ALERT_METRICS = [
   'cpu_percent',
@@ -31,6 +32,7 @@ export const ALERT_METRICS = [
   'unresolved_errors',
   'error_rate',
   'offline',
+  'crashed',
   'resources.cpu_percent',
   'resources.cpu_cores_physical',
   'resources.cpu_cores_available',

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { Collector, toProcessMetrics, toResources } from '../collector/index.js';
 import { VigilClient } from '../sdk/index.js';
 import type { RunArgs } from './args.js';
+import { exceptionTitle, findException } from './exception.js';
 import { StderrTail } from './stderr-tail.js';
 
 export interface RunIo {
@@ -48,7 +49,12 @@ export async function runMonitored(a: RunArgs, io: RunIo): Promise<number> {
     child.once('error', (error) => res({ code: null, signal: null, error }));
     child.once('close', (code, signal) => res({ code, signal }));
   });
-  const forward = (signal: NodeJS.Signals) => child.kill(signal);
+  // A signal the operator sent to `vigil run` makes whatever exit follows a planned stop.
+  let operatorSignal: NodeJS.Signals | undefined;
+  const forward = (signal: NodeJS.Signals) => {
+    operatorSignal ??= signal;
+    child.kill(signal);
+  };
   for (const s of FORWARDED) io.signals.on(s, forward);
 
   const pid = await spawned;
@@ -89,23 +95,56 @@ export async function runMonitored(a: RunArgs, io: RunIo): Promise<number> {
 
   const durationMs = Date.now() - startedAt;
   const exitCode = result.error ? 127 : result.signal ? 128 + (constants.signals[result.signal] ?? 0) : (result.code ?? 1);
-  if (result.error) {
-    note(`cannot start ${a.command}: ${result.error.message}`);
-    client.error(result.error, { command: a.command });
+  const outcome = classifyExit(result, operatorSignal);
+  if (outcome.kind === 'failed_to_start') {
+    const error = result.error as NodeJS.ErrnoException;
+    note(`cannot start ${a.command}: ${error.message}`);
+    client.error(error, { command: a.command, code: error.code });
+    client.event('crashed', `${a.command} could not start: ${error.message}`, { phase: 'start', code: error.code ?? null, command: a.command });
+  } else if (outcome.kind === 'stopped') {
+    client.event('stopped', `${a.command} ${outcome.how}`, {
+      exit_code: result.code,
+      signal: result.signal,
+      duration_ms: durationMs,
+      ...(operatorSignal ? { requested_by: operatorSignal } : {}),
+    });
   } else {
-    const how = result.signal ? `killed by ${result.signal}` : `exited with code ${result.code}`;
-    client.event('stopped', `${a.command} ${how}`, { exit_code: result.code, signal: result.signal, duration_ms: durationMs });
-    if (result.signal || result.code !== 0) {
-      const failure = new Error(`${a.command} ${how}`);
-      failure.name = result.signal ? 'KilledBySignal' : 'NonZeroExit';
-      failure.stack = tail.text() || `(${a.command} wrote nothing to stderr)`;
-      client.error(failure, { exit_code: result.code, signal: result.signal, duration_ms: durationMs });
-    }
+    const stderr = tail.text();
+    const exception = findException(stderr);
+    const failure = new Error(exception ? exception.message || exception.type : `${a.command} ${outcome.how}`);
+    failure.name = exception?.type ?? (result.signal ? 'KilledBySignal' : 'NonZeroExit');
+    failure.stack = stderr || `(${a.command} wrote nothing to stderr)`;
+    const facts = { exit_code: result.code, signal: result.signal, duration_ms: durationMs };
+    client.error(failure, facts);
+    const title = exception ? exceptionTitle(exception) : undefined;
+    client.event('crashed', title ? `${a.command} crashed: ${title}` : `${a.command} ${outcome.how}`, {
+      ...facts,
+      phase: 'run',
+      exception: title ?? null,
+      runtime: exception?.runtime ?? null,
+    });
   }
 
   const undelivered = await client.close({ timeoutMs: a.flushTimeoutS * 1000 });
   if (undelivered > 0) note(`${undelivered} report(s) could not be delivered to ${a.url} within ${a.flushTimeoutS} s`);
   return exitCode;
+}
+
+type ExitOutcome = { kind: 'failed_to_start' } | { kind: 'stopped' | 'crashed'; how: string };
+
+/**
+ * A stop is planned when the command exits 0 or the operator signalled `vigil run`; any other
+ * non-zero exit, or a death by a signal nobody sent through `vigil run` (the OOM killer's SIGKILL,
+ * a segfault), is a crash.
+ */
+export function classifyExit(
+  result: { code: number | null; signal: NodeJS.Signals | null; error?: Error },
+  operatorSignal: NodeJS.Signals | undefined,
+): ExitOutcome {
+  if (result.error) return { kind: 'failed_to_start' };
+  const how = result.signal ? `killed by ${result.signal}` : `exited with code ${result.code}`;
+  if (operatorSignal !== undefined) return { kind: 'stopped', how: `${how} after ${operatorSignal} from the operator` };
+  return { kind: result.signal === null && result.code === 0 ? 'stopped' : 'crashed', how };
 }
 
 /**

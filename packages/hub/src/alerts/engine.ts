@@ -17,7 +17,7 @@ import {
 import type { SqlExecutor } from '../store/db.js';
 import { submitAlertAction } from './commands.js';
 import type { NotificationKind } from './format.js';
-import { ErrorRate, inScope, metricSource, sampleValue, type AgentPlacement } from './metrics.js';
+import { ErrorRate, inScope, metricSource, offlineFlags, sampleValue, type AgentPlacement } from './metrics.js';
 import { defaultMargin, OK, step, type AlertState, type Condition } from './state.js';
 
 /** What the engine hands alerts to once their change has committed (the webhook notifier). */
@@ -44,6 +44,8 @@ interface Tracked {
 interface AgentView extends AgentPlacement {
   /** 1 while liveness holds the agent offline for missed heartbeats (a planned stop is 0). */
   offline: 0 | 1;
+  /** 1 while the agent is offline because it crashed or its command could not start. */
+  crashed: 0 | 1;
 }
 
 /** Most alert writes in one command; a burst (a whole pool going offline) commits in a few transactions. */
@@ -111,8 +113,7 @@ export class AlertEngine {
     ]);
     this.silences = silences;
     for (const a of agents) {
-      const offline = a.status === 'offline' && a.offline_reason === 'missed_heartbeats' ? 1 : 0;
-      this.agents.set(a.agent_id, { pool: a.pool_name, type: a.agent_type, offline });
+      this.agents.set(a.agent_id, { pool: a.pool_name, type: a.agent_type, ...offlineFlags(a.status, a.offline_reason) });
     }
     for (const e of errors) this.unresolvedOf(e.agent_id).add(Number(e.id));
     const snapshots = new Map<number, AlertRule>();
@@ -229,7 +230,7 @@ export class AlertEngine {
           const view = this.agentView(m.agent_id);
           if (m.pool_name !== undefined) view.pool = m.pool_name;
           if (m.agent_type !== undefined) view.type = m.agent_type;
-          view.offline = m.status === 'offline' && m.reason === 'missed_heartbeats' ? 1 : 0;
+          Object.assign(view, offlineFlags(m.status, m.reason));
           if (m.status === 'offline') {
             // An agent that stopped reporting supports no CPU or memory alert any more.
             for (const rule of this.rules.values()) {
@@ -237,7 +238,7 @@ export class AlertEngine {
                 this.observe(rule, m.agent_id, null, m.at);
             }
           }
-          this.evaluateAgent(m.agent_id, m.at, ['offline']);
+          this.evaluateAgent(m.agent_id, m.at, ['offline', 'crashed']);
           break;
         }
         case 'alert':
@@ -258,7 +259,7 @@ export class AlertEngine {
 
   private agentView(agentId: string): AgentView {
     let view = this.agents.get(agentId);
-    if (!view) this.agents.set(agentId, (view = { pool: undefined, type: undefined, offline: 0 }));
+    if (!view) this.agents.set(agentId, (view = { pool: undefined, type: undefined, offline: 0, crashed: 0 }));
     return view;
   }
 
@@ -277,6 +278,8 @@ export class AlertEngine {
         return this.errorRate.rate(agentId, now);
       case 'offline':
         return this.agents.get(agentId)?.offline ?? 0;
+      case 'crashed':
+        return this.agents.get(agentId)?.crashed ?? 0;
       case 'sample':
         return undefined;
     }
@@ -293,7 +296,7 @@ export class AlertEngine {
 
   /** Every agent against every rule on a standing metric: in memory, no statement per agent. */
   private evaluateStanding(now: number): void {
-    for (const agentId of this.agents.keys()) this.evaluateAgent(agentId, now, ['unresolved_errors', 'error_rate', 'offline']);
+    for (const agentId of this.agents.keys()) this.evaluateAgent(agentId, now, ['unresolved_errors', 'error_rate', 'offline', 'crashed']);
   }
 
   /** Takes the new rule set; open alerts of a rule that went away, was disabled or changed its condition end. */

@@ -4,13 +4,14 @@ import type { AgentProcessMetrics, AlertMetric, AlertScope, Resources } from '@v
  * Where a metric's value comes from: each heartbeat (`sample`), or the hub's own view of the agent,
  * which can change without a heartbeat (its error counts, its liveness).
  */
-export type MetricSource = 'sample' | 'unresolved_errors' | 'error_rate' | 'offline';
+export type MetricSource = 'sample' | 'unresolved_errors' | 'error_rate' | 'offline' | 'crashed';
 
 export function metricSource(metric: AlertMetric): MetricSource {
   switch (metric) {
     case 'unresolved_errors':
     case 'error_rate':
     case 'offline':
+    case 'crashed':
       return metric;
     default:
       return 'sample';
@@ -32,6 +33,7 @@ export function sampleValue(metric: AlertMetric, resources: Resources, metrics: 
     case 'unresolved_errors':
     case 'error_rate':
     case 'offline':
+    case 'crashed':
       return undefined;
     default: {
       const [group, field] = metric.split('.') as ['resources' | 'metrics', string];
@@ -39,6 +41,18 @@ export function sampleValue(metric: AlertMetric, resources: Resources, metrics: 
       return typeof value === 'number' ? value : undefined;
     }
   }
+}
+
+/**
+ * The liveness metrics of an agent with this status: `offline` while it is silent (missed heartbeats;
+ * a planned stop is not a failure), `crashed` while its command crashed or could not start.
+ */
+export function offlineFlags(status: string, reason: string | null | undefined): { offline: 0 | 1; crashed: 0 | 1 } {
+  const down = status === 'offline';
+  return {
+    offline: down && reason === 'missed_heartbeats' ? 1 : 0,
+    crashed: down && (reason === 'crashed' || reason === 'failed_to_start') ? 1 : 0,
+  };
 }
 
 export interface AgentPlacement {

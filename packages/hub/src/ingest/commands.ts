@@ -3,7 +3,8 @@ import { applyAlertAction, type AlertAction, type AlertResult } from '../alerts/
 import {
   guardAgent,
   markStaleAgents,
-  markStopped,
+  exitReason,
+  markExited,
   recordHeartbeat,
   registerAgent,
   type HeartbeatResult,
@@ -51,9 +52,10 @@ export async function applyCommand(tx: SqlExecutor, dialect: Dialect, cmd: Comma
       const guard = await guardAgent(tx, dialect, cmd.agentId, cmd.allowedPool);
       if (!guard.ok) return guard;
       const stored = await insertAgentEvent(tx, cmd.agentId, cmd.event, cmd.now);
-      // A planned stop takes the agent offline now, as a stop rather than a failure.
-      if (!stored.duplicate && cmd.event.event_type === 'stopped') await markStopped(tx, cmd.agentId, cmd.now);
-      return { ok: true as const, ...stored };
+      // A stop or a crash takes the agent offline now, with the reason the agent reported.
+      const exit = exitReason(cmd.event);
+      const exited = !stored.duplicate && exit !== undefined && (await markExited(tx, cmd.agentId, exit, cmd.now));
+      return { ok: true as const, ...stored, exited };
     }
     case 'error': {
       const guard = await guardAgent(tx, dialect, cmd.agentId, cmd.allowedPool);
@@ -91,7 +93,8 @@ export async function applyCommand(tx: SqlExecutor, dialect: Dialect, cmd: Comma
 export interface ResultMap {
   register: RegisterResult | Refusal;
   heartbeat: HeartbeatResult;
-  event: { ok: true; id: number; duplicate: boolean } | Refusal;
+  /** `exited`: the event took the agent offline (a stop or a crash). */
+  event: { ok: true; id: number; duplicate: boolean; exited: boolean } | Refusal;
   error: { ok: true; id: number; occurrences: number; duplicate: boolean } | Refusal;
   trace: { ok: true; id: number; duplicate: boolean } | Refusal;
   system_metrics: { ok: true };

@@ -1,6 +1,7 @@
 import type { AgentEventType, AgentProcessMetrics, AgentStatus, Alert, AlertChange, Resources } from '@vigil/protocol';
 import { alertMessages, type AlertResult } from '../alerts/commands.js';
 import type { Command, CommandResult } from '../ingest/commands.js';
+import { exitReason, type ExitReason } from '../store/agents.js';
 import type { StoredError } from '../store/errors.js';
 
 /**
@@ -37,7 +38,7 @@ export type LiveMessage =
       type: 'agent_status';
       agent_id: string;
       status: AgentStatus;
-      reason: 'registered' | 'heartbeat' | 'missed_heartbeats' | 'stopped';
+      reason: 'registered' | 'heartbeat' | 'missed_heartbeats' | ExitReason;
       at: number;
       /** On registration only: where the agent belongs, for listeners that group by it (alert scopes). */
       pool_name?: string;
@@ -74,9 +75,10 @@ export function messagesFor(cmd: Command, result: CommandResult): LiveMessage[] 
       return out;
     }
     case 'event': {
-      const r = result as Extract<CommandResult, { id: number; duplicate: boolean }>;
+      const r = result as Extract<CommandResult, { id: number; duplicate: boolean; exited: boolean }>;
       if (r.duplicate) return [];
       const e = cmd.event;
+      const exit = exitReason(e);
       const out: LiveMessage[] = [
         {
           type: 'event',
@@ -88,8 +90,7 @@ export function messagesFor(cmd: Command, result: CommandResult): LiveMessage[] 
           received_at: cmd.now,
         },
       ];
-      if (e.event_type === 'stopped')
-        out.push({ type: 'agent_status', agent_id: cmd.agentId, status: 'offline', reason: 'stopped', at: cmd.now });
+      if (r.exited && exit) out.push({ type: 'agent_status', agent_id: cmd.agentId, status: 'offline', reason: exit, at: cmd.now });
       return out;
     }
     case 'error': {

@@ -1,4 +1,4 @@
-import type { AgentProcessMetrics, AgentStatus, Heartbeat, RegisterAgent, Resources } from '@vigil/protocol';
+import type { AgentEvent, AgentProcessMetrics, AgentStatus, Heartbeat, RegisterAgent, Resources } from '@vigil/protocol';
 import { jsonColumn, Where, type Dialect, type SqlExecutor } from './db.js';
 import { insertHubEvent } from './events.js';
 
@@ -224,11 +224,30 @@ export async function markStaleAgents(tx: SqlExecutor, now: number, bootedAt: nu
   return rows.map((r) => r.agent_id);
 }
 
-/** A planned stop: the agent goes offline at once, recorded as `stopped` rather than a failure. */
-export async function markStopped(tx: SqlExecutor, agentId: string, now: number): Promise<boolean> {
+/**
+ * Why an agent went offline: it stopped as planned, it crashed (or its command could not start),
+ * or it fell silent (liveness, `missed_heartbeats`).
+ */
+export type ExitReason = 'stopped' | 'crashed' | 'failed_to_start';
+
+/** The offline reason an agent's own event reports: a planned stop, a crash, or a command that never started. */
+export function exitReason(event: Pick<AgentEvent, 'event_type' | 'metadata'>): ExitReason | undefined {
+  if (event.event_type === 'stopped') return 'stopped';
+  if (event.event_type !== 'crashed') return undefined;
+  return event.metadata?.phase === 'start' ? 'failed_to_start' : 'crashed';
+}
+
+/**
+ * The agent reported its own end: it goes offline at once with that reason. A crash overrides a
+ * silence already recorded (the report explains it); a stop leaves an agent already offline as it is.
+ */
+export async function markExited(tx: SqlExecutor, agentId: string, reason: ExitReason, now: number): Promise<boolean> {
   const r = await tx.run(
-    `UPDATE agents SET status = 'offline', offline_reason = 'stopped', updated_at = ? WHERE agent_id = ? AND status <> 'offline'`,
-    [now, agentId],
+    reason === 'stopped'
+      ? `UPDATE agents SET status = 'offline', offline_reason = ?, updated_at = ? WHERE agent_id = ? AND status <> 'offline'`
+      : `UPDATE agents SET status = 'offline', offline_reason = ?, updated_at = ? WHERE agent_id = ?
+           AND (status <> 'offline' OR offline_reason = 'missed_heartbeats')`,
+    [reason, now, agentId],
   );
   return r.changes > 0;
 }
