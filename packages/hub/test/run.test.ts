@@ -99,7 +99,11 @@ describe('vigil run against a real hub', () => {
     assert.match(r.stderr, /boom/);
     const events = await eventsOf(hub, 'run-boom');
     assert.equal(events.find((e) => e.event_type === 'crashed')?.metadata.exit_code, 3);
-    assert.equal(events.find((e) => e.event_type === 'stopped'), undefined, 'an exit nobody asked for is not a planned stop');
+    assert.equal(
+      events.find((e) => e.event_type === 'stopped'),
+      undefined,
+      'an exit nobody asked for is not a planned stop',
+    );
     const errors = await hub.call('GET', '/api/v1/errors?agent_id=run-boom');
     assert.equal(errors.body.errors.length, 1);
     const e = errors.body.errors[0];
@@ -158,14 +162,23 @@ describe('vigil run against a real hub', () => {
     const stopped = events.find((e) => e.event_type === 'stopped');
     assert.equal(stopped?.metadata.signal, 'SIGTERM');
     assert.equal(stopped?.metadata.requested_by, 'SIGTERM');
-    assert.equal(events.find((e) => e.event_type === 'crashed'), undefined);
+    assert.equal(
+      events.find((e) => e.event_type === 'crashed'),
+      undefined,
+    );
     assert.equal((await hub.call('GET', '/api/v1/errors?agent_id=run-term-kill')).body.errors.length, 0);
     assert.equal((await hub.call('GET', '/api/v1/agents/run-term-kill')).body.agent.offline_reason, 'stopped');
   });
 
   test('a Python crash: the error is titled by the exception, repeats group, and agent_crashed fires', async () => {
     const script = (n: number) =>
-      ['import sys', 'def load(n):', `    raise MemoryError(f"cannot allocate {n} bytes")`, 'print("working", flush=True)', `load(${n})`].join('\n');
+      [
+        'import sys',
+        'def load(n):',
+        `    raise MemoryError(f"cannot allocate {n} bytes")`,
+        'print("working", flush=True)',
+        `load(${n})`,
+      ].join('\n');
     for (const n of [1500000000, 1600000000]) {
       const r = await vigilRun(opts('run-py'), ['python3', '-c', script(n)]);
       assert.equal(r.code, 1, r.stderr);

@@ -100,7 +100,11 @@ export async function runMonitored(a: RunArgs, io: RunIo): Promise<number> {
     const error = result.error as NodeJS.ErrnoException;
     note(`cannot start ${a.command}: ${error.message}`);
     client.error(error, { command: a.command, code: error.code });
-    client.event('crashed', `${a.command} could not start: ${error.message}`, { phase: 'start', code: error.code ?? null, command: a.command });
+    client.event('crashed', `${a.command} could not start: ${error.message}`, {
+      phase: 'start',
+      code: error.code ?? null,
+      command: a.command,
+    });
   } else if (outcome.kind === 'stopped') {
     client.event('stopped', `${a.command} ${outcome.how}`, {
       exit_code: result.code,

@@ -19,6 +19,10 @@ export function describeAlert(a: Omit<Alert, 'message'>): string {
     if (a.state === 'resolved') return `Agent ${a.agent_id} is back (${a.rule_name})`;
     return `Agent ${a.agent_id} is offline (${a.rule_name})`;
   }
+  if (a.metric === 'crashed') {
+    if (a.state === 'resolved') return `Agent ${a.agent_id} is back after a crash (${a.rule_name})`;
+    return `Agent ${a.agent_id} crashed (${a.rule_name})`;
+  }
   switch (a.state) {
     case 'pending':
       return `${a.metric} is ${figure(a.last_value)} on agent ${a.agent_id} (${condition}, pending)`;

@@ -182,6 +182,28 @@ export function step(a: SimAgent, now: number, random: () => number): SimAction[
       body: { event_type: 'stopped', message: 'restarting for an update', metadata: { exit_code: 0 } },
     });
     a.downUntil = now + 6000 + random() * 9000;
+  } else if (roll < 0.124) {
+    // A crash, as `vigil run` reports one: the exception, then the crash; back after 6-15 s.
+    const exception = 'MemoryError: cannot allocate tensor';
+    actions.push({
+      kind: 'error',
+      agentId: a.id,
+      body: {
+        error_type: 'MemoryError',
+        message: 'cannot allocate tensor',
+        stack_trace: `Traceback (most recent call last):\n  File "worker.py", line 88, in step\n    batch = model(x)\n${exception}`,
+      },
+    });
+    actions.push({
+      kind: 'event',
+      agentId: a.id,
+      body: {
+        event_type: 'crashed',
+        message: `python worker.py crashed: ${exception}`,
+        metadata: { exit_code: 1, phase: 'run', exception },
+      },
+    });
+    a.downUntil = now + 6000 + random() * 9000;
   }
   return actions;
 }

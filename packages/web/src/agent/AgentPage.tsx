@@ -7,7 +7,7 @@ import { ErrorGroupList } from '../errors/ErrorGroupList.js';
 import { applyReopen, groupByFingerprint, resolvedIds, type FingerprintGroup, type Reopen } from '../errors/group.js';
 import { EventList } from '../ui/EventList.js';
 import {
-  formatAge,
+  formatAgo,
   formatCount,
   formatDateTime,
   formatGb,
@@ -180,8 +180,8 @@ export function AgentPage({ agentId }: { agentId: string }) {
         <StatusBadge status={status} reason={row?.offline_reason ?? a?.offline_reason ?? null} />
         <span className="muted">
           <code>{agentId}</code> · {a?.agent_type ?? '…'} · pool {a?.pool_name ?? '…'} · last heartbeat{' '}
-          <span title={formatDateTime(lastBeat)}>{formatAge(lastBeat, now)}</span>
-          {lastBeat !== null && formatAge(lastBeat, now) !== 'now' ? ' ago' : ''}
+          <span title={formatDateTime(lastBeat)}>{formatAgo(lastBeat, now)}</span>
+          {status === 'offline' && lastBeat !== null ? ' · figures below are the last known' : ''}
         </span>
       </header>
 

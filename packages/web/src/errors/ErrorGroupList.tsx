@@ -114,7 +114,11 @@ function ErrorGroupItem({
       {(g.latest.stack_trace || meta.length > 0) && (
         <details>
           <summary>Stack trace and details</summary>
-          {g.latest.stack_trace && <pre className="stack">{g.latest.stack_trace}</pre>}
+          {g.latest.stack_trace && (
+            <pre className="stack" ref={scrollToEnd}>
+              {g.latest.stack_trace}
+            </pre>
+          )}
           {meta.length > 0 && (
             <dl className="kv small">
               {meta.map(([k, v]) => (
@@ -135,4 +139,9 @@ function ErrorGroupItem({
       )}
     </li>
   );
+}
+
+/** A stack box opens on its end: a crash's stderr tail ends with the traceback and the exception. */
+function scrollToEnd(el: HTMLPreElement | null): void {
+  if (el) el.scrollTop = el.scrollHeight;
 }

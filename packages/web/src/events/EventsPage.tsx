@@ -4,7 +4,7 @@ import { useLive, useNow, useReconnect, useServices } from '../app/services.js';
 import { EventList } from '../ui/EventList.js';
 import { Empty, ErrorState, Loading } from '../ui/states.js';
 
-const TYPES = ['started', 'stopped', 'error', 'warning', 'info', 'registered', 'online', 'offline'] as const;
+const TYPES = ['started', 'stopped', 'crashed', 'error', 'warning', 'info', 'registered', 'online', 'offline'] as const;
 const PAGE = 200;
 
 /** Every agent's lifecycle events, newest first, live; filter by type and agent. */

@@ -2,7 +2,7 @@ import { memo, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { Link } from '../app/navigation.js';
 import type { FleetAgent } from '../fleet/fleet-state.js';
 import type { SortKey, ViewQuery } from '../fleet/view.js';
-import { formatAge, formatCount, formatDateTime, formatGb, formatMb, formatPercent } from '../ui/format.js';
+import { formatAgo, formatCount, formatDateTime, formatGb, formatMb, formatPercent } from '../ui/format.js';
 import { StatusBadge } from '../ui/StatusBadge.js';
 import { visibleWindow } from '../ui/virtual.js';
 
@@ -105,6 +105,9 @@ export function AgentTable({
 const AgentRow = memo(function AgentRow({ agent: a, index, now }: { agent: FleetAgent; index: number; now: number }) {
   const vram = a.resources.gpu_vram_available_gb;
   const vramTotal = a.resources.gpu_vram_total_gb;
+  // An offline agent's CPU and memory are what it last reported, not what it uses now.
+  const stale = a.status === 'offline';
+  const staleTitle = stale ? `last known, ${formatAgo(a.last_heartbeat_at, now)}` : undefined;
   return (
     <div className="agent-row" role="row" aria-rowindex={index + 2} data-agent-id={a.agent_id}>
       <div className="cell name" role="cell">
@@ -116,10 +119,10 @@ const AgentRow = memo(function AgentRow({ agent: a, index, now }: { agent: Fleet
       <div className="cell" role="cell">
         <StatusBadge status={a.status} reason={a.offline_reason} />
       </div>
-      <div className="cell numeric" role="cell" data-col="cpu">
+      <div className={stale ? 'cell numeric stale' : 'cell numeric'} role="cell" data-col="cpu" title={staleTitle}>
         {formatPercent(a.cpu_percent)}
       </div>
-      <div className="cell numeric" role="cell" data-col="memory">
+      <div className={stale ? 'cell numeric stale' : 'cell numeric'} role="cell" data-col="memory" title={staleTitle}>
         {formatMb(a.memory_mb)}
       </div>
       <div className="cell numeric" role="cell" data-col="messages">
@@ -138,7 +141,7 @@ const AgentRow = memo(function AgentRow({ agent: a, index, now }: { agent: Fleet
         {formatGb(vram)}
       </div>
       <div className="cell numeric" role="cell" data-col="heartbeat" title={formatDateTime(a.last_heartbeat_at)}>
-        {formatAge(a.last_heartbeat_at, now)}
+        {formatAgo(a.last_heartbeat_at, now)}
       </div>
     </div>
   );

@@ -1,11 +1,12 @@
 import type { AgentStatus } from '../api/types.js';
+import { statusView } from './status.js';
 
 export function StatusBadge({ status, reason }: { status: AgentStatus; reason?: string | null }) {
-  const title = status === 'offline' && reason ? `offline (${reason === 'stopped' ? 'stopped' : 'missed heartbeats'})` : status;
+  const view = statusView(status, reason);
   return (
-    <span className={`status status-${status}`} title={title}>
+    <span className={`status status-${status} status-${view.kind}`} title={view.title} data-status={view.kind}>
       <span className="dot" aria-hidden="true" />
-      {status}
+      {view.label}
     </span>
   );
 }

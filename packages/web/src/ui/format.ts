@@ -71,6 +71,12 @@ export function formatAge(at: number | null | undefined, now: number): string {
   return `${Math.floor(s / 86_400)} d`;
 }
 
+/** `42 s ago`, or `now`. */
+export function formatAgo(at: number | null | undefined, now: number): string {
+  const age = formatAge(at, now);
+  return age === NONE || age === 'now' ? age : `${age} ago`;
+}
+
 const timeFormats = new Map<string, Intl.DateTimeFormat>();
 
 /**
