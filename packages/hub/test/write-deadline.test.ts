@@ -118,7 +118,9 @@ describe('write deadline (issue 9, finding 8)', () => {
       other.exec('COMMIT');
       for (const w of writes) assert.equal((await w).status, 201, 'the writes that were queued commit');
       // With room again, the same request goes through.
-      const ok = await hub.call('POST', '/api/v1/ingest', { events: [{ agent_id: 'dl-full', event_type: 'info', event_id: 'full-after' }] });
+      const ok = await hub.call('POST', '/api/v1/ingest', {
+        events: [{ agent_id: 'dl-full', event_type: 'info', event_id: 'full-after' }],
+      });
       assert.equal(ok.status, 200, JSON.stringify(ok.body));
     } finally {
       if (other.inTransaction) other.exec('ROLLBACK');

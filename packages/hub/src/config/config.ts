@@ -107,7 +107,7 @@ export const SETTINGS = {
     env: 'VIGIL_WRITE_DEADLINE_MS',
     defaultText: '5000',
     // Half the SDK's 10 s request timeout: a client hears 503 (and retries) instead of timing out.
-    help: 'Longest a write waits for its commit before it is answered 503 + Retry-After (keep it below clients\' timeouts)',
+    help: "Longest a write waits for its commit before it is answered 503 + Retry-After (keep it below clients' timeouts)",
     parse: positiveInt(120_000),
   },
   bodyLimitBytes: {

@@ -131,7 +131,13 @@ export class Writer {
       this.items -= job.commands.length;
     }
     this.markUnavailable({ code: 'WRITE_DEADLINE' });
-    job.reject(new VigilError('VIGIL_STORE_UNAVAILABLE', 'The database did not commit in time; retry after the given delay', RETRY_AFTER_UNAVAILABLE_S));
+    job.reject(
+      new VigilError(
+        'VIGIL_STORE_UNAVAILABLE',
+        'The database did not commit in time; retry after the given delay',
+        RETRY_AFTER_UNAVAILABLE_S,
+      ),
+    );
     if (at >= 0) this.notifyIdle();
   }
 
@@ -191,7 +197,10 @@ export class Writer {
         const jobResults = results[i];
         if (jobResults) job.resolve(jobResults);
       });
-      this.announce(applied, results.filter((r) => r !== undefined));
+      this.announce(
+        applied,
+        results.filter((r) => r !== undefined),
+      );
       if (!this.health.ok) {
         this.log.warn({ down_ms: this.now() - (this.health.since ?? this.now()) }, 'store commits again');
         this.health = { ok: true };

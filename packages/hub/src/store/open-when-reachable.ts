@@ -18,7 +18,16 @@ export interface WaitOptions {
 // Errors that mean "the server is not there (yet)", not "it refused us": a supervisor starting the
 // hub beside its database, or a database restarting, should see the hub wait rather than crash-loop.
 // A wrong password, a missing database or a failing migration still stops the start at once.
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
 
 /** True when `err` says the database could not be reached, rather than that it answered no. */
 export function isUnreachable(err: unknown): boolean {
