@@ -15,7 +15,8 @@ import { LivenessJob } from './jobs/liveness.js';
 import { retentionFromConfig, RetentionJob } from './jobs/retention.js';
 import { RollupJob } from './jobs/rollups.js';
 import type { Db } from './store/db.js';
-import { openStore } from './store/open.js';
+import { openStoreWhenReachable } from './store/open-when-reachable.js';
+import { listenWhileWaiting, type WaitingServer } from './api/waiting-server.js';
 import { submitAlertAction } from './alerts/commands.js';
 import { AlertEngine } from './alerts/engine.js';
 import { loadRulesFile } from './alerts/rules-file.js';
@@ -77,10 +78,29 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
   const fileRules = config.alertRulesFile !== undefined ? loadRulesFile(config.alertRulesFile) : undefined;
   const { token, source } = loadAdminToken(config.dataDir, config.adminToken);
 
-  const { db, applied } = await openStore(config.db, {
-    sqliteSynchronous: config.sqliteSynchronous,
-    now: startedAt,
-    onIdleError: (err) => log.warn({ err: err.message }, 'database connection lost; will reconnect'),
+  // A database that is not there yet is waited for. Meanwhile the port answers /healthz (alive,
+  // "starting") and /readyz 503, so a supervisor's liveness probe does not restart the hub and a
+  // load balancer sends it nothing; the real app takes the port over once the store is open.
+  let waiting: WaitingServer | undefined;
+  const opened = openStoreWhenReachable(
+    config.db,
+    {
+      sqliteSynchronous: config.sqliteSynchronous,
+      now: startedAt,
+      onIdleError: (err) => log.warn({ err: err.message }, 'database connection lost; will reconnect'),
+    },
+    log,
+    {
+      onWaiting: async () => {
+        if (waiting) return;
+        waiting = await listenWhileWaiting(config.host, config.port, startedAt, () => clock.now());
+        log.warn({ url: waiting.url }, 'answering /healthz (alive) and /readyz (not ready) until the database is reached');
+      },
+    },
+  );
+  const { db, applied } = await opened.catch(async (err: unknown) => {
+    await waiting?.close();
+    throw err;
   });
   if (applied.length > 0) log.info({ applied }, 'migrated the store');
   const durability = await db.durability();
@@ -93,6 +113,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
       capacity: config.queueCapacity,
       batchMaxItems: config.batchMaxItems,
       batchMaxDelayMs: config.batchMaxDelayMs,
+      deadlineMs: config.writeDeadlineMs,
       onCommitted: (commands, results) => bus.publish(commands.flatMap((cmd, i) => messagesFor(cmd, results[i] as CommandResult))),
     },
     log,
@@ -172,7 +193,9 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
 
   let address: string;
   try {
-    address = await app.listen({ port: config.port, host: config.host });
+    const port = waiting ? waiting.port : config.port;
+    await waiting?.close();
+    address = await app.listen({ port, host: config.host });
   } catch (err) {
     await app.close().catch(() => undefined);
     await db.close().catch(() => undefined);

@@ -7,6 +7,7 @@ import { getAgent, listAgents } from '../store/agents.js';
 import type { Routes } from './context.js';
 import { accepted, assertMayWrite, assertNotFuture } from './refusals.js';
 import { pageLimit, PageQuery } from './paging.js';
+import { refuseWhenQueueFull } from './queue-gate.js';
 
 export const AgentParams = Type.Object({ agentId: AgentId });
 
@@ -15,6 +16,7 @@ export const agentRoutes: Routes = (app, { writer, db, clock }) => {
     '/api/v1/agents',
     {
       config: { access: 'authenticated' },
+      onRequest: refuseWhenQueueFull(writer),
       schema: { summary: 'Register or update an agent', tags: ['agents'], body: RegisterAgent },
     },
     async (req, reply) => {
@@ -84,6 +86,7 @@ export const agentRoutes: Routes = (app, { writer, db, clock }) => {
     '/api/v1/agents/:agentId/heartbeat',
     {
       config: { access: 'authenticated' },
+      onRequest: refuseWhenQueueFull(writer),
       schema: { summary: 'Report liveness and resources', tags: ['agents'], params: AgentParams, body: Heartbeat },
     },
     async (req) => {

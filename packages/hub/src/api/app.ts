@@ -132,7 +132,7 @@ export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<App> {
   addSecurityHeaders(app);
 
   app.setErrorHandler((err: FastifyError | VigilError, req, reply) => {
-    const { status, code, message, retryAfter } = classify(err);
+    const { status, code, message, retryAfter } = classify(err, deps.db);
     if (status >= 500 && code === 'VIGIL_INTERNAL') req.log.error({ err, reqId: req.id }, 'request failed');
     if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
     const body: { error: { code: ErrorCode; message: string; requestId?: string } } = { error: { code, message } };
@@ -163,7 +163,10 @@ export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<App> {
   return app;
 }
 
-function classify(err: FastifyError | VigilError): { status: number; code: ErrorCode; message: string; retryAfter?: number } {
+function classify(
+  err: FastifyError | VigilError,
+  db: ApiDeps['db'],
+): { status: number; code: ErrorCode; message: string; retryAfter?: number } {
   if (err instanceof VigilError) {
     return { status: err.status, code: err.code, message: err.message, ...(err.retryAfterS ? { retryAfter: err.retryAfterS } : {}) };
   }
@@ -176,5 +179,9 @@ function classify(err: FastifyError | VigilError): { status: number; code: Error
   if (status === 503) return { status, code: 'VIGIL_SHUTTING_DOWN', message: ERRORS.VIGIL_SHUTTING_DOWN.message, retryAfter: 2 };
   // Fastify's own 4xx (empty JSON body, bad URL, poisoned prototype): its message names the problem.
   if (status >= 400 && status < 500) return { status: 400, code: 'VIGIL_VALIDATION', message: err.message };
+  // A read that failed because the database is away (connection lost, refused, timed out) is the
+  // store's outage, not the hub's bug: 503 + Retry-After, as a write gets.
+  if (db.isUnavailable(err))
+    return { status: 503, code: 'VIGIL_STORE_UNAVAILABLE', message: ERRORS.VIGIL_STORE_UNAVAILABLE.message, retryAfter: 2 };
   return { status: 500, code: 'VIGIL_INTERNAL', message: ERRORS.VIGIL_INTERNAL.message };
 }

@@ -1,12 +1,32 @@
 import type { Routes } from './context.js';
 
+/**
+ * Longest /healthz and /readyz wait for the store: a database that stopped answering (a network
+ * blackhole) must not hold a probe past the load balancer's own timeout.
+ */
+const PROBE_MS = 2000;
+const LATE = Symbol('late');
+
+/** `work`'s value, or LATE when it takes longer than `ms` (a later failure of `work` is ignored). */
+async function within<T>(work: Promise<T>, ms: number): Promise<T | typeof LATE> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<typeof LATE>((resolve) => (timer = setTimeout(() => resolve(LATE), ms)));
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Liveness and readiness for load balancers and orchestrators (the dashboard at `/` is web/routes.ts). */
 export const healthRoutes: Routes = (app, { db, writer, clock, startedAt, lifecycle }) => {
   app.get(
     '/healthz',
     { config: { access: 'public' }, schema: { summary: 'Is the process up, and how is its store', tags: ['health'] } },
     async () => {
-      const durability = await db.durability().catch(() => ({ level: 'unknown', detail: 'the store did not answer' }));
+      const unknown = { level: 'unknown', detail: 'the store did not answer' };
+      const answer = await within(db.durability(), PROBE_MS).catch(() => LATE);
+      const durability = answer === LATE ? unknown : answer;
       return {
         status: writer.health.ok ? 'ok' : 'degraded',
         uptime_s: Math.round((clock.now() - startedAt) / 1000),
@@ -25,7 +45,7 @@ export const healthRoutes: Routes = (app, { db, writer, clock, startedAt, lifecy
       else if (!writer.health.ok) reason = `store cannot commit (${writer.health.error ?? 'unknown'})`;
       else {
         try {
-          await db.get('SELECT 1 AS one');
+          if ((await within(db.get('SELECT 1 AS one'), PROBE_MS)) === LATE) reason = `store did not answer within ${PROBE_MS} ms`;
         } catch {
           reason = 'store does not answer';
         }

@@ -7,6 +7,7 @@ import { poolsOf } from '../store/agents.js';
 import type { SqlExecutor } from '../store/db.js';
 import type { Routes } from './context.js';
 import { assertMayWrite, MAX_FUTURE_MS } from './refusals.js';
+import { refuseWhenQueueFull } from './queue-gate.js';
 
 type Kind = 'heartbeats' | 'events' | 'errors' | 'traces';
 interface Rejection {
@@ -26,6 +27,7 @@ export const ingestRoutes: Routes = (app, { writer, db, clock, bodyLimitBytes })
     '/api/v1/ingest',
     {
       config: { access: 'authenticated' },
+      onRequest: refuseWhenQueueFull(writer),
       bodyLimit: bodyLimitBytes * 4,
       schema: { summary: 'Batch of heartbeats, events, errors and LLM traces for many agents', tags: ['ingest'], body: IngestBatch },
     },

@@ -11,6 +11,7 @@ import type { Routes } from './context.js';
 import { pageLimit, PageQuery } from './paging.js';
 import { ErrorParams } from './records.js';
 import { accepted, assertMayWrite, assertNotFuture } from './refusals.js';
+import { refuseWhenQueueFull } from './queue-gate.js';
 
 /** Seed 002's event body: camelCase, as its agents send it. */
 const SeedEvent = Type.Object(
@@ -103,6 +104,7 @@ export const monitoringRoutes: Routes = (app, { writer, db, clock }) => {
     '/api/monitoring/agents/:agentId/events',
     {
       config: { access: 'authenticated' },
+      onRequest: refuseWhenQueueFull(writer),
       schema: { summary: 'Record an event (seed 002 body)', tags: ['monitoring'], params: AgentParams, body: SeedEvent },
     },
     async (req, reply) => {
@@ -122,6 +124,7 @@ export const monitoringRoutes: Routes = (app, { writer, db, clock }) => {
     '/api/monitoring/agents/:agentId/errors',
     {
       config: { access: 'authenticated' },
+      onRequest: refuseWhenQueueFull(writer),
       schema: { summary: 'Record an error (seed 002 body)', tags: ['monitoring'], params: AgentParams, body: SeedError },
     },
     async (req, reply) => {

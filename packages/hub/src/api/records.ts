@@ -9,6 +9,7 @@ import { AgentParams } from './agents.js';
 import type { Routes } from './context.js';
 import { pageLimit, PageQuery } from './paging.js';
 import { accepted, assertMayWrite, assertNotFuture } from './refusals.js';
+import { refuseWhenQueueFull } from './queue-gate.js';
 
 /** Widest window one events query may span; wider asks are refused rather than scanning everything. */
 export const MAX_RANGE_MS = 31 * 24 * 3_600_000;
@@ -21,6 +22,7 @@ export const recordRoutes: Routes = (app, { writer, db, clock }) => {
     '/api/v1/agents/:agentId/events',
     {
       config: { access: 'authenticated' },
+      onRequest: refuseWhenQueueFull(writer),
       schema: { summary: 'Record a lifecycle event', tags: ['events'], params: AgentParams, body: AgentEvent },
     },
     async (req, reply) => {
@@ -44,6 +46,7 @@ export const recordRoutes: Routes = (app, { writer, db, clock }) => {
     '/api/v1/agents/:agentId/errors',
     {
       config: { access: 'authenticated' },
+      onRequest: refuseWhenQueueFull(writer),
       schema: { summary: 'Record an error; repeats of one failure count up', tags: ['errors'], params: AgentParams, body: AgentError },
     },
     async (req, reply) => {

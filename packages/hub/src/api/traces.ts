@@ -6,6 +6,7 @@ import { AgentParams } from './agents.js';
 import type { Routes } from './context.js';
 import { pageLimit, PageQuery } from './paging.js';
 import { accepted, assertMayWrite, assertNotFuture } from './refusals.js';
+import { refuseWhenQueueFull } from './queue-gate.js';
 
 /** LLM calls made by agents (model, tokens, latency, cost): recording and listing them. */
 export const traceRoutes: Routes = (app, { writer, db, clock }) => {
@@ -13,6 +14,7 @@ export const traceRoutes: Routes = (app, { writer, db, clock }) => {
     '/api/v1/agents/:agentId/traces',
     {
       config: { access: 'authenticated' },
+      onRequest: refuseWhenQueueFull(writer),
       schema: { summary: 'Record an LLM call', tags: ['traces'], params: AgentParams, body: LlmTrace },
     },
     async (req, reply) => {

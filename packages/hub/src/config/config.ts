@@ -102,6 +102,14 @@ export const SETTINGS = {
     help: 'Longest the writer waits to fill a batch before committing',
     parse: positiveInt(1000),
   },
+  writeDeadlineMs: {
+    flag: '--write-deadline-ms',
+    env: 'VIGIL_WRITE_DEADLINE_MS',
+    defaultText: '5000',
+    // Half the SDK's 10 s request timeout: a client hears 503 (and retries) instead of timing out.
+    help: "Longest a write waits for its commit before it is answered 503 + Retry-After (keep it below clients' timeouts)",
+    parse: positiveInt(120_000),
+  },
   bodyLimitBytes: {
     flag: '--body-limit',
     env: 'VIGIL_BODY_LIMIT',
@@ -271,6 +279,7 @@ export interface Config {
   readonly queueCapacity: number;
   readonly batchMaxItems: number;
   readonly batchMaxDelayMs: number;
+  readonly writeDeadlineMs: number;
   readonly hostMetricsIntervalS: number;
   readonly bodyLimitBytes: number;
   readonly missedHeartbeats: number;
@@ -327,6 +336,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
     queueCapacity: value('queueCapacity') ?? 20_000,
     batchMaxItems: value('batchMaxItems') ?? 1000,
     batchMaxDelayMs: value('batchMaxDelayMs') ?? 2,
+    writeDeadlineMs: value('writeDeadlineMs') ?? 5000,
     bodyLimitBytes: value('bodyLimitBytes') ?? 1024 * 1024,
     missedHeartbeats: value('missedHeartbeats') ?? 3,
     webDir: resolve(cwd, value('webDir') ?? DEFAULT_WEB_DIR),

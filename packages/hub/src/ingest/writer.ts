@@ -9,6 +9,13 @@ export interface WriterOptions {
   batchMaxItems: number;
   /** Longest a command waits for others to share its commit. */
   batchMaxDelayMs: number;
+  /**
+   * Longest a client's job may wait for its commit before it is answered 503 (shorter than the
+   * clients' own request timeouts, so they hear an answer rather than time out). A job whose
+   * deadline passes before its transaction applies it is dropped; one that passes during its
+   * commit may still be stored. Background jobs have no deadline. Absent: no deadline.
+   */
+  deadlineMs?: number;
   /** Told what each commit stored, after COMMIT and never before (the live bus listens here). */
   onCommitted?: (commands: readonly Command[], results: readonly CommandResult[]) => void;
 }
@@ -22,12 +29,15 @@ interface Job {
   commands: Command[];
   /** Commands this job counts toward the queue's capacity (0 for the hub's own background work). */
   counted: number;
+  /** Answered already (committed, refused, or past its deadline); a later outcome is dropped. */
+  settled: boolean;
+  deadline: NodeJS.Timeout | undefined;
   resolve(results: CommandResult[]): void;
   reject(err: unknown): void;
 }
 
 /** Seconds a client should wait before retrying when the queue is full or the store is down. */
-const RETRY_AFTER_FULL_S = 1;
+export const RETRY_AFTER_FULL_S = 1;
 const RETRY_AFTER_UNAVAILABLE_S = 2;
 
 export interface StoreHealth {
@@ -83,11 +93,52 @@ export class Writer {
       return Promise.reject(new VigilError('VIGIL_INGEST_QUEUE_FULL', undefined, RETRY_AFTER_FULL_S));
     }
     return new Promise((resolve, reject) => {
-      this.pending.push({ commands, counted, resolve, reject });
+      const job: Job = {
+        commands,
+        counted,
+        settled: false,
+        deadline: undefined,
+        resolve: (results) => this.settle(job) && resolve(results),
+        reject: (err) => this.settle(job) && reject(err),
+      };
+      const deadlineMs = this.options.deadlineMs;
+      if (!options.background && deadlineMs !== undefined) job.deadline = setTimeout(() => this.expire(job), deadlineMs);
+      this.pending.push(job);
       this.depth += counted;
       this.items += commands.length;
       this.schedule();
     });
+  }
+
+  /** True when the queue cannot take another client command (the API refuses before reading the body). */
+  get full(): boolean {
+    return this.depth >= this.options.capacity;
+  }
+
+  private settle(job: Job): boolean {
+    if (job.settled) return false;
+    job.settled = true;
+    clearTimeout(job.deadline);
+    return true;
+  }
+
+  /** The job's deadline passed: answer 503 now; if it still waits in the queue, it leaves it unstored. */
+  private expire(job: Job): void {
+    const at = this.pending.indexOf(job);
+    if (at >= 0) {
+      this.pending.splice(at, 1);
+      this.depth -= job.counted;
+      this.items -= job.commands.length;
+    }
+    this.markUnavailable({ code: 'WRITE_DEADLINE' });
+    job.reject(
+      new VigilError(
+        'VIGIL_STORE_UNAVAILABLE',
+        'The database did not commit in time; retry after the given delay',
+        RETRY_AFTER_UNAVAILABLE_S,
+      ),
+    );
+    if (at >= 0) this.notifyIdle();
   }
 
   /** Submits one command and resolves with its own result type once it has committed. */
@@ -126,9 +177,10 @@ export class Writer {
     this.timer = undefined;
     if (this.running || this.pending.length === 0) return this.notifyIdle();
     this.running = true;
-    const batch = this.takeBatch();
+    // Jobs answered already (past their deadline) are not committed.
+    const batch = this.takeBatch().filter((job) => !job.settled);
     try {
-      await this.commit(batch);
+      if (batch.length > 0) await this.commit(batch);
     } finally {
       this.running = false;
     }
@@ -140,9 +192,19 @@ export class Writer {
   private async commit(batch: Job[]): Promise<void> {
     try {
       const results = await this.transaction(batch);
-      batch.forEach((job, i) => job.resolve(results[i] as CommandResult[]));
-      this.announce(batch, results);
-      if (!this.health.ok) this.health = { ok: true };
+      const applied = batch.filter((_job, i) => results[i] !== undefined);
+      batch.forEach((job, i) => {
+        const jobResults = results[i];
+        if (jobResults) job.resolve(jobResults);
+      });
+      this.announce(
+        applied,
+        results.filter((r) => r !== undefined),
+      );
+      if (!this.health.ok) {
+        this.log.warn({ down_ms: this.now() - (this.health.since ?? this.now()) }, 'store commits again');
+        this.health = { ok: true };
+      }
     } catch (err) {
       if (this.db.isUnavailable(err)) {
         this.markUnavailable(err);
@@ -158,10 +220,17 @@ export class Writer {
     }
   }
 
-  private transaction(batch: Job[]): Promise<CommandResult[][]> {
+  /** Each job's results, or undefined for a job left out because it passed its deadline first. */
+  private transaction(batch: Job[]): Promise<(CommandResult[] | undefined)[]> {
     return this.db.transaction(async (tx) => {
-      const results: CommandResult[][] = [];
+      const results: (CommandResult[] | undefined)[] = [];
       for (const job of batch) {
+        // A job that passed its deadline while the transaction waited to begin was answered 503: leave it
+        // out, so that for it 503 means "not stored".
+        if (job.settled) {
+          results.push(undefined);
+          continue;
+        }
         const jobResults: CommandResult[] = [];
         for (const cmd of job.commands) jobResults.push(await applyCommand(tx, this.db.dialect, cmd));
         results.push(jobResults);

@@ -33,6 +33,7 @@ export interface PostgresOptions {
   url: string;
   /** Upper bound for any one statement, so a stalled server answers 503 instead of hanging. */
   statementTimeoutMs?: number;
+  /** A connection was lost (idle in the pool or held by a transaction); the next query reconnects. */
   onIdleError?: (err: Error) => void;
 }
 
@@ -40,6 +41,8 @@ export class PostgresDb implements Db {
   readonly dialect = postgresDialect;
   statementCount = 0;
   private readonly pool: pg.Pool;
+  /** Told of every lost connection, idle or checked out (the hub logs it). */
+  private readonly onLost: (err: Error) => void;
   private readonly sqlCache = new Map<string, { text: string; name: string }>();
 
   constructor(options: PostgresOptions) {
@@ -52,8 +55,9 @@ export class PostgresDb implements Db {
       statement_timeout: timeout,
       types,
     });
+    this.onLost = (err) => options.onIdleError?.(err);
     // An idle client losing its connection must not crash the hub; the next query reconnects.
-    this.pool.on('error', (err) => options.onIdleError?.(err));
+    this.pool.on('error', this.onLost);
   }
 
   private query(sql: string) {
@@ -90,8 +94,31 @@ export class PostgresDb implements Db {
     return this.executor(this.pool).run(sql, params);
   }
 
-  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  /**
+   * Checks a client out for the caller's own use. pg-pool takes its idle 'error' listener off a
+   * checked-out client, and a connection lost while the client is held (a reset, a server restart)
+   * is emitted as 'error' on it: unheard, that kills the process. The held client listens until it is
+   * released; the query in flight fails on its own, and the client is then destroyed, not reused.
+   */
+  private async checkout(): Promise<{ client: pg.PoolClient; release(err?: Error): void }> {
     const client = await this.pool.connect();
+    let lost: Error | undefined;
+    const onError = (err: Error) => {
+      lost ??= err;
+      this.onLost(err);
+    };
+    client.on('error', onError);
+    return {
+      client,
+      release: (err) => {
+        client.off('error', onError);
+        client.release(err ?? lost);
+      },
+    };
+  }
+
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    const { client, release } = await this.checkout();
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
@@ -104,7 +131,7 @@ export class PostgresDb implements Db {
       throw err;
     } finally {
       // A client whose connection failed is destroyed rather than returned to the pool.
-      client.release(broken && this.isUnavailable(broken) ? broken : undefined);
+      release(broken && this.isUnavailable(broken) ? broken : undefined);
     }
   }
 
@@ -114,13 +141,13 @@ export class PostgresDb implements Db {
 
   /** Runs `fn` while holding a session advisory lock, so concurrent hubs migrate one at a time. */
   async withAdvisoryLock<T>(key: number, fn: () => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    const { client, release } = await this.checkout();
     try {
       await client.query('SELECT pg_advisory_lock($1)', [key]);
       return await fn();
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [key]).catch(() => undefined);
-      client.release();
+      release();
     }
   }
 

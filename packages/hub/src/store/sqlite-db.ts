@@ -17,6 +17,11 @@ export interface SqliteOptions {
 // Codes (not messages) that mean "cannot commit now": disk full, I/O failure, lock contention.
 const UNAVAILABLE = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|READONLY|CANTOPEN|NOMEM|PROTOCOL)/;
 
+/** Longest a transaction waits for the write lock another process holds. */
+const LOCK_WAIT_MS = 5000;
+/** Longest one try for the lock blocks the event loop. */
+const BUSY_SLICE_MS = 20;
+
 type Param = string | number | bigint | Buffer | null;
 
 function bindable(params: readonly unknown[]): Param[] {
@@ -51,7 +56,9 @@ export class SqliteDb implements Db {
     this.writer.pragma('auto_vacuum = INCREMENTAL');
     this.writer.pragma('journal_mode = WAL');
     this.writer.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-    this.writer.pragma('busy_timeout = 5000');
+    // Short: SQLite's busy handler sleeps on the event loop's thread, so a lock held by another process
+    // would freeze the whole hub; a transaction waits for the lock asynchronously instead (whenUnlocked).
+    this.writer.pragma(`busy_timeout = ${BUSY_SLICE_MS}`);
     this.writer.pragma('foreign_keys = ON');
     // Fewer, larger checkpoints keep inserts fast on big tables; 10,000 pages bounds the WAL near 40 MiB.
     this.writer.pragma('wal_autocheckpoint = 10000');
@@ -110,7 +117,7 @@ export class SqliteDb implements Db {
 
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     const result = this.lock.then(async () => {
-      this.writer.exec('BEGIN IMMEDIATE');
+      await this.whenUnlocked('BEGIN IMMEDIATE');
       try {
         const value = await fn(this.executor(this.writer, this.cache));
         this.writer.exec('COMMIT');
@@ -124,9 +131,27 @@ export class SqliteDb implements Db {
     return result;
   }
 
-  async exec(sql: string): Promise<void> {
-    await this.lock;
-    this.writer.exec(sql);
+  /**
+   * Runs `sql` on the write connection, waiting up to LOCK_WAIT_MS for another process's write lock in
+   * short slices with the event loop free between them, then failing with SQLITE_BUSY (503).
+   */
+  private async whenUnlocked(sql: string): Promise<void> {
+    const giveUp = performance.now() + LOCK_WAIT_MS;
+    for (let pause = 5; ; pause = Math.min(pause * 2, 100)) {
+      try {
+        this.writer.exec(sql);
+        return;
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== 'SQLITE_BUSY' || performance.now() + pause > giveUp) throw err;
+      }
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+
+  exec(sql: string): Promise<void> {
+    const result = this.lock.then(() => this.whenUnlocked(sql));
+    this.lock = result.catch(() => undefined);
+    return result;
   }
 
   isUnavailable(err: unknown): boolean {
@@ -170,7 +195,7 @@ export class SqliteDb implements Db {
         const [r] = this.writer.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
         return r?.busy === 0;
       } finally {
-        this.writer.pragma('busy_timeout = 5000');
+        this.writer.pragma(`busy_timeout = ${BUSY_SLICE_MS}`);
       }
     });
   }
