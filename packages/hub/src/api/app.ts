@@ -5,6 +5,7 @@ import websocket from '@fastify/websocket';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ERRORS, VigilError, type ErrorCode } from '../errors.js';
 import type { ApiDeps, App, Routes } from './context.js';
+import { answerClientError } from './client-errors.js';
 import { checkJson } from './json-guard.js';
 import { describeValidation, validatorCompiler } from './validation.js';
 import { agentRoutes } from './agents.js';
@@ -61,6 +62,8 @@ export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<App> {
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     routerOptions: { maxParamLength: 200 },
+    // Node-level refusals (not HTTP, headers too large, too slow) keep the error shape too.
+    clientErrorHandler: answerClientError,
     // Router-level refusals (malformed URL encoding, over-long path parameters) keep the error shape.
     frameworkErrors: (err, _req, reply) => {
       void (reply as unknown as FastifyReply).status(400).send({ error: { code: 'VIGIL_VALIDATION', message: err.message } });
