@@ -1,9 +1,10 @@
+import { dirname } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { Authenticator } from './auth/authenticate.js';
 import { loadAdminToken } from './auth/secrets.js';
 import { Sessions } from './auth/sessions.js';
 import { systemClock, type Clock } from './clock.js';
-import type { Config } from './config/config.js';
+import { isPostgresUrl, type Config } from './config/config.js';
 import { buildApp } from './api/app.js';
 import type { App } from './api/context.js';
 import type { CommandResult } from './ingest/commands.js';
@@ -21,6 +22,7 @@ import { AlertEngine } from './alerts/engine.js';
 import { loadRulesFile } from './alerts/rules-file.js';
 import { WebhookNotifier } from './alerts/webhooks.js';
 import { loadDashboardBuild } from './web/assets.js';
+import { ensurePrivateDir, type Warn } from './private-files.js';
 
 /** Longest one webhook attempt may take; a receiver slower than this is failing. */
 const WEBHOOK_TIMEOUT_MS = 10_000;
@@ -75,10 +77,17 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
   const startedAt = clock.now();
   // A bad rules file stops the start here, before anything is opened, with a message naming the rule.
   const fileRules = config.alertRulesFile !== undefined ? loadRulesFile(config.alertRulesFile) : undefined;
-  const { token, source } = loadAdminToken(config.dataDir, config.adminToken);
+  const warn: Warn = (details, message) => log.warn(details, message);
+  // The directories holding the admin token file and the SQLite database are the hub's user's alone.
+  const privateDirs = new Set<string>();
+  if (config.adminToken === undefined) privateDirs.add(config.dataDir);
+  if (!isPostgresUrl(config.db)) privateDirs.add(dirname(config.db));
+  for (const dir of privateDirs) ensurePrivateDir(dir, warn);
+  const { token, source } = loadAdminToken(config.dataDir, config.adminToken, warn);
 
   const { db, applied } = await openStore(config.db, {
     sqliteSynchronous: config.sqliteSynchronous,
+    onWarning: warn,
     now: startedAt,
     onIdleError: (err) => log.warn({ err: err.message }, 'database connection lost; will reconnect'),
   });

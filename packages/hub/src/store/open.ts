@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { isPostgresUrl } from '../config/config.js';
+import type { Warn } from '../private-files.js';
 import type { Db } from './db.js';
 import { migrate } from './migrate.js';
 import { PostgresDb } from './postgres-db.js';
@@ -10,6 +11,8 @@ export interface OpenOptions {
   sqliteSynchronous: 'full' | 'normal';
   now: number;
   onIdleError?: (err: Error) => void;
+  /** Told what was found amiss and set right (SQLite files other users could read). */
+  onWarning?: Warn;
 }
 
 // Any fixed number works; it only has to be the same for every hub sharing the database.
@@ -27,8 +30,8 @@ export async function openStore(target: string, options: OpenOptions): Promise<{
       throw err;
     }
   }
-  mkdirSync(dirname(target), { recursive: true });
-  const db = new SqliteDb(target, { synchronous: options.sqliteSynchronous });
+  mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
+  const db = new SqliteDb(target, { synchronous: options.sqliteSynchronous, ...(options.onWarning ? { onWarning: options.onWarning } : {}) });
   try {
     return { db, applied: await migrate(db, options.now) };
   } catch (err) {

@@ -1,6 +1,7 @@
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { tightenFile, type Warn } from '../private-files.js';
 import type { Db, Dialect, Footprint, SqlExecutor } from './db.js';
 import type { DbstatAnswer } from './sqlite-dbstat-worker.js';
 
@@ -12,6 +13,8 @@ export const sqliteDialect: Dialect = {
 
 export interface SqliteOptions {
   synchronous: 'full' | 'normal';
+  /** Told when an existing database file was readable by other users (and was set to 0600). */
+  onWarning?: Warn;
 }
 
 // Codes (not messages) that mean "cannot commit now": disk full, I/O failure, lock contention.
@@ -44,7 +47,17 @@ export class SqliteDb implements Db {
     readonly path: string,
     options: SqliteOptions,
   ) {
+    const existed = existsSync(path);
     this.writer = new Database(path);
+    // The database holds every agent's data: 0600. SQLite creates the -wal and -shm files with the
+    // database file's mode, so setting it before the first statement covers them; files of an
+    // existing database that were looser are set to 0600 with a warning.
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+      const was = tightenFile(file);
+      if (was !== undefined && existed) {
+        options.onWarning?.({ file, mode: was }, `${file} was readable by other users (mode ${was}); set it to 0600`);
+      }
+    }
     // Lets retention give purged pages back to the file system (incremental_vacuum). SQLite only
     // honours it on a new, empty database, and only before the switch to WAL writes the header;
     // on a database created without it, it changes nothing (footprint() reports the mode).
