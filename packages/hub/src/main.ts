@@ -87,6 +87,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
 
   const { db, applied } = await openStore(config.db, {
     sqliteSynchronous: config.sqliteSynchronous,
+    sqliteInitEmpty: config.sqliteInitEmpty,
     onWarning: warn,
     now: startedAt,
     onIdleError: (err) => log.warn({ err: err.message }, 'database connection lost; will reconnect'),

@@ -4,6 +4,7 @@ import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ERRORS, VigilError, type ErrorCode } from '../errors.js';
+import { StoreCorruptError } from '../store/sqlite-file.js';
 import type { ApiDeps, App, Routes } from './context.js';
 import { answerClientError } from './client-errors.js';
 import { checkJson } from './json-guard.js';
@@ -136,7 +137,7 @@ export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<App> {
 
   app.setErrorHandler((err: FastifyError | VigilError, req, reply) => {
     const { status, code, message, retryAfter } = classify(err);
-    if (status >= 500 && code === 'VIGIL_INTERNAL') req.log.error({ err, reqId: req.id }, 'request failed');
+    if (code === 'VIGIL_INTERNAL' || code === 'VIGIL_STORE_CORRUPT') req.log.error({ err, reqId: req.id }, 'request failed');
     if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
     const body: { error: { code: ErrorCode; message: string; requestId?: string } } = { error: { code, message } };
     if (status >= 500) body.error.requestId = req.id;
@@ -170,6 +171,7 @@ function classify(err: FastifyError | VigilError): { status: number; code: Error
   if (err instanceof VigilError) {
     return { status: err.status, code: err.code, message: err.message, ...(err.retryAfterS ? { retryAfter: err.retryAfterS } : {}) };
   }
+  if (err instanceof StoreCorruptError) return { status: 500, code: 'VIGIL_STORE_CORRUPT', message: ERRORS.VIGIL_STORE_CORRUPT.message };
   if (err.validation) {
     return { status: 400, code: 'VIGIL_VALIDATION', message: describeValidation(err.validation, err.validationContext) };
   }

@@ -7,10 +7,12 @@ export const healthRoutes: Routes = (app, { db, writer, clock, startedAt, lifecy
     { config: { access: 'public' }, schema: { summary: 'Is the process up, and how is its store', tags: ['health'] } },
     async () => {
       const durability = await db.durability().catch(() => ({ level: 'unknown', detail: 'the store did not answer' }));
+      // A damaged database keeps the process alive (restarting would not repair it) but is reported here and on /readyz.
+      const corruption = db.corruption;
       return {
-        status: writer.health.ok ? 'ok' : 'degraded',
+        status: writer.health.ok && !corruption ? 'ok' : 'degraded',
         uptime_s: Math.round((clock.now() - startedAt) / 1000),
-        store: { dialect: db.dialect.name, ...writer.health, durability },
+        store: { dialect: db.dialect.name, ...writer.health, durability, ...(corruption ? { corruption } : {}) },
         queue: { depth: writer.queueDepth, capacity: writer.capacity },
       };
     },
@@ -22,6 +24,7 @@ export const healthRoutes: Routes = (app, { db, writer, clock, startedAt, lifecy
     async (_req, reply) => {
       let reason: string | undefined;
       if (lifecycle.shuttingDown) reason = 'shutting down';
+      else if (db.corruption) reason = db.corruption.advice;
       else if (!writer.health.ok) reason = `store cannot commit (${writer.health.error ?? 'unknown'})`;
       else {
         try {

@@ -28,6 +28,12 @@ const days: Setting<number>['parse'] = (raw) => {
   const n = Number(raw);
   return Number.isInteger(n) && n >= 0 && n <= 36_500 ? n : { error: 'must be a whole number of days from 0 to 36500' };
 };
+const trueFalse: Setting<boolean>['parse'] = (raw) =>
+  ['true', '1', 'yes'].includes(raw.toLowerCase())
+    ? true
+    : ['false', '0', 'no'].includes(raw.toLowerCase())
+      ? false
+      : { error: 'must be true or false' };
 const nonEmpty: Setting<string>['parse'] = (raw) => (raw.trim() === '' ? { error: 'must not be empty' } : raw);
 const oneOf =
   <T extends string>(...values: T[]): Setting<T>['parse'] =>
@@ -78,6 +84,14 @@ export const SETTINGS = {
     // FULL survives power loss; group commit makes its fsync per batch cheap (see bench/RESULTS.md).
     help: 'SQLite synchronous mode: full (survives power loss) or normal (may lose the last commits on power loss)',
     parse: oneOf('full', 'normal'),
+  },
+  sqliteInitEmpty: {
+    flag: '--sqlite-init-empty',
+    env: 'VIGIL_SQLITE_INIT_EMPTY',
+    defaultText: 'false',
+    // SQLite takes a zero-length file for a new database, so a truncated vigil.db would start as an empty hub.
+    help: 'true lets the hub start a new database in an existing zero-length SQLite file (otherwise refused as possibly truncated)',
+    parse: trueFalse,
   },
   queueCapacity: {
     flag: '--queue-capacity',
@@ -156,12 +170,7 @@ export const SETTINGS = {
     // Off: a webhook could otherwise reach services bound to loopback or the private network (SSRF).
     // Cloud metadata and link-local addresses stay refused either way.
     help: 'true lets webhooks target loopback and private-network addresses (never metadata or link-local)',
-    parse: (raw: string) =>
-      ['true', '1', 'yes'].includes(raw.toLowerCase())
-        ? true
-        : ['false', '0', 'no'].includes(raw.toLowerCase())
-          ? false
-          : { error: 'must be true or false' },
+    parse: trueFalse,
   },
   webhookAttempts: {
     flag: '--webhook-attempts',
@@ -268,6 +277,7 @@ export interface Config {
   readonly db: string;
   readonly adminToken: string | undefined;
   readonly sqliteSynchronous: Parsed<'sqliteSynchronous'>;
+  readonly sqliteInitEmpty: boolean;
   readonly queueCapacity: number;
   readonly batchMaxItems: number;
   readonly batchMaxDelayMs: number;
@@ -324,6 +334,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
     db: isPostgresUrl(db) ? db : resolve(cwd, db),
     adminToken: value('adminToken'),
     sqliteSynchronous: value('sqliteSynchronous') ?? 'full',
+    sqliteInitEmpty: value('sqliteInitEmpty') ?? false,
     queueCapacity: value('queueCapacity') ?? 20_000,
     batchMaxItems: value('batchMaxItems') ?? 1000,
     batchMaxDelayMs: value('batchMaxDelayMs') ?? 2,

@@ -2,8 +2,9 @@ import { existsSync, statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { tightenFile, type Warn } from '../private-files.js';
-import type { Db, Dialect, Footprint, SqlExecutor } from './db.js';
+import type { Db, Dialect, Footprint, SqlExecutor, StoreCorruption } from './db.js';
 import type { DbstatAnswer } from './sqlite-dbstat-worker.js';
+import { checkVigilTables, corruptionAdvice, isCorruption, StoreCorruptError, StoreFileError } from './sqlite-file.js';
 
 export const sqliteDialect: Dialect = {
   name: 'sqlite',
@@ -42,6 +43,7 @@ export class SqliteDb implements Db {
   private readonly cache = new Map<string, Database.Statement>();
   private readonly readCache = new Map<string, Database.Statement>();
   private lock: Promise<unknown> = Promise.resolve();
+  corruption: StoreCorruption | undefined;
 
   constructor(
     readonly path: string,
@@ -49,28 +51,36 @@ export class SqliteDb implements Db {
   ) {
     const existed = existsSync(path);
     this.writer = new Database(path);
-    // The database holds every agent's data: 0600. SQLite creates the -wal and -shm files with the
-    // database file's mode, so setting it before the first statement covers them; files of an
-    // existing database that were looser are set to 0600 with a warning.
-    for (const file of [path, `${path}-wal`, `${path}-shm`]) {
-      const was = tightenFile(file);
-      if (was !== undefined && existed) {
-        options.onWarning?.({ file, mode: was }, `${file} was readable by other users (mode ${was}); set it to 0600`);
+    try {
+      // Before anything is written: a file of another application would get Vigil's tables beside its own.
+      checkVigilTables(path, this.writer.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]);
+      // The database holds every agent's data: 0600. SQLite creates the -wal and -shm files with the
+      // database file's mode, so setting it before the first statement covers them; files of an
+      // existing database that were looser are set to 0600 with a warning.
+      for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+        const was = tightenFile(file);
+        if (was !== undefined && existed) {
+          options.onWarning?.({ file, mode: was }, `${file} was readable by other users (mode ${was}); set it to 0600`);
+        }
       }
+      // Lets retention give purged pages back to the file system (incremental_vacuum). SQLite only
+      // honours it on a new, empty database, and only before the switch to WAL writes the header;
+      // on a database created without it, it changes nothing (footprint() reports the mode).
+      this.writer.pragma('auto_vacuum = INCREMENTAL');
+      this.writer.pragma('journal_mode = WAL');
+      this.writer.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      this.writer.pragma('busy_timeout = 5000');
+      this.writer.pragma('foreign_keys = ON');
+      // Fewer, larger checkpoints keep inserts fast on big tables; 10,000 pages bounds the WAL near 40 MiB.
+      this.writer.pragma('wal_autocheckpoint = 10000');
+      // A WAL that grew while a reader held it back is cut back to 64 MiB when it is next reset.
+      this.writer.pragma('journal_size_limit = 67108864');
+      this.writer.pragma('cache_size = -32768');
+    } catch (err) {
+      this.writer.close();
+      if (isCorruption(err)) throw new StoreFileError(`cannot open ${path}: ${corruptionAdvice(path, (err as { code: string }).code)}`);
+      throw err;
     }
-    // Lets retention give purged pages back to the file system (incremental_vacuum). SQLite only
-    // honours it on a new, empty database, and only before the switch to WAL writes the header;
-    // on a database created without it, it changes nothing (footprint() reports the mode).
-    this.writer.pragma('auto_vacuum = INCREMENTAL');
-    this.writer.pragma('journal_mode = WAL');
-    this.writer.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-    this.writer.pragma('busy_timeout = 5000');
-    this.writer.pragma('foreign_keys = ON');
-    // Fewer, larger checkpoints keep inserts fast on big tables; 10,000 pages bounds the WAL near 40 MiB.
-    this.writer.pragma('wal_autocheckpoint = 10000');
-    // A WAL that grew while a reader held it back is cut back to 64 MiB when it is next reset.
-    this.writer.pragma('journal_size_limit = 67108864');
-    this.writer.pragma('cache_size = -32768');
   }
 
   /** Reads a pragma back from the write connection (tests check the durability setting is real). */
@@ -98,16 +108,34 @@ export class SqliteDb implements Db {
     return stmt;
   }
 
+  /**
+   * Runs `fn`, noting a damaged file: the first SQLITE_CORRUPT or SQLITE_NOTADB flips readiness
+   * (`corruption`) and every such failure is raised as StoreCorruptError, which the API answers
+   * as VIGIL_STORE_CORRUPT rather than an unexplained 500.
+   */
+  private guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (!isCorruption(err)) throw err;
+      const code = (err as { code: string }).code;
+      this.corruption ??= { code, since: Date.now(), advice: corruptionAdvice(this.path, code) };
+      throw new StoreCorruptError(this.path, code, err);
+    }
+  }
+
   private executor(conn: Database.Database, cache: Map<string, Database.Statement>): SqlExecutor {
     return {
-      all: async <T>(sql: string, params: readonly unknown[] = []) => this.prepare(conn, cache, sql).all(...bindable(params)) as T[],
+      all: async <T>(sql: string, params: readonly unknown[] = []) =>
+        this.guard(() => this.prepare(conn, cache, sql).all(...bindable(params)) as T[]),
       get: async <T>(sql: string, params: readonly unknown[] = []) =>
-        this.prepare(conn, cache, sql).get(...bindable(params)) as T | undefined,
-      run: async (sql: string, params: readonly unknown[] = []) => {
-        const stmt = this.prepare(conn, cache, sql);
-        if (stmt.reader) return { changes: stmt.all(...bindable(params)).length };
-        return { changes: stmt.run(...bindable(params)).changes };
-      },
+        this.guard(() => this.prepare(conn, cache, sql).get(...bindable(params)) as T | undefined),
+      run: async (sql: string, params: readonly unknown[] = []) =>
+        this.guard(() => {
+          const stmt = this.prepare(conn, cache, sql);
+          if (stmt.reader) return { changes: stmt.all(...bindable(params)).length };
+          return { changes: stmt.run(...bindable(params)).changes };
+        }),
     };
   }
 
@@ -123,10 +151,10 @@ export class SqliteDb implements Db {
 
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     const result = this.lock.then(async () => {
-      this.writer.exec('BEGIN IMMEDIATE');
+      this.guard(() => this.writer.exec('BEGIN IMMEDIATE'));
       try {
         const value = await fn(this.executor(this.writer, this.cache));
-        this.writer.exec('COMMIT');
+        this.guard(() => this.writer.exec('COMMIT'));
         return value;
       } catch (err) {
         if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
@@ -139,7 +167,7 @@ export class SqliteDb implements Db {
 
   async exec(sql: string): Promise<void> {
     await this.lock;
-    this.writer.exec(sql);
+    this.guard(() => this.writer.exec(sql));
   }
 
   isUnavailable(err: unknown): boolean {
@@ -158,7 +186,7 @@ export class SqliteDb implements Db {
 
   /** Runs `fn` on the write connection between transactions, in their order (pragmas that cannot run inside one). */
   private between<T>(fn: () => T): Promise<T> {
-    const result = this.lock.then(fn);
+    const result = this.lock.then(() => this.guard(fn));
     this.lock = result.catch(() => undefined);
     return result;
   }
