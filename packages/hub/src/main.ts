@@ -1,6 +1,7 @@
 import { dirname } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { Authenticator } from './auth/authenticate.js';
+import { FailureThrottle } from './auth/failure-throttle.js';
 import { loadAdminToken } from './auth/secrets.js';
 import { Sessions } from './auth/sessions.js';
 import { systemClock, type Clock } from './clock.js';
@@ -108,7 +109,8 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     log,
     () => clock.now(),
   );
-  const auth = new Authenticator(token, db, () => clock.now());
+  const now = () => clock.now();
+  const auth = new Authenticator(token, db, now, new FailureThrottle(config.authFailuresPerMinute, now));
   const notifier = new WebhookNotifier(
     { db, writer, clock, onError: (err) => log.warn({ err }, 'webhook delivery failed') },
     {

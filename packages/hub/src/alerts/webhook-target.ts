@@ -1,5 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { ipv6Groups } from '../ip-address.js';
 
 /**
  * Where a webhook may point (RELIABILITY.md I5). A webhook URL is chosen by whoever holds the admin
@@ -48,27 +49,12 @@ const TRANSITION: [net: string, prefix: number, name: string, ipv4At: number | u
 ];
 const TRANSITION_LISTS = TRANSITION.map(([net, prefix, name, ipv4At]) => ({ block: list([[net, prefix, 'ipv6']]), name, ipv4At }));
 
-/** The eight 16-bit groups of an IPv6 address (`::` and a dotted IPv4 tail expanded). */
-function groups(address: string): number[] {
-  let text = address.toLowerCase();
-  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
-  if (dotted) {
-    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
-    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head = '', tail] = text.split('::');
-  const part = (s: string | undefined) => (s ? s.split(':').map((h) => parseInt(h, 16)) : []);
-  const left = part(head);
-  const right = part(tail);
-  return tail === undefined ? left : [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
-}
-
 /** Which transition range an IPv6 address is in, and the IPv4 address it carries, for the refusal's reason. */
 function transitionOf(address: string): { name: string; ipv4: string | undefined } | undefined {
   for (const { block, name, ipv4At } of TRANSITION_LISTS) {
     if (!block.check(address, 'ipv6')) continue;
     if (ipv4At === undefined) return { name, ipv4: undefined };
-    const g = groups(address);
+    const g = ipv6Groups(address);
     const hi = g[ipv4At] ?? 0;
     const lo = g[ipv4At + 1] ?? 0;
     return { name, ipv4: [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.') };

@@ -119,7 +119,7 @@ export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<App> {
     // An Authorization header decides alone; without one, the dashboard's session cookie may stand in.
     const principal =
       req.headers.authorization !== undefined
-        ? await deps.auth.authenticate(req.headers.authorization)
+        ? await deps.auth.authenticate(req.headers.authorization, req.ip)
         : sessionPrincipal(req, deps.sessions);
     if (!principal) throw new VigilError('VIGIL_UNAUTHORIZED');
     if (access === 'admin' && principal.kind !== 'admin') throw new VigilError('VIGIL_FORBIDDEN');

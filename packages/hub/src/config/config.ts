@@ -147,6 +147,17 @@ export const SETTINGS = {
     help: 'Directory of the built dashboard served at / (npm run build writes it)',
     parse: nonEmpty,
   },
+  authFailuresPerMinute: {
+    flag: '--auth-failures-per-minute',
+    env: 'VIGIL_AUTH_FAILURES_PER_MINUTE',
+    defaultText: '10',
+    // Enough for a person mistyping a token; a guesser gets 10 a minute, not thousands a second.
+    help: 'Failed keys and sign-ins a client address (an IPv6 /64) may make a minute before it gets 429; 0 turns the limit off',
+    parse: (raw: string) => {
+      const n = Number(raw);
+      return Number.isInteger(n) && n >= 0 && n <= 100_000 ? n : { error: 'must be an integer from 0 to 100000' };
+    },
+  },
   sessionIdleMinutes: {
     flag: '--session-idle',
     env: 'VIGIL_SESSION_IDLE',
@@ -286,6 +297,7 @@ export interface Config {
   readonly missedHeartbeats: number;
   readonly webDir: string;
   readonly sessionIdleMinutes: number;
+  readonly authFailuresPerMinute: number;
   readonly alertRulesFile: string | undefined;
   readonly webhookAllowPrivate: boolean;
   readonly webhookAttempts: number;
@@ -342,6 +354,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
     missedHeartbeats: value('missedHeartbeats') ?? 3,
     webDir: resolve(cwd, value('webDir') ?? DEFAULT_WEB_DIR),
     sessionIdleMinutes: value('sessionIdleMinutes') ?? 60,
+    authFailuresPerMinute: value('authFailuresPerMinute') ?? 10,
     hostMetricsIntervalS: value('hostMetricsIntervalS') ?? 15,
     alertRulesFile: value('alertRulesFile'),
     webhookAllowPrivate: value('webhookAllowPrivate') ?? false,
