@@ -43,7 +43,11 @@ describe('failed credentials are throttled per client address (finding 13)', () 
       body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
     });
     const text = await res.body.text();
-    return { status: res.statusCode, body: text ? JSON.parse(text) : undefined, retryAfter: res.headers['retry-after'] as string | undefined };
+    return {
+      status: res.statusCode,
+      body: text ? JSON.parse(text) : undefined,
+      retryAfter: res.headers['retry-after'] as string | undefined,
+    };
   }
 
   const heartbeat = { status: 'online', resources: {}, metrics: {} };

@@ -78,7 +78,12 @@ describe('node-level refusals keep the error shape', () => {
   }
 
   test('a request line that is not HTTP answers 400 VIGIL_MALFORMED_REQUEST', async () => {
-    for (const garbage of ['GARBAGE\r\n\r\n', 'GET / HTTP/9.9\r\n\r\n', 'G\u0000T / HTTP/1.1\r\n\r\n', '\u0016\u0003\u0001\u0000\u00a5\u0001\u0000']) {
+    for (const garbage of [
+      'GARBAGE\r\n\r\n',
+      'GET / HTTP/9.9\r\n\r\n',
+      'G\u0000T / HTTP/1.1\r\n\r\n',
+      '\u0016\u0003\u0001\u0000\u00a5\u0001\u0000',
+    ]) {
       const answer = await rawExchange(hub.url, Buffer.from(garbage, 'latin1'));
       assertRefusal(answer, 400, 'VIGIL_MALFORMED_REQUEST');
       assert.match(answer.body.error.message, /^The request is not valid HTTP\/1\.1 \(HPE_[A-Z_]+/);

@@ -46,10 +46,13 @@ describe('file modes of the data directory (finding 12)', () => {
       const hub = await startOn(dataDir, warnings);
       try {
         const db = join(dataDir, 'vigil.db');
-        assert.deepEqual(
-          [dataDir, join(dataDir, 'admin-token'), db, `${db}-wal`, `${db}-shm`].map(mode),
-          ['700', '600', '600', '600', '600'],
-        );
+        assert.deepEqual([dataDir, join(dataDir, 'admin-token'), db, `${db}-wal`, `${db}-shm`].map(mode), [
+          '700',
+          '600',
+          '600',
+          '600',
+          '600',
+        ]);
         assert.deepEqual(warnings, []);
       } finally {
         await hub.stop();
@@ -79,9 +82,18 @@ describe('file modes of the data directory (finding 12)', () => {
         assert.equal(hub.adminToken, token, 'the existing token is kept');
         assert.deepEqual([tokenFile, db].map(mode), ['600', '600']);
         assert.equal(mode(dataDir), '755', 'a directory is only warned about: it may be shared on purpose');
-        assert.ok(warnings.some((w) => /admin token file was readable by other users \(mode 0644\); set it to 0600/.test(w)), warnings.join('\n'));
-        assert.ok(warnings.some((w) => w.includes(`${db} was readable by other users (mode 0644); set it to 0600`)), warnings.join('\n'));
-        assert.ok(warnings.some((w) => w.includes(`${dataDir} is open to other users (mode 0755); chmod 700 it`)), warnings.join('\n'));
+        assert.ok(
+          warnings.some((w) => /admin token file was readable by other users \(mode 0644\); set it to 0600/.test(w)),
+          warnings.join('\n'),
+        );
+        assert.ok(
+          warnings.some((w) => w.includes(`${db} was readable by other users (mode 0644); set it to 0600`)),
+          warnings.join('\n'),
+        );
+        assert.ok(
+          warnings.some((w) => w.includes(`${dataDir} is open to other users (mode 0755); chmod 700 it`)),
+          warnings.join('\n'),
+        );
       } finally {
         await hub.stop();
       }

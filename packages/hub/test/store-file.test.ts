@@ -93,10 +93,7 @@ describe('what the hub opens as its SQLite database (finding 9)', () => {
       const file = first.target;
       const probe = new Database(file, { readonly: true });
       const pageSize = Number(probe.pragma('page_size', { simple: true }));
-      const pages = probe
-        .prepare("SELECT pageno FROM dbstat WHERE name = 'agent_events' AND pagetype = 'leaf'")
-        .pluck()
-        .all() as number[];
+      const pages = probe.prepare("SELECT pageno FROM dbstat WHERE name = 'agent_events' AND pagetype = 'leaf'").pluck().all() as number[];
       probe.close();
       assert.ok(pages.length > 10, `agent_events spans ${pages.length} leaf pages`);
       const fd = openSync(file, 'r+');

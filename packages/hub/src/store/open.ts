@@ -35,7 +35,10 @@ export async function openStore(target: string, options: OpenOptions): Promise<{
   }
   mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
   checkSqliteFile(target, options.sqliteInitEmpty ?? false);
-  const db = new SqliteDb(target, { synchronous: options.sqliteSynchronous, ...(options.onWarning ? { onWarning: options.onWarning } : {}) });
+  const db = new SqliteDb(target, {
+    synchronous: options.sqliteSynchronous,
+    ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+  });
   try {
     return { db, applied: await migrate(db, options.now) };
   } catch (err) {
