@@ -116,6 +116,23 @@ describe('failed credentials are throttled per client address (finding 13)', () 
     assert.equal((await send('127.0.0.3', 'GET', '/api/v1/agents', { token: 'wrong-token-0123456789abc' })).status, 429);
   });
 
+  test('a burst of concurrent guesses gets no more tries than a sequence', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => send('127.0.0.5', 'GET', '/api/v1/agents', { token: `burst-guess-${i}-0123456789` })),
+    );
+    const statuses = answers.map((a) => a.status).sort();
+    assert.deepEqual(statuses, [...new Array<number>(10).fill(401), ...new Array<number>(20).fill(429)]);
+  });
+
+  test('a genuine key used for the first time costs its address nothing', async () => {
+    const key = (await hub.call('POST', '/api/v1/keys', { agent_id: 't-1' })).body.key as string;
+    for (let i = 0; i < 9; i++)
+      assert.equal((await send('127.0.0.6', 'GET', '/api/v1/agents', { token: `wrong-${i}-0123456789abc` })).status, 401);
+    assert.equal((await send('127.0.0.6', 'POST', '/api/v1/agents/t-1/heartbeat', { token: key, body: heartbeat })).status, 200);
+    assert.equal((await send('127.0.0.6', 'GET', '/api/v1/agents', { token: 'wrong-9-0123456789abc' })).status, 401, 'the tenth failure');
+    assert.equal((await send('127.0.0.6', 'GET', '/api/v1/agents', { token: 'wrong-10-0123456789abc' })).status, 429);
+  });
+
   test('requests without credentials are refused 401 but do not count as failures', async () => {
     for (let i = 0; i < 30; i++) assert.equal((await send('127.0.0.4', 'GET', '/api/v1/agents')).status, 401);
     assert.equal((await send('127.0.0.4', 'GET', '/api/v1/agents', { token: 'wrong-token-0123456789abc' })).status, 401);

@@ -8,8 +8,8 @@ import { hashKey, sameDigest } from './secrets.js';
 /** How long a key lookup is trusted; bounds how late a revocation takes effect. */
 const KEY_CACHE_MS = 1000;
 const KEY_CACHE_MAX = 10_000;
-/** Credentials remembered as having worked, so a locked-out address does not lock out its genuine keys. */
-const TRUSTED_MAX = 10_000;
+/** Credentials remembered as having worked (about 8 MB at most), so a locked-out address keeps its genuine keys. */
+const TRUSTED_MAX = 100_000;
 
 /**
  * Turns an `Authorization: Bearer …` header into a principal. Keys are looked up by their hash
@@ -24,7 +24,7 @@ const TRUSTED_MAX = 10_000;
  */
 export class Authenticator {
   private readonly cache = new Map<string, { principal: Principal | undefined; until: number }>();
-  /** Digests of credentials that have authenticated on this hub, oldest first. */
+  /** The first half of the digests of credentials that have authenticated on this hub, oldest first. */
   private readonly trusted = new Set<string>();
   /** The admin token's digest, decoded once. */
   private readonly adminHash: Buffer;
@@ -46,16 +46,24 @@ export class Authenticator {
   async authenticate(header: string | undefined, address: string): Promise<Principal | undefined> {
     const token = bearer(header);
     const hash = token === undefined ? undefined : hashKey(token);
-    const waitS = this.failures.retryAfterS(address);
-    if (waitS > 0 && (hash === undefined || !this.trusted.has(hash))) {
-      throw new VigilError('VIGIL_AUTH_THROTTLED', `Too many failed credentials from this address; retry in ${waitS} s`, waitS);
+    // 128 bits of the digest are plenty to recognise a credential and halve what is kept.
+    const mark = hash?.slice(0, 32);
+    const trusted = mark !== undefined && this.trusted.has(mark);
+    if (!trusted) {
+      const waitS = this.failures.retryAfterS(address);
+      if (waitS > 0) {
+        throw new VigilError('VIGIL_AUTH_THROTTLED', `Too many failed credentials from this address; retry in ${waitS} s`, waitS);
+      }
+      // Counted before the lookup and given back on success, so a burst of concurrent guesses
+      // cannot all pass the check before the first of them is counted.
+      this.failures.fail(address);
     }
     const principal = hash === undefined ? undefined : await this.lookup(hash);
-    if (!principal) this.failures.fail(address);
-    else if (hash !== undefined && !this.trusted.has(hash)) {
+    if (principal && !trusted && mark !== undefined) {
+      this.failures.refund(address);
       if (this.trusted.size >= TRUSTED_MAX) this.trusted.delete(this.trusted.values().next().value as string);
-      this.trusted.add(hash);
-    }
+      this.trusted.add(mark);
+    } else if (!principal && trusted) this.failures.fail(address);
     return principal;
   }
 

@@ -49,6 +49,16 @@ export class FailureThrottle {
     this.buckets.set(key, { tokens: Math.max(0, tokens - 1), at: t });
   }
 
+  /** Gives back a failure counted up front for a credential that turned out genuine. */
+  refund(address: string): void {
+    if (this.perMinute === 0) return;
+    const bucket = this.buckets.get(clientKey(address));
+    if (!bucket) return;
+    const t = this.now();
+    bucket.tokens = Math.min(this.perMinute, this.refilled(bucket, t) + 1);
+    bucket.at = t;
+  }
+
   /** Addresses tracked now (bounded by the cap). */
   get tracked(): number {
     return this.buckets.size;
