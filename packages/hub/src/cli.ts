@@ -117,7 +117,11 @@ async function server(config: Config): Promise<number> {
 
 async function migrateCommand(config: Config): Promise<number> {
   const { openStore } = await loadStore();
-  const { db, applied } = await openStore(config.db, { sqliteSynchronous: config.sqliteSynchronous, now: Date.now() });
+  const { db, applied } = await openStore(config.db, {
+    sqliteSynchronous: config.sqliteSynchronous,
+    sqliteInitEmpty: config.sqliteInitEmpty,
+    now: Date.now(),
+  });
   await db.close();
   process.stdout.write(applied.length ? `applied migrations ${applied.join(', ')}\n` : 'the schema is up to date\n');
   return 0;

@@ -27,6 +27,11 @@ export const ERRORS = {
   VIGIL_INGEST_QUEUE_FULL: { status: 429, message: 'The hub is overloaded; retry after the given delay' },
   VIGIL_STORE_UNAVAILABLE: { status: 503, message: 'The database cannot commit right now; retry after the given delay' },
   VIGIL_SHUTTING_DOWN: { status: 503, message: 'The hub is shutting down; retry after the given delay' },
+  VIGIL_AUTH_THROTTLED: { status: 429, message: 'Too many failed credentials from this address; retry after the given delay' },
+  VIGIL_STORE_CORRUPT: { status: 500, message: 'The database file is damaged; the operator must restore it (see /readyz)' },
+  VIGIL_MALFORMED_REQUEST: { status: 400, message: 'The request is not valid HTTP/1.1' },
+  VIGIL_HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are larger than the limit' },
+  VIGIL_REQUEST_TIMEOUT: { status: 408, message: 'The request was not received in time' },
   VIGIL_INTERNAL: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

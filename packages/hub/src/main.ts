@@ -1,9 +1,11 @@
+import { dirname } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { Authenticator } from './auth/authenticate.js';
+import { FailureThrottle } from './auth/failure-throttle.js';
 import { loadAdminToken } from './auth/secrets.js';
 import { Sessions } from './auth/sessions.js';
 import { systemClock, type Clock } from './clock.js';
-import type { Config } from './config/config.js';
+import { isPostgresUrl, type Config } from './config/config.js';
 import { buildApp } from './api/app.js';
 import type { App } from './api/context.js';
 import type { CommandResult } from './ingest/commands.js';
@@ -22,6 +24,7 @@ import { AlertEngine } from './alerts/engine.js';
 import { loadRulesFile } from './alerts/rules-file.js';
 import { WebhookNotifier } from './alerts/webhooks.js';
 import { loadDashboardBuild } from './web/assets.js';
+import { ensurePrivateDir, type Warn } from './private-files.js';
 
 /** Longest one webhook attempt may take; a receiver slower than this is failing. */
 const WEBHOOK_TIMEOUT_MS = 10_000;
@@ -76,7 +79,13 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
   const startedAt = clock.now();
   // A bad rules file stops the start here, before anything is opened, with a message naming the rule.
   const fileRules = config.alertRulesFile !== undefined ? loadRulesFile(config.alertRulesFile) : undefined;
-  const { token, source } = loadAdminToken(config.dataDir, config.adminToken);
+  const warn: Warn = (details, message) => log.warn(details, message);
+  // The directories holding the admin token file and the SQLite database are the hub's user's alone.
+  const privateDirs = new Set<string>();
+  if (config.adminToken === undefined) privateDirs.add(config.dataDir);
+  if (!isPostgresUrl(config.db)) privateDirs.add(dirname(config.db));
+  for (const dir of privateDirs) ensurePrivateDir(dir, warn);
+  const { token, source } = loadAdminToken(config.dataDir, config.adminToken, warn);
 
   // A database that is not there yet is waited for. Meanwhile the port answers /healthz (alive,
   // "starting") and /readyz 503, so a supervisor's liveness probe does not restart the hub and a
@@ -86,6 +95,8 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     config.db,
     {
       sqliteSynchronous: config.sqliteSynchronous,
+      sqliteInitEmpty: config.sqliteInitEmpty,
+      onWarning: warn,
       now: startedAt,
       onIdleError: (err) => log.warn({ err: err.message }, 'database connection lost; will reconnect'),
     },
@@ -119,7 +130,8 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     log,
     () => clock.now(),
   );
-  const auth = new Authenticator(token, db, () => clock.now());
+  const now = () => clock.now();
+  const auth = new Authenticator(token, db, now, new FailureThrottle(config.authFailuresPerMinute, now));
   const notifier = new WebhookNotifier(
     { db, writer, clock, onError: (err) => log.warn({ err }, 'webhook delivery failed') },
     {

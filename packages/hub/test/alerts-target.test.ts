@@ -33,6 +33,52 @@ describe('webhook targets (I5)', () => {
     for (const [address, cls] of table) assert.equal(classifyAddress(address), cls, address);
   });
 
+  test('IPv6 transition and deprecated ranges are refused whatever the allowance, naming the IPv4 address they carry', () => {
+    const reserved: [string, RegExp][] = [
+      ['::7f00:1', /IPv4-compatible, carrying 127\.0\.0\.1, loopback/],
+      ['::127.0.0.1', /IPv4-compatible, carrying 127\.0\.0\.1/],
+      ['::a9fe:a9fe', /carrying 169\.254\.169\.254, link-local/],
+      ['::808:808', /IPv4-compatible, carrying 8\.8\.8\.8, public/],
+      ['::ffff:0:7f00:1', /IPv4-translated, carrying 127\.0\.0\.1/],
+      ['::ffff:0:10.0.0.1', /IPv4-translated, carrying 10\.0\.0\.1, private/],
+      ['64:ff9b::7f00:1', /NAT64, carrying 127\.0\.0\.1/],
+      ['64:ff9b::808:808', /NAT64, carrying 8\.8\.8\.8/],
+      ['64:ff9b:1::a00:1', /local-use NAT64/],
+      ['2002:7f00:1::', /6to4, carrying 127\.0\.0\.1/],
+      ['2002:a00:1::1', /6to4, carrying 10\.0\.0\.1, private/],
+      ['2002:c0a8:101:1::5', /6to4, carrying 192\.168\.1\.1/],
+      ['2001:0:4136:e378:8000:63bf:3fff:fdd2', /Teredo/],
+      ['fec0::1', /site-local/],
+      ['feff:ffff::1', /site-local/],
+      ['100::1', /discard-only/],
+      ['100::ffff:7f00:1', /discard-only/],
+    ];
+    for (const [address, reason] of reserved) {
+      assert.equal(classifyAddress(address), 'reserved', address);
+      for (const allowPrivate of [false, true]) {
+        const v = checkWebhookUrl(`http://[${address}]:8080/hook`, allowPrivate);
+        assert.equal(v.ok, false, address);
+        assert.match((v as { reason: string }).reason, reason, address);
+      }
+    }
+    // IPv4-mapped addresses are the IPv4 address itself, whichever way they are written.
+    const mapped: [string, string][] = [
+      ['::ffff:7f00:1', 'loopback'],
+      ['::ffff:127.0.0.1', 'loopback'],
+      ['::ffff:a00:1', 'private'],
+      ['::ffff:a9fe:a9fe', 'link-local'],
+      ['::ffff:0.0.0.0', 'unspecified'],
+      ['::ffff:808:808', 'public'],
+    ];
+    for (const [address, cls] of mapped) assert.equal(classifyAddress(address), cls, address);
+    assert.equal(checkWebhookUrl('http://[::ffff:7f00:1]/', false).ok, false);
+    assert.equal(checkWebhookUrl('http://[::ffff:a9fe:a9fe]/', true).ok, false);
+    // Neighbours of the refused ranges stay public.
+    for (const address of ['2003::1', '2001:4860::8888', '2606:4700::1111', '101::1', 'fe00::1']) {
+      assert.equal(classifyAddress(address), 'public', address);
+    }
+  });
+
   test('refused without the private allowance: metadata, loopback, private, other schemes', () => {
     const refused = [
       'http://169.254.169.254/latest/meta-data/',

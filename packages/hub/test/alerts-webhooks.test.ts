@@ -274,7 +274,7 @@ for (const dialect of DIALECTS) {
         const id = await addWebhook(hub, 'http://127.0.0.1:9/x');
         assert.deepEqual(
           (await hub.call('GET', '/api/v1/webhooks')).body.webhooks.map((w: any) => [w.id, w.url]),
-          [[id, 'http://127.0.0.1:9/x']],
+          [[id, 'http://127.0.0.1:9/…']],
         );
         assert.equal((await hub.call('DELETE', `/api/v1/webhooks/${id}`)).status, 200);
         assert.equal((await hub.call('GET', `/api/v1/webhooks/${id}/deliveries`)).body.error.code, 'VIGIL_WEBHOOK_NOT_FOUND');
@@ -283,6 +283,49 @@ for (const dialect of DIALECTS) {
     });
   });
 }
+
+describe('webhook URLs in answers', () => {
+  test('credentials and paths are redacted in every answer; deliveries still use the full URL', async () => {
+    const receiver = await startReceiver();
+    try {
+      await withHub('sqlite', FLAGS, async (hub) => {
+        const port = new URL(receiver.url).port;
+        const secretUrl = `http://hookuser:s3cret-pass@127.0.0.1:${port}/hook/T0/B0/tok3n?sig=abc#frag`;
+        const shown = `http://127.0.0.1:${port}/…`;
+        const secrets = /hookuser|s3cret|tok3n|sig=abc|frag|\/hook/;
+        const created = await hub.call('POST', '/api/v1/webhooks', { url: secretUrl, name: 'slack' });
+        assert.equal(created.status, 201);
+        assert.equal(created.body.webhook.url, shown);
+        assert.doesNotMatch(JSON.stringify(created.body), secrets);
+        const listed = await hub.call('GET', '/api/v1/webhooks');
+        assert.deepEqual(
+          listed.body.webhooks.map((w: any) => [w.name, w.url]),
+          [['slack', shown]],
+        );
+        assert.doesNotMatch(JSON.stringify(listed.body), secrets);
+        // A bare host keeps its trailing slash: nothing was hidden.
+        const bare = await hub.call('POST', '/api/v1/webhooks', { url: `http://127.0.0.1:${port}` });
+        assert.equal(bare.body.webhook.url, `http://127.0.0.1:${port}/`);
+        assert.equal((await hub.call('DELETE', `/api/v1/webhooks/${bare.body.webhook.id}`)).body.webhook.url, `http://127.0.0.1:${port}/`);
+
+        await hotRule(hub, 'redact-1');
+        await register(hub, 'redact-1');
+        await cpu(hub, 'redact-1', 75);
+        await receiver.waitFor(1);
+        const [sent] = receiver.requests;
+        assert.equal(sent?.path, '/hook/T0/B0/tok3n?sig=abc', 'the stored URL is the full one');
+        assert.equal(sent?.headers.authorization, `Basic ${Buffer.from('hookuser:s3cret-pass').toString('base64')}`);
+        await settle(hub);
+        const deliveries = await hub.call('GET', `/api/v1/webhooks/${created.body.webhook.id}/deliveries`);
+        assert.doesNotMatch(JSON.stringify(deliveries.body), secrets);
+        const removed = await hub.call('DELETE', `/api/v1/webhooks/${created.body.webhook.id}`);
+        assert.equal(removed.body.webhook.url, shown);
+      });
+    } finally {
+      await receiver.close();
+    }
+  });
+});
 
 describe('I5: webhook targets', () => {
   const targets = ['http://169.254.169.254/', 'http://localhost:1/', 'file:///etc/passwd', 'ftp://x'];

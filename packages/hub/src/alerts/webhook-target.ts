@@ -1,5 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { ipv6Groups } from '../ip-address.js';
 
 /**
  * Where a webhook may point (RELIABILITY.md I5). A webhook URL is chosen by whoever holds the admin
@@ -11,6 +12,11 @@ import { BlockList, isIP, type LookupFunction } from 'node:net';
  * - Never link-local (169.254.0.0/16 and fe80::/10, where AWS, GCP and Azure serve metadata),
  *   fd00:ec2::254 or the metadata host names, the unspecified address (0.0.0.0 reaches loopback on
  *   Linux), multicast or reserved ranges, whatever the settings: no receiver lives there.
+ * - Never the IPv6 transition and deprecated ranges (IPv4-compatible, IPv4-translated, NAT64,
+ *   6to4, Teredo, site-local, discard-only): they wrap an IPv4 address a relay or translator may
+ *   deliver to (127.0.0.1 or 10.x behind `2002:7f00:1::`), so they are refused whatever they carry.
+ *   IPv4-mapped addresses (`::ffff:a.b.c.d`, also written `::ffff:7f00:1`) are the IPv4 address
+ *   itself on a dual-stack socket and are judged as that address.
  * - Loopback, private (RFC 1918, CGNAT, IPv6 unique-local) and `localhost` only when the operator
  *   allows private targets (`--webhook-allow-private`), for a receiver on the same host or LAN.
  *
@@ -24,6 +30,36 @@ function list(entries: [string, number, 'ipv4' | 'ipv6'][]): BlockList {
   const b = new BlockList();
   for (const [net, prefix, type] of entries) b.addSubnet(net, prefix, type);
   return b;
+}
+
+/**
+ * IPv6 ranges that carry an IPv4 address or are deprecated, with where the IPv4 address sits
+ * (the index of its first 16-bit group) when there is one. `::` and `::1` inside `::/96` are
+ * classified first as unspecified and loopback.
+ */
+const TRANSITION: [net: string, prefix: number, name: string, ipv4At: number | undefined][] = [
+  ['::', 96, 'IPv4-compatible', 6],
+  ['::ffff:0:0:0', 96, 'IPv4-translated', 6],
+  ['64:ff9b::', 96, 'NAT64', 6],
+  ['64:ff9b:1::', 48, 'local-use NAT64', undefined],
+  ['2002::', 16, '6to4', 1],
+  ['2001::', 32, 'Teredo', undefined],
+  ['fec0::', 10, 'site-local', undefined],
+  ['100::', 64, 'discard-only', undefined],
+];
+const TRANSITION_LISTS = TRANSITION.map(([net, prefix, name, ipv4At]) => ({ block: list([[net, prefix, 'ipv6']]), name, ipv4At }));
+
+/** Which transition range an IPv6 address is in, and the IPv4 address it carries, for the refusal's reason. */
+function transitionOf(address: string): { name: string; ipv4: string | undefined } | undefined {
+  for (const { block, name, ipv4At } of TRANSITION_LISTS) {
+    if (!block.check(address, 'ipv6')) continue;
+    if (ipv4At === undefined) return { name, ipv4: undefined };
+    const g = ipv6Groups(address);
+    const hi = g[ipv4At] ?? 0;
+    const lo = g[ipv4At + 1] ?? 0;
+    return { name, ipv4: [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.') };
+  }
+  return undefined;
 }
 
 // Checked in this order; IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) match the IPv4 entries.
@@ -73,9 +109,7 @@ const CLASSES: [AddressClass, BlockList][] = [
       ['240.0.0.0', 4, 'ipv4'],
       ['192.0.0.0', 24, 'ipv4'],
       ['198.18.0.0', 15, 'ipv4'],
-      // NAT64 prefixes embed an IPv4 address that could be private; refused rather than decoded.
-      ['64:ff9b::', 96, 'ipv6'],
-      ['64:ff9b:1::', 48, 'ipv6'],
+      ...TRANSITION.map(([net, prefix]) => [net, prefix, 'ipv6'] as [string, number, 'ipv6']),
     ]),
   ],
 ];
@@ -99,7 +133,11 @@ export function addressAllowed(address: string, allowPrivate: boolean): Verdict 
   if (cls === 'public') return { ok: true };
   if (allowPrivate && (cls === 'private' || cls === 'loopback')) return { ok: true };
   const hint = cls === 'private' || cls === 'loopback' ? ' (allow with --webhook-allow-private)' : '';
-  return { ok: false, reason: `${address} is ${/^[aeiou]/.test(cls) ? 'an' : 'a'} ${cls} address${hint}` };
+  const transition = cls === 'reserved' && isIP(address) === 6 ? transitionOf(address) : undefined;
+  const what = transition
+    ? ` (${transition.name}${transition.ipv4 ? `, carrying ${transition.ipv4}, ${classifyAddress(transition.ipv4)}` : ''})`
+    : '';
+  return { ok: false, reason: `${address} is ${/^[aeiou]/.test(cls) ? 'an' : 'a'} ${cls} address${what}${hint}` };
 }
 
 /** The configuration-time check of a webhook URL: scheme, literal addresses and well-known names. */

@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import { AgentId, ALERT_STATES, AlertRuleInput, AlertRulePatch, EpochMs } from '@vigil/protocol';
 import { submitAlertAction } from '../alerts/commands.js';
+import { redactedWebhook } from '../alerts/url-redaction.js';
 import { checkWebhookUrl } from '../alerts/webhook-target.js';
 import { VigilError, type ErrorCode } from '../errors.js';
 import { getRule, listRules } from '../store/alert-rules.js';
@@ -230,20 +231,23 @@ export const alertRoutes: Routes = (app, { db, writer, clock, alerts }) => {
           now: clock.now(),
         }),
       );
-      return reply.status(201).send({ webhook });
+      return reply.status(201).send({ webhook: redactedWebhook(webhook) });
     },
   );
 
-  app.get('/api/v1/webhooks', { config: admin, schema: { summary: 'List webhooks', tags: ['alerts'] } }, async () => ({
-    webhooks: await listWebhooks(db),
-  }));
+  // URLs are answered redacted (scheme, host and port): credentials and paths are often secrets.
+  app.get(
+    '/api/v1/webhooks',
+    { config: admin, schema: { summary: 'List webhooks (URLs redacted to scheme, host and port)', tags: ['alerts'] } },
+    async () => ({ webhooks: (await listWebhooks(db)).map(redactedWebhook) }),
+  );
 
   app.delete(
     '/api/v1/webhooks/:webhookId',
     { config: admin, schema: { summary: 'Delete a webhook and its delivery log', tags: ['alerts'], params: WebhookParams } },
     async (req) => {
       const { webhook } = ok(await submitAlertAction(writer, { type: 'delete_webhook', id: req.params.webhookId }));
-      return { webhook };
+      return { webhook: redactedWebhook(webhook) };
     },
   );
 

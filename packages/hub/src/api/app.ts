@@ -4,7 +4,9 @@ import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ERRORS, VigilError, type ErrorCode } from '../errors.js';
+import { StoreCorruptError } from '../store/sqlite-file.js';
 import type { ApiDeps, App, Routes } from './context.js';
+import { answerClientError } from './client-errors.js';
 import { checkJson } from './json-guard.js';
 import { describeValidation, validatorCompiler } from './validation.js';
 import { agentRoutes } from './agents.js';
@@ -61,6 +63,8 @@ export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<App> {
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     routerOptions: { maxParamLength: 200 },
+    // Node-level refusals (not HTTP, headers too large, too slow) keep the error shape too.
+    clientErrorHandler: answerClientError,
     // Router-level refusals (malformed URL encoding, over-long path parameters) keep the error shape.
     frameworkErrors: (err, _req, reply) => {
       void (reply as unknown as FastifyReply).status(400).send({ error: { code: 'VIGIL_VALIDATION', message: err.message } });
@@ -115,7 +119,7 @@ export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<App> {
     // An Authorization header decides alone; without one, the dashboard's session cookie may stand in.
     const principal =
       req.headers.authorization !== undefined
-        ? await deps.auth.authenticate(req.headers.authorization)
+        ? await deps.auth.authenticate(req.headers.authorization, req.ip)
         : sessionPrincipal(req, deps.sessions);
     if (!principal) throw new VigilError('VIGIL_UNAUTHORIZED');
     if (access === 'admin' && principal.kind !== 'admin') throw new VigilError('VIGIL_FORBIDDEN');
@@ -133,7 +137,7 @@ export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<App> {
 
   app.setErrorHandler((err: FastifyError | VigilError, req, reply) => {
     const { status, code, message, retryAfter } = classify(err, deps.db);
-    if (status >= 500 && code === 'VIGIL_INTERNAL') req.log.error({ err, reqId: req.id }, 'request failed');
+    if (code === 'VIGIL_INTERNAL' || code === 'VIGIL_STORE_CORRUPT') req.log.error({ err, reqId: req.id }, 'request failed');
     if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
     const body: { error: { code: ErrorCode; message: string; requestId?: string } } = { error: { code, message } };
     if (status >= 500) body.error.requestId = req.id;
@@ -170,6 +174,7 @@ function classify(
   if (err instanceof VigilError) {
     return { status: err.status, code: err.code, message: err.message, ...(err.retryAfterS ? { retryAfter: err.retryAfterS } : {}) };
   }
+  if (err instanceof StoreCorruptError) return { status: 500, code: 'VIGIL_STORE_CORRUPT', message: ERRORS.VIGIL_STORE_CORRUPT.message };
   if (err.validation) {
     return { status: 400, code: 'VIGIL_VALIDATION', message: describeValidation(err.validation, err.validationContext) };
   }

@@ -27,10 +27,12 @@ export const healthRoutes: Routes = (app, { db, writer, clock, startedAt, lifecy
       const unknown = { level: 'unknown', detail: 'the store did not answer' };
       const answer = await within(db.durability(), PROBE_MS).catch(() => LATE);
       const durability = answer === LATE ? unknown : answer;
+      // A damaged database keeps the process alive (restarting would not repair it) but is reported here and on /readyz.
+      const corruption = db.corruption;
       return {
-        status: writer.health.ok ? 'ok' : 'degraded',
+        status: writer.health.ok && !corruption ? 'ok' : 'degraded',
         uptime_s: Math.round((clock.now() - startedAt) / 1000),
-        store: { dialect: db.dialect.name, ...writer.health, durability },
+        store: { dialect: db.dialect.name, ...writer.health, durability, ...(corruption ? { corruption } : {}) },
         queue: { depth: writer.queueDepth, capacity: writer.capacity },
       };
     },
@@ -42,6 +44,7 @@ export const healthRoutes: Routes = (app, { db, writer, clock, startedAt, lifecy
     async (_req, reply) => {
       let reason: string | undefined;
       if (lifecycle.shuttingDown) reason = 'shutting down';
+      else if (db.corruption) reason = db.corruption.advice;
       else if (!writer.health.ok) reason = `store cannot commit (${writer.health.error ?? 'unknown'})`;
       else {
         try {

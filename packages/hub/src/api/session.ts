@@ -54,7 +54,8 @@ export const sessionRoutes: Routes = (app, { auth, sessions }) => {
     async (req, reply) => {
       // Signing someone in from another site's page (login CSRF) is refused like any other cross-site change.
       assertSameSite(req);
-      const principal = await auth.authenticate(`Bearer ${req.body.token}`);
+      // Failed sign-ins count against the address like failed keys (429 once it is locked out).
+      const principal = await auth.authenticate(`Bearer ${req.body.token}`, req.ip);
       if (principal?.kind !== 'admin') throw new VigilError('VIGIL_UNAUTHORIZED', 'That is not the admin token');
       const { id, csrf } = sessions.create();
       reply.header('set-cookie', sessionCookie(id, req.protocol === 'https'));

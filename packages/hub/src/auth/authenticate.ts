@@ -1,18 +1,31 @@
+import { VigilError } from '../errors.js';
 import type { SqlExecutor } from '../store/db.js';
 import { findActiveKey } from '../store/keys.js';
+import { FailureThrottle } from './failure-throttle.js';
 import type { Principal } from './principal.js';
 import { hashKey, sameDigest } from './secrets.js';
 
 /** How long a key lookup is trusted; bounds how late a revocation takes effect. */
 const KEY_CACHE_MS = 1000;
 const KEY_CACHE_MAX = 10_000;
+/** Credentials remembered as having worked (about 8 MB at most), so a locked-out address keeps its genuine keys. */
+const TRUSTED_MAX = 100_000;
 
 /**
  * Turns an `Authorization: Bearer …` header into a principal. Keys are looked up by their hash
  * (no early exit on a prefix), and remembered for a second so a busy agent costs no query per request.
+ *
+ * Failed credentials are counted per client address (`FailureThrottle`). While an address is
+ * locked out, a credential is checked only if it has worked on this hub before (its digest is
+ * remembered in `trusted`): the agents and the operator behind that address (one NAT, one proxy)
+ * keep working, while new guesses are refused with 429 without being tried, so the lockout
+ * really stops guessing. A genuine key used for the first time from a locked-out address waits
+ * like a guess.
  */
 export class Authenticator {
   private readonly cache = new Map<string, { principal: Principal | undefined; until: number }>();
+  /** The first half of the digests of credentials that have authenticated on this hub, oldest first. */
+  private readonly trusted = new Set<string>();
   /** The admin token's digest, decoded once. */
   private readonly adminHash: Buffer;
 
@@ -20,14 +33,41 @@ export class Authenticator {
     adminToken: string,
     private readonly db: SqlExecutor,
     private readonly now: () => number = Date.now,
+    private readonly failures: FailureThrottle = new FailureThrottle(0, now),
   ) {
     this.adminHash = Buffer.from(hashKey(adminToken), 'hex');
   }
 
-  async authenticate(header: string | undefined): Promise<Principal | undefined> {
+  /**
+   * The principal of an `Authorization` header sent from `address`; undefined (and one failure
+   * counted against the address) when it names none. Throws VIGIL_AUTH_THROTTLED while the
+   * address is locked out, unless the credential has worked before.
+   */
+  async authenticate(header: string | undefined, address: string): Promise<Principal | undefined> {
     const token = bearer(header);
-    if (token === undefined) return undefined;
-    const hash = hashKey(token);
+    const hash = token === undefined ? undefined : hashKey(token);
+    // 128 bits of the digest are plenty to recognise a credential and halve what is kept.
+    const mark = hash?.slice(0, 32);
+    const trusted = mark !== undefined && this.trusted.has(mark);
+    if (!trusted) {
+      const waitS = this.failures.retryAfterS(address);
+      if (waitS > 0) {
+        throw new VigilError('VIGIL_AUTH_THROTTLED', `Too many failed credentials from this address; retry in ${waitS} s`, waitS);
+      }
+      // Counted before the lookup and given back on success, so a burst of concurrent guesses
+      // cannot all pass the check before the first of them is counted.
+      this.failures.fail(address);
+    }
+    const principal = hash === undefined ? undefined : await this.lookup(hash);
+    if (principal && !trusted && mark !== undefined) {
+      this.failures.refund(address);
+      if (this.trusted.size >= TRUSTED_MAX) this.trusted.delete(this.trusted.values().next().value as string);
+      this.trusted.add(mark);
+    } else if (!principal && trusted) this.failures.fail(address);
+    return principal;
+  }
+
+  private async lookup(hash: string): Promise<Principal | undefined> {
     if (sameDigest(hash, this.adminHash)) return { kind: 'admin' };
     const t = this.now();
     const hit = this.cache.get(hash);

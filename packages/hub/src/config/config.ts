@@ -28,6 +28,12 @@ const days: Setting<number>['parse'] = (raw) => {
   const n = Number(raw);
   return Number.isInteger(n) && n >= 0 && n <= 36_500 ? n : { error: 'must be a whole number of days from 0 to 36500' };
 };
+const trueFalse: Setting<boolean>['parse'] = (raw) =>
+  ['true', '1', 'yes'].includes(raw.toLowerCase())
+    ? true
+    : ['false', '0', 'no'].includes(raw.toLowerCase())
+      ? false
+      : { error: 'must be true or false' };
 const nonEmpty: Setting<string>['parse'] = (raw) => (raw.trim() === '' ? { error: 'must not be empty' } : raw);
 const oneOf =
   <T extends string>(...values: T[]): Setting<T>['parse'] =>
@@ -78,6 +84,14 @@ export const SETTINGS = {
     // FULL survives power loss; group commit makes its fsync per batch cheap (see bench/RESULTS.md).
     help: 'SQLite synchronous mode: full (survives power loss) or normal (may lose the last commits on power loss)',
     parse: oneOf('full', 'normal'),
+  },
+  sqliteInitEmpty: {
+    flag: '--sqlite-init-empty',
+    env: 'VIGIL_SQLITE_INIT_EMPTY',
+    defaultText: 'false',
+    // SQLite takes a zero-length file for a new database, so a truncated vigil.db would start as an empty hub.
+    help: 'true lets the hub start a new database in an existing zero-length SQLite file (otherwise refused as possibly truncated)',
+    parse: trueFalse,
   },
   queueCapacity: {
     flag: '--queue-capacity',
@@ -141,6 +155,17 @@ export const SETTINGS = {
     help: 'Directory of the built dashboard served at / (npm run build writes it)',
     parse: nonEmpty,
   },
+  authFailuresPerMinute: {
+    flag: '--auth-failures-per-minute',
+    env: 'VIGIL_AUTH_FAILURES_PER_MINUTE',
+    defaultText: '10',
+    // Enough for a person mistyping a token; a guesser gets 10 a minute, not thousands a second.
+    help: 'Failed keys and sign-ins a client address (an IPv6 /64) may make a minute before it gets 429; 0 turns the limit off',
+    parse: (raw: string) => {
+      const n = Number(raw);
+      return Number.isInteger(n) && n >= 0 && n <= 100_000 ? n : { error: 'must be an integer from 0 to 100000' };
+    },
+  },
   sessionIdleMinutes: {
     flag: '--session-idle',
     env: 'VIGIL_SESSION_IDLE',
@@ -164,12 +189,7 @@ export const SETTINGS = {
     // Off: a webhook could otherwise reach services bound to loopback or the private network (SSRF).
     // Cloud metadata and link-local addresses stay refused either way.
     help: 'true lets webhooks target loopback and private-network addresses (never metadata or link-local)',
-    parse: (raw: string) =>
-      ['true', '1', 'yes'].includes(raw.toLowerCase())
-        ? true
-        : ['false', '0', 'no'].includes(raw.toLowerCase())
-          ? false
-          : { error: 'must be true or false' },
+    parse: trueFalse,
   },
   webhookAttempts: {
     flag: '--webhook-attempts',
@@ -276,6 +296,7 @@ export interface Config {
   readonly db: string;
   readonly adminToken: string | undefined;
   readonly sqliteSynchronous: Parsed<'sqliteSynchronous'>;
+  readonly sqliteInitEmpty: boolean;
   readonly queueCapacity: number;
   readonly batchMaxItems: number;
   readonly batchMaxDelayMs: number;
@@ -285,6 +306,7 @@ export interface Config {
   readonly missedHeartbeats: number;
   readonly webDir: string;
   readonly sessionIdleMinutes: number;
+  readonly authFailuresPerMinute: number;
   readonly alertRulesFile: string | undefined;
   readonly webhookAllowPrivate: boolean;
   readonly webhookAttempts: number;
@@ -333,6 +355,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
     db: isPostgresUrl(db) ? db : resolve(cwd, db),
     adminToken: value('adminToken'),
     sqliteSynchronous: value('sqliteSynchronous') ?? 'full',
+    sqliteInitEmpty: value('sqliteInitEmpty') ?? false,
     queueCapacity: value('queueCapacity') ?? 20_000,
     batchMaxItems: value('batchMaxItems') ?? 1000,
     batchMaxDelayMs: value('batchMaxDelayMs') ?? 2,
@@ -341,6 +364,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
     missedHeartbeats: value('missedHeartbeats') ?? 3,
     webDir: resolve(cwd, value('webDir') ?? DEFAULT_WEB_DIR),
     sessionIdleMinutes: value('sessionIdleMinutes') ?? 60,
+    authFailuresPerMinute: value('authFailuresPerMinute') ?? 10,
     hostMetricsIntervalS: value('hostMetricsIntervalS') ?? 15,
     alertRulesFile: value('alertRulesFile'),
     webhookAllowPrivate: value('webhookAllowPrivate') ?? false,

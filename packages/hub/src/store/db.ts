@@ -40,9 +40,23 @@ export interface Db extends SqlExecutor {
    * waiting for readers (false when one held it back; the next call tries again). A no-op on PostgreSQL.
    */
   truncateWal(): Promise<boolean>;
+  /**
+   * Set once a statement met a damaged database file (SQLite's SQLITE_CORRUPT or SQLITE_NOTADB):
+   * readiness stays false from then on, until the hub restarts on a repaired file. Absent on PostgreSQL.
+   */
+  readonly corruption?: StoreCorruption | undefined;
   /** What the database occupies, table by table (indexes included), for GET /api/v1/storage. */
   footprint(): Promise<Footprint>;
   close(): Promise<void>;
+}
+
+export interface StoreCorruption {
+  /** SQLite's code, e.g. SQLITE_CORRUPT. */
+  code: string;
+  /** When it was first met (epoch ms). */
+  since: number;
+  /** What the operator should do, without the file's full path (it is shown on public /readyz). */
+  advice: string;
 }
 
 export interface TableFootprint {

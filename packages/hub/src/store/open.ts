@@ -1,15 +1,21 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { isPostgresUrl } from '../config/config.js';
+import type { Warn } from '../private-files.js';
 import type { Db } from './db.js';
 import { migrate } from './migrate.js';
 import { PostgresDb } from './postgres-db.js';
 import { SqliteDb } from './sqlite-db.js';
+import { checkSqliteFile } from './sqlite-file.js';
 
 export interface OpenOptions {
   sqliteSynchronous: 'full' | 'normal';
+  /** A zero-length SQLite file may be initialised as a new database (`--sqlite-init-empty`); otherwise it is refused. */
+  sqliteInitEmpty?: boolean;
   now: number;
   onIdleError?: (err: Error) => void;
+  /** Told what was found amiss and set right (SQLite files other users could read). */
+  onWarning?: Warn;
 }
 
 // Any fixed number works; it only has to be the same for every hub sharing the database.
@@ -27,8 +33,12 @@ export async function openStore(target: string, options: OpenOptions): Promise<{
       throw err;
     }
   }
-  mkdirSync(dirname(target), { recursive: true });
-  const db = new SqliteDb(target, { synchronous: options.sqliteSynchronous });
+  mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
+  checkSqliteFile(target, options.sqliteInitEmpty ?? false);
+  const db = new SqliteDb(target, {
+    synchronous: options.sqliteSynchronous,
+    ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+  });
   try {
     return { db, applied: await migrate(db, options.now) };
   } catch (err) {

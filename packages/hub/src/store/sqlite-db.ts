@@ -1,8 +1,10 @@
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import type { Db, Dialect, Footprint, SqlExecutor } from './db.js';
+import { tightenFile, type Warn } from '../private-files.js';
+import type { Db, Dialect, Footprint, SqlExecutor, StoreCorruption } from './db.js';
 import type { DbstatAnswer } from './sqlite-dbstat-worker.js';
+import { checkVigilTables, corruptionAdvice, isCorruption, StoreCorruptError, StoreFileError } from './sqlite-file.js';
 
 export const sqliteDialect: Dialect = {
   name: 'sqlite',
@@ -12,6 +14,8 @@ export const sqliteDialect: Dialect = {
 
 export interface SqliteOptions {
   synchronous: 'full' | 'normal';
+  /** Told when an existing database file was readable by other users (and was set to 0600). */
+  onWarning?: Warn;
 }
 
 // Codes (not messages) that mean "cannot commit now": disk full, I/O failure, lock contention.
@@ -44,27 +48,46 @@ export class SqliteDb implements Db {
   private readonly cache = new Map<string, Database.Statement>();
   private readonly readCache = new Map<string, Database.Statement>();
   private lock: Promise<unknown> = Promise.resolve();
+  corruption: StoreCorruption | undefined;
 
   constructor(
     readonly path: string,
     options: SqliteOptions,
   ) {
+    const existed = existsSync(path);
     this.writer = new Database(path);
-    // Lets retention give purged pages back to the file system (incremental_vacuum). SQLite only
-    // honours it on a new, empty database, and only before the switch to WAL writes the header;
-    // on a database created without it, it changes nothing (footprint() reports the mode).
-    this.writer.pragma('auto_vacuum = INCREMENTAL');
-    this.writer.pragma('journal_mode = WAL');
-    this.writer.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-    // Short: SQLite's busy handler sleeps on the event loop's thread, so a lock held by another process
-    // would freeze the whole hub; a transaction waits for the lock asynchronously instead (whenUnlocked).
-    this.writer.pragma(`busy_timeout = ${BUSY_SLICE_MS}`);
-    this.writer.pragma('foreign_keys = ON');
-    // Fewer, larger checkpoints keep inserts fast on big tables; 10,000 pages bounds the WAL near 40 MiB.
-    this.writer.pragma('wal_autocheckpoint = 10000');
-    // A WAL that grew while a reader held it back is cut back to 64 MiB when it is next reset.
-    this.writer.pragma('journal_size_limit = 67108864');
-    this.writer.pragma('cache_size = -32768');
+    try {
+      // Before anything is written: a file of another application would get Vigil's tables beside its own.
+      checkVigilTables(path, this.writer.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]);
+      // The database holds every agent's data: 0600. SQLite creates the -wal and -shm files with the
+      // database file's mode, so setting it before the first statement covers them; files of an
+      // existing database that were looser are set to 0600 with a warning.
+      for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+        const was = tightenFile(file);
+        if (was !== undefined && existed) {
+          options.onWarning?.({ file, mode: was }, `${file} was readable by other users (mode ${was}); set it to 0600`);
+        }
+      }
+      // Lets retention give purged pages back to the file system (incremental_vacuum). SQLite only
+      // honours it on a new, empty database, and only before the switch to WAL writes the header;
+      // on a database created without it, it changes nothing (footprint() reports the mode).
+      this.writer.pragma('auto_vacuum = INCREMENTAL');
+      this.writer.pragma('journal_mode = WAL');
+      this.writer.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      // Short: SQLite's busy handler sleeps on the event loop's thread, so a lock held by another process
+      // would freeze the whole hub; a transaction waits for the lock asynchronously instead (whenUnlocked).
+      this.writer.pragma(`busy_timeout = ${BUSY_SLICE_MS}`);
+      this.writer.pragma('foreign_keys = ON');
+      // Fewer, larger checkpoints keep inserts fast on big tables; 10,000 pages bounds the WAL near 40 MiB.
+      this.writer.pragma('wal_autocheckpoint = 10000');
+      // A WAL that grew while a reader held it back is cut back to 64 MiB when it is next reset.
+      this.writer.pragma('journal_size_limit = 67108864');
+      this.writer.pragma('cache_size = -32768');
+    } catch (err) {
+      this.writer.close();
+      if (isCorruption(err)) throw new StoreFileError(`cannot open ${path}: ${corruptionAdvice(path, (err as { code: string }).code)}`);
+      throw err;
+    }
   }
 
   /** Reads a pragma back from the write connection (tests check the durability setting is real). */
@@ -92,16 +115,34 @@ export class SqliteDb implements Db {
     return stmt;
   }
 
+  /**
+   * Runs `fn`, noting a damaged file: the first SQLITE_CORRUPT or SQLITE_NOTADB flips readiness
+   * (`corruption`) and every such failure is raised as StoreCorruptError, which the API answers
+   * as VIGIL_STORE_CORRUPT rather than an unexplained 500.
+   */
+  private guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (!isCorruption(err)) throw err;
+      const code = (err as { code: string }).code;
+      this.corruption ??= { code, since: Date.now(), advice: corruptionAdvice(this.path, code) };
+      throw new StoreCorruptError(this.path, code, err);
+    }
+  }
+
   private executor(conn: Database.Database, cache: Map<string, Database.Statement>): SqlExecutor {
     return {
-      all: async <T>(sql: string, params: readonly unknown[] = []) => this.prepare(conn, cache, sql).all(...bindable(params)) as T[],
+      all: async <T>(sql: string, params: readonly unknown[] = []) =>
+        this.guard(() => this.prepare(conn, cache, sql).all(...bindable(params)) as T[]),
       get: async <T>(sql: string, params: readonly unknown[] = []) =>
-        this.prepare(conn, cache, sql).get(...bindable(params)) as T | undefined,
-      run: async (sql: string, params: readonly unknown[] = []) => {
-        const stmt = this.prepare(conn, cache, sql);
-        if (stmt.reader) return { changes: stmt.all(...bindable(params)).length };
-        return { changes: stmt.run(...bindable(params)).changes };
-      },
+        this.guard(() => this.prepare(conn, cache, sql).get(...bindable(params)) as T | undefined),
+      run: async (sql: string, params: readonly unknown[] = []) =>
+        this.guard(() => {
+          const stmt = this.prepare(conn, cache, sql);
+          if (stmt.reader) return { changes: stmt.all(...bindable(params)).length };
+          return { changes: stmt.run(...bindable(params)).changes };
+        }),
     };
   }
 
@@ -120,7 +161,7 @@ export class SqliteDb implements Db {
       await this.whenUnlocked('BEGIN IMMEDIATE');
       try {
         const value = await fn(this.executor(this.writer, this.cache));
-        this.writer.exec('COMMIT');
+        this.guard(() => this.writer.exec('COMMIT'));
         return value;
       } catch (err) {
         if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
@@ -139,7 +180,7 @@ export class SqliteDb implements Db {
     const giveUp = performance.now() + LOCK_WAIT_MS;
     for (let pause = 5; ; pause = Math.min(pause * 2, 100)) {
       try {
-        this.writer.exec(sql);
+        this.guard(() => this.writer.exec(sql));
         return;
       } catch (err) {
         if ((err as { code?: unknown }).code !== 'SQLITE_BUSY' || performance.now() + pause > giveUp) throw err;
@@ -170,7 +211,7 @@ export class SqliteDb implements Db {
 
   /** Runs `fn` on the write connection between transactions, in their order (pragmas that cannot run inside one). */
   private between<T>(fn: () => T): Promise<T> {
-    const result = this.lock.then(fn);
+    const result = this.lock.then(() => this.guard(fn));
     this.lock = result.catch(() => undefined);
     return result;
   }

@@ -42,6 +42,8 @@ export function openLive(hub: TestHub): Promise<LiveClient> {
 
 export interface Received {
   status: number;
+  /** The request target: path and query. */
+  path: string;
   headers: IncomingHttpHeaders;
   body: any;
 }
@@ -67,7 +69,7 @@ export async function startReceiver(): Promise<Receiver> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const status = requests.length < r.failFirst ? r.failStatus : 200;
-      requests.push({ status, headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+      requests.push({ status, path: req.url ?? '', headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
       res.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'ok' : 'down');
     });
   });
