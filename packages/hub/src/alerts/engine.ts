@@ -15,14 +15,15 @@ import {
   type Silence,
 } from '../store/alerts.js';
 import type { SqlExecutor } from '../store/db.js';
+import { errorCountsSince, secondOf } from '../store/error-counts.js';
+import type { QueuedDelivery } from '../store/webhooks.js';
 import { submitAlertAction } from './commands.js';
-import type { NotificationKind } from './format.js';
-import { ErrorRate, inScope, metricSource, sampleValue, type AgentPlacement } from './metrics.js';
+import { ERROR_RATE_WINDOW_MS, ErrorRate, inScope, metricSource, sampleValue, type AgentPlacement } from './metrics.js';
 import { defaultMargin, OK, step, type AlertState, type Condition } from './state.js';
 
-/** What the engine hands alerts to once their change has committed (the webhook notifier). */
+/** What the engine hands the deliveries an alert change logged to, once it has committed (the webhook notifier). */
 export interface Notifier {
-  notify(alert: Alert, kind: NotificationKind): void;
+  send(deliveries: readonly QueuedDelivery[]): void;
 }
 
 export interface AlertEngineOptions {
@@ -85,6 +86,8 @@ export class AlertEngine {
   private readonly tracked = new Map<string, Tracked>();
   private readonly unresolved = new Map<string, Set<number>>();
   private readonly errorRate = new ErrorRate();
+  /** The oldest second `error_counts` may still hold; the timer deletes what falls out of the window. */
+  private oldestErrorCount: number | undefined;
   private outbox: AlertWrite[] = [];
   private pumping: Promise<void> | undefined;
   /** Set when the store refused a write; the timer retries, so a down store is not hammered. */
@@ -102,14 +105,18 @@ export class AlertEngine {
   async start(): Promise<void> {
     const { db } = this.deps;
     const now = this.deps.clock.now();
-    const [rules, agents, open, errors, silences] = await Promise.all([
+    const [rules, agents, open, errors, silences, counts] = await Promise.all([
       listRules(db),
       agentPlacements(db),
       listOpenAlerts(db),
       unresolvedErrorIds(db),
       listSilences(db, { activeAt: now, limit: 10_000 }),
+      errorCountsSince(db, 0),
     ]);
     this.silences = silences;
+    // The last minute of error reports as stored, so `error_rate` goes on where it was before the restart.
+    for (const c of counts) this.errorRate.add(c.agent_id, c.at_second, c.reports, now);
+    this.oldestErrorCount = counts.reduce<number | undefined>((min, c) => Math.min(min ?? c.at_second, c.at_second), undefined);
     for (const a of agents) {
       const offline = a.status === 'offline' && a.offline_reason === 'missed_heartbeats' ? 1 : 0;
       this.agents.set(a.agent_id, { pool: a.pool_name, type: a.agent_type, offline });
@@ -192,6 +199,16 @@ export class AlertEngine {
     this.waitForTimer = false;
     this.kick();
     await this.idle();
+    await this.forgetOldErrorCounts(now);
+  }
+
+  /** Deletes stored error counts that have left the `error_rate` window, at most once per tick and only when there are some. */
+  private async forgetOldErrorCounts(now: number): Promise<void> {
+    const cutoff = secondOf(now - ERROR_RATE_WINDOW_MS);
+    if (this.oldestErrorCount === undefined || this.oldestErrorCount > cutoff) return;
+    await submitAlertAction(this.deps.writer, { type: 'forget_error_counts', beforeSecond: cutoff + 1 });
+    // Reports may have arrived since; the oldest that can remain is just inside the window.
+    this.oldestErrorCount = this.errorRate.active(now) ? cutoff + 1 : undefined;
   }
 
   private onMessages(messages: readonly LiveMessage[]): void {
@@ -212,6 +229,7 @@ export class AlertEngine {
           // A report that opened a new group (its first occurrence) adds one unresolved error.
           if (m.occurrences === 1) this.unresolvedOf(m.agent_id).add(m.id);
           this.errorRate.record(m.agent_id, m.received_at);
+          this.oldestErrorCount ??= secondOf(m.received_at);
           this.evaluateAgent(m.agent_id, m.received_at, ['unresolved_errors', 'error_rate']);
           break;
         case 'error_resolved':
@@ -402,9 +420,9 @@ export class AlertEngine {
   private async pump(): Promise<void> {
     while (this.outbox.length > 0) {
       const writes = this.outbox.splice(0, MAX_WRITES_PER_COMMAND);
-      let written;
+      let deliveries;
       try {
-        ({ written } = await submitAlertAction(this.deps.writer, { type: 'write_alerts', writes }));
+        ({ deliveries } = await submitAlertAction(this.deps.writer, { type: 'write_alerts', writes }));
       } catch (err) {
         if (err instanceof VigilError && (err.code === 'VIGIL_STORE_UNAVAILABLE' || err.code === 'VIGIL_INGEST_QUEUE_FULL')) {
           // Kept in order and retried by the timer: alert history must not lose a firing or a resolve.
@@ -415,28 +433,8 @@ export class AlertEngine {
         this.options.onError(err);
         continue;
       }
-      for (const { write, alert } of written) {
-        if (!alert) continue;
-        const kind = notificationFor(write, alert);
-        if (kind) this.deps.notifier.notify(alert, kind);
-      }
+      if (deliveries.length > 0) this.deps.notifier.send(deliveries);
     }
-  }
-}
-
-/** Which notification a committed write sends, if any: a resolve goes to whoever heard the firing. */
-function notificationFor(write: AlertWrite, alert: Alert): NotificationKind | undefined {
-  switch (write.change) {
-    case 'firing':
-      return write.notify ? 'firing' : undefined;
-    case 'notified':
-      return write.repeat ? 'repeat' : 'firing';
-    case 'resolved':
-      return alert.notified_at !== null ? 'resolved' : undefined;
-    case 'pending':
-    case 'cancelled':
-    case 'values':
-      return undefined;
   }
 }
 
