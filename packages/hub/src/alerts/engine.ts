@@ -1,4 +1,4 @@
-import type { Alert, AlertRule } from '@vigil/protocol';
+import type { AlertRule } from '@vigil/protocol';
 import type { Clock } from '../clock.js';
 import { VigilError } from '../errors.js';
 import type { Writer } from '../ingest/writer.js';
@@ -74,10 +74,12 @@ function conditionChanged(a: AlertRule, b: AlertRule): boolean {
  * Evaluates alert rules against what each commit stored. It listens to the bus (heartbeats, errors,
  * liveness), keeps every (rule, agent) state in memory, and writes each state change through the
  * single writer, so an alert commits after the data that raised it; the writer then announces it on
- * the live feed, and the engine hands firings and resolves to the notifier. A timer covers what
+ * the live feed, and the engine hands the deliveries logged with it to the notifier. A timer covers what
  * time alone decides: durations, error rates that decay, repeats, silences that end.
  *
- * State survives a restart: open (pending and firing) alerts are read back from the `alerts` table.
+ * State survives a restart: open (pending and firing) alerts are read back from the `alerts` table,
+ * and the last minute of error reports from `error_counts`, so a restart changes no alert by itself.
+ * A change and the webhook deliveries it owes commit together (see `outbox.ts`).
  */
 export class AlertEngine {
   private rules = new Map<number, AlertRule>();
