@@ -113,6 +113,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     {
       everyMs: options.alertsEveryMs ?? 5000,
       renotifyMs: config.alertRepeatS * 1000,
+      missedHeartbeats: config.missedHeartbeats,
       onError: (err) => log.warn({ err }, 'alert evaluation failed'),
     },
   );

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ManualClock } from '../src/clock.js';
-import { alerts, register, settle, startReceiver } from './support/alert-helpers.js';
+import { alerts, cpu, register, settle, startReceiver } from './support/alert-helpers.js';
 import { startTestHub, type TestHub } from './support/hub.js';
 import { DIALECTS, postgresUnavailable } from './support/stores.js';
 
@@ -100,6 +100,66 @@ for (const dialect of DIALECTS) {
             resolved.map((a) => [a.id, a.state, a.resolve_reason]),
             [[before[0].id, 'resolved', 'recovered']],
           );
+        } finally {
+          await second?.close();
+          await first.close();
+          await receiver.close();
+        }
+      },
+    );
+
+    test(
+      'a heartbeat stored but never evaluated (the hub died first) raises its alert at the next start, at its own time; a stale one does not',
+      { skip },
+      async () => {
+        const receiver = await startReceiver();
+        const clock = new ManualClock(T0);
+        const first = await startTestHub(dialect, { clock, flags: FLAGS });
+        let second: TestHub | undefined;
+        try {
+          assert.equal((await first.call('POST', '/api/v1/webhooks', { url: receiver.url })).status, 201);
+          const rule = await first.call('POST', '/api/v1/alert-rules', {
+            name: 'warm',
+            metric: 'cpu_percent',
+            op: '>',
+            threshold: 50,
+            severity: 'critical',
+          });
+          assert.equal(rule.status, 201, JSON.stringify(rule.body));
+          await register(first, 'late-1', { heartbeat_interval_s: 60 });
+          await register(first, 'stale-1', { heartbeat_interval_s: 10 });
+          // The engine stops listening, as a hub killed between the heartbeat's commit and its alert's would.
+          await first.alerts.stop();
+          clock.advance(1_000);
+          await cpu(first, 'late-1', 70);
+          await cpu(first, 'stale-1', 75);
+          assert.deepEqual(await alerts(first), [], 'nothing was decided before the stop');
+          await first.stop();
+
+          // 60 s later: within 3 intervals of late-1 (180 s), past 3 of stale-1 (30 s), whose figure is too old to act on.
+          clock.advance(60_000);
+          second = await startTestHub(dialect, { clock, flags: FLAGS, target: first.target, dir: first.dir });
+          await settle(second);
+          const raised = await alerts(second);
+          assert.deepEqual(
+            raised.map((a) => [a.agent_id, a.state, a.started_at, a.value]),
+            [['late-1', 'firing', T0 + 1_000, 70]],
+          );
+          await receiver.waitFor(1);
+          assert.deepEqual(
+            receiver.requests.map((r) => [r.body.event, r.body.alert.id]),
+            [['firing', raised[0].id]],
+          );
+          // Evaluated once: a second restart leaves it as it is.
+          await second.stop();
+          const third = await startTestHub(dialect, { clock, flags: FLAGS, target: first.target, dir: first.dir });
+          await settle(third);
+          assert.deepEqual(
+            (await alerts(third)).map((a) => [a.id, a.state]),
+            [[raised[0].id, 'firing']],
+          );
+          await third.stop();
+          assert.equal(receiver.requests.length, 1);
         } finally {
           await second?.close();
           await first.close();

@@ -7,10 +7,12 @@ import type { LiveMessage } from '../live/messages.js';
 import { listRules } from '../store/alert-rules.js';
 import {
   agentPlacements,
+  latestSamples,
   listOpenAlerts,
   listSilences,
   unresolvedErrorIds,
   type AlertWrite,
+  type LatestSample,
   type RuleSnapshot,
   type Silence,
 } from '../store/alerts.js';
@@ -31,6 +33,8 @@ export interface AlertEngineOptions {
   everyMs: number;
   /** Repeat a firing, unacknowledged alert's notification this often; 0 never repeats. */
   renotifyMs: number;
+  /** Liveness's missed heartbeats: a heartbeat older than this many intervals is not evaluated at start. */
+  missedHeartbeats: number;
   onError: (err: unknown) => void;
 }
 
@@ -107,13 +111,14 @@ export class AlertEngine {
   async start(): Promise<void> {
     const { db } = this.deps;
     const now = this.deps.clock.now();
-    const [rules, agents, open, errors, silences, counts] = await Promise.all([
+    const [rules, agents, open, errors, silences, counts, samples] = await Promise.all([
       listRules(db),
       agentPlacements(db),
       listOpenAlerts(db),
       unresolvedErrorIds(db),
       listSilences(db, { activeAt: now, limit: 10_000 }),
       errorCountsSince(db, 0),
+      latestSamples(db, now, this.options.missedHeartbeats),
     ]);
     this.silences = silences;
     // The last minute of error reports as stored, so `error_rate` goes on where it was before the restart.
@@ -150,6 +155,7 @@ export class AlertEngine {
     this.rules = snapshots;
     this.unsubscribe = this.deps.bus.subscribe((messages) => this.onMessages(messages));
     this.applyRules(rules, now);
+    this.evaluateLatest(samples);
     this.evaluateStanding(now);
     this.kick();
     await this.idle();
@@ -308,6 +314,23 @@ export class AlertEngine {
       if (!inScope(rule.scope, agentId, this.agents.get(agentId))) continue;
       const value = this.standingValue(rule, agentId, at);
       if (value !== undefined) this.observe(rule, agentId, value, at);
+    }
+  }
+
+  /**
+   * Each agent's last stored heartbeat against the rules it has no open alert for: a hub killed
+   * between committing a heartbeat and committing the alert it raised decides that alert now, as it
+   * would have then (same value, same time). What was already decided is open and tracked, or was
+   * ended by a later heartbeat, so this changes nothing else.
+   */
+  private evaluateLatest(samples: readonly LatestSample[]): void {
+    for (const s of samples) {
+      for (const rule of this.rules.values()) {
+        if (!rule.enabled || metricSource(rule.metric) !== 'sample' || this.tracked.has(key(rule.id, s.agent_id))) continue;
+        if (!inScope(rule.scope, s.agent_id, this.agents.get(s.agent_id))) continue;
+        const value = sampleValue(rule.metric, s.resources, s.metrics);
+        if (value !== undefined) this.observe(rule, s.agent_id, value, s.received_at);
+      }
     }
   }
 
