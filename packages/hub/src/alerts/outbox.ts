@@ -35,7 +35,7 @@ export function deliveryIdFor(alert: Alert, kind: NotificationKind, webhookId: n
   return `alert-${alert.id}-${alert.pending_since}-${transition}-webhook-${webhookId}`;
 }
 
-/** Logs the deliveries of committed alert writes; answers those to send now. */
+/** Logs the deliveries that the alert writes just made in this transaction owe; answers those to send. */
 export async function queueNotifications(
   tx: SqlExecutor,
   written: readonly { write: AlertWrite; alert: Alert | undefined }[],
