@@ -286,7 +286,9 @@ const METRIC_FIELDS = ['cpu_percent', 'memory_mb', 'message_count', 'io_read_bps
 /**
  * Each agent's last stored heartbeat, for agents not offline whose last one is at most `missed`
  * heartbeat intervals old at `now`: what the alert engine may not have evaluated when the hub died.
- * One statement for the fleet, one index probe per agent.
+ * One statement for the fleet, one backward probe of `(agent_id, received_at)` per agent (ordering by
+ * id as well would make PostgreSQL read all of an agent's rows; two heartbeats of one agent stored
+ * in the same millisecond are then taken in either order).
  */
 export async function latestSamples(db: SqlExecutor, now: number, missed: number): Promise<LatestSample[]> {
   const rows = await db.all<Record<string, unknown>>(
@@ -294,7 +296,7 @@ export async function latestSamples(db: SqlExecutor, now: number, missed: number
        m.cpu_load_5min, m.memory_percent, m.memory_available_gb, m.gpu_vram_total_gb, m.gpu_vram_available_gb,
        m.cpu_percent, m.memory_mb, m.message_count, m.io_read_bps, m.io_write_bps
      FROM agents a JOIN agent_metrics m ON m.id = (
-       SELECT id FROM agent_metrics WHERE agent_id = a.agent_id ORDER BY received_at DESC, id DESC LIMIT 1)
+       SELECT id FROM agent_metrics WHERE agent_id = a.agent_id ORDER BY received_at DESC LIMIT 1)
      WHERE a.status <> 'offline' AND a.last_heartbeat_at + CAST(a.heartbeat_interval_s AS BIGINT) * 1000 * ? >= ?`,
     [missed, now],
   );
