@@ -146,6 +146,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     {
       everyMs: options.alertsEveryMs ?? 5000,
       renotifyMs: config.alertRepeatS * 1000,
+      missedHeartbeats: config.missedHeartbeats,
       onError: (err) => log.warn({ err }, 'alert evaluation failed'),
     },
   );
@@ -200,8 +201,9 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
 
   // Alerts start before the hub listens, so no commit goes unseen by the engine.
   if (fileRules) await submitAlertAction(writer, { type: 'sync_file_rules', rules: fileRules, now: startedAt });
+  // What a stop or a crash left in the outbox is read before the engine can add to it, so nothing is sent twice at once.
+  await notifier.resume();
   await alerts.start();
-  notifier.resume();
 
   let address: string;
   try {

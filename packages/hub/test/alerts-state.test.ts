@@ -347,4 +347,24 @@ describe('alert metrics', () => {
     assert.equal(r.rate('a', 101_000), 0);
     assert.equal(r.rate('other', 0), 0);
   });
+
+  test('error_rate reloaded from stored per-second counts equals the rate counted live; active says when any remain', () => {
+    const live = new ErrorRate();
+    for (const at of [10_000, 10_500, 11_200, 40_000]) live.record('a', at);
+    const restored = new ErrorRate();
+    // As `error_counts` holds them: (second, reports), ascending.
+    for (const [second, reports] of [
+      [10, 2],
+      [11, 1],
+      [40, 1],
+    ] as const)
+      restored.add('a', second, reports, 45_000);
+    for (const now of [45_000, 70_500, 71_500]) assert.equal(restored.rate('a', now), live.rate('a', now), `at ${now}`);
+    assert.equal(restored.active(99_000), true);
+    assert.equal(restored.rate('a', 100_500), live.rate('a', 100_500));
+    assert.equal(restored.active(101_000), false);
+    const stale = new ErrorRate();
+    stale.add('a', 10, 5, 200_000);
+    assert.equal(stale.rate('a', 200_000), 0, 'a count older than the window is dropped on arrival');
+  });
 });

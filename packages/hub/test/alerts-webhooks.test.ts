@@ -65,6 +65,11 @@ for (const dialect of DIALECTS) {
           const [firing] = await receiver.waitFor(1);
           assert.equal(receiver.requests.length, 3, 'two 500s, then a 200');
           assert.equal(receiver.requests[0]?.headers['content-type'], 'application/json');
+          // Every attempt of one notification carries one id, in the body and the header, for receivers that deduplicate.
+          assert.deepEqual(
+            receiver.requests.map((q) => [q.body.delivery_id, q.headers['x-vigil-delivery-id']]),
+            Array(3).fill([`alert-${firing.alert.id}-${firing.alert.pending_since}-firing-webhook-${webhookId}`, firing.delivery_id]),
+          );
           assert.deepEqual(
             [firing.event, firing.alert.state, firing.alert.agent_id, firing.alert.value, firing.alert.severity],
             ['firing', 'firing', 'hook-1', 71.5, 'critical'],
@@ -82,6 +87,7 @@ for (const dialect of DIALECTS) {
           const [, resolved] = await receiver.waitFor(2);
           assert.deepEqual([resolved.event, resolved.alert.state, resolved.alert.id], ['resolved', 'resolved', firing.alert.id]);
           assert.match(resolved.text, /^\[RESOLVED\] hot hook-1: cpu_percent is back to 10/);
+          assert.notEqual(resolved.delivery_id, firing.delivery_id, 'the resolve is another notification');
           await settle(hub);
           assert.equal(receiver.requests.length, 4, 'nothing else was sent');
           assert.equal((await hub.call('GET', `/api/v1/webhooks/${webhookId}/deliveries`)).body.deliveries.length, 2);

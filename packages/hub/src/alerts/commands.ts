@@ -4,15 +4,9 @@ import type { LiveMessage } from '../live/messages.js';
 import { deleteRule, insertRule, syncFileRules, updateRule, type RuleRefusal } from '../store/alert-rules.js';
 import { acknowledgeAlert, deleteSilence, insertSilence, writeAlert, type AlertWrite, type Silence } from '../store/alerts.js';
 import type { SqlExecutor } from '../store/db.js';
-import {
-  deleteWebhook,
-  insertDeliveries,
-  insertWebhook,
-  recordAttempt,
-  type AttemptRecord,
-  type NewDelivery,
-  type Webhook,
-} from '../store/webhooks.js';
+import { forgetErrorCounts } from '../store/error-counts.js';
+import { deleteWebhook, insertWebhook, recordAttempt, type AttemptRecord, type QueuedDelivery, type Webhook } from '../store/webhooks.js';
+import { queueNotifications } from './outbox.js';
 
 /**
  * Every write of the alerts domain, carried by the single writer as one `{kind: 'alerts'}` command,
@@ -29,14 +23,15 @@ export type AlertAction =
   | { type: 'delete_silence'; id: number }
   | { type: 'create_webhook'; webhook: { url: string; name?: string }; now: number }
   | { type: 'delete_webhook'; id: number }
-  | { type: 'log_deliveries'; items: NewDelivery[]; now: number }
-  | { type: 'record_attempt'; attempt: AttemptRecord };
+  | { type: 'record_attempt'; attempt: AttemptRecord }
+  | { type: 'forget_error_counts'; beforeSecond: number };
 
 type NotFound<C> = { ok: false; code: C };
 
 /** What each action answers; a refusal is a result, as for every command. */
 export interface AlertResults {
-  write_alerts: { ok: true; written: { write: AlertWrite; alert: Alert | undefined }[] };
+  /** `deliveries`: the notifications these changes owe, logged in the same transaction. */
+  write_alerts: { ok: true; written: { write: AlertWrite; alert: Alert | undefined }[]; deliveries: QueuedDelivery[] };
   ack: { ok: true; alert: Alert } | NotFound<'VIGIL_ALERT_NOT_FOUND'>;
   create_rule: { ok: true; rule: AlertRule } | RuleRefusal;
   update_rule: { ok: true; rule: AlertRule } | RuleRefusal;
@@ -46,8 +41,8 @@ export interface AlertResults {
   delete_silence: { ok: true; silence: Silence } | NotFound<'VIGIL_SILENCE_NOT_FOUND'>;
   create_webhook: { ok: true; webhook: Webhook };
   delete_webhook: { ok: true; webhook: Webhook } | NotFound<'VIGIL_WEBHOOK_NOT_FOUND'>;
-  log_deliveries: { ok: true; ids: number[] };
   record_attempt: { ok: true };
+  forget_error_counts: { ok: true; deleted: number };
 }
 
 export type AlertResult = AlertResults[keyof AlertResults];
@@ -57,7 +52,7 @@ export async function applyAlertAction(tx: SqlExecutor, a: AlertAction): Promise
     case 'write_alerts': {
       const written: AlertResults['write_alerts']['written'] = [];
       for (const write of a.writes) written.push({ write, alert: await writeAlert(tx, write) });
-      return { ok: true, written };
+      return { ok: true, written, deliveries: await queueNotifications(tx, written) };
     }
     case 'ack': {
       const alert = await acknowledgeAlert(tx, a.alertId, a.now);
@@ -83,11 +78,11 @@ export async function applyAlertAction(tx: SqlExecutor, a: AlertAction): Promise
       const webhook = await deleteWebhook(tx, a.id);
       return webhook ? { ok: true, webhook } : { ok: false, code: 'VIGIL_WEBHOOK_NOT_FOUND' };
     }
-    case 'log_deliveries':
-      return { ok: true, ids: await insertDeliveries(tx, a.items, a.now) };
     case 'record_attempt':
       await recordAttempt(tx, a.attempt);
       return { ok: true };
+    case 'forget_error_counts':
+      return { ok: true, deleted: await forgetErrorCounts(tx, a.beforeSecond) };
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Alert, AlertRule } from '@vigil/protocol';
+import type { AlertRule } from '@vigil/protocol';
 import type { Clock } from '../clock.js';
 import { VigilError } from '../errors.js';
 import type { Writer } from '../ingest/writer.js';
@@ -7,22 +7,25 @@ import type { LiveMessage } from '../live/messages.js';
 import { listRules } from '../store/alert-rules.js';
 import {
   agentPlacements,
+  latestSamples,
   listOpenAlerts,
   listSilences,
   unresolvedErrorIds,
   type AlertWrite,
+  type LatestSample,
   type RuleSnapshot,
   type Silence,
 } from '../store/alerts.js';
 import type { SqlExecutor } from '../store/db.js';
+import { errorCountsSince, secondOf } from '../store/error-counts.js';
+import type { QueuedDelivery } from '../store/webhooks.js';
 import { submitAlertAction } from './commands.js';
-import type { NotificationKind } from './format.js';
-import { ErrorRate, inScope, metricSource, offlineFlags, sampleValue, type AgentPlacement } from './metrics.js';
+import { ERROR_RATE_WINDOW_MS, ErrorRate, inScope, metricSource, offlineFlags, sampleValue, type AgentPlacement } from './metrics.js';
 import { defaultMargin, OK, step, type AlertState, type Condition } from './state.js';
 
-/** What the engine hands alerts to once their change has committed (the webhook notifier). */
+/** What the engine hands the deliveries an alert change logged to, once it has committed (the webhook notifier). */
 export interface Notifier {
-  notify(alert: Alert, kind: NotificationKind): void;
+  send(deliveries: readonly QueuedDelivery[]): void;
 }
 
 export interface AlertEngineOptions {
@@ -30,6 +33,8 @@ export interface AlertEngineOptions {
   everyMs: number;
   /** Repeat a firing, unacknowledged alert's notification this often; 0 never repeats. */
   renotifyMs: number;
+  /** Liveness's missed heartbeats: a heartbeat older than this many intervals is not evaluated at start. */
+  missedHeartbeats: number;
   onError: (err: unknown) => void;
 }
 
@@ -75,10 +80,12 @@ function conditionChanged(a: AlertRule, b: AlertRule): boolean {
  * Evaluates alert rules against what each commit stored. It listens to the bus (heartbeats, errors,
  * liveness), keeps every (rule, agent) state in memory, and writes each state change through the
  * single writer, so an alert commits after the data that raised it; the writer then announces it on
- * the live feed, and the engine hands firings and resolves to the notifier. A timer covers what
+ * the live feed, and the engine hands the deliveries logged with it to the notifier. A timer covers what
  * time alone decides: durations, error rates that decay, repeats, silences that end.
  *
- * State survives a restart: open (pending and firing) alerts are read back from the `alerts` table.
+ * State survives a restart: open (pending and firing) alerts are read back from the `alerts` table,
+ * and the last minute of error reports from `error_counts`, so a restart changes no alert by itself.
+ * A change and the webhook deliveries it owes commit together (see `outbox.ts`).
  */
 export class AlertEngine {
   private rules = new Map<number, AlertRule>();
@@ -87,6 +94,8 @@ export class AlertEngine {
   private readonly tracked = new Map<string, Tracked>();
   private readonly unresolved = new Map<string, Set<number>>();
   private readonly errorRate = new ErrorRate();
+  /** The oldest second `error_counts` may still hold; the timer deletes what falls out of the window. */
+  private oldestErrorCount: number | undefined;
   private outbox: AlertWrite[] = [];
   private pumping: Promise<void> | undefined;
   /** Set when the store refused a write; the timer retries, so a down store is not hammered. */
@@ -104,14 +113,19 @@ export class AlertEngine {
   async start(): Promise<void> {
     const { db } = this.deps;
     const now = this.deps.clock.now();
-    const [rules, agents, open, errors, silences] = await Promise.all([
+    const [rules, agents, open, errors, silences, counts, samples] = await Promise.all([
       listRules(db),
       agentPlacements(db),
       listOpenAlerts(db),
       unresolvedErrorIds(db),
       listSilences(db, { activeAt: now, limit: 10_000 }),
+      errorCountsSince(db, 0),
+      latestSamples(db, now, this.options.missedHeartbeats),
     ]);
     this.silences = silences;
+    // The last minute of error reports as stored, so `error_rate` goes on where it was before the restart.
+    for (const c of counts) this.errorRate.add(c.agent_id, c.at_second, c.reports, now);
+    this.oldestErrorCount = counts.reduce<number | undefined>((min, c) => Math.min(min ?? c.at_second, c.at_second), undefined);
     for (const a of agents) {
       this.agents.set(a.agent_id, { pool: a.pool_name, type: a.agent_type, ...offlineFlags(a.status, a.offline_reason) });
     }
@@ -142,6 +156,7 @@ export class AlertEngine {
     this.rules = snapshots;
     this.unsubscribe = this.deps.bus.subscribe((messages) => this.onMessages(messages));
     this.applyRules(rules, now);
+    this.evaluateLatest(samples);
     this.evaluateStanding(now);
     this.kick();
     await this.idle();
@@ -193,6 +208,16 @@ export class AlertEngine {
     this.waitForTimer = false;
     this.kick();
     await this.idle();
+    await this.forgetOldErrorCounts(now);
+  }
+
+  /** Deletes stored error counts that have left the `error_rate` window, at most once per tick and only when there are some. */
+  private async forgetOldErrorCounts(now: number): Promise<void> {
+    const cutoff = secondOf(now - ERROR_RATE_WINDOW_MS);
+    if (this.oldestErrorCount === undefined || this.oldestErrorCount > cutoff) return;
+    await submitAlertAction(this.deps.writer, { type: 'forget_error_counts', beforeSecond: cutoff + 1 });
+    // Reports may have arrived since; the oldest that can remain is just inside the window.
+    this.oldestErrorCount = this.errorRate.active(now) ? cutoff + 1 : undefined;
   }
 
   private onMessages(messages: readonly LiveMessage[]): void {
@@ -213,6 +238,7 @@ export class AlertEngine {
           // A report that opened a new group (its first occurrence) adds one unresolved error.
           if (m.occurrences === 1) this.unresolvedOf(m.agent_id).add(m.id);
           this.errorRate.record(m.agent_id, m.received_at);
+          this.oldestErrorCount ??= secondOf(m.received_at);
           this.evaluateAgent(m.agent_id, m.received_at, ['unresolved_errors', 'error_rate']);
           break;
         case 'error_resolved':
@@ -291,6 +317,23 @@ export class AlertEngine {
       if (!inScope(rule.scope, agentId, this.agents.get(agentId))) continue;
       const value = this.standingValue(rule, agentId, at);
       if (value !== undefined) this.observe(rule, agentId, value, at);
+    }
+  }
+
+  /**
+   * Each agent's last stored heartbeat against the rules it has no open alert for: a hub killed
+   * between committing a heartbeat and committing the alert it raised decides that alert now, as it
+   * would have then (same value, same time). What was already decided is open and tracked, or was
+   * ended by a later heartbeat, so this changes nothing else.
+   */
+  private evaluateLatest(samples: readonly LatestSample[]): void {
+    for (const s of samples) {
+      for (const rule of this.rules.values()) {
+        if (!rule.enabled || metricSource(rule.metric) !== 'sample' || this.tracked.has(key(rule.id, s.agent_id))) continue;
+        if (!inScope(rule.scope, s.agent_id, this.agents.get(s.agent_id))) continue;
+        const value = sampleValue(rule.metric, s.resources, s.metrics);
+        if (value !== undefined) this.observe(rule, s.agent_id, value, s.received_at);
+      }
     }
   }
 
@@ -405,9 +448,9 @@ export class AlertEngine {
   private async pump(): Promise<void> {
     while (this.outbox.length > 0) {
       const writes = this.outbox.splice(0, MAX_WRITES_PER_COMMAND);
-      let written;
+      let deliveries;
       try {
-        ({ written } = await submitAlertAction(this.deps.writer, { type: 'write_alerts', writes }));
+        ({ deliveries } = await submitAlertAction(this.deps.writer, { type: 'write_alerts', writes }));
       } catch (err) {
         if (err instanceof VigilError && (err.code === 'VIGIL_STORE_UNAVAILABLE' || err.code === 'VIGIL_INGEST_QUEUE_FULL')) {
           // Kept in order and retried by the timer: alert history must not lose a firing or a resolve.
@@ -418,28 +461,8 @@ export class AlertEngine {
         this.options.onError(err);
         continue;
       }
-      for (const { write, alert } of written) {
-        if (!alert) continue;
-        const kind = notificationFor(write, alert);
-        if (kind) this.deps.notifier.notify(alert, kind);
-      }
+      if (deliveries.length > 0) this.deps.notifier.send(deliveries);
     }
-  }
-}
-
-/** Which notification a committed write sends, if any: a resolve goes to whoever heard the firing. */
-function notificationFor(write: AlertWrite, alert: Alert): NotificationKind | undefined {
-  switch (write.change) {
-    case 'firing':
-      return write.notify ? 'firing' : undefined;
-    case 'notified':
-      return write.repeat ? 'repeat' : 'firing';
-    case 'resolved':
-      return alert.notified_at !== null ? 'resolved' : undefined;
-    case 'pending':
-    case 'cancelled':
-    case 'values':
-      return undefined;
   }
 }
 

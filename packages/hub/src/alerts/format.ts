@@ -39,14 +39,16 @@ export type NotificationKind = 'firing' | 'repeat' | 'resolved';
 
 /**
  * The JSON a webhook receives: the alert's fields, plus `text` so a Slack (or Mattermost, Discord
- * `/slack`) incoming-webhook URL can be used as it is.
+ * `/slack`) incoming-webhook URL can be used as it is, and `delivery_id`, the same in every send of
+ * this notification, for receivers that discard repeats.
  */
-export function webhookPayload(alert: Alert, kind: NotificationKind): Record<string, unknown> {
+export function webhookPayload(alert: Alert, kind: NotificationKind, deliveryId: string): Record<string, unknown> {
   const tag = kind === 'resolved' ? 'RESOLVED' : alert.severity.toUpperCase();
   const again = kind === 'repeat' ? ' (still firing)' : '';
   return {
     text: `[${tag}] ${alert.rule_name}: ${alert.message}${again}`,
     event: kind,
+    delivery_id: deliveryId,
     alert,
   };
 }

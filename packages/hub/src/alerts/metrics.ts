@@ -73,19 +73,24 @@ export const ERROR_RATE_WINDOW_MS = 60_000;
 
 /**
  * Error reports per agent in the last minute, kept as at most 60 one-second buckets per agent so a
- * flood of errors costs no more memory than a trickle.
+ * flood of errors costs no more memory than a trickle. The same counts are stored with each report
+ * (`error_counts`); the engine reloads them at start with `add`, so a restart does not reset the rate.
  */
 export class ErrorRate {
   private readonly buckets = new Map<string, [second: number, count: number][]>();
 
   record(agentId: string, at: number): void {
-    const second = Math.floor(at / 1000);
+    this.add(agentId, Math.floor(at / 1000), 1, at);
+  }
+
+  /** Adds `count` reports in `second`; seconds come in ascending order per agent. */
+  add(agentId: string, second: number, count: number, now: number): void {
     let list = this.buckets.get(agentId);
     if (!list) this.buckets.set(agentId, (list = []));
     const last = list.at(-1);
-    if (last && last[0] === second) last[1]++;
-    else list.push([second, 1]);
-    this.prune(agentId, list, at);
+    if (last && last[0] === second) last[1] += count;
+    else list.push([second, count]);
+    this.prune(agentId, list, now);
   }
 
   /** Reports received in the window ending at `now`. */
@@ -94,6 +99,12 @@ export class ErrorRate {
     if (!list) return 0;
     this.prune(agentId, list, now);
     return list.reduce((sum, [, count]) => sum + count, 0);
+  }
+
+  /** True while any agent has reports in the window ending at `now`. */
+  active(now: number): boolean {
+    for (const [agentId, list] of this.buckets) this.prune(agentId, list, now);
+    return this.buckets.size > 0;
   }
 
   private prune(agentId: string, list: [number, number][], now: number): void {

@@ -1,13 +1,11 @@
 import http from 'node:http';
 import https from 'node:https';
-import type { Alert } from '@vigil/protocol';
 import type { Clock } from '../clock.js';
 import type { Writer } from '../ingest/writer.js';
 import type { SqlExecutor } from '../store/db.js';
-import { listWebhooks, unfinishedDeliveries, type DeliveryStatus } from '../store/webhooks.js';
+import { unfinishedDeliveries, type DeliveryStatus, type QueuedDelivery } from '../store/webhooks.js';
 import { submitAlertAction } from './commands.js';
 import type { Notifier } from './engine.js';
-import { webhookPayload, type NotificationKind } from './format.js';
 import { BlockedTargetError, checkWebhookUrl, guardedLookup } from './webhook-target.js';
 
 export interface WebhookOptions {
@@ -30,7 +28,7 @@ export type SendOutcome = { ok: true; status: number } | { ok: false; status: nu
 export function postJson(
   rawUrl: string,
   body: string,
-  o: { timeoutMs: number; allowPrivate: boolean; signal: AbortSignal },
+  o: { timeoutMs: number; allowPrivate: boolean; signal: AbortSignal; headers?: Record<string, string> },
 ): Promise<SendOutcome> {
   const target = checkWebhookUrl(rawUrl, o.allowPrivate);
   if (!target.ok) return Promise.resolve({ ok: false, status: null, error: `refused: ${target.reason}`, retry: false });
@@ -48,7 +46,12 @@ export function postJson(
       url,
       {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'user-agent': 'vigil-hub' },
+        headers: {
+          ...o.headers,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          'user-agent': 'vigil-hub',
+        },
         lookup: guardedLookup(o.allowPrivate),
         // One connection per delivery: a keep-alive pool would outlive the receiver and the hub's stop.
         agent: false,
@@ -76,13 +79,17 @@ export function postJson(
 }
 
 /**
- * Delivers alert notifications to every configured webhook, each logged in `webhook_deliveries`
- * (through the single writer) with its attempts, last status and last error. Failed attempts are
- * retried with exponential backoff up to `maxAttempts`; a refused target or a 4xx other than 408
- * and 429 is not retried. Deliveries cut short by a stop stay `pending` and resume at the next start.
+ * Sends the notifications the alert engine logged (the outbox, `webhook_deliveries`), recording each
+ * attempt, its last status and last error through the single writer. Failed attempts are retried
+ * with exponential backoff up to `maxAttempts`; a refused target or a 4xx other than 408 and 429 is
+ * not retried. What a stop or a crash cut short is still `pending` and is sent at the next start,
+ * under the same `x-vigil-delivery-id`: a crash after a receiver answered and before the hub
+ * recorded it sends that notification again, which the id lets the receiver recognise.
  */
 export class WebhookNotifier implements Notifier {
   private readonly inFlight = new Set<Promise<void>>();
+  /** Deliveries being sent now, by row id: one is never sent twice at once. */
+  private readonly sending = new Set<number>();
   private readonly abort = new AbortController();
 
   constructor(
@@ -90,18 +97,17 @@ export class WebhookNotifier implements Notifier {
     private readonly options: WebhookOptions,
   ) {}
 
-  notify(alert: Alert, kind: NotificationKind): void {
-    this.track(this.fanOut(alert, kind));
+  send(deliveries: readonly QueuedDelivery[]): void {
+    for (const d of deliveries) {
+      if (this.abort.signal.aborted || this.sending.has(d.id)) continue;
+      this.sending.add(d.id);
+      this.track(this.deliver(d).finally(() => this.sending.delete(d.id)));
+    }
   }
 
-  /** Picks up deliveries that a stop interrupted. */
-  resume(): void {
-    this.track(
-      (async () => {
-        for (const d of await unfinishedDeliveries(this.deps.db))
-          this.track(this.deliver(d.id, d.url, JSON.stringify(d.payload), d.attempts));
-      })(),
-    );
+  /** Starts sending what the outbox still holds from before this start; resolves once it is read. */
+  async resume(): Promise<void> {
+    this.send(await unfinishedDeliveries(this.deps.db));
   }
 
   /** Resolves when every delivery started so far has finished (delivered, failed or stopped). */
@@ -120,26 +126,13 @@ export class WebhookNotifier implements Notifier {
     this.inFlight.add(tracked);
   }
 
-  private async fanOut(alert: Alert, kind: NotificationKind): Promise<void> {
-    if (this.abort.signal.aborted) return;
-    const hooks = await listWebhooks(this.deps.db);
-    if (hooks.length === 0) return;
-    const payload = webhookPayload(alert, kind);
-    const { ids } = await submitAlertAction(this.deps.writer, {
-      type: 'log_deliveries',
-      items: hooks.map((h) => ({ webhookId: h.id, alertId: alert.id, kind, payload })),
-      now: this.deps.clock.now(),
-    });
-    const body = JSON.stringify(payload);
-    await Promise.all(hooks.map((h, i) => this.deliver(ids[i] as number, h.url, body, 0)));
-  }
-
-  private async deliver(id: number, rawUrl: string, body: string, done: number): Promise<void> {
+  private async deliver(d: QueuedDelivery): Promise<void> {
     const { maxAttempts, backoffMs, timeoutMs, allowPrivate } = this.options;
     const signal = this.abort.signal;
-    for (let attempt = done + 1; attempt <= maxAttempts; attempt++) {
+    const headers = { 'x-vigil-delivery-id': d.deliveryId };
+    for (let attempt = d.attempts + 1; attempt <= maxAttempts; attempt++) {
       if (signal.aborted) return;
-      const outcome = await postJson(rawUrl, body, { timeoutMs, allowPrivate, signal });
+      const outcome = await postJson(d.url, d.body, { timeoutMs, allowPrivate, signal, headers });
       // Cut short by a stop: not the receiver's failure, and the next start tries again.
       if (signal.aborted && !outcome.ok) return;
       const last = outcome.ok || !outcome.retry || attempt === maxAttempts;
@@ -147,7 +140,7 @@ export class WebhookNotifier implements Notifier {
       await submitAlertAction(this.deps.writer, {
         type: 'record_attempt',
         attempt: {
-          id,
+          id: d.id,
           attempts: attempt,
           status,
           statusCode: outcome.status,

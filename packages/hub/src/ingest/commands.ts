@@ -12,6 +12,7 @@ import {
 } from '../store/agents.js';
 import type { Dialect, SqlExecutor } from '../store/db.js';
 import { insertAgentEvent } from '../store/events.js';
+import { countErrorReport } from '../store/error-counts.js';
 import { recordError, reopenError, resolveError, type Reopened, type StoredError } from '../store/errors.js';
 import { purgeBatch, type PurgeResult, type PurgeTarget } from '../store/retention.js';
 import { rollupStep, type RollupResult, type RollupStep } from '../store/rollups.js';
@@ -60,7 +61,10 @@ export async function applyCommand(tx: SqlExecutor, dialect: Dialect, cmd: Comma
     case 'error': {
       const guard = await guardAgent(tx, dialect, cmd.agentId, cmd.allowedPool);
       if (!guard.ok) return guard;
-      return { ok: true as const, ...(await recordError(tx, cmd.agentId, cmd.error, cmd.fingerprint, cmd.now)) };
+      const recorded = await recordError(tx, cmd.agentId, cmd.error, cmd.fingerprint, cmd.now);
+      // The `error_rate` alert metric reads these back after a restart; a retried report counts once.
+      if (!recorded.duplicate) await countErrorReport(tx, cmd.agentId, cmd.now);
+      return { ok: true as const, ...recorded };
     }
     case 'trace': {
       const guard = await guardAgent(tx, dialect, cmd.agentId, cmd.allowedPool);

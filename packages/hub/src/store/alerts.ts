@@ -1,4 +1,13 @@
-import type { Alert, AlertMetric, AlertOp, AlertResolveReason, AlertSeverity, AlertStateName } from '@vigil/protocol';
+import type {
+  AgentProcessMetrics,
+  Alert,
+  AlertMetric,
+  AlertOp,
+  AlertResolveReason,
+  AlertSeverity,
+  AlertStateName,
+  Resources,
+} from '@vigil/protocol';
 import { describeAlert } from '../alerts/format.js';
 import { Where, type SqlExecutor } from './db.js';
 
@@ -252,4 +261,50 @@ export async function unresolvedErrorIds(db: SqlExecutor): Promise<{ id: number;
     id: Number(r.id),
     agent_id: r.agent_id,
   }));
+}
+
+export interface LatestSample {
+  agent_id: string;
+  received_at: number;
+  resources: Resources;
+  metrics: AgentProcessMetrics;
+}
+
+const RESOURCE_FIELDS = [
+  ['host_cpu_percent', 'cpu_percent'],
+  ['cpu_cores_physical', 'cpu_cores_physical'],
+  ['cpu_cores_available', 'cpu_cores_available'],
+  ['cpu_load_1min', 'cpu_load_1min'],
+  ['cpu_load_5min', 'cpu_load_5min'],
+  ['memory_percent', 'memory_percent'],
+  ['memory_available_gb', 'memory_available_gb'],
+  ['gpu_vram_total_gb', 'gpu_vram_total_gb'],
+  ['gpu_vram_available_gb', 'gpu_vram_available_gb'],
+] as const;
+const METRIC_FIELDS = ['cpu_percent', 'memory_mb', 'message_count', 'io_read_bps', 'io_write_bps'] as const;
+
+/**
+ * Each agent's last stored heartbeat, for agents not offline whose last one is at most `missed`
+ * heartbeat intervals old at `now`: what the alert engine may not have evaluated when the hub died.
+ * One statement for the fleet, one backward probe of `(agent_id, received_at)` per agent (ordering by
+ * id as well would make PostgreSQL read all of an agent's rows; two heartbeats of one agent stored
+ * in the same millisecond are then taken in either order).
+ */
+export async function latestSamples(db: SqlExecutor, now: number, missed: number): Promise<LatestSample[]> {
+  const rows = await db.all<Record<string, unknown>>(
+    `SELECT m.agent_id, m.received_at, m.host_cpu_percent, m.cpu_cores_physical, m.cpu_cores_available, m.cpu_load_1min,
+       m.cpu_load_5min, m.memory_percent, m.memory_available_gb, m.gpu_vram_total_gb, m.gpu_vram_available_gb,
+       m.cpu_percent, m.memory_mb, m.message_count, m.io_read_bps, m.io_write_bps
+     FROM agents a JOIN agent_metrics m ON m.id = (
+       SELECT id FROM agent_metrics WHERE agent_id = a.agent_id ORDER BY received_at DESC LIMIT 1)
+     WHERE a.status <> 'offline' AND a.last_heartbeat_at + CAST(a.heartbeat_interval_s AS BIGINT) * 1000 * ? >= ?`,
+    [missed, now],
+  );
+  return rows.map((r) => {
+    const resources: Record<string, number> = {};
+    for (const [column, field] of RESOURCE_FIELDS) if (r[column] !== null && r[column] !== undefined) resources[field] = Number(r[column]);
+    const metrics: Record<string, number> = {};
+    for (const field of METRIC_FIELDS) if (r[field] !== null && r[field] !== undefined) metrics[field] = Number(r[field]);
+    return { agent_id: String(r.agent_id), received_at: Number(r.received_at), resources, metrics };
+  });
 }

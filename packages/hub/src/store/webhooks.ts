@@ -1,4 +1,4 @@
-import { jsonColumn, Where, type SqlExecutor } from './db.js';
+import { Where, type SqlExecutor } from './db.js';
 
 export interface Webhook {
   id: number;
@@ -13,6 +13,8 @@ export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
 /** One notification to one webhook and the fate of its attempts. */
 export interface Delivery {
   id: number;
+  /** The notification's stable id, the same in every attempt (payload `delivery_id`, header `x-vigil-delivery-id`). */
+  delivery_id: string;
   webhook_id: number;
   alert_id: number;
   kind: DeliveryKind;
@@ -27,7 +29,7 @@ export interface Delivery {
 
 const WEBHOOK_COLUMNS = 'id, name, url, created_at';
 const DELIVERY_COLUMNS =
-  'id, webhook_id, alert_id, kind, status, attempts, last_status_code, last_error, created_at, updated_at, delivered_at';
+  'id, delivery_id, webhook_id, alert_id, kind, status, attempts, last_status_code, last_error, created_at, updated_at, delivered_at';
 
 const toWebhook = (r: Webhook): Webhook => ({ ...r, id: Number(r.id), created_at: Number(r.created_at) });
 const toDelivery = (r: Delivery): Delivery => ({
@@ -69,24 +71,45 @@ export async function getWebhook(db: SqlExecutor, id: number): Promise<Webhook |
 }
 
 export interface NewDelivery {
+  deliveryId: string;
   webhookId: number;
   alertId: number;
   kind: DeliveryKind;
   payload: Record<string, unknown>;
 }
 
-/** Logs deliveries before their first attempt, so a restart can resume them. */
-export async function insertDeliveries(tx: SqlExecutor, items: readonly NewDelivery[], now: number): Promise<number[]> {
-  const ids: number[] = [];
+/** A logged delivery that is still to be sent. */
+export interface QueuedDelivery {
+  id: number;
+  deliveryId: string;
+  url: string;
+  /** The JSON body, as stored. */
+  body: string;
+  /** Attempts already made. */
+  attempts: number;
+}
+
+/**
+ * Logs deliveries before their first attempt, in the transaction of the alert change they announce
+ * (the outbox the notifier drains). A delivery id already logged is skipped, so the same transition
+ * written twice is sent once; answers the rows it added.
+ */
+export async function enqueueDeliveries(
+  tx: SqlExecutor,
+  items: readonly (NewDelivery & { url: string })[],
+  now: number,
+): Promise<QueuedDelivery[]> {
+  const queued: QueuedDelivery[] = [];
   for (const d of items) {
+    const body = JSON.stringify(d.payload);
     const row = await tx.get<{ id: number }>(
-      `INSERT INTO webhook_deliveries (webhook_id, alert_id, kind, status, attempts, payload, created_at, updated_at)
-       VALUES (?, ?, ?, 'pending', 0, ?, ?, ?) RETURNING id`,
-      [d.webhookId, d.alertId, d.kind, JSON.stringify(d.payload), now, now],
+      `INSERT INTO webhook_deliveries (delivery_id, webhook_id, alert_id, kind, status, attempts, payload, created_at, updated_at)
+       VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?) ON CONFLICT (delivery_id) DO NOTHING RETURNING id`,
+      [d.deliveryId, d.webhookId, d.alertId, d.kind, body, now, now],
     );
-    ids.push(Number(row?.id));
+    if (row) queued.push({ id: Number(row.id), deliveryId: d.deliveryId, url: d.url, body, attempts: 0 });
   }
-  return ids;
+  return queued;
 }
 
 export interface AttemptRecord {
@@ -123,13 +146,18 @@ export async function listDeliveries(
   return { deliveries: page, next: rows.length > f.limit ? (page.at(-1)?.id ?? null) : null };
 }
 
-/** Deliveries a stop cut short, with what they were sending and where. */
-export async function unfinishedDeliveries(db: SqlExecutor): Promise<(Delivery & { url: string; payload: Record<string, unknown> })[]> {
-  const rows = await db.all<Delivery & { url: string; payload: unknown }>(
-    `SELECT ${DELIVERY_COLUMNS.split(', ')
-      .map((c) => `d.${c}`)
-      .join(', ')}, w.url, d.payload
+/** Deliveries not yet delivered or failed (a stop or a crash cut them short), oldest first. */
+export async function unfinishedDeliveries(db: SqlExecutor): Promise<QueuedDelivery[]> {
+  const rows = await db.all<{ id: number; delivery_id: string; url: string; payload: unknown; attempts: number }>(
+    `SELECT d.id, d.delivery_id, w.url, d.payload, d.attempts
      FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id WHERE d.status = 'pending' ORDER BY d.id`,
   );
-  return rows.map((r) => ({ ...toDelivery(r), url: r.url, payload: jsonColumn<Record<string, unknown>>(r.payload, {}) }));
+  return rows.map((r) => ({
+    id: Number(r.id),
+    deliveryId: r.delivery_id,
+    url: r.url,
+    // SQLite hands the stored text back; PostgreSQL's JSONB a parsed value.
+    body: typeof r.payload === 'string' ? r.payload : JSON.stringify(r.payload),
+    attempts: Number(r.attempts),
+  }));
 }
