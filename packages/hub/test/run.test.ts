@@ -4,6 +4,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { systemClock } from '../src/clock.js';
 import { ADMIN_TOKEN, startTestHub, type TestHub } from './support/hub.js';
+import { startReceiver, type Receiver } from './support/alert-helpers.js';
 import { tempDir } from './support/stores.js';
 import { VIGIL } from './support/cli.js';
 
@@ -64,12 +65,17 @@ async function eventsOf(
 describe('vigil run against a real hub', () => {
   let hub: TestHub;
   let opts: (agentId: string) => string[];
+  let receiver: Receiver;
   before(async () => {
     // The real clock: the wrapper stamps its reports with it, and the hub refuses future stamps.
-    hub = await startTestHub('sqlite', { clock: systemClock });
+    hub = await startTestHub('sqlite', { clock: systemClock, flags: ['--webhook-allow-private', 'true'] });
+    receiver = await startReceiver();
     opts = (agentId) => ['--url', hub.url, '--key', ADMIN_TOKEN, '--agent-id', agentId, '--interval', '1', '--flush-timeout', '5'];
   });
-  after(() => hub.close());
+  after(async () => {
+    await hub.close();
+    await receiver.close();
+  });
 
   test('a command that exits 0: output passes through, started and stopped are reported, no error', async () => {
     const r = await vigilRun(opts('run-ok'), node('process.stdin.pipe(process.stdout); console.error("to stderr")'), {
@@ -170,7 +176,8 @@ describe('vigil run against a real hub', () => {
     assert.equal((await hub.call('GET', '/api/v1/agents/run-term-kill')).body.agent.offline_reason, 'stopped');
   });
 
-  test('a Python crash: the error is titled by the exception, repeats group, and agent_crashed fires', async () => {
+  test('a Python crash: the error is titled by the exception, repeats group, and agent_crashed fires a webhook naming it', async () => {
+    assert.equal((await hub.call('POST', '/api/v1/webhooks', { url: receiver.url })).status, 201);
     const script = (n: number) =>
       [
         'import sys',
@@ -200,6 +207,11 @@ describe('vigil run against a real hub', () => {
       const alerts = (await hub.call('GET', '/api/v1/alerts?state=firing&agent_id=run-py')).body.alerts as { rule_name: string }[];
       return alerts.some((a) => a.rule_name === 'agent_crashed');
     });
+    const [sent] = (await receiver.waitFor(1, 10_000)).filter((b) => b.alert.rule_name === 'agent_crashed');
+    assert.equal(sent.event, 'firing');
+    assert.equal(sent.alert.agent_id, 'run-py');
+    assert.match(sent.detail, /crashed: MemoryError: cannot allocate \d+ bytes$/);
+    assert.match(sent.text, /^\[CRITICAL\] agent_crashed: Agent run-py crashed .*MemoryError: cannot allocate/);
   });
 
   test('I1: shell metacharacters in the command line reach the program as plain arguments', async () => {

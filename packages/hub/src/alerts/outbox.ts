@@ -1,6 +1,7 @@
 import type { Alert } from '@vigil/protocol';
 import type { AlertWrite } from '../store/alerts.js';
 import type { SqlExecutor } from '../store/db.js';
+import { lastCrashMessage } from '../store/events.js';
 import { enqueueDeliveries, listWebhooks, type QueuedDelivery } from '../store/webhooks.js';
 import { webhookPayload, type NotificationKind } from './format.js';
 
@@ -49,9 +50,12 @@ export async function queueNotifications(
   const hooks = await listWebhooks(tx);
   const queued: QueuedDelivery[] = [];
   for (const { alert, kind, at } of notices) {
+    // A crash alert names what crashed it: the crash report's message carries the exception.
+    const detail = alert.metric === 'crashed' && kind !== 'resolved' ? await lastCrashMessage(tx, alert.agent_id) : undefined;
     const items = hooks.map((h) => {
       const deliveryId = deliveryIdFor(alert, kind, h.id);
-      return { deliveryId, webhookId: h.id, url: h.url, alertId: alert.id, kind, payload: webhookPayload(alert, kind, deliveryId) };
+      const payload = webhookPayload(alert, kind, deliveryId, detail);
+      return { deliveryId, webhookId: h.id, url: h.url, alertId: alert.id, kind, payload };
     });
     queued.push(...(await enqueueDeliveries(tx, items, at)));
   }

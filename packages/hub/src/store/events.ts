@@ -80,3 +80,12 @@ export async function listEvents(db: SqlExecutor, f: EventFilter): Promise<{ eve
   const page = rows.slice(0, f.limit).map(toEvent);
   return { events: page, next: rows.length > f.limit ? (page.at(-1)?.id ?? null) : null };
 }
+
+/** The message of the agent's latest `crashed` event (it names the exception), if any. */
+export async function lastCrashMessage(db: SqlExecutor, agentId: string): Promise<string | undefined> {
+  const row = await db.get<{ message: string | null }>(
+    `SELECT message FROM agent_events WHERE agent_id = ? AND event_type = 'crashed' ORDER BY id DESC LIMIT 1`,
+    [agentId],
+  );
+  return row?.message ?? undefined;
+}
