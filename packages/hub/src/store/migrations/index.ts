@@ -7,4 +7,11 @@ import { crashRule } from './0007_crash_rule.js';
 import type { Migration } from './types.js';
 
 /** Every migration, oldest first. Append; never edit one that has shipped. */
-export const MIGRATIONS: readonly Migration[] = [initialSchema, alertsSchema, rollupsSchema, eventIdIndexOrder, notificationOutbox, crashRule];
+export const MIGRATIONS: readonly Migration[] = [
+  initialSchema,
+  alertsSchema,
+  rollupsSchema,
+  eventIdIndexOrder,
+  notificationOutbox,
+  crashRule,
+];
