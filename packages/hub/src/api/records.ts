@@ -7,7 +7,7 @@ import { listErrors } from '../store/errors.js';
 import { listEvents } from '../store/events.js';
 import { AgentParams } from './agents.js';
 import type { Routes } from './context.js';
-import { pageLimit, PageQuery } from './paging.js';
+import { IdCursor, pageLimit, PageQuery } from './paging.js';
 import { accepted, assertMayWrite, assertNotFuture } from './refusals.js';
 
 /** Widest window one events query may span; wider asks are refused rather than scanning everything. */
@@ -81,7 +81,7 @@ export const recordRoutes: Routes = (app, { writer, db, clock }) => {
             event_type: Type.Optional(Type.String({ maxLength: 50 })),
             since: Type.Optional(EpochMs),
             until: Type.Optional(EpochMs),
-            before: Type.Optional(Type.Integer({ minimum: 1 })),
+            before: Type.Optional(IdCursor),
             ...PageQuery,
           },
           { additionalProperties: false },
@@ -109,7 +109,7 @@ export const recordRoutes: Routes = (app, { writer, db, clock }) => {
           {
             agent_id: Type.Optional(AgentId),
             resolved: Type.Optional(Type.Boolean()),
-            before: Type.Optional(Type.Integer({ minimum: 1 })),
+            before: Type.Optional(IdCursor),
             ...PageQuery,
           },
           { additionalProperties: false },

@@ -4,7 +4,7 @@ import { allowedPool } from '../auth/principal.js';
 import { listTraces } from '../store/traces.js';
 import { AgentParams } from './agents.js';
 import type { Routes } from './context.js';
-import { pageLimit, PageQuery } from './paging.js';
+import { IdCursor, pageLimit, PageQuery } from './paging.js';
 import { accepted, assertMayWrite, assertNotFuture } from './refusals.js';
 
 /** LLM calls made by agents (model, tokens, latency, cost): recording and listing them. */
@@ -44,7 +44,7 @@ export const traceRoutes: Routes = (app, { writer, db, clock }) => {
             agent_id: Type.Optional(AgentId),
             model: Type.Optional(Type.String({ maxLength: 200 })),
             since: Type.Optional(EpochMs),
-            before: Type.Optional(Type.Integer({ minimum: 1 })),
+            before: Type.Optional(IdCursor),
             ...PageQuery,
           },
           { additionalProperties: false },
