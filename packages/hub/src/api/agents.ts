@@ -26,7 +26,7 @@ export const agentRoutes: Routes = (app, { writer, db, clock }) => {
       }
       const agent = { ...req.body, agent_id: agentId, ...(p.kind === 'pool' ? { pool_name: p.pool } : {}) };
       const { created, agent: stored } = accepted(
-        await writer.submitOne({ kind: 'register', agent, now: clock.now(), allowedPool: allowedPool(p) }),
+        await writer.submitOne({ kind: 'register', agent, now: clock.now(), allowedPool: allowedPool(p), mayMovePool: p.kind === 'admin' }),
       );
       return reply.status(created ? 201 : 200).send({ created, agent: stored });
     },

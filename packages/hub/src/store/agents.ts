@@ -73,13 +73,26 @@ export async function registerAgent(
   input: RegisterAgent & { agent_id: string },
   now: number,
   allowedPool: string | undefined,
-): Promise<RegisterResult | { ok: false; code: 'VIGIL_FORBIDDEN' }> {
+  mayMovePool: boolean,
+): Promise<RegisterResult | { ok: false; code: 'VIGIL_FORBIDDEN' } | { ok: false; code: 'VIGIL_POOL_CHANGE_FORBIDDEN'; message: string }> {
   const existing = await tx.get<{ status: AgentStatus; pool_name: string }>(
     `SELECT status, pool_name FROM agents WHERE agent_id = ?${dialect.forUpdate}`,
     [input.agent_id],
   );
   // A pool key may not take over an agent of another pool by registering its id.
   if (existing && allowedPool !== undefined && existing.pool_name !== allowedPool) return { ok: false, code: 'VIGIL_FORBIDDEN' };
+  // An agent's own key may not move it into another pool: that takes it out of its pool key's
+  // control and into the other pool's capacity answers. Checked here, under the row lock, so a
+  // concurrent move by the admin cannot slip between the check and the write.
+  if (existing && !mayMovePool && input.pool_name !== undefined && input.pool_name !== existing.pool_name) {
+    return {
+      ok: false,
+      code: 'VIGIL_POOL_CHANGE_FORBIDDEN',
+      message:
+        `Agent ${JSON.stringify(input.agent_id)} is in pool ${JSON.stringify(existing.pool_name)}; ` +
+        `only the admin token moves it to pool ${JSON.stringify(input.pool_name)}`,
+    };
+  }
 
   let row: AgentRow | undefined;
   if (!existing) {
