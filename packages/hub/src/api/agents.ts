@@ -6,7 +6,8 @@ import { VigilError } from '../errors.js';
 import { getAgent, listAgents } from '../store/agents.js';
 import type { Routes } from './context.js';
 import { accepted, assertMayWrite, assertNotFuture } from './refusals.js';
-import { pageLimit, PageQuery } from './paging.js';
+import { assertJsonFieldsFit, JSON_FIELDS } from './field-limits.js';
+import { fitPage, pageLimit, PageQuery } from './paging.js';
 
 export const AgentParams = Type.Object({ agentId: AgentId });
 
@@ -21,6 +22,7 @@ export const agentRoutes: Routes = (app, { writer, db, clock }) => {
       const p = req.principal;
       const agentId = req.body.agent_id ?? (p.kind === 'agent' ? p.agentId : randomUUID());
       assertMayWrite(p, agentId);
+      assertJsonFieldsFit(req.body, JSON_FIELDS.agent);
       if (p.kind === 'pool' && req.body.pool_name !== undefined && req.body.pool_name !== p.pool) {
         throw new VigilError('VIGIL_FORBIDDEN', `This key registers agents in pool ${JSON.stringify(p.pool)} only`);
       }
@@ -37,7 +39,7 @@ export const agentRoutes: Routes = (app, { writer, db, clock }) => {
     {
       config: { access: 'admin' },
       schema: {
-        summary: 'List agents, one page at a time',
+        summary: 'List agents, one page at a time; long metadata left out (listed in `truncated`), pages bounded in bytes',
         tags: ['agents'],
         querystring: Type.Object(
           {
@@ -53,14 +55,15 @@ export const agentRoutes: Routes = (app, { writer, db, clock }) => {
     },
     async (req) => {
       const q = req.query;
-      const { agents, next } = await listAgents(db, {
+      const page = await listAgents(db, {
         status: q.status,
         pool: q.pool,
         type: q.type,
         after: q.after,
         limit: pageLimit(q.limit),
       });
-      return { agents, next_cursor: next };
+      const { items, next, bytesLimited } = fitPage(page.agents, page.next, (a) => a.agent_id);
+      return { agents: items, next_cursor: next, bytes_limited: bytesLimited };
     },
   );
 

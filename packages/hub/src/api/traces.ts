@@ -1,10 +1,12 @@
 import { Type } from 'typebox';
 import { AgentId, EpochMs, LlmTrace } from '@vigil/protocol';
 import { allowedPool } from '../auth/principal.js';
-import { listTraces } from '../store/traces.js';
+import { VigilError } from '../errors.js';
+import { getTrace, listTraces } from '../store/traces.js';
 import { AgentParams } from './agents.js';
 import type { Routes } from './context.js';
-import { IdCursor, pageLimit, PageQuery } from './paging.js';
+import { assertJsonFieldsFit, JSON_FIELDS } from './field-limits.js';
+import { fitPage, IdCursor, pageLimit, PageQuery } from './paging.js';
 import { accepted, assertMayWrite, assertNotFuture } from './refusals.js';
 
 /** LLM calls made by agents (model, tokens, latency, cost): recording and listing them. */
@@ -19,6 +21,7 @@ export const traceRoutes: Routes = (app, { writer, db, clock }) => {
       const now = clock.now();
       assertMayWrite(req.principal, req.params.agentId);
       assertNotFuture(req.body.timestamp, now);
+      assertJsonFieldsFit(req.body, JSON_FIELDS.trace);
       const { id, duplicate } = accepted(
         await writer.submitOne({
           kind: 'trace',
@@ -37,7 +40,7 @@ export const traceRoutes: Routes = (app, { writer, db, clock }) => {
     {
       config: { access: 'admin' },
       schema: {
-        summary: 'LLM calls, newest first',
+        summary: 'LLM calls, newest first; long error texts and attributes cut (listed in `truncated`), pages bounded in bytes',
         tags: ['traces'],
         querystring: Type.Object(
           {
@@ -52,8 +55,26 @@ export const traceRoutes: Routes = (app, { writer, db, clock }) => {
       },
     },
     async (req) => {
-      const { traces, next } = await listTraces(db, { ...req.query, limit: pageLimit(req.query.limit) });
-      return { traces, next_cursor: next };
+      const page = await listTraces(db, { ...req.query, limit: pageLimit(req.query.limit) });
+      const { items, next, bytesLimited } = fitPage(page.traces, page.next, (t) => t.id);
+      return { traces: items, next_cursor: next, bytes_limited: bytesLimited };
+    },
+  );
+
+  app.get(
+    '/api/v1/traces/:traceId',
+    {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'One LLM call, whole',
+        tags: ['traces'],
+        params: Type.Object({ traceId: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) }),
+      },
+    },
+    async (req) => {
+      const trace = await getTrace(db, req.params.traceId);
+      if (!trace) throw new VigilError('VIGIL_TRACE_NOT_FOUND');
+      return { trace };
     },
   );
 };

@@ -1,8 +1,9 @@
 import type { AgentProcessMetrics, AgentStatus, Heartbeat, RegisterAgent, Resources } from '@vigil/protocol';
 import { jsonColumn, Where, type Dialect, type SqlExecutor } from './db.js';
 import { insertHubEvent } from './events.js';
+import { fromPreview, jsonPreview, type PreviewColumns, type Truncatable } from './previews.js';
 
-export interface Agent {
+export interface Agent extends Truncatable {
   agent_id: string;
   name: string;
   agent_type: string;
@@ -33,6 +34,15 @@ export interface AgentRow extends Omit<Agent, 'capabilities' | 'resource_metrics
 export const AGENT_COLUMNS =
   'agent_id, name, agent_type, pool_name, capabilities, status, offline_reason, last_heartbeat_at, performance_score, ' +
   'resource_metrics, metadata, heartbeat_interval_s, registered_at, updated_at, cpu_percent, memory_mb, message_count';
+
+const AGENT_PREVIEW: PreviewColumns = { text: [], json: ['metadata'] };
+
+/** AGENT_COLUMNS for lists: metadata cut to a preview (the agent's own route has it whole). Read with `toListedAgent`. */
+export const AGENT_LIST_COLUMNS =
+  'agent_id, name, agent_type, pool_name, capabilities, status, offline_reason, last_heartbeat_at, performance_score, ' +
+  `resource_metrics, ${jsonPreview('metadata')}, heartbeat_interval_s, registered_at, updated_at, cpu_percent, memory_mb, message_count`;
+
+export const toListedAgent = (row: AgentRow): Agent => toAgent(fromPreview(row, AGENT_PREVIEW));
 
 export function toAgent(row: AgentRow): Agent {
   return {
@@ -267,11 +277,11 @@ export async function listAgents(db: SqlExecutor, f: AgentFilter): Promise<{ age
   if (f.pool) w.add('pool_name = ?', f.pool);
   if (f.type) w.add('agent_type = ?', f.type);
   if (f.after) w.add('agent_id > ?', f.after);
-  const rows = await db.all<AgentRow>(`SELECT ${AGENT_COLUMNS} FROM agents ${w.sql()} ORDER BY agent_id LIMIT ?`, [
+  const rows = await db.all<AgentRow>(`SELECT ${AGENT_LIST_COLUMNS} FROM agents ${w.sql()} ORDER BY agent_id LIMIT ?`, [
     ...w.params,
     f.limit + 1,
   ]);
-  const page = rows.slice(0, f.limit).map(toAgent);
+  const page = rows.slice(0, f.limit).map(toListedAgent);
   return { agents: page, next: rows.length > f.limit ? (page.at(-1)?.agent_id ?? null) : null };
 }
 

@@ -1,4 +1,4 @@
-import { AGENT_COLUMNS, toAgent, type Agent, type AgentRow } from './agents.js';
+import { AGENT_LIST_COLUMNS, toListedAgent, type Agent, type AgentRow } from './agents.js';
 import { Where, type SqlExecutor } from './db.js';
 import { listEvents, type StoredEvent } from './events.js';
 import { listErrors, type StoredError } from './errors.js';
@@ -26,7 +26,7 @@ export interface DashboardData {
 export async function loadDashboard(db: SqlExecutor, page: { after?: string | undefined; limit: number }): Promise<DashboardData> {
   const w = new Where();
   if (page.after) w.add('agent_id > ?', page.after);
-  const rows = await db.all<AgentRow>(`SELECT ${AGENT_COLUMNS} FROM agents ${w.sql()} ORDER BY agent_id LIMIT ?`, [
+  const rows = await db.all<AgentRow>(`SELECT ${AGENT_LIST_COLUMNS} FROM agents ${w.sql()} ORDER BY agent_id LIMIT ?`, [
     ...w.params,
     page.limit + 1,
   ]);
@@ -37,7 +37,7 @@ export async function loadDashboard(db: SqlExecutor, page: { after?: string | un
   const { events } = await listEvents(db, { limit: 20 });
 
   const byStatus = new Map(counts.map((c) => [c.status, Number(c.n)]));
-  const agents = rows.slice(0, page.limit).map(toAgent);
+  const agents = rows.slice(0, page.limit).map(toListedAgent);
   return {
     agents,
     next: rows.length > page.limit ? (agents.at(-1)?.agent_id ?? null) : null,
