@@ -1,7 +1,7 @@
 import type { AgentProcessMetrics, AgentStatus, Heartbeat, RegisterAgent, Resources } from '@vigil/protocol';
 import { jsonColumn, Where, type Dialect, type SqlExecutor } from './db.js';
 import { insertHubEvent } from './events.js';
-import { fromPreview, jsonPreview, type PreviewColumns, type Truncatable } from './previews.js';
+import { fromPreview, jsonPreview, type ListReader, type PreviewColumns, type Truncatable } from './previews.js';
 
 export interface Agent extends Truncatable {
   agent_id: string;
@@ -38,9 +38,9 @@ export const AGENT_COLUMNS =
 const AGENT_PREVIEW: PreviewColumns = { text: [], json: ['metadata'] };
 
 /** AGENT_COLUMNS for lists: metadata cut to a preview (the agent's own route has it whole). Read with `toListedAgent`. */
-export const AGENT_LIST_COLUMNS =
+export const agentListColumns = (d: Dialect): string =>
   'agent_id, name, agent_type, pool_name, capabilities, status, offline_reason, last_heartbeat_at, performance_score, ' +
-  `resource_metrics, ${jsonPreview('metadata')}, heartbeat_interval_s, registered_at, updated_at, cpu_percent, memory_mb, message_count`;
+  `resource_metrics, ${jsonPreview('metadata', d)}, heartbeat_interval_s, registered_at, updated_at, cpu_percent, memory_mb, message_count`;
 
 export const toListedAgent = (row: AgentRow): Agent => toAgent(fromPreview(row, AGENT_PREVIEW));
 
@@ -271,13 +271,13 @@ export interface AgentFilter {
 }
 
 /** One page of agents in agent_id order, plus the cursor of the next page. */
-export async function listAgents(db: SqlExecutor, f: AgentFilter): Promise<{ agents: Agent[]; next: string | null }> {
+export async function listAgents(db: ListReader, f: AgentFilter): Promise<{ agents: Agent[]; next: string | null }> {
   const w = new Where();
   if (f.status) w.add('status = ?', f.status);
   if (f.pool) w.add('pool_name = ?', f.pool);
   if (f.type) w.add('agent_type = ?', f.type);
   if (f.after) w.add('agent_id > ?', f.after);
-  const rows = await db.all<AgentRow>(`SELECT ${AGENT_LIST_COLUMNS} FROM agents ${w.sql()} ORDER BY agent_id LIMIT ?`, [
+  const rows = await db.all<AgentRow>(`SELECT ${agentListColumns(db.dialect)} FROM agents ${w.sql()} ORDER BY agent_id LIMIT ?`, [
     ...w.params,
     f.limit + 1,
   ]);

@@ -1,6 +1,6 @@
 import type { AgentError } from '@vigil/protocol';
 import { jsonColumn, Where, type Dialect, type SqlExecutor } from './db.js';
-import { fromPreview, jsonPreview, textPreview, type PreviewColumns, type Truncatable } from './previews.js';
+import { fromPreview, jsonPreview, textPreview, type ListReader, type PreviewColumns, type Truncatable } from './previews.js';
 
 export interface StoredError extends Truncatable {
   id: number;
@@ -23,8 +23,8 @@ const ERROR_COLUMNS =
   'id, agent_id, error_type, message, stack_trace, metadata, fingerprint, occurrences, timestamp, first_seen_at, last_seen_at, resolved, resolved_at';
 
 const ERROR_PREVIEW: PreviewColumns = { text: ['message', 'stack_trace'], json: ['metadata'] };
-const ERROR_LIST_COLUMNS =
-  `id, agent_id, error_type, ${textPreview('message')}, ${textPreview('stack_trace')}, ${jsonPreview('metadata')}, fingerprint, ` +
+const errorListColumns = (d: Dialect) =>
+  `id, agent_id, error_type, ${textPreview('message')}, ${textPreview('stack_trace')}, ${jsonPreview('metadata', d)}, fingerprint, ` +
   'occurrences, timestamp, first_seen_at, last_seen_at, resolved, resolved_at';
 
 const toError = (row: StoredError): StoredError => ({
@@ -161,13 +161,13 @@ export async function getError(db: SqlExecutor, id: number): Promise<StoredError
 }
 
 /** Newest groups first; long messages, stack traces and metadata cut to a preview. */
-export async function listErrors(db: SqlExecutor, f: ErrorFilter): Promise<{ errors: StoredError[]; next: number | null }> {
+export async function listErrors(db: ListReader, f: ErrorFilter): Promise<{ errors: StoredError[]; next: number | null }> {
   const w = new Where();
   const add = w.add.bind(w);
   if (f.agent_id) add('agent_id = ?', f.agent_id);
   if (f.resolved !== undefined) add('resolved = ?', f.resolved);
   if (f.before !== undefined) add('id < ?', f.before);
-  const rows = await db.all<StoredError>(`SELECT ${ERROR_LIST_COLUMNS} FROM error_logs ${w.sql()} ORDER BY id DESC LIMIT ?`, [
+  const rows = await db.all<StoredError>(`SELECT ${errorListColumns(db.dialect)} FROM error_logs ${w.sql()} ORDER BY id DESC LIMIT ?`, [
     ...w.params,
     f.limit + 1,
   ]);

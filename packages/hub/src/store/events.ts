@@ -1,6 +1,6 @@
 import type { AgentEvent, EventType, HubEventType } from '@vigil/protocol';
-import { jsonColumn, Where, type SqlExecutor } from './db.js';
-import { fromPreview, jsonPreview, textPreview, type PreviewColumns, type Truncatable } from './previews.js';
+import { jsonColumn, Where, type Dialect, type SqlExecutor } from './db.js';
+import { fromPreview, jsonPreview, textPreview, type ListReader, type PreviewColumns, type Truncatable } from './previews.js';
 
 export interface StoredEvent extends Truncatable {
   id: number;
@@ -17,7 +17,8 @@ export interface StoredEvent extends Truncatable {
 
 const EVENT_COLUMNS = 'id, agent_id, event_id, event_type, message, metadata, timestamp, received_at';
 const EVENT_PREVIEW: PreviewColumns = { text: ['message'], json: ['metadata'] };
-const EVENT_LIST_COLUMNS = `id, agent_id, event_id, event_type, ${textPreview('message')}, ${jsonPreview('metadata')}, timestamp, received_at`;
+const eventListColumns = (d: Dialect) =>
+  `id, agent_id, event_id, event_type, ${textPreview('message')}, ${jsonPreview('metadata', d)}, timestamp, received_at`;
 
 const toEvent = (row: StoredEvent): StoredEvent => ({ ...row, metadata: jsonColumn(row.metadata, {}) });
 
@@ -74,7 +75,7 @@ export async function getEvent(db: SqlExecutor, id: number): Promise<StoredEvent
 }
 
 /** Newest first, by commit order; long messages and metadata cut to a preview. */
-export async function listEvents(db: SqlExecutor, f: EventFilter): Promise<{ events: StoredEvent[]; next: number | null }> {
+export async function listEvents(db: ListReader, f: EventFilter): Promise<{ events: StoredEvent[]; next: number | null }> {
   const w = new Where();
   const add = w.add.bind(w);
   if (f.agent_id) add('agent_id = ?', f.agent_id);
@@ -82,7 +83,7 @@ export async function listEvents(db: SqlExecutor, f: EventFilter): Promise<{ eve
   if (f.before !== undefined) add('id < ?', f.before);
   if (f.since !== undefined) add('received_at >= ?', f.since);
   if (f.until !== undefined) add('received_at < ?', f.until);
-  const rows = await db.all<StoredEvent>(`SELECT ${EVENT_LIST_COLUMNS} FROM agent_events ${w.sql()} ORDER BY id DESC LIMIT ?`, [
+  const rows = await db.all<StoredEvent>(`SELECT ${eventListColumns(db.dialect)} FROM agent_events ${w.sql()} ORDER BY id DESC LIMIT ?`, [
     ...w.params,
     f.limit + 1,
   ]);

@@ -1,6 +1,6 @@
 import type { LlmTrace } from '@vigil/protocol';
-import { jsonColumn, Where, type SqlExecutor } from './db.js';
-import { fromPreview, jsonPreview, textPreview, type PreviewColumns, type Truncatable } from './previews.js';
+import { jsonColumn, Where, type Dialect, type SqlExecutor } from './db.js';
+import { fromPreview, jsonPreview, textPreview, type ListReader, type PreviewColumns, type Truncatable } from './previews.js';
 
 export interface StoredTrace extends Truncatable {
   id: number;
@@ -25,9 +25,9 @@ const COLUMNS =
   'id, agent_id, event_id, trace_id, span_id, model, provider, input_tokens, output_tokens, cost_usd, latency_ms, status, error, attributes, timestamp, received_at';
 
 const TRACE_PREVIEW: PreviewColumns = { text: ['error'], json: ['attributes'] };
-const LIST_COLUMNS =
+const listColumns = (d: Dialect) =>
   'id, agent_id, event_id, trace_id, span_id, model, provider, input_tokens, output_tokens, cost_usd, latency_ms, status, ' +
-  `${textPreview('error')}, ${jsonPreview('attributes')}, timestamp, received_at`;
+  `${textPreview('error')}, ${jsonPreview('attributes', d)}, timestamp, received_at`;
 
 const toTrace = (row: StoredTrace): StoredTrace => ({ ...row, attributes: jsonColumn(row.attributes, {}) });
 
@@ -76,13 +76,13 @@ export async function getTrace(db: SqlExecutor, id: number): Promise<StoredTrace
 }
 
 /** Newest first, by commit order; long error texts and attributes cut to a preview. */
-export async function listTraces(db: SqlExecutor, f: TraceFilter): Promise<{ traces: StoredTrace[]; next: number | null }> {
+export async function listTraces(db: ListReader, f: TraceFilter): Promise<{ traces: StoredTrace[]; next: number | null }> {
   const w = new Where();
   if (f.agent_id) w.add('agent_id = ?', f.agent_id);
   if (f.model) w.add('model = ?', f.model);
   if (f.before !== undefined) w.add('id < ?', f.before);
   if (f.since !== undefined) w.add('received_at >= ?', f.since);
-  const rows = await db.all<StoredTrace>(`SELECT ${LIST_COLUMNS} FROM llm_traces ${w.sql()} ORDER BY id DESC LIMIT ?`, [
+  const rows = await db.all<StoredTrace>(`SELECT ${listColumns(db.dialect)} FROM llm_traces ${w.sql()} ORDER BY id DESC LIMIT ?`, [
     ...w.params,
     f.limit + 1,
   ]);
