@@ -246,7 +246,7 @@ async function rawInserts(spec: Extract<ChildSpec, { role: 'raw' }>) {
   const { db: store } = await openStore(file, { sqliteSynchronous: spec.sync, now: now0 });
   await store.transaction(async (tx) => {
     for (let i = 0; i < AGENTS; i++) {
-      await registerAgent(tx, store.dialect, { agent_id: agentId(i), name: `bench agent ${i}`, agent_type: 'code' }, now0, undefined);
+      await registerAgent(tx, store.dialect, { agent_id: agentId(i), name: `bench agent ${i}`, agent_type: 'code' }, now0, undefined, true);
     }
   });
   await store.close();

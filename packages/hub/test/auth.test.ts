@@ -303,6 +303,60 @@ for (const dialect of DIALECTS) {
       assert.equal((await hub.call('GET', '/api/v1/capacity', undefined, poolKey)).status, 200);
     });
 
+    test("A3: an agent key cannot move its agent out of its pool; only the admin token changes an agent's pool", { skip }, async () => {
+      // Registered by pool p1's key, then given its own agent key (the SDK's usual setup).
+      const reg = { agent_id: 'm-agent', name: 'mover', agent_type: 'x' };
+      assert.equal((await hub.call('POST', '/api/v1/agents', reg, poolKey)).status, 201);
+      const { key: own } = await createKey(hub, { agent_id: 'm-agent' });
+      assert.equal((await hub.call('POST', '/api/v1/agents/m-agent/heartbeat', hb, own)).status, 200);
+      const poolOf = async () => (await hub.call('GET', '/api/v1/agents/m-agent')).body.agent.pool_name;
+      const inCapacity = async (pool: string) =>
+        ((await hub.call('GET', `/api/v1/capacity?pool=${pool}`)).body.agents as { agent_id: string }[]).some(
+          (a) => a.agent_id === 'm-agent',
+        );
+      assert.equal(await inCapacity('p1'), true);
+
+      const moved = await hub.call('POST', '/api/v1/agents', { ...reg, pool_name: 'p2' }, own);
+      assert.equal(moved.status, 403, JSON.stringify(moved.body));
+      assert.equal(moved.body.error.code, 'VIGIL_POOL_CHANGE_FORBIDDEN');
+      assert.match(moved.body.error.message, /"p1".*admin token.*"p2"/);
+      assert.equal(await poolOf(), 'p1', 'still in p1');
+      assert.equal(await inCapacity('p2'), false, 'not in p2 capacity answers');
+      assert.equal(await inCapacity('p1'), true);
+      // Still under its pool key's control.
+      assert.equal((await hub.call('POST', '/api/v1/agents/m-agent/events', ev, poolKey)).status, 201);
+
+      // Re-registering in its own pool, or without naming one, is an ordinary update.
+      const same = await hub.call('POST', '/api/v1/agents', { ...reg, name: 'renamed', pool_name: 'p1' }, own);
+      assert.equal(same.status, 200, JSON.stringify(same.body));
+      const unnamed = await hub.call('POST', '/api/v1/agents', { ...reg, name: 'renamed again' }, own);
+      assert.equal(unnamed.status, 200);
+      assert.equal(unnamed.body.agent.pool_name, 'p1');
+      // Heartbeats and batches carry no pool at all: naming one is a 400 and changes nothing.
+      const hbPool = await hub.call('POST', '/api/v1/agents/m-agent/heartbeat', { ...hb, pool_name: 'p2' }, own);
+      assert.equal(hbPool.status, 400);
+      const batchPool = await hub.call('POST', '/api/v1/ingest', { heartbeats: [{ agent_id: 'm-agent', ...hb, pool_name: 'p2' }] }, own);
+      assert.equal(batchPool.status, 400);
+      // A pool key of the target pool cannot pull it across either (the same 403 as any agent outside its pool).
+      const otherPoolKey = (await createKey(hub, { pool_name: 'p2' })).key;
+      const pulled = await hub.call('POST', '/api/v1/agents', { ...reg, pool_name: 'p2' }, otherPoolKey);
+      assert.equal(pulled.status, 403);
+      assert.equal(await poolOf(), 'p1');
+
+      // A first registration by an agent key chooses its pool; changing it later is the admin's.
+      const { key: fresh } = await createKey(hub, { agent_id: 'm-fresh' });
+      const created = await hub.call('POST', '/api/v1/agents', { agent_id: 'm-fresh', name: 'f', agent_type: 'x', pool_name: 'p2' }, fresh);
+      assert.equal(created.status, 201);
+      assert.equal(created.body.agent.pool_name, 'p2');
+      const back = await hub.call('POST', '/api/v1/agents', { agent_id: 'm-fresh', name: 'f', agent_type: 'x', pool_name: 'p1' }, fresh);
+      assert.equal(back.status, 403);
+
+      const byAdmin = await hub.call('POST', '/api/v1/agents', { ...reg, pool_name: 'p2' });
+      assert.equal(byAdmin.status, 200, JSON.stringify(byAdmin.body));
+      assert.equal(await poolOf(), 'p2');
+      assert.equal(await inCapacity('p2'), true);
+    });
+
     test(
       'A4: agent and pool keys cannot resolve errors or read the fleet; admin resolve is idempotent, unknown ids 404',
       { skip },

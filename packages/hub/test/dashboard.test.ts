@@ -197,6 +197,42 @@ describe('the dashboard in Chromium', { skip }, () => {
     await assertNothingRan(page, 'errors page');
   });
 
+  test('long stack traces, messages and metadata come cut in lists; expanding a row fetches and shows them whole', async () => {
+    await register('e2e-long-1');
+    const stack = Array.from({ length: 400 }, (_, i) => `    at frame${i} (deep.js:${i}:1)`).join('\n');
+    const metadata = { blob: 'b'.repeat(4000), tail: 'the-metadata-tail' };
+    const madeError = await api('POST', '/api/v1/agents/e2e-long-1/errors', {
+      error_type: 'LongFailure',
+      message: 'a failure with a long stack',
+      stack_trace: stack,
+      metadata,
+    });
+    assert.equal(madeError.status, 201);
+    const message = `${'word '.repeat(400)}the-message-tail`;
+    const madeEvent = await api('POST', '/api/v1/agents/e2e-long-1/events', { event_type: 'warning', message, metadata });
+    assert.equal(madeEvent.status, 201);
+
+    const page = await newPage();
+    await signIn(page);
+    await page.click('nav[aria-label=Main] >> text=Errors');
+    const group = page.locator(`[data-error-ids~="${madeError.body.id}"]`);
+    await group.waitFor();
+    await group.locator('summary:has-text("Stack trace")').click();
+    await page.waitForFunction((n) => document.querySelector('.error-group .stack')?.textContent.length === n, stack.length);
+    assert.equal(await group.locator('pre.stack').textContent(), stack);
+    assert.match((await group.textContent()) ?? '', /the-metadata-tail/);
+
+    await page.click('nav[aria-label=Main] >> text=Events');
+    const row = page.locator(`[data-event-id="${madeEvent.body.id}"]`);
+    await row.waitFor();
+    assert.doesNotMatch((await row.textContent()) ?? '', /the-message-tail/, 'the list shows a preview');
+    await row.locator('summary:has-text("whole event")').click();
+    await row.locator('p.event-message').waitFor();
+    assert.match((await row.locator('p.event-message').textContent()) ?? '', /the-message-tail$/);
+    assert.match((await row.textContent()) ?? '', /tail=the-metadata-tail/);
+    await assertNothingRan(page, 'long rows');
+  });
+
   test('the agent page draws charts with points, and the pages look right (screenshots)', async () => {
     await register('e2e-chart-1', {
       name: 'trainer',

@@ -6,7 +6,8 @@ import { VigilError } from '../errors.js';
 import { getAgent, listAgents } from '../store/agents.js';
 import type { Routes } from './context.js';
 import { accepted, assertMayWrite, assertNotFuture } from './refusals.js';
-import { pageLimit, PageQuery } from './paging.js';
+import { assertJsonFieldsFit, JSON_FIELDS } from './field-limits.js';
+import { fitPage, pageLimit, PageQuery } from './paging.js';
 import { refuseWhenQueueFull } from './queue-gate.js';
 
 export const AgentParams = Type.Object({ agentId: AgentId });
@@ -23,12 +24,13 @@ export const agentRoutes: Routes = (app, { writer, db, clock }) => {
       const p = req.principal;
       const agentId = req.body.agent_id ?? (p.kind === 'agent' ? p.agentId : randomUUID());
       assertMayWrite(p, agentId);
+      assertJsonFieldsFit(req.body, JSON_FIELDS.agent);
       if (p.kind === 'pool' && req.body.pool_name !== undefined && req.body.pool_name !== p.pool) {
         throw new VigilError('VIGIL_FORBIDDEN', `This key registers agents in pool ${JSON.stringify(p.pool)} only`);
       }
       const agent = { ...req.body, agent_id: agentId, ...(p.kind === 'pool' ? { pool_name: p.pool } : {}) };
       const { created, agent: stored } = accepted(
-        await writer.submitOne({ kind: 'register', agent, now: clock.now(), allowedPool: allowedPool(p) }),
+        await writer.submitOne({ kind: 'register', agent, now: clock.now(), allowedPool: allowedPool(p), mayMovePool: p.kind === 'admin' }),
       );
       return reply.status(created ? 201 : 200).send({ created, agent: stored });
     },
@@ -39,7 +41,7 @@ export const agentRoutes: Routes = (app, { writer, db, clock }) => {
     {
       config: { access: 'admin' },
       schema: {
-        summary: 'List agents, one page at a time',
+        summary: 'List agents, one page at a time; long metadata left out (listed in `truncated`), pages bounded in bytes',
         tags: ['agents'],
         querystring: Type.Object(
           {
@@ -55,14 +57,15 @@ export const agentRoutes: Routes = (app, { writer, db, clock }) => {
     },
     async (req) => {
       const q = req.query;
-      const { agents, next } = await listAgents(db, {
+      const page = await listAgents(db, {
         status: q.status,
         pool: q.pool,
         type: q.type,
         after: q.after,
         limit: pageLimit(q.limit),
       });
-      return { agents, next_cursor: next };
+      const { items, next, bytesLimited } = fitPage(page.agents, page.next, (a) => a.agent_id);
+      return { agents: items, next_cursor: next, bytes_limited: bytesLimited };
     },
   );
 

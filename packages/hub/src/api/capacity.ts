@@ -3,7 +3,7 @@ import { GpuType } from '@vigil/protocol';
 import { VigilError } from '../errors.js';
 import { findCapacity } from '../store/capacity.js';
 import type { Routes } from './context.js';
-import { pageLimit, PageQuery } from './paging.js';
+import { fitPage, pageLimit, PageQuery } from './paging.js';
 
 export const capacityRoutes: Routes = (app, { db }) => {
   app.get(
@@ -33,8 +33,10 @@ export const capacityRoutes: Routes = (app, { db }) => {
       if (p.kind === 'agent') throw new VigilError('VIGIL_FORBIDDEN');
       if (p.kind === 'pool' && req.query.pool !== undefined && req.query.pool !== p.pool) throw new VigilError('VIGIL_FORBIDDEN');
       const pool = p.kind === 'pool' ? p.pool : req.query.pool;
-      const agents = await findCapacity(db, db.dialect, { ...req.query, pool, limit: pageLimit(req.query.limit) });
-      return { agents };
+      const found = await findCapacity(db, db.dialect, { ...req.query, pool, limit: pageLimit(req.query.limit) });
+      // Best fit first: a page cut for size keeps the best candidates.
+      const { items, bytesLimited } = fitPage(found, null, (a) => a.agent_id);
+      return { agents: items, bytes_limited: bytesLimited };
     },
   );
 };

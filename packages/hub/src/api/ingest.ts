@@ -6,6 +6,7 @@ import { errorFingerprint } from '../ingest/fingerprint.js';
 import { poolsOf } from '../store/agents.js';
 import type { SqlExecutor } from '../store/db.js';
 import type { Routes } from './context.js';
+import { JSON_FIELDS, oversizedJsonField } from './field-limits.js';
 import { assertMayWrite, MAX_FUTURE_MS } from './refusals.js';
 import { refuseWhenQueueFull } from './queue-gate.js';
 
@@ -51,8 +52,15 @@ export const ingestRoutes: Routes = (app, { writer, db, clock, bodyLimitBytes })
       const rejected: Rejection[] = [];
       const commands: Command[] = [];
       const origin: { kind: Kind; index: number }[] = [];
-      const reject = (kind: Kind, index: number, code: ErrorCode) => rejected.push({ kind, index, code, message: ERRORS[code].message });
+      const reject = (kind: Kind, index: number, code: ErrorCode, message: string = ERRORS[code].message) =>
+        rejected.push({ kind, index, code, message });
       const tooLate = (ts: number | undefined) => ts !== undefined && ts > now + MAX_FUTURE_MS;
+      // An oversized item is refused alone, so one bad report does not cost its batch-mates.
+      const tooBig = (kind: Kind, index: number, item: object, fields: readonly string[]) => {
+        const problem = oversizedJsonField(item, fields, `body.${kind}[${index}]`);
+        if (problem) reject(kind, index, problem.code, problem.message);
+        return problem !== undefined;
+      };
 
       (b.heartbeats ?? []).forEach(({ agent_id, ...heartbeat }, index) => {
         if (tooLate(heartbeat.timestamp)) return reject('heartbeats', index, 'VIGIL_TIMESTAMP_IN_FUTURE');
@@ -61,17 +69,20 @@ export const ingestRoutes: Routes = (app, { writer, db, clock, bodyLimitBytes })
       });
       (b.events ?? []).forEach(({ agent_id, ...event }, index) => {
         if (tooLate(event.timestamp)) return reject('events', index, 'VIGIL_TIMESTAMP_IN_FUTURE');
+        if (tooBig('events', index, event, JSON_FIELDS.event)) return;
         commands.push({ kind: 'event', agentId: agent_id, event, now, allowedPool: pool });
         origin.push({ kind: 'events', index });
       });
       (b.errors ?? []).forEach(({ agent_id, ...error }, index) => {
         if (tooLate(error.timestamp)) return reject('errors', index, 'VIGIL_TIMESTAMP_IN_FUTURE');
+        if (tooBig('errors', index, error, JSON_FIELDS.error)) return;
         const fingerprint = errorFingerprint(error.error_type, error.message, error.stack_trace);
         commands.push({ kind: 'error', agentId: agent_id, error, fingerprint, now, allowedPool: pool });
         origin.push({ kind: 'errors', index });
       });
       (b.traces ?? []).forEach(({ agent_id, ...trace }, index) => {
         if (tooLate(trace.timestamp)) return reject('traces', index, 'VIGIL_TIMESTAMP_IN_FUTURE');
+        if (tooBig('traces', index, trace, JSON_FIELDS.trace)) return;
         commands.push({ kind: 'trace', agentId: agent_id, trace, now, allowedPool: pool });
         origin.push({ kind: 'traces', index });
       });
@@ -81,7 +92,7 @@ export const ingestRoutes: Routes = (app, { writer, db, clock, bodyLimitBytes })
       let duplicates = 0;
       results.forEach((result, i) => {
         const { kind, index } = origin[i] as { kind: Kind; index: number };
-        if (!result.ok) return reject(kind, index, result.code);
+        if (!result.ok) return reject(kind, index, result.code, 'message' in result ? result.message : undefined);
         if ('duplicate' in result && result.duplicate) duplicates++;
         else accepted[kind]++;
       });

@@ -8,7 +8,8 @@ import { getAgent } from '../store/agents.js';
 import { loadAgentDashboard, loadDashboard } from '../store/dashboard.js';
 import { AgentParams } from './agents.js';
 import type { Routes } from './context.js';
-import { pageLimit, PageQuery } from './paging.js';
+import { assertJsonFieldsFit, JSON_FIELDS } from './field-limits.js';
+import { fitPage, pageLimit, PageQuery } from './paging.js';
 import { ErrorParams } from './records.js';
 import { accepted, assertMayWrite, assertNotFuture } from './refusals.js';
 import { refuseWhenQueueFull } from './queue-gate.js';
@@ -60,9 +61,10 @@ export const monitoringRoutes: Routes = (app, { writer, db, clock }) => {
     },
     async (req) => {
       const d = await loadDashboard(db, { after: req.query.after, limit: pageLimit(req.query.limit) });
+      const page = fitPage(d.agents, d.next, (a) => a.agent_id);
       const errorsBy = new Map(d.activeErrors.map((e) => [e.agent_id, e.count]));
       return {
-        agents: d.agents.map((a) => ({
+        agents: page.items.map((a) => ({
           ...a,
           agentId: a.agent_id,
           metrics: {
@@ -83,7 +85,8 @@ export const monitoringRoutes: Routes = (app, { writer, db, clock }) => {
           uptime: uptime(),
         },
         summary: d.summary,
-        next_cursor: d.next,
+        next_cursor: page.next,
+        bytes_limited: page.bytesLimited,
       };
     },
   );
@@ -112,6 +115,7 @@ export const monitoringRoutes: Routes = (app, { writer, db, clock }) => {
       const b = req.body;
       assertMayWrite(req.principal, req.params.agentId);
       assertNotFuture(b.timestamp, now);
+      assertJsonFieldsFit(b, JSON_FIELDS.event);
       const event = { event_type: b.eventType, message: b.message, metadata: b.metadata, timestamp: b.timestamp, event_id: b.eventId };
       const { id, duplicate } = accepted(
         await writer.submitOne({ kind: 'event', agentId: req.params.agentId, event, now, allowedPool: allowedPool(req.principal) }),
@@ -132,6 +136,7 @@ export const monitoringRoutes: Routes = (app, { writer, db, clock }) => {
       const b = req.body;
       assertMayWrite(req.principal, req.params.agentId);
       assertNotFuture(b.timestamp, now);
+      assertJsonFieldsFit(b, JSON_FIELDS.error);
       const error = {
         error_type: b.error.name ?? 'Error',
         message: b.error.message,

@@ -3,11 +3,12 @@ import { AgentError, AgentEvent, AgentId, EpochMs } from '@vigil/protocol';
 import { allowedPool } from '../auth/principal.js';
 import { VigilError } from '../errors.js';
 import { errorFingerprint } from '../ingest/fingerprint.js';
-import { listErrors } from '../store/errors.js';
-import { listEvents } from '../store/events.js';
+import { getError, listErrors } from '../store/errors.js';
+import { getEvent, listEvents } from '../store/events.js';
 import { AgentParams } from './agents.js';
 import type { Routes } from './context.js';
-import { pageLimit, PageQuery } from './paging.js';
+import { assertJsonFieldsFit, JSON_FIELDS } from './field-limits.js';
+import { fitPage, IdCursor, pageLimit, PageQuery } from './paging.js';
 import { accepted, assertMayWrite, assertNotFuture } from './refusals.js';
 import { refuseWhenQueueFull } from './queue-gate.js';
 
@@ -15,6 +16,7 @@ import { refuseWhenQueueFull } from './queue-gate.js';
 export const MAX_RANGE_MS = 31 * 24 * 3_600_000;
 
 export const ErrorParams = Type.Object({ errorId: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) });
+const EventParams = Type.Object({ eventId: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) });
 
 /** Lifecycle events and error logs: writing them, listing them, resolving and reopening errors. */
 export const recordRoutes: Routes = (app, { writer, db, clock }) => {
@@ -29,6 +31,7 @@ export const recordRoutes: Routes = (app, { writer, db, clock }) => {
       const now = clock.now();
       assertMayWrite(req.principal, req.params.agentId);
       assertNotFuture(req.body.timestamp, now);
+      assertJsonFieldsFit(req.body, JSON_FIELDS.event);
       const { id, duplicate } = accepted(
         await writer.submitOne({
           kind: 'event',
@@ -54,6 +57,7 @@ export const recordRoutes: Routes = (app, { writer, db, clock }) => {
       const e = req.body;
       assertMayWrite(req.principal, req.params.agentId);
       assertNotFuture(e.timestamp, now);
+      assertJsonFieldsFit(e, JSON_FIELDS.error);
       const fingerprint = errorFingerprint(e.error_type, e.message, e.stack_trace);
       const result = accepted(
         await writer.submitOne({
@@ -76,7 +80,7 @@ export const recordRoutes: Routes = (app, { writer, db, clock }) => {
     {
       config: { access: 'admin' },
       schema: {
-        summary: 'Events, newest first',
+        summary: 'Events, newest first; long messages and metadata cut (listed in `truncated`), pages bounded in bytes',
         tags: ['events'],
         querystring: Type.Object(
           {
@@ -84,7 +88,7 @@ export const recordRoutes: Routes = (app, { writer, db, clock }) => {
             event_type: Type.Optional(Type.String({ maxLength: 50 })),
             since: Type.Optional(EpochMs),
             until: Type.Optional(EpochMs),
-            before: Type.Optional(Type.Integer({ minimum: 1 })),
+            before: Type.Optional(IdCursor),
             ...PageQuery,
           },
           { additionalProperties: false },
@@ -96,8 +100,19 @@ export const recordRoutes: Routes = (app, { writer, db, clock }) => {
       if (q.since !== undefined && (q.until ?? clock.now()) - q.since > MAX_RANGE_MS) {
         throw new VigilError('VIGIL_RANGE_TOO_WIDE', `since..until may span at most ${MAX_RANGE_MS / 86_400_000} days`);
       }
-      const { events, next } = await listEvents(db, { ...q, limit: pageLimit(q.limit) });
-      return { events, next_cursor: next };
+      const page = await listEvents(db, { ...q, limit: pageLimit(q.limit) });
+      const { items, next, bytesLimited } = fitPage(page.events, page.next, (e) => e.id);
+      return { events: items, next_cursor: next, bytes_limited: bytesLimited };
+    },
+  );
+
+  app.get(
+    '/api/v1/events/:eventId',
+    { config: { access: 'admin' }, schema: { summary: 'One event, whole', tags: ['events'], params: EventParams } },
+    async (req) => {
+      const event = await getEvent(db, req.params.eventId);
+      if (!event) throw new VigilError('VIGIL_EVENT_NOT_FOUND');
+      return { event };
     },
   );
 
@@ -106,13 +121,13 @@ export const recordRoutes: Routes = (app, { writer, db, clock }) => {
     {
       config: { access: 'admin' },
       schema: {
-        summary: 'Error groups, newest first',
+        summary: 'Error groups, newest first; long messages, stack traces and metadata cut (listed in `truncated`), pages bounded in bytes',
         tags: ['errors'],
         querystring: Type.Object(
           {
             agent_id: Type.Optional(AgentId),
             resolved: Type.Optional(Type.Boolean()),
-            before: Type.Optional(Type.Integer({ minimum: 1 })),
+            before: Type.Optional(IdCursor),
             ...PageQuery,
           },
           { additionalProperties: false },
@@ -121,8 +136,19 @@ export const recordRoutes: Routes = (app, { writer, db, clock }) => {
     },
     async (req) => {
       const q = req.query;
-      const { errors, next } = await listErrors(db, { ...q, limit: pageLimit(q.limit) });
-      return { errors, next_cursor: next };
+      const page = await listErrors(db, { ...q, limit: pageLimit(q.limit) });
+      const { items, next, bytesLimited } = fitPage(page.errors, page.next, (e) => e.id);
+      return { errors: items, next_cursor: next, bytes_limited: bytesLimited };
+    },
+  );
+
+  app.get(
+    '/api/v1/errors/:errorId',
+    { config: { access: 'admin' }, schema: { summary: 'One error group, whole', tags: ['errors'], params: ErrorParams } },
+    async (req) => {
+      const error = await getError(db, req.params.errorId);
+      if (!error) throw new VigilError('VIGIL_ERROR_NOT_FOUND');
+      return { error };
     },
   );
 

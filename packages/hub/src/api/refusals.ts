@@ -5,7 +5,7 @@ import type { Refusal } from '../ingest/commands.js';
 
 /** Turns a command's refusal into the API error; passes a success through, narrowed. */
 export function accepted<T extends { ok: true } | Refusal>(result: T): Exclude<T, Refusal> {
-  if (!result.ok) throw new VigilError(result.code);
+  if (!result.ok) throw new VigilError(result.code, result.message);
   return result as Exclude<T, Refusal>;
 }
 

@@ -1,10 +1,12 @@
 import { Type } from 'typebox';
 import { AgentId, EpochMs, LlmTrace } from '@vigil/protocol';
 import { allowedPool } from '../auth/principal.js';
-import { listTraces } from '../store/traces.js';
+import { VigilError } from '../errors.js';
+import { getTrace, listTraces } from '../store/traces.js';
 import { AgentParams } from './agents.js';
 import type { Routes } from './context.js';
-import { pageLimit, PageQuery } from './paging.js';
+import { assertJsonFieldsFit, JSON_FIELDS } from './field-limits.js';
+import { fitPage, IdCursor, pageLimit, PageQuery } from './paging.js';
 import { accepted, assertMayWrite, assertNotFuture } from './refusals.js';
 import { refuseWhenQueueFull } from './queue-gate.js';
 
@@ -21,6 +23,7 @@ export const traceRoutes: Routes = (app, { writer, db, clock }) => {
       const now = clock.now();
       assertMayWrite(req.principal, req.params.agentId);
       assertNotFuture(req.body.timestamp, now);
+      assertJsonFieldsFit(req.body, JSON_FIELDS.trace);
       const { id, duplicate } = accepted(
         await writer.submitOne({
           kind: 'trace',
@@ -39,14 +42,14 @@ export const traceRoutes: Routes = (app, { writer, db, clock }) => {
     {
       config: { access: 'admin' },
       schema: {
-        summary: 'LLM calls, newest first',
+        summary: 'LLM calls, newest first; long error texts and attributes cut (listed in `truncated`), pages bounded in bytes',
         tags: ['traces'],
         querystring: Type.Object(
           {
             agent_id: Type.Optional(AgentId),
             model: Type.Optional(Type.String({ maxLength: 200 })),
             since: Type.Optional(EpochMs),
-            before: Type.Optional(Type.Integer({ minimum: 1 })),
+            before: Type.Optional(IdCursor),
             ...PageQuery,
           },
           { additionalProperties: false },
@@ -54,8 +57,26 @@ export const traceRoutes: Routes = (app, { writer, db, clock }) => {
       },
     },
     async (req) => {
-      const { traces, next } = await listTraces(db, { ...req.query, limit: pageLimit(req.query.limit) });
-      return { traces, next_cursor: next };
+      const page = await listTraces(db, { ...req.query, limit: pageLimit(req.query.limit) });
+      const { items, next, bytesLimited } = fitPage(page.traces, page.next, (t) => t.id);
+      return { traces: items, next_cursor: next, bytes_limited: bytesLimited };
+    },
+  );
+
+  app.get(
+    '/api/v1/traces/:traceId',
+    {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'One LLM call, whole',
+        tags: ['traces'],
+        params: Type.Object({ traceId: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) }),
+      },
+    },
+    async (req) => {
+      const trace = await getTrace(db, req.params.traceId);
+      if (!trace) throw new VigilError('VIGIL_TRACE_NOT_FOUND');
+      return { trace };
     },
   );
 };

@@ -25,7 +25,14 @@ import { insertTrace } from '../store/traces.js';
  * checked inside the transaction so authorization and the write cannot race.
  */
 export type Command =
-  | { kind: 'register'; agent: RegisterAgent & { agent_id: string }; now: number; allowedPool?: string | undefined }
+  | {
+      kind: 'register';
+      agent: RegisterAgent & { agent_id: string };
+      now: number;
+      allowedPool?: string | undefined;
+      /** Whether the caller may move an existing agent to another pool (the admin token only). */
+      mayMovePool: boolean;
+    }
   | { kind: 'heartbeat'; agentId: string; heartbeat: Heartbeat; now: number; allowedPool?: string | undefined }
   | { kind: 'event'; agentId: string; event: AgentEvent; now: number; allowedPool?: string | undefined }
   | { kind: 'error'; agentId: string; error: AgentError; fingerprint: string; now: number; allowedPool?: string | undefined }
@@ -38,7 +45,12 @@ export type Command =
   | { kind: 'rollup'; step: RollupStep }
   | { kind: 'purge'; target: PurgeTarget; cutoff: number; limit: number };
 
-export type Refusal = { ok: false; code: 'VIGIL_AGENT_NOT_FOUND' | 'VIGIL_FORBIDDEN' | 'VIGIL_ERROR_NOT_FOUND' };
+export type Refusal = {
+  ok: false;
+  code: 'VIGIL_AGENT_NOT_FOUND' | 'VIGIL_FORBIDDEN' | 'VIGIL_ERROR_NOT_FOUND' | 'VIGIL_POOL_CHANGE_FORBIDDEN';
+  /** A sentence more specific than the code's own, when the refusal has one. */
+  message?: string;
+};
 
 export type CommandResult = ResultMap[keyof ResultMap];
 
@@ -46,7 +58,7 @@ export type CommandResult = ResultMap[keyof ResultMap];
 export async function applyCommand(tx: SqlExecutor, dialect: Dialect, cmd: Command): Promise<CommandResult> {
   switch (cmd.kind) {
     case 'register':
-      return registerAgent(tx, dialect, cmd.agent, cmd.now, cmd.allowedPool);
+      return registerAgent(tx, dialect, cmd.agent, cmd.now, cmd.allowedPool, cmd.mayMovePool);
     case 'heartbeat':
       return recordHeartbeat(tx, dialect, cmd.agentId, cmd.heartbeat, cmd.now, cmd.allowedPool);
     case 'event': {

@@ -1,8 +1,9 @@
 import type { AgentEvent, AgentProcessMetrics, AgentStatus, Heartbeat, RegisterAgent, Resources } from '@vigil/protocol';
 import { jsonColumn, Where, type Dialect, type SqlExecutor } from './db.js';
 import { insertHubEvent } from './events.js';
+import { fromPreview, jsonPreview, type ListReader, type PreviewColumns, type Truncatable } from './previews.js';
 
-export interface Agent {
+export interface Agent extends Truncatable {
   agent_id: string;
   name: string;
   agent_type: string;
@@ -33,6 +34,15 @@ export interface AgentRow extends Omit<Agent, 'capabilities' | 'resource_metrics
 export const AGENT_COLUMNS =
   'agent_id, name, agent_type, pool_name, capabilities, status, offline_reason, last_heartbeat_at, performance_score, ' +
   'resource_metrics, metadata, heartbeat_interval_s, registered_at, updated_at, cpu_percent, memory_mb, message_count';
+
+const AGENT_PREVIEW: PreviewColumns = { text: [], json: ['metadata'] };
+
+/** AGENT_COLUMNS for lists: metadata cut to a preview (the agent's own route has it whole). Read with `toListedAgent`. */
+export const agentListColumns = (d: Dialect): string =>
+  'agent_id, name, agent_type, pool_name, capabilities, status, offline_reason, last_heartbeat_at, performance_score, ' +
+  `resource_metrics, ${jsonPreview('metadata', d)}, heartbeat_interval_s, registered_at, updated_at, cpu_percent, memory_mb, message_count`;
+
+export const toListedAgent = (row: AgentRow): Agent => toAgent(fromPreview(row, AGENT_PREVIEW));
 
 export function toAgent(row: AgentRow): Agent {
   return {
@@ -73,13 +83,26 @@ export async function registerAgent(
   input: RegisterAgent & { agent_id: string },
   now: number,
   allowedPool: string | undefined,
-): Promise<RegisterResult | { ok: false; code: 'VIGIL_FORBIDDEN' }> {
+  mayMovePool: boolean,
+): Promise<RegisterResult | { ok: false; code: 'VIGIL_FORBIDDEN' } | { ok: false; code: 'VIGIL_POOL_CHANGE_FORBIDDEN'; message: string }> {
   const existing = await tx.get<{ status: AgentStatus; pool_name: string }>(
     `SELECT status, pool_name FROM agents WHERE agent_id = ?${dialect.forUpdate}`,
     [input.agent_id],
   );
   // A pool key may not take over an agent of another pool by registering its id.
   if (existing && allowedPool !== undefined && existing.pool_name !== allowedPool) return { ok: false, code: 'VIGIL_FORBIDDEN' };
+  // An agent's own key may not move it into another pool: that takes it out of its pool key's
+  // control and into the other pool's capacity answers. Checked here, under the row lock, so a
+  // concurrent move by the admin cannot slip between the check and the write.
+  if (existing && !mayMovePool && input.pool_name !== undefined && input.pool_name !== existing.pool_name) {
+    return {
+      ok: false,
+      code: 'VIGIL_POOL_CHANGE_FORBIDDEN',
+      message:
+        `Agent ${JSON.stringify(input.agent_id)} is in pool ${JSON.stringify(existing.pool_name)}; ` +
+        `only the admin token moves it to pool ${JSON.stringify(input.pool_name)}`,
+    };
+  }
 
   let row: AgentRow | undefined;
   if (!existing) {
@@ -267,17 +290,17 @@ export interface AgentFilter {
 }
 
 /** One page of agents in agent_id order, plus the cursor of the next page. */
-export async function listAgents(db: SqlExecutor, f: AgentFilter): Promise<{ agents: Agent[]; next: string | null }> {
+export async function listAgents(db: ListReader, f: AgentFilter): Promise<{ agents: Agent[]; next: string | null }> {
   const w = new Where();
   if (f.status) w.add('status = ?', f.status);
   if (f.pool) w.add('pool_name = ?', f.pool);
   if (f.type) w.add('agent_type = ?', f.type);
   if (f.after) w.add('agent_id > ?', f.after);
-  const rows = await db.all<AgentRow>(`SELECT ${AGENT_COLUMNS} FROM agents ${w.sql()} ORDER BY agent_id LIMIT ?`, [
+  const rows = await db.all<AgentRow>(`SELECT ${agentListColumns(db.dialect)} FROM agents ${w.sql()} ORDER BY agent_id LIMIT ?`, [
     ...w.params,
     f.limit + 1,
   ]);
-  const page = rows.slice(0, f.limit).map(toAgent);
+  const page = rows.slice(0, f.limit).map(toListedAgent);
   return { agents: page, next: rows.length > f.limit ? (page.at(-1)?.agent_id ?? null) : null };
 }
 

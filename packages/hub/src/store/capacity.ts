@@ -1,5 +1,5 @@
 import type { GpuType } from '@vigil/protocol';
-import { AGENT_COLUMNS, toAgent, type Agent, type AgentRow } from './agents.js';
+import { agentListColumns, toListedAgent, type Agent, type AgentRow } from './agents.js';
 import { Where, type Dialect, type SqlExecutor } from './db.js';
 
 export interface CapacityQuery {
@@ -36,9 +36,9 @@ export async function findCapacity(db: SqlExecutor, dialect: Dialect, q: Capacit
   if (q.gpu_type !== undefined) w.add('gpu_type = ?', q.gpu_type);
   if (q.capability !== undefined) w.add(dialect.jsonArrayContains('capabilities'), q.capability);
   order.push('performance_score DESC', 'agent_id ASC');
-  const rows = await db.all<AgentRow>(`SELECT ${AGENT_COLUMNS} FROM agents ${w.sql()} ORDER BY ${order.join(', ')} LIMIT ?`, [
+  const rows = await db.all<AgentRow>(`SELECT ${agentListColumns(dialect)} FROM agents ${w.sql()} ORDER BY ${order.join(', ')} LIMIT ?`, [
     ...w.params,
     q.limit,
   ]);
-  return rows.map(toAgent);
+  return rows.map(toListedAgent);
 }

@@ -1,4 +1,5 @@
-import { AGENT_COLUMNS, toAgent, type Agent, type AgentRow } from './agents.js';
+import { agentListColumns, toListedAgent, type Agent, type AgentRow } from './agents.js';
+import type { ListReader } from './previews.js';
 import { Where, type SqlExecutor } from './db.js';
 import { listEvents, type StoredEvent } from './events.js';
 import { listErrors, type StoredError } from './errors.js';
@@ -23,10 +24,10 @@ export interface DashboardData {
  * Everything the overview shows, in four set-based statements whatever the fleet's size:
  * a page of agents, status counts, unresolved error counts per agent, and the latest events.
  */
-export async function loadDashboard(db: SqlExecutor, page: { after?: string | undefined; limit: number }): Promise<DashboardData> {
+export async function loadDashboard(db: ListReader, page: { after?: string | undefined; limit: number }): Promise<DashboardData> {
   const w = new Where();
   if (page.after) w.add('agent_id > ?', page.after);
-  const rows = await db.all<AgentRow>(`SELECT ${AGENT_COLUMNS} FROM agents ${w.sql()} ORDER BY agent_id LIMIT ?`, [
+  const rows = await db.all<AgentRow>(`SELECT ${agentListColumns(db.dialect)} FROM agents ${w.sql()} ORDER BY agent_id LIMIT ?`, [
     ...w.params,
     page.limit + 1,
   ]);
@@ -37,7 +38,7 @@ export async function loadDashboard(db: SqlExecutor, page: { after?: string | un
   const { events } = await listEvents(db, { limit: 20 });
 
   const byStatus = new Map(counts.map((c) => [c.status, Number(c.n)]));
-  const agents = rows.slice(0, page.limit).map(toAgent);
+  const agents = rows.slice(0, page.limit).map(toListedAgent);
   return {
     agents,
     next: rows.length > page.limit ? (agents.at(-1)?.agent_id ?? null) : null,
@@ -96,7 +97,7 @@ export interface AgentDashboard {
 }
 
 /** The seed 002 agent view: the last hour of samples, 50 events and 20 errors. */
-export async function loadAgentDashboard(db: SqlExecutor, agentId: string, now: number): Promise<AgentDashboard> {
+export async function loadAgentDashboard(db: ListReader, agentId: string, now: number): Promise<AgentDashboard> {
   const metrics = await agentMetrics(db, agentId, now - 3_600_000, now + 1, 1000);
   const { events } = await listEvents(db, { agent_id: agentId, limit: 50 });
   const { errors } = await listErrors(db, { agent_id: agentId, limit: 20 });

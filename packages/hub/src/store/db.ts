@@ -15,6 +15,11 @@ export interface Dialect {
   readonly forUpdate: string;
   /** A condition that is true when the JSON array in `column` holds the string bound to `?`. */
   jsonArrayContains(column: string): string;
+  /**
+   * Bytes of a JSON column's text. SQLite reads it from the record header, without loading a
+   * megabyte value's overflow pages; list previews depend on that to stay cheap.
+   */
+  jsonBytes(column: string): string;
 }
 
 export interface Db extends SqlExecutor {

@@ -1,7 +1,8 @@
 import type { AgentError } from '@vigil/protocol';
 import { jsonColumn, Where, type Dialect, type SqlExecutor } from './db.js';
+import { fromPreview, jsonPreview, textPreview, type ListReader, type PreviewColumns, type Truncatable } from './previews.js';
 
-export interface StoredError {
+export interface StoredError extends Truncatable {
   id: number;
   agent_id: string;
   error_type: string;
@@ -20,6 +21,11 @@ export interface StoredError {
 
 const ERROR_COLUMNS =
   'id, agent_id, error_type, message, stack_trace, metadata, fingerprint, occurrences, timestamp, first_seen_at, last_seen_at, resolved, resolved_at';
+
+const ERROR_PREVIEW: PreviewColumns = { text: ['message', 'stack_trace'], json: ['metadata'] };
+const errorListColumns = (d: Dialect) =>
+  `id, agent_id, error_type, ${textPreview('message')}, ${textPreview('stack_trace')}, ${jsonPreview('metadata', d)}, fingerprint, ` +
+  'occurrences, timestamp, first_seen_at, last_seen_at, resolved, resolved_at';
 
 const toError = (row: StoredError): StoredError => ({
   ...row,
@@ -148,17 +154,23 @@ export interface ErrorFilter {
   limit: number;
 }
 
-/** Newest groups first. */
-export async function listErrors(db: SqlExecutor, f: ErrorFilter): Promise<{ errors: StoredError[]; next: number | null }> {
+/** One error group, whole. */
+export async function getError(db: SqlExecutor, id: number): Promise<StoredError | undefined> {
+  const row = await db.get<StoredError>(`SELECT ${ERROR_COLUMNS} FROM error_logs WHERE id = ?`, [id]);
+  return row && toError(row);
+}
+
+/** Newest groups first; long messages, stack traces and metadata cut to a preview. */
+export async function listErrors(db: ListReader, f: ErrorFilter): Promise<{ errors: StoredError[]; next: number | null }> {
   const w = new Where();
   const add = w.add.bind(w);
   if (f.agent_id) add('agent_id = ?', f.agent_id);
   if (f.resolved !== undefined) add('resolved = ?', f.resolved);
   if (f.before !== undefined) add('id < ?', f.before);
-  const rows = await db.all<StoredError>(`SELECT ${ERROR_COLUMNS} FROM error_logs ${w.sql()} ORDER BY id DESC LIMIT ?`, [
+  const rows = await db.all<StoredError>(`SELECT ${errorListColumns(db.dialect)} FROM error_logs ${w.sql()} ORDER BY id DESC LIMIT ?`, [
     ...w.params,
     f.limit + 1,
   ]);
-  const page = rows.slice(0, f.limit).map(toError);
+  const page = rows.slice(0, f.limit).map((r) => toError(fromPreview(r, ERROR_PREVIEW)));
   return { errors: page, next: rows.length > f.limit ? (page.at(-1)?.id ?? null) : null };
 }

@@ -1,7 +1,8 @@
 import type { AgentEvent, EventType, HubEventType } from '@vigil/protocol';
-import { jsonColumn, Where, type SqlExecutor } from './db.js';
+import { jsonColumn, Where, type Dialect, type SqlExecutor } from './db.js';
+import { fromPreview, jsonPreview, textPreview, type ListReader, type PreviewColumns, type Truncatable } from './previews.js';
 
-export interface StoredEvent {
+export interface StoredEvent extends Truncatable {
   id: number;
   agent_id: string;
   event_id: string | null;
@@ -15,6 +16,9 @@ export interface StoredEvent {
 }
 
 const EVENT_COLUMNS = 'id, agent_id, event_id, event_type, message, metadata, timestamp, received_at';
+const EVENT_PREVIEW: PreviewColumns = { text: ['message'], json: ['metadata'] };
+const eventListColumns = (d: Dialect) =>
+  `id, agent_id, event_id, event_type, ${textPreview('message')}, ${jsonPreview('metadata', d)}, timestamp, received_at`;
 
 const toEvent = (row: StoredEvent): StoredEvent => ({ ...row, metadata: jsonColumn(row.metadata, {}) });
 
@@ -64,8 +68,14 @@ export interface EventFilter {
   limit: number;
 }
 
-/** Newest first, by commit order. */
-export async function listEvents(db: SqlExecutor, f: EventFilter): Promise<{ events: StoredEvent[]; next: number | null }> {
+/** One event, whole. */
+export async function getEvent(db: SqlExecutor, id: number): Promise<StoredEvent | undefined> {
+  const row = await db.get<StoredEvent>(`SELECT ${EVENT_COLUMNS} FROM agent_events WHERE id = ?`, [id]);
+  return row && toEvent(row);
+}
+
+/** Newest first, by commit order; long messages and metadata cut to a preview. */
+export async function listEvents(db: ListReader, f: EventFilter): Promise<{ events: StoredEvent[]; next: number | null }> {
   const w = new Where();
   const add = w.add.bind(w);
   if (f.agent_id) add('agent_id = ?', f.agent_id);
@@ -73,11 +83,11 @@ export async function listEvents(db: SqlExecutor, f: EventFilter): Promise<{ eve
   if (f.before !== undefined) add('id < ?', f.before);
   if (f.since !== undefined) add('received_at >= ?', f.since);
   if (f.until !== undefined) add('received_at < ?', f.until);
-  const rows = await db.all<StoredEvent>(`SELECT ${EVENT_COLUMNS} FROM agent_events ${w.sql()} ORDER BY id DESC LIMIT ?`, [
+  const rows = await db.all<StoredEvent>(`SELECT ${eventListColumns(db.dialect)} FROM agent_events ${w.sql()} ORDER BY id DESC LIMIT ?`, [
     ...w.params,
     f.limit + 1,
   ]);
-  const page = rows.slice(0, f.limit).map(toEvent);
+  const page = rows.slice(0, f.limit).map((r) => toEvent(fromPreview(r, EVENT_PREVIEW)));
   return { events: page, next: rows.length > f.limit ? (page.at(-1)?.id ?? null) : null };
 }
 

@@ -5,6 +5,7 @@ export const postgresDialect: Dialect = {
   name: 'postgres',
   forUpdate: ' FOR UPDATE',
   jsonArrayContains: (column) => `${column} @> jsonb_build_array(?::text)`,
+  jsonBytes: (column) => `octet_length(${column}::text)`,
 };
 
 // int8 (counts, epoch milliseconds) and numeric come back as strings by default; every value this

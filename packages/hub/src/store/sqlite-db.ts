@@ -10,6 +10,7 @@ export const sqliteDialect: Dialect = {
   name: 'sqlite',
   forUpdate: '',
   jsonArrayContains: (column) => `EXISTS (SELECT 1 FROM json_each(${column}) WHERE json_each.value = ?)`,
+  jsonBytes: (column) => `octet_length(${column})`,
 };
 
 export interface SqliteOptions {

@@ -1,7 +1,8 @@
 import type { LlmTrace } from '@vigil/protocol';
-import { jsonColumn, Where, type SqlExecutor } from './db.js';
+import { jsonColumn, Where, type Dialect, type SqlExecutor } from './db.js';
+import { fromPreview, jsonPreview, textPreview, type ListReader, type PreviewColumns, type Truncatable } from './previews.js';
 
-export interface StoredTrace {
+export interface StoredTrace extends Truncatable {
   id: number;
   agent_id: string;
   event_id: string | null;
@@ -22,6 +23,11 @@ export interface StoredTrace {
 
 const COLUMNS =
   'id, agent_id, event_id, trace_id, span_id, model, provider, input_tokens, output_tokens, cost_usd, latency_ms, status, error, attributes, timestamp, received_at';
+
+const TRACE_PREVIEW: PreviewColumns = { text: ['error'], json: ['attributes'] };
+const listColumns = (d: Dialect) =>
+  'id, agent_id, event_id, trace_id, span_id, model, provider, input_tokens, output_tokens, cost_usd, latency_ms, status, ' +
+  `${textPreview('error')}, ${jsonPreview('attributes', d)}, timestamp, received_at`;
 
 const toTrace = (row: StoredTrace): StoredTrace => ({ ...row, attributes: jsonColumn(row.attributes, {}) });
 
@@ -63,17 +69,23 @@ export interface TraceFilter {
   limit: number;
 }
 
-/** Newest first, by commit order. */
-export async function listTraces(db: SqlExecutor, f: TraceFilter): Promise<{ traces: StoredTrace[]; next: number | null }> {
+/** One LLM call, whole. */
+export async function getTrace(db: SqlExecutor, id: number): Promise<StoredTrace | undefined> {
+  const row = await db.get<StoredTrace>(`SELECT ${COLUMNS} FROM llm_traces WHERE id = ?`, [id]);
+  return row && toTrace(row);
+}
+
+/** Newest first, by commit order; long error texts and attributes cut to a preview. */
+export async function listTraces(db: ListReader, f: TraceFilter): Promise<{ traces: StoredTrace[]; next: number | null }> {
   const w = new Where();
   if (f.agent_id) w.add('agent_id = ?', f.agent_id);
   if (f.model) w.add('model = ?', f.model);
   if (f.before !== undefined) w.add('id < ?', f.before);
   if (f.since !== undefined) w.add('received_at >= ?', f.since);
-  const rows = await db.all<StoredTrace>(`SELECT ${COLUMNS} FROM llm_traces ${w.sql()} ORDER BY id DESC LIMIT ?`, [
+  const rows = await db.all<StoredTrace>(`SELECT ${listColumns(db.dialect)} FROM llm_traces ${w.sql()} ORDER BY id DESC LIMIT ?`, [
     ...w.params,
     f.limit + 1,
   ]);
-  const page = rows.slice(0, f.limit).map(toTrace);
+  const page = rows.slice(0, f.limit).map((r) => toTrace(fromPreview(r, TRACE_PREVIEW)));
   return { traces: page, next: rows.length > f.limit ? (page.at(-1)?.id ?? null) : null };
 }

@@ -1,6 +1,8 @@
 import { useState } from 'react';
 import { Link } from '../app/navigation.js';
+import type { StoredError } from '../api/types.js';
 import { formatCount, formatDateTime, formatTime, formatValue } from '../ui/format.js';
+import { isCut, useWholeItem } from '../ui/whole.js';
 import type { FingerprintGroup } from './group.js';
 
 type GroupAction = (g: FingerprintGroup) => Promise<void>;
@@ -47,6 +49,11 @@ function ErrorGroupItem({
 }) {
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
+  const [expanded, setExpanded] = useState(false);
+  // The list carries a preview of long stack traces and metadata; expanding fetches the whole group.
+  const cut = isCut(g.latest);
+  const whole = useWholeItem(`/api/v1/errors/${g.latest.id}`, expanded && cut, (b: { error: StoredError }) => b.error);
+  const shown = whole.item ?? g.latest;
   const open = g.unresolved.length > 0;
   const run = async (action: GroupAction) => {
     setBusy(true);
@@ -59,7 +66,7 @@ function ErrorGroupItem({
       setBusy(false);
     }
   };
-  const meta = Object.entries(g.latest.metadata);
+  const meta = Object.entries(shown.metadata);
   return (
     <li className={open ? 'error-group' : 'error-group resolved'} data-fingerprint={g.fingerprint} data-error-ids={g.ids.join(' ')}>
       <div className="error-head">
@@ -111,12 +118,19 @@ function ErrorGroupItem({
           {g.agents.length > 8 && ` and ${formatCount(g.agents.length - 8)} more`}
         </p>
       )}
-      {(g.latest.stack_trace || meta.length > 0) && (
-        <details>
+      {(shown.stack_trace || meta.length > 0 || cut) && (
+        <details onToggle={(e) => setExpanded(e.currentTarget.open)}>
           <summary>Stack trace and details</summary>
-          {g.latest.stack_trace && (
-            <pre className="stack" ref={scrollToEnd}>
-              {g.latest.stack_trace}
+          {shown === g.latest && cut && (
+            <p className="muted small" data-loading-whole>
+              {whole.problem ? `The whole error could not be loaded: ${whole.problem}` : 'Loading the whole error…'}
+            </p>
+          )}
+          {shown !== g.latest && shown.message !== g.message && <p className="error-message">{shown.message}</p>}
+          {shown.stack_trace && (
+            // Remounted when the whole error replaces the preview, so it opens on the end again.
+            <pre className="stack" ref={scrollToEnd} key={shown === g.latest ? 'preview' : 'whole'}>
+              {shown.stack_trace}
             </pre>
           )}
           {meta.length > 0 && (
