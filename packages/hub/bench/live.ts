@@ -1,0 +1,388 @@
+/**
+ * `npm run bench:live`: what open live-feed sockets cost the rest of the hub.
+ *
+ * The hub runs in a child process on a fresh SQLite file. Single heartbeats are driven at it with
+ * autocannon from this process (each one a `metrics_update` on the live feed) while a second child
+ * measures `/healthz` one request at a time; both are measured first with no live socket open and
+ * then with BENCH_SOCKETS sockets open, from a third child, so the hub's event loop is the only one
+ * that the sockets load. The sockets' child counts frames, messages and bytes without parsing them.
+ *
+ * Environment: BENCH_SECONDS (measured seconds per phase, default 10), BENCH_WARMUP_SECONDS (2),
+ * BENCH_SOCKETS (2000), BENCH_CONNECTIONS (autocannon connections, 20), BENCH_AGENTS (100),
+ * BENCH_HEALTHZ_EVERY_MS (pause between /healthz probes, 20), BENCH_HUB_FLAGS (extra `vigil server`
+ * flags for the hub, space-separated).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+import WebSocket from 'ws';
+import { loadConfig } from '../src/config/config.js';
+import { createLogger, startHub } from '../src/main.js';
+
+const envInt = (name: string, fallback: number, min = 1): number => {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
+  return n;
+};
+
+const SECONDS = envInt('BENCH_SECONDS', 10);
+const WARMUP_SECONDS = envInt('BENCH_WARMUP_SECONDS', 2, 0);
+const SOCKETS = envInt('BENCH_SOCKETS', 2000);
+const CONNECTIONS = envInt('BENCH_CONNECTIONS', 20);
+const AGENTS = envInt('BENCH_AGENTS', 100);
+const HEALTHZ_EVERY_MS = envInt('BENCH_HEALTHZ_EVERY_MS', 20, 0);
+const HUB_FLAGS = (process.env.BENCH_HUB_FLAGS ?? '').split(' ').filter(Boolean);
+
+const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
+const SCRIPT = fileURLToPath(import.meta.url);
+
+// autocannon ships no types; this is the part of its API the benchmark uses.
+interface CannonRequest {
+  method?: string;
+  path?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  setupRequest?: (req: CannonRequest) => CannonRequest;
+}
+interface CannonResult {
+  duration: number;
+  '2xx': number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  latency: { p50: number; p99: number };
+}
+const autocannon = createRequire(import.meta.url)('autocannon') as (opts: {
+  url: string;
+  connections: number;
+  duration: number;
+  timeout?: number;
+  requests: CannonRequest[];
+}) => Promise<CannonResult>;
+
+// ---------------------------------------------------------------------------------------------
+// Children, driven over IPC.
+
+type Role = { role: 'hub'; dir: string } | { role: 'probe'; url: string } | { role: 'sockets'; url: string; count: number };
+type ToChild = { type: 'mark' } | { type: 'sample' } | { type: 'stop' };
+interface ProbeSample {
+  count: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+interface SocketsSample {
+  open: number;
+  frames: number;
+  messages: number;
+  bytes: number;
+  closes: Record<string, number>;
+}
+type FromChild =
+  | { type: 'ready'; url?: string; open?: number }
+  | { type: 'ok' }
+  | { type: 'stopped' }
+  | { type: 'error'; message: string }
+  | { type: 'sample'; rss?: number; probe?: ProbeSample; sockets?: SocketsSample };
+
+function percentile(values: number[], p: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] as number;
+}
+
+async function childMain(role: Role): Promise<void> {
+  const send = (msg: FromChild, then?: () => void) => process.send?.(msg, undefined, {}, then);
+  let handlers: { mark(): void; sample(): Promise<FromChild>; stop(): Promise<void> };
+  if (role.role === 'hub') {
+    const config = loadConfig(
+      [
+        ...['--port', '0', '--data-dir', role.dir, '--admin-token', ADMIN_TOKEN, '--sqlite-synchronous', 'normal'],
+        ...['--host-metrics-interval', '0', '--log-level', 'silent', ...HUB_FLAGS],
+      ],
+      {},
+    );
+    const hub = await startHub(config, { logger: createLogger('silent') });
+    handlers = {
+      mark: () => undefined,
+      sample: async () => ({ type: 'sample', rss: process.memoryUsage().rss }),
+      stop: () => hub.stop(),
+    };
+    send({ type: 'ready', url: hub.url });
+  } else if (role.role === 'probe') {
+    // One request at a time with a short pause: the latency a load balancer's health check would see.
+    let latencies: number[] = [];
+    let stopped = false;
+    const loop = async () => {
+      while (!stopped) {
+        const t = performance.now();
+        const res = await request(`${role.url}/healthz`);
+        await res.body.text();
+        latencies.push(performance.now() - t);
+        if (HEALTHZ_EVERY_MS > 0) await new Promise((r) => setTimeout(r, HEALTHZ_EVERY_MS));
+      }
+    };
+    const running = loop();
+    handlers = {
+      mark: () => (latencies = []),
+      sample: async () => ({
+        type: 'sample',
+        probe: {
+          count: latencies.length,
+          p50: percentile(latencies, 0.5),
+          p99: percentile(latencies, 0.99),
+          max: Math.max(0, ...latencies),
+        },
+      }),
+      stop: async () => {
+        stopped = true;
+        await running;
+      },
+    };
+    send({ type: 'ready' });
+  } else {
+    const wsUrl = role.url.replace(/^http/, 'ws') + '/api/v1/live';
+    const sockets = new Set<WebSocket>();
+    const counts = { frames: 0, messages: 0, bytes: 0 };
+    const closes: Record<string, number> = {};
+    const marker = Buffer.from('{"type":"');
+    const openOne = () =>
+      new Promise<void>((resolve, reject) => {
+        const ws = new WebSocket(wsUrl, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+        ws.on('message', (data: Buffer) => {
+          counts.frames++;
+          counts.bytes += data.length;
+          // Every message starts with its type; counting the marker counts messages in either frame shape.
+          for (let i = data.indexOf(marker); i !== -1; i = data.indexOf(marker, i + marker.length)) counts.messages++;
+        });
+        ws.once('open', () => {
+          sockets.add(ws);
+          resolve();
+        });
+        ws.once('close', (code) => {
+          sockets.delete(ws);
+          closes[code] = (closes[code] ?? 0) + 1;
+          resolve();
+        });
+        ws.on('error', reject);
+      });
+    for (let opened = 0; opened < role.count; opened += 100) {
+      await Promise.all(Array.from({ length: Math.min(100, role.count - opened) }, openOne));
+    }
+    handlers = {
+      mark: () => {
+        counts.frames = counts.messages = counts.bytes = 0;
+      },
+      sample: async () => ({ type: 'sample', sockets: { open: sockets.size, ...counts, closes: { ...closes } } }),
+      stop: async () => {
+        for (const ws of sockets) ws.terminate();
+      },
+    };
+    send({ type: 'ready', open: sockets.size });
+  }
+  process.on('message', (msg: ToChild) => {
+    void (async () => {
+      if (msg.type === 'mark') {
+        handlers.mark();
+        send({ type: 'ok' });
+      } else if (msg.type === 'sample') {
+        send(await handlers.sample());
+      } else {
+        await handlers.stop();
+        send({ type: 'stopped' }, () => process.exit(0));
+      }
+    })().catch((err: Error) => send({ type: 'error', message: err.stack ?? err.message }, () => process.exit(1)));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The parent.
+
+const children = new Set<ChildProcess>();
+
+function spawnChild(role: Role): ChildProcess {
+  const proc = fork(SCRIPT, ['--child', JSON.stringify(role)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  children.add(proc);
+  proc.once('exit', () => children.delete(proc));
+  return proc;
+}
+
+function nextMessage<T extends FromChild['type']>(
+  proc: ChildProcess,
+  type: T,
+  timeoutMs = 120_000,
+): Promise<Extract<FromChild, { type: T }>> {
+  return new Promise((resolve, reject) => {
+    const cleanup = () => {
+      clearTimeout(timer);
+      proc.off('message', onMessage);
+      proc.off('exit', onExit);
+    };
+    const onMessage = (msg: FromChild) => {
+      if (msg.type === type || msg.type === 'error') {
+        cleanup();
+        if (msg.type === 'error') reject(new Error(`child failed: ${msg.message}`));
+        else resolve(msg as Extract<FromChild, { type: T }>);
+      }
+    };
+    const onExit = (code: number | null) => {
+      cleanup();
+      reject(new Error(`child exited (${code}) before answering ${type}`));
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`child did not answer ${type} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    proc.on('message', onMessage);
+    proc.on('exit', onExit);
+  });
+}
+
+function ask<T extends FromChild['type']>(proc: ChildProcess, msg: ToChild, type: T): Promise<Extract<FromChild, { type: T }>> {
+  const answer = nextMessage(proc, type);
+  proc.send(msg);
+  return answer;
+}
+
+async function stopChild(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  await ask(proc, { type: 'stop' }, 'stopped').catch(() => proc.kill('SIGKILL'));
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+const jsonHeaders = { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` };
+const agentId = (i: number) => `bench-agent-${String(i % AGENTS).padStart(4, '0')}`;
+
+function heartbeats(): CannonRequest[] {
+  const prefix = randomUUID().slice(0, 23);
+  let seq = 0;
+  return [
+    {
+      method: 'POST',
+      headers: jsonHeaders,
+      setupRequest: (req) => {
+        const n = seq++;
+        req.path = `/api/v1/agents/${agentId(n)}/heartbeat`;
+        req.body = JSON.stringify({
+          status: 'online',
+          event_id: `${prefix}-${n.toString(16).padStart(12, '0')}`,
+          resources: { cpu_percent: (n % 1000) / 10, memory_percent: 41.3, memory_available_gb: 9.4, gpu_type: 'none' },
+          metrics: { memory_mb: 312.4, message_count: n, cpu_percent: 7.1 },
+        });
+        return req;
+      },
+    },
+  ];
+}
+
+interface Phase {
+  sockets: number;
+  requests: number;
+  failed: number;
+  ingestP50: number;
+  ingestP99: number;
+  healthz: ProbeSample;
+  live: SocketsSample | undefined;
+  rssMb: number;
+}
+
+async function phase(hub: ChildProcess, probe: ChildProcess, url: string, sockets: ChildProcess | undefined, open: number): Promise<Phase> {
+  if (WARMUP_SECONDS > 0)
+    await autocannon({ url, connections: CONNECTIONS, duration: WARMUP_SECONDS, requests: heartbeats(), timeout: 30 });
+  await Promise.all([ask(probe, { type: 'mark' }, 'ok'), sockets && ask(sockets, { type: 'mark' }, 'ok')]);
+  const r = await autocannon({ url, connections: CONNECTIONS, duration: SECONDS, requests: heartbeats(), timeout: 30 });
+  const [p, s, h] = await Promise.all([
+    ask(probe, { type: 'sample' }, 'sample'),
+    sockets ? ask(sockets, { type: 'sample' }, 'sample') : undefined,
+    ask(hub, { type: 'sample' }, 'sample'),
+  ]);
+  return {
+    sockets: open,
+    requests: r['2xx'],
+    failed: r.non2xx + r.errors + r.timeouts,
+    ingestP50: r.latency.p50,
+    ingestP99: r.latency.p99,
+    healthz: p.probe as ProbeSample,
+    live: s?.sockets,
+    rssMb: (h.rss ?? 0) / 1024 / 1024,
+  };
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-live-'));
+  const hub = spawnChild({ role: 'hub', dir });
+  const started: ChildProcess[] = [hub];
+  try {
+    const { url } = (await nextMessage(hub, 'ready')) as { url: string };
+    await Promise.all(
+      Array.from({ length: AGENTS }, async (_, i) => {
+        const res = await request(`${url}/api/v1/agents`, {
+          method: 'POST',
+          headers: jsonHeaders,
+          body: JSON.stringify({ agent_id: agentId(i), name: `bench agent ${i}`, agent_type: 'code' }),
+        });
+        if (res.statusCode !== 201) throw new Error(`registering answered ${res.statusCode}: ${await res.body.text()}`);
+        await res.body.text();
+      }),
+    );
+    const probe = spawnChild({ role: 'probe', url });
+    started.push(probe);
+    await nextMessage(probe, 'ready');
+
+    const none = await phase(hub, probe, url, undefined, 0);
+    const t = performance.now();
+    const sockets = spawnChild({ role: 'sockets', url, count: SOCKETS });
+    started.push(sockets);
+    const { open } = await nextMessage(sockets, 'ready', 300_000);
+    console.log(`# opened ${open ?? 0} of ${SOCKETS} live sockets in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    const many = await phase(hub, probe, url, sockets, open ?? 0);
+
+    const rows = [none, many].map((r) => [
+      String(r.sockets),
+      `${r.requests} (${Math.round(r.requests / SECONDS)}/s)${r.failed ? `, ${r.failed} failed` : ''}`,
+      `${r.ingestP50} / ${r.ingestP99} ms`,
+      `${r.healthz.p50.toFixed(1)} / ${r.healthz.p99.toFixed(1)} ms (n=${r.healthz.count}, max ${r.healthz.max.toFixed(0)})`,
+      r.live
+        ? `${r.live.open} open; ${r.live.messages} msgs in ${r.live.frames} frames, ${(r.live.bytes / 1024 / 1024).toFixed(1)} MiB; closes ${JSON.stringify(r.live.closes)}`
+        : '',
+      `${r.rssMb.toFixed(0)} MiB`,
+    ]);
+    console.log(`\n${SECONDS} s windows, ${CONNECTIONS} ingest connections, flags: ${HUB_FLAGS.join(' ') || '(none)'}\n`);
+    console.log('| live sockets | ingest requests | ingest p50 / p99 | /healthz p50 / p99 | live feed (sockets child) | hub RSS |');
+    console.log('| --- | --- | --- | --- | --- | --- |');
+    for (const row of rows) console.log(`| ${row.join(' | ')} |`);
+    const ratio = many.ingestP99 / Math.max(1, none.ingestP99);
+    console.log(`\ningest p99 with ${SOCKETS} sockets / with none: ${ratio.toFixed(2)}x (target <= 2x)`);
+  } finally {
+    for (const proc of started.reverse()) await stopChild(proc);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const childArg = process.argv.indexOf('--child');
+if (childArg !== -1) {
+  void childMain(JSON.parse(process.argv[childArg + 1] as string) as Role).catch((err: Error) => {
+    process.send?.({ type: 'error', message: err.stack ?? err.message }, undefined, {}, () => process.exit(1));
+  });
+} else {
+  process.on('SIGINT', () => {
+    for (const c of children) c.kill('SIGKILL');
+    process.exit(130);
+  });
+  main().catch((err) => {
+    console.error(err);
+    for (const c of children) c.kill('SIGKILL');
+    process.exit(1);
+  });
+}
