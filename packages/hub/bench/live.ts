@@ -10,7 +10,8 @@
  * Environment: BENCH_SECONDS (measured seconds per phase, default 10), BENCH_WARMUP_SECONDS (2),
  * BENCH_SOCKETS (2000), BENCH_CONNECTIONS (autocannon connections, 20), BENCH_AGENTS (100),
  * BENCH_HEALTHZ_EVERY_MS (pause between /healthz probes, 20), BENCH_HUB_FLAGS (extra `vigil server`
- * flags for the hub, space-separated).
+ * flags for the hub, space-separated), BENCH_CPU_PROF (a directory: the hub's child writes a `--cpu-prof`
+ * profile there).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -39,6 +40,7 @@ const SOCKETS = envInt('BENCH_SOCKETS', 2000);
 const CONNECTIONS = envInt('BENCH_CONNECTIONS', 20);
 const AGENTS = envInt('BENCH_AGENTS', 100);
 const HEALTHZ_EVERY_MS = envInt('BENCH_HEALTHZ_EVERY_MS', 20, 0);
+const CPU_PROF = process.env.BENCH_CPU_PROF;
 const HUB_FLAGS = (process.env.BENCH_HUB_FLAGS ?? '').split(' ').filter(Boolean);
 
 const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
@@ -91,7 +93,7 @@ type FromChild =
   | { type: 'ok' }
   | { type: 'stopped' }
   | { type: 'error'; message: string }
-  | { type: 'sample'; rss?: number; probe?: ProbeSample; sockets?: SocketsSample };
+  | { type: 'sample'; rss: number; cpu: number; probe?: ProbeSample; sockets?: SocketsSample };
 
 function percentile(values: number[], p: number): number {
   if (values.length === 0) return 0;
@@ -101,7 +103,13 @@ function percentile(values: number[], p: number): number {
 
 async function childMain(role: Role): Promise<void> {
   const send = (msg: FromChild, then?: () => void) => process.send?.(msg, undefined, {}, then);
-  let handlers: { mark(): void; sample(): Promise<FromChild>; stop(): Promise<void> };
+  let handlers: { mark(): void; sample(): Promise<Omit<Extract<FromChild, { type: 'sample' }>, 'rss' | 'cpu'>>; stop(): Promise<void> };
+  // CPU time over wall time since the last mark, 1.0 being one core busy.
+  let cpuMark = { usage: process.cpuUsage(), at: performance.now() };
+  const cpu = () => {
+    const u = process.cpuUsage(cpuMark.usage);
+    return (u.user + u.system) / 1000 / (performance.now() - cpuMark.at);
+  };
   if (role.role === 'hub') {
     const config = loadConfig(
       [
@@ -113,7 +121,7 @@ async function childMain(role: Role): Promise<void> {
     const hub = await startHub(config, { logger: createLogger('silent') });
     handlers = {
       mark: () => undefined,
-      sample: async () => ({ type: 'sample', rss: process.memoryUsage().rss }),
+      sample: async () => ({ type: 'sample' }),
       stop: () => hub.stop(),
     };
     send({ type: 'ready', url: hub.url });
@@ -191,10 +199,11 @@ async function childMain(role: Role): Promise<void> {
   process.on('message', (msg: ToChild) => {
     void (async () => {
       if (msg.type === 'mark') {
+        cpuMark = { usage: process.cpuUsage(), at: performance.now() };
         handlers.mark();
         send({ type: 'ok' });
       } else if (msg.type === 'sample') {
-        send(await handlers.sample());
+        send({ ...(await handlers.sample()), rss: process.memoryUsage().rss, cpu: cpu() });
       } else {
         await handlers.stop();
         send({ type: 'stopped' }, () => process.exit(0));
@@ -209,7 +218,8 @@ async function childMain(role: Role): Promise<void> {
 const children = new Set<ChildProcess>();
 
 function spawnChild(role: Role): ChildProcess {
-  const proc = fork(SCRIPT, ['--child', JSON.stringify(role)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const execArgv = CPU_PROF && role.role === 'hub' ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : [];
+  const proc = fork(SCRIPT, ['--child', JSON.stringify(role)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   children.add(proc);
   proc.once('exit', () => children.delete(proc));
   return proc;
@@ -295,13 +305,18 @@ interface Phase {
   healthz: ProbeSample;
   live: SocketsSample | undefined;
   rssMb: number;
+  /** CPU time over wall time of each process in the measured window (1.0 = one core). */
+  cpu: { hub: number; autocannon: number; sockets: number; probe: number };
 }
 
 async function phase(hub: ChildProcess, probe: ChildProcess, url: string, sockets: ChildProcess | undefined, open: number): Promise<Phase> {
   if (WARMUP_SECONDS > 0)
     await autocannon({ url, connections: CONNECTIONS, duration: WARMUP_SECONDS, requests: heartbeats(), timeout: 30 });
-  await Promise.all([ask(probe, { type: 'mark' }, 'ok'), sockets && ask(sockets, { type: 'mark' }, 'ok')]);
+  await Promise.all([ask(hub, { type: 'mark' }, 'ok'), ask(probe, { type: 'mark' }, 'ok'), sockets && ask(sockets, { type: 'mark' }, 'ok')]);
+  const own = { usage: process.cpuUsage(), at: performance.now() };
   const r = await autocannon({ url, connections: CONNECTIONS, duration: SECONDS, requests: heartbeats(), timeout: 30 });
+  const ownUsage = process.cpuUsage(own.usage);
+  const loadCpu = (ownUsage.user + ownUsage.system) / 1000 / (performance.now() - own.at);
   const [p, s, h] = await Promise.all([
     ask(probe, { type: 'sample' }, 'sample'),
     sockets ? ask(sockets, { type: 'sample' }, 'sample') : undefined,
@@ -315,7 +330,8 @@ async function phase(hub: ChildProcess, probe: ChildProcess, url: string, socket
     ingestP99: r.latency.p99,
     healthz: p.probe as ProbeSample,
     live: s?.sockets,
-    rssMb: (h.rss ?? 0) / 1024 / 1024,
+    rssMb: h.rss / 1024 / 1024,
+    cpu: { hub: h.cpu, autocannon: loadCpu, sockets: s?.cpu ?? 0, probe: p.cpu },
   };
 }
 
@@ -357,10 +373,11 @@ async function main(): Promise<void> {
         ? `${r.live.open} open; ${r.live.messages} msgs in ${r.live.frames} frames, ${(r.live.bytes / 1024 / 1024).toFixed(1)} MiB; closes ${JSON.stringify(r.live.closes)}`
         : '',
       `${r.rssMb.toFixed(0)} MiB`,
+      `hub ${r.cpu.hub.toFixed(2)}, autocannon ${r.cpu.autocannon.toFixed(2)}, sockets ${r.cpu.sockets.toFixed(2)}, probe ${r.cpu.probe.toFixed(2)}`,
     ]);
     console.log(`\n${SECONDS} s windows, ${CONNECTIONS} ingest connections, flags: ${HUB_FLAGS.join(' ') || '(none)'}\n`);
-    console.log('| live sockets | ingest requests | ingest p50 / p99 | /healthz p50 / p99 | live feed (sockets child) | hub RSS |');
-    console.log('| --- | --- | --- | --- | --- | --- |');
+    console.log('| live sockets | ingest requests | ingest p50 / p99 | /healthz p50 / p99 | live feed (sockets child) | hub RSS | CPU (cores) |');
+    console.log('| --- | --- | --- | --- | --- | --- | --- |');
     for (const row of rows) console.log(`| ${row.join(' | ')} |`);
     const ratio = many.ingestP99 / Math.max(1, none.ingestP99);
     console.log(`\ningest p99 with ${SOCKETS} sockets / with none: ${ratio.toFixed(2)}x (target <= 2x)`);
