@@ -5,10 +5,12 @@
  * autocannon from this process (each one a `metrics_update` on the live feed) while a second child
  * measures `/healthz` one request at a time; both are measured first with no live socket open and
  * then with BENCH_SOCKETS sockets open, from a third child, so the hub's event loop is the only one
- * that the sockets load. The sockets' child counts frames, messages and bytes without parsing them.
+ * that the sockets load. The sockets' child counts frames and bytes; every 50th socket also parses
+ * its frames, counting messages and their delivery lag.
  *
  * Environment: BENCH_SECONDS (measured seconds per phase, default 10), BENCH_WARMUP_SECONDS (2),
- * BENCH_SOCKETS (2000), BENCH_CONNECTIONS (autocannon connections, 20), BENCH_AGENTS (100),
+ * BENCH_SOCKETS (2000), BENCH_CONNECTIONS (autocannon connections, 20), BENCH_RATE (ingest requests per
+ * second in all; default 0, as fast as the connections go), BENCH_AGENTS (100),
  * BENCH_HEALTHZ_EVERY_MS (pause between /healthz probes, 20), BENCH_HUB_FLAGS (extra `vigil server`
  * flags for the hub, space-separated), BENCH_CPU_PROF (a directory: the hub's child writes a `--cpu-prof`
  * profile there).
@@ -39,6 +41,7 @@ const WARMUP_SECONDS = envInt('BENCH_WARMUP_SECONDS', 2, 0);
 const SOCKETS = envInt('BENCH_SOCKETS', 2000);
 const CONNECTIONS = envInt('BENCH_CONNECTIONS', 20);
 const AGENTS = envInt('BENCH_AGENTS', 100);
+const RATE = envInt('BENCH_RATE', 0, 0);
 const HEALTHZ_EVERY_MS = envInt('BENCH_HEALTHZ_EVERY_MS', 20, 0);
 const CPU_PROF = process.env.BENCH_CPU_PROF;
 const HUB_FLAGS = (process.env.BENCH_HUB_FLAGS ?? '').split(' ').filter(Boolean);
@@ -67,6 +70,7 @@ const autocannon = createRequire(import.meta.url)('autocannon') as (opts: {
   connections: number;
   duration: number;
   timeout?: number;
+  overallRate?: number;
   requests: CannonRequest[];
 }) => Promise<CannonResult>;
 
@@ -82,6 +86,9 @@ interface ProbeSample {
   max: number;
 }
 interface SocketsSample {
+  /** Messages received and their delivery lag (receive time here minus the hub's received_at), on every 50th socket. */
+  lagP50: number;
+  lagP99: number;
   open: number;
   frames: number;
   messages: number;
@@ -161,15 +168,24 @@ async function childMain(role: Role): Promise<void> {
     const sockets = new Set<WebSocket>();
     const counts = { frames: 0, messages: 0, bytes: 0 };
     const closes: Record<string, number> = {};
-    const marker = Buffer.from('{"type":"');
+    let lags: number[] = [];
+    let opening = 0;
     const openOne = () =>
       new Promise<void>((resolve, reject) => {
         const ws = new WebSocket(wsUrl, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+        const timed = opening++ % 50 === 0;
         ws.on('message', (data: Buffer) => {
           counts.frames++;
           counts.bytes += data.length;
-          // Every message starts with its type; counting the marker counts messages in either frame shape.
-          for (let i = data.indexOf(marker); i !== -1; i = data.indexOf(marker, i + marker.length)) counts.messages++;
+          // Only every 50th socket parses what it gets, so that reading stays cheap for this process.
+          if (!timed) return;
+          const now = Date.now();
+          const parsed = JSON.parse(String(data)) as { received_at?: number } | { received_at?: number }[];
+          for (const m of Array.isArray(parsed) ? parsed : [parsed]) {
+            if (m.received_at === undefined) continue;
+            counts.messages++;
+            lags.push(now - m.received_at);
+          }
         });
         ws.once('open', () => {
           sockets.add(ws);
@@ -188,8 +204,12 @@ async function childMain(role: Role): Promise<void> {
     handlers = {
       mark: () => {
         counts.frames = counts.messages = counts.bytes = 0;
+        lags = [];
       },
-      sample: async () => ({ type: 'sample', sockets: { open: sockets.size, ...counts, closes: { ...closes } } }),
+      sample: async () => ({
+        type: 'sample',
+        sockets: { open: sockets.size, ...counts, closes: { ...closes }, lagP50: percentile(lags, 0.5), lagP99: percentile(lags, 0.99) },
+      }),
       stop: async () => {
         for (const ws of sockets) ws.terminate();
       },
@@ -310,11 +330,11 @@ interface Phase {
 }
 
 async function phase(hub: ChildProcess, probe: ChildProcess, url: string, sockets: ChildProcess | undefined, open: number): Promise<Phase> {
-  if (WARMUP_SECONDS > 0)
-    await autocannon({ url, connections: CONNECTIONS, duration: WARMUP_SECONDS, requests: heartbeats(), timeout: 30 });
+  const rate = RATE > 0 ? { overallRate: RATE } : {};
+  if (WARMUP_SECONDS > 0) await autocannon({ url, connections: CONNECTIONS, duration: WARMUP_SECONDS, requests: heartbeats(), timeout: 30, ...rate });
   await Promise.all([ask(hub, { type: 'mark' }, 'ok'), ask(probe, { type: 'mark' }, 'ok'), sockets && ask(sockets, { type: 'mark' }, 'ok')]);
   const own = { usage: process.cpuUsage(), at: performance.now() };
-  const r = await autocannon({ url, connections: CONNECTIONS, duration: SECONDS, requests: heartbeats(), timeout: 30 });
+  const r = await autocannon({ url, connections: CONNECTIONS, duration: SECONDS, requests: heartbeats(), timeout: 30, ...rate });
   const ownUsage = process.cpuUsage(own.usage);
   const loadCpu = (ownUsage.user + ownUsage.system) / 1000 / (performance.now() - own.at);
   const [p, s, h] = await Promise.all([
@@ -370,12 +390,12 @@ async function main(): Promise<void> {
       `${r.ingestP50} / ${r.ingestP99} ms`,
       `${r.healthz.p50.toFixed(1)} / ${r.healthz.p99.toFixed(1)} ms (n=${r.healthz.count}, max ${r.healthz.max.toFixed(0)})`,
       r.live
-        ? `${r.live.open} open; ${r.live.messages} msgs in ${r.live.frames} frames, ${(r.live.bytes / 1024 / 1024).toFixed(1)} MiB; closes ${JSON.stringify(r.live.closes)}`
+        ? `${r.live.open} open; ${r.live.frames} frames, ${Math.round(r.live.messages / Math.ceil(r.sockets / 50))} msgs per socket, ${(r.live.bytes / 1024 / 1024).toFixed(1)} MiB; lag p50 / p99 ${r.live.lagP50} / ${r.live.lagP99} ms; closes ${JSON.stringify(r.live.closes)}`
         : '',
       `${r.rssMb.toFixed(0)} MiB`,
       `hub ${r.cpu.hub.toFixed(2)}, autocannon ${r.cpu.autocannon.toFixed(2)}, sockets ${r.cpu.sockets.toFixed(2)}, probe ${r.cpu.probe.toFixed(2)}`,
     ]);
-    console.log(`\n${SECONDS} s windows, ${CONNECTIONS} ingest connections, flags: ${HUB_FLAGS.join(' ') || '(none)'}\n`);
+    console.log(`\n${SECONDS} s windows, ${CONNECTIONS} ingest connections${RATE ? ` at ${RATE} req/s` : ''}, flags: ${HUB_FLAGS.join(' ') || '(none)'}\n`);
     console.log('| live sockets | ingest requests | ingest p50 / p99 | /healthz p50 / p99 | live feed (sockets child) | hub RSS | CPU (cores) |');
     console.log('| --- | --- | --- | --- | --- | --- | --- |');
     for (const row of rows) console.log(`| ${row.join(' | ')} |`);

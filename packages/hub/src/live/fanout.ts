@@ -8,10 +8,18 @@ export const LIVE_TOO_MANY_CLOSE = 4029;
 
 /**
  * At most one frame per socket per tick: messages published meanwhile go out together. 100 ms is
- * about what a person notices on a dashboard, and at 2,000 sockets it bounds the sends to 20,000 a
- * second however fast the fleet reports (each send is a system call; see bench/RESULTS.md).
+ * about what a person notices on a dashboard, and it bounds the sends however fast the fleet reports.
  */
 export const LIVE_TICK_MS = 100;
+/**
+ * The share of the event loop that sending frames may take. Each send is a system call (about
+ * 10-20 µs on loopback), so 2,000 sockets take tens of milliseconds per frame; after a frame, the
+ * next one waits long enough that sending stays under this share, and requests keep the rest. On a
+ * busy or slow machine frames come less often and carry more messages; none is lost.
+ */
+export const LIVE_SEND_SHARE = 0.2;
+/** However long sending takes, a frame waits at most this long after the last one, so the feed stays live. */
+export const LIVE_MAX_WAIT_MS = 1000;
 
 /** The part of a `ws` WebSocket the fan-out uses. */
 export interface LiveSocket {
@@ -45,8 +53,8 @@ export interface LiveStats {
 }
 
 const OPEN = 1;
-/** Sockets sent to in one turn of the event loop: a few milliseconds of writes at most. */
-const SLICE = 200;
+/** How long one turn of the event loop may spend sending before requests get their turn. */
+const SLICE_MS = 4;
 
 /**
  * The live feed's sockets and what goes to them. Each message is serialized once when published;
@@ -64,7 +72,8 @@ export class LiveFanout {
   private timer: NodeJS.Timeout | undefined;
   /** A frame is still going out, slice by slice. */
   private sending = false;
-  private lastFlushAt = -Infinity;
+  /** When the next frame may start: a tick after the last one began, and late enough to keep LIVE_SEND_SHARE. */
+  private nextFlushAt = -Infinity;
   private stopped = false;
   private readonly tickMs: number;
   private readonly counts = { dropped: 0, refused: 0, frames: 0 };
@@ -110,7 +119,7 @@ export class LiveFanout {
 
   /** The first message after a quiet tick goes out at once (in the next turn, with its batch); later ones wait for the tick. */
   private schedule(): void {
-    this.timer ??= setTimeout(() => this.flush(), Math.max(0, this.lastFlushAt + this.tickMs - performance.now()));
+    this.timer ??= setTimeout(() => this.flush(), Math.max(0, this.nextFlushAt - performance.now()));
   }
 
   /**
@@ -123,19 +132,24 @@ export class LiveFanout {
     this.timer = undefined;
     if (this.sending || this.pending.length === 0) return;
     const frame = Buffer.from(`[${this.pending.join(',')}]`);
-    this.lastFlushAt = performance.now();
+    const startedAt = performance.now();
+    let busyMs = 0;
     this.pending = [];
     this.pendingChars = 0;
     this.sending = true;
     const targets = [...this.sockets.keys()];
     const sendSlice = (from: number) => {
-      const to = Math.min(targets.length, from + SLICE);
-      for (let i = from; i < to; i++) this.sendTo(targets[i] as LiveSocket, frame);
+      const t = performance.now();
+      let to = from;
+      while (to < targets.length && (to === from || performance.now() - t < SLICE_MS)) this.sendTo(targets[to++] as LiveSocket, frame);
+      busyMs += performance.now() - t;
       if (to < targets.length) {
         setImmediate(sendSlice, to);
         return;
       }
       this.sending = false;
+      const wait = Math.min(LIVE_MAX_WAIT_MS, (busyMs * (1 - LIVE_SEND_SHARE)) / LIVE_SEND_SHARE);
+      this.nextFlushAt = Math.max(startedAt + this.tickMs, performance.now() + wait);
       if (this.stopped) return;
       if (this.pendingChars >= this.limits.maxBufferedBytes) this.flush();
       else if (this.pending.length > 0) this.schedule();
