@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import WebSocket from 'ws';
 import { loadConfig } from '../src/config/config.js';
+import type { LiveStats } from '../src/live/fanout.js';
 import { createLogger, startHub } from '../src/main.js';
 
 const envInt = (name: string, fallback: number, min = 1): number => {
@@ -100,7 +101,7 @@ type FromChild =
   | { type: 'ok' }
   | { type: 'stopped' }
   | { type: 'error'; message: string }
-  | { type: 'sample'; rss: number; cpu: number; probe?: ProbeSample; sockets?: SocketsSample };
+  | { type: 'sample'; rss: number; cpu: number; probe?: ProbeSample; sockets?: SocketsSample; live?: LiveStats | undefined };
 
 function percentile(values: number[], p: number): number {
   if (values.length === 0) return 0;
@@ -128,7 +129,8 @@ async function childMain(role: Role): Promise<void> {
     const hub = await startHub(config, { logger: createLogger('silent') });
     handlers = {
       mark: () => undefined,
-      sample: async () => ({ type: 'sample' }),
+      // Absent on a hub from before the fan-out (the baseline runs this same script).
+      sample: async () => ({ type: 'sample', live: (hub as Partial<typeof hub>).live?.stats() }),
       stop: () => hub.stop(),
     };
     send({ type: 'ready', url: hub.url });
@@ -325,14 +327,20 @@ interface Phase {
   healthz: ProbeSample;
   live: SocketsSample | undefined;
   rssMb: number;
+  hubLive: LiveStats | undefined;
   /** CPU time over wall time of each process in the measured window (1.0 = one core). */
   cpu: { hub: number; autocannon: number; sockets: number; probe: number };
 }
 
 async function phase(hub: ChildProcess, probe: ChildProcess, url: string, sockets: ChildProcess | undefined, open: number): Promise<Phase> {
   const rate = RATE > 0 ? { overallRate: RATE } : {};
-  if (WARMUP_SECONDS > 0) await autocannon({ url, connections: CONNECTIONS, duration: WARMUP_SECONDS, requests: heartbeats(), timeout: 30, ...rate });
-  await Promise.all([ask(hub, { type: 'mark' }, 'ok'), ask(probe, { type: 'mark' }, 'ok'), sockets && ask(sockets, { type: 'mark' }, 'ok')]);
+  if (WARMUP_SECONDS > 0)
+    await autocannon({ url, connections: CONNECTIONS, duration: WARMUP_SECONDS, requests: heartbeats(), timeout: 30, ...rate });
+  await Promise.all([
+    ask(hub, { type: 'mark' }, 'ok'),
+    ask(probe, { type: 'mark' }, 'ok'),
+    sockets && ask(sockets, { type: 'mark' }, 'ok'),
+  ]);
   const own = { usage: process.cpuUsage(), at: performance.now() };
   const r = await autocannon({ url, connections: CONNECTIONS, duration: SECONDS, requests: heartbeats(), timeout: 30, ...rate });
   const ownUsage = process.cpuUsage(own.usage);
@@ -351,6 +359,7 @@ async function phase(hub: ChildProcess, probe: ChildProcess, url: string, socket
     healthz: p.probe as ProbeSample,
     live: s?.sockets,
     rssMb: h.rss / 1024 / 1024,
+    hubLive: h.live,
     cpu: { hub: h.cpu, autocannon: loadCpu, sockets: s?.cpu ?? 0, probe: p.cpu },
   };
 }
@@ -392,11 +401,18 @@ async function main(): Promise<void> {
       r.live
         ? `${r.live.open} open; ${r.live.frames} frames, ${Math.round(r.live.messages / Math.ceil(r.sockets / 50))} msgs per socket, ${(r.live.bytes / 1024 / 1024).toFixed(1)} MiB; lag p50 / p99 ${r.live.lagP50} / ${r.live.lagP99} ms; closes ${JSON.stringify(r.live.closes)}`
         : '',
-      `${r.rssMb.toFixed(0)} MiB`,
+      `${r.rssMb.toFixed(0)} MiB` +
+        (r.hubLive && r.sockets > 0
+          ? `; unsent ${(r.hubLive.totalBuffered / 1024 / 1024).toFixed(1)} MiB (max ${(r.hubLive.maxBuffered / 1024).toFixed(0)} KiB a socket), ${r.hubLive.dropped} dropped`
+          : ''),
       `hub ${r.cpu.hub.toFixed(2)}, autocannon ${r.cpu.autocannon.toFixed(2)}, sockets ${r.cpu.sockets.toFixed(2)}, probe ${r.cpu.probe.toFixed(2)}`,
     ]);
-    console.log(`\n${SECONDS} s windows, ${CONNECTIONS} ingest connections${RATE ? ` at ${RATE} req/s` : ''}, flags: ${HUB_FLAGS.join(' ') || '(none)'}\n`);
-    console.log('| live sockets | ingest requests | ingest p50 / p99 | /healthz p50 / p99 | live feed (sockets child) | hub RSS | CPU (cores) |');
+    console.log(
+      `\n${SECONDS} s windows, ${CONNECTIONS} ingest connections${RATE ? ` at ${RATE} req/s` : ''}, flags: ${HUB_FLAGS.join(' ') || '(none)'}\n`,
+    );
+    console.log(
+      '| live sockets | ingest requests | ingest p50 / p99 | /healthz p50 / p99 | live feed (sockets child) | hub RSS | CPU (cores) |',
+    );
     console.log('| --- | --- | --- | --- | --- | --- | --- |');
     for (const row of rows) console.log(`| ${row.join(' | ')} |`);
     const ratio = many.ingestP99 / Math.max(1, none.ingestP99);

@@ -198,7 +198,9 @@ describe('live feed limits', () => {
     await live.next((m) => m.type === 'hello');
     const framesBefore = live.frames.length;
     const batch = { events: Array.from({ length: 200 }, (_, i) => ({ agent_id: 'burst', event_type: 'info', message: `b-${i}` })) };
-    const singles = Array.from({ length: 40 }, (_, i) => hub.call('POST', '/api/v1/agents/burst/events', { event_type: 'info', message: `s-${i}` }));
+    const singles = Array.from({ length: 40 }, (_, i) =>
+      hub.call('POST', '/api/v1/agents/burst/events', { event_type: 'info', message: `s-${i}` }),
+    );
     const [batchRes, ...singleRes] = await Promise.all([hub.call('POST', '/api/v1/ingest', batch), ...singles]);
     assert.equal(batchRes.status, 200, JSON.stringify(batchRes.body));
     for (const r of singleRes) assert.equal(r.status, 201, JSON.stringify(r.body));
@@ -218,7 +220,10 @@ describe('live feed limits', () => {
       batch.events.map((e) => e.message),
       'a batch in its own order',
     );
-    assert.deepEqual(new Set(singleRes.map((r) => r.body.id)), new Set(events.filter((m) => String(m.message).startsWith('s-')).map((m) => m.id)));
+    assert.deepEqual(
+      new Set(singleRes.map((r) => r.body.id)),
+      new Set(events.filter((m) => String(m.message).startsWith('s-')).map((m) => m.id)),
+    );
     const frames = live.frames.length - framesBefore;
     assert.ok(frames < 41, `240 messages from at most 41 commits came in ${frames} frames`);
     live.socket.close();

@@ -37,13 +37,14 @@ export interface LiveLimits {
   maxSocketsPerClient: number;
   /** Unsent bytes a socket may hold before it is closed with LIVE_TOO_SLOW_CLOSE. */
   maxBufferedBytes: number;
-  tickMs?: number;
 }
 
 export interface LiveStats {
   sockets: number;
   /** Largest unsent amount of any open socket, in bytes. */
   maxBuffered: number;
+  /** Unsent bytes of all open sockets together (frames are shared, so memory is less than this). */
+  totalBuffered: number;
   /** Sockets closed for not reading, since start. */
   dropped: number;
   /** Sockets refused by a cap, since start. */
@@ -75,12 +76,9 @@ export class LiveFanout {
   /** When the next frame may start: a tick after the last one began, and late enough to keep LIVE_SEND_SHARE. */
   private nextFlushAt = -Infinity;
   private stopped = false;
-  private readonly tickMs: number;
   private readonly counts = { dropped: 0, refused: 0, frames: 0 };
 
-  constructor(private readonly limits: LiveLimits) {
-    this.tickMs = limits.tickMs ?? LIVE_TICK_MS;
-  }
+  constructor(private readonly limits: LiveLimits) {}
 
   /**
    * Adds a socket for `client`, or closes it with LIVE_TOO_MANY_CLOSE and returns false when a cap
@@ -149,7 +147,7 @@ export class LiveFanout {
       }
       this.sending = false;
       const wait = Math.min(LIVE_MAX_WAIT_MS, (busyMs * (1 - LIVE_SEND_SHARE)) / LIVE_SEND_SHARE);
-      this.nextFlushAt = Math.max(startedAt + this.tickMs, performance.now() + wait);
+      this.nextFlushAt = Math.max(startedAt + LIVE_TICK_MS, performance.now() + wait);
       if (this.stopped) return;
       if (this.pendingChars >= this.limits.maxBufferedBytes) this.flush();
       else if (this.pending.length > 0) this.schedule();
@@ -170,8 +168,12 @@ export class LiveFanout {
 
   stats(): LiveStats {
     let maxBuffered = 0;
-    for (const socket of this.sockets.keys()) maxBuffered = Math.max(maxBuffered, socket.bufferedAmount);
-    return { sockets: this.sockets.size, maxBuffered, ...this.counts };
+    let totalBuffered = 0;
+    for (const socket of this.sockets.keys()) {
+      maxBuffered = Math.max(maxBuffered, socket.bufferedAmount);
+      totalBuffered += socket.bufferedAmount;
+    }
+    return { sockets: this.sockets.size, maxBuffered, totalBuffered, ...this.counts };
   }
 
   /** Stops the tick; pending messages are dropped (the hub is stopping and its sockets are closing). */
