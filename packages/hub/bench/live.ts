@@ -10,7 +10,9 @@
  *
  * Environment: BENCH_SECONDS (measured seconds per phase, default 10), BENCH_WARMUP_SECONDS (2),
  * BENCH_SOCKETS (2000), BENCH_CONNECTIONS (autocannon connections, 20), BENCH_RATE (ingest requests per
- * second in all; default 0, as fast as the connections go), BENCH_AGENTS (100),
+ * second in all; default 0, as fast as the connections go), BENCH_SOCKETS_NICE (a nice value for the
+ * sockets' child, so that on a small machine it takes CPU from the hub only when the hub leaves
+ * some; default 0), BENCH_AGENTS (100),
  * BENCH_HEALTHZ_EVERY_MS (pause between /healthz probes, 20), BENCH_HUB_FLAGS (extra `vigil server`
  * flags for the hub, space-separated), BENCH_CPU_PROF (a directory: the hub's child writes a `--cpu-prof`
  * profile there).
@@ -19,7 +21,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +45,7 @@ const SOCKETS = envInt('BENCH_SOCKETS', 2000);
 const CONNECTIONS = envInt('BENCH_CONNECTIONS', 20);
 const AGENTS = envInt('BENCH_AGENTS', 100);
 const RATE = envInt('BENCH_RATE', 0, 0);
+const SOCKETS_NICE = envInt('BENCH_SOCKETS_NICE', 0, 0);
 const HEALTHZ_EVERY_MS = envInt('BENCH_HEALTHZ_EVERY_MS', 20, 0);
 const CPU_PROF = process.env.BENCH_CPU_PROF;
 const HUB_FLAGS = (process.env.BENCH_HUB_FLAGS ?? '').split(' ').filter(Boolean);
@@ -389,6 +392,7 @@ async function main(): Promise<void> {
     const t = performance.now();
     const sockets = spawnChild({ role: 'sockets', url, count: SOCKETS });
     started.push(sockets);
+    if (SOCKETS_NICE > 0) setPriority(sockets.pid as number, Math.min(19, SOCKETS_NICE));
     const { open } = await nextMessage(sockets, 'ready', 300_000);
     console.log(`# opened ${open ?? 0} of ${SOCKETS} live sockets in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     const many = await phase(hub, probe, url, sockets, open ?? 0);
@@ -408,7 +412,7 @@ async function main(): Promise<void> {
       `hub ${r.cpu.hub.toFixed(2)}, autocannon ${r.cpu.autocannon.toFixed(2)}, sockets ${r.cpu.sockets.toFixed(2)}, probe ${r.cpu.probe.toFixed(2)}`,
     ]);
     console.log(
-      `\n${SECONDS} s windows, ${CONNECTIONS} ingest connections${RATE ? ` at ${RATE} req/s` : ''}, flags: ${HUB_FLAGS.join(' ') || '(none)'}\n`,
+      `\n${SECONDS} s windows, ${CONNECTIONS} ingest connections${RATE ? ` at ${RATE} req/s` : ''}${SOCKETS_NICE ? `, sockets' child at nice ${SOCKETS_NICE}` : ''}, flags: ${HUB_FLAGS.join(' ') || '(none)'}\n`,
     );
     console.log(
       '| live sockets | ingest requests | ingest p50 / p99 | /healthz p50 / p99 | live feed (sockets child) | hub RSS | CPU (cores) |',
