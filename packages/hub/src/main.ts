@@ -12,6 +12,7 @@ import type { CommandResult } from './ingest/commands.js';
 import { Writer } from './ingest/writer.js';
 import { HostMetricsJob } from './jobs/host-metrics.js';
 import { Bus } from './live/bus.js';
+import { LiveFanout } from './live/fanout.js';
 import { messagesFor } from './live/messages.js';
 import { LivenessJob } from './jobs/liveness.js';
 import { retentionFromConfig, RetentionJob } from './jobs/retention.js';
@@ -48,6 +49,8 @@ export interface Hub {
   writer: Writer;
   /** What each commit stored, for live listeners (WebSocket, alerts). */
   bus: Bus;
+  /** The live feed's sockets (`/api/v1/live`). */
+  live: LiveFanout;
   liveness: LivenessJob;
   /** Per-minute and per-hour metric rollups (tests run a pass by hand with `runOnce`). */
   rollups: RollupJob;
@@ -118,6 +121,12 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
   if (durability.level !== 'full') log.warn({ detail: durability.detail }, 'acknowledged writes may not survive a power loss');
 
   const bus = new Bus((err) => log.error({ err }, 'a live listener failed'));
+  const live = new LiveFanout({
+    maxSockets: config.liveMaxSockets,
+    maxSocketsPerClient: config.liveMaxSocketsPerClient,
+    maxBufferedBytes: config.liveMaxBufferedBytes,
+  });
+  bus.subscribe((messages) => live.publish(messages));
   const writer = new Writer(
     db,
     {
@@ -160,6 +169,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
       db,
       writer,
       bus,
+      live,
       auth,
       alerts: { engine: alerts, allowPrivateWebhooks: config.webhookAllowPrivate },
       sessions,
@@ -230,6 +240,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
       const jobsIdle = Promise.all([rollups.stop(), purge.stop()]);
       // In-flight requests finish (their commits are still accepted); new ones get 503.
       await app.close();
+      live.stop();
       // Alert changes raised by the last requests commit; deliveries in flight stop and resume at the next start.
       await alerts.stop();
       await notifier.stop();
@@ -245,6 +256,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     db,
     writer,
     bus,
+    live,
     liveness,
     rollups,
     retention: purge,

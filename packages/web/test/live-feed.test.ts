@@ -84,6 +84,26 @@ test('messages reach listeners; hello, junk and unknown types do not', () => {
   assert.deepEqual(h.states, ['connecting', 'live']);
 });
 
+test('a frame of several messages reaches listeners one message at a time, in order, skipping unknown ones', () => {
+  const h = harness();
+  const got: LiveMessage[] = [];
+  h.feed.onMessage((m) => got.push(m));
+  h.feed.start();
+  h.open();
+  h.send([
+    { type: 'error_resolved', id: 1, agent_id: 'a', resolved_at: 2 },
+    { type: 'from_a_newer_hub' },
+    null,
+    { type: 'error_resolved', id: 2, agent_id: 'a', resolved_at: 3 },
+    { type: 'error_resolved', id: 3, agent_id: 'b', resolved_at: 4 },
+  ]);
+  h.send([]);
+  assert.deepEqual(
+    got.map((m) => (m as { id: number }).id),
+    [1, 2, 3],
+  );
+});
+
 test('a drop reconnects with growing delays and signals the pages to catch up once back', async () => {
   const h = harness();
   let catchUps = 0;

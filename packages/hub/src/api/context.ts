@@ -6,6 +6,7 @@ import type { Sessions } from '../auth/sessions.js';
 import type { Clock } from '../clock.js';
 import type { Writer } from '../ingest/writer.js';
 import type { Bus } from '../live/bus.js';
+import type { LiveFanout } from '../live/fanout.js';
 import type { Db } from '../store/db.js';
 import type { Retention } from '../store/retention.js';
 import type { AlertsDeps } from './alerts.js';
@@ -28,6 +29,8 @@ export interface ApiDeps {
   db: Db;
   writer: Writer;
   bus: Bus;
+  /** The live feed's sockets: caps, coalescing and backpressure. */
+  live: LiveFanout;
   auth: Authenticator;
   /** The alert engine and the webhook target policy, for the alert routes. */
   alerts: AlertsDeps;

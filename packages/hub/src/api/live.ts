@@ -1,37 +1,19 @@
-import type { WebSocket } from 'ws';
 import { readCookie, SESSION_COOKIE } from '../auth/sessions.js';
 import { VigilError } from '../errors.js';
-import type { LiveMessage } from '../live/messages.js';
 import type { Routes } from './context.js';
 import { sameOrigin } from './origin.js';
 
-/** A client that has this much unsent is not reading; it is dropped rather than buffered forever. */
-export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 /** Clients only listen; anything they send beyond a small frame is refused (close 1009). */
 export const MAX_INBOUND_BYTES = 64 * 1024;
 
 /**
- * `GET /api/v1/live`: a WebSocket carrying every committed change as JSON messages (`metrics_update`,
- * `event`, `error`, `error_resolved`, `error_reopened`, `agent_status`, `alert`). Authentication
- * happens before the upgrade (401 without credentials); a browser page from another origin is
- * refused with 403.
+ * `GET /api/v1/live`: a WebSocket carrying every committed change (`metrics_update`, `event`, `error`,
+ * `error_resolved`, `error_reopened`, `agent_status`, `alert`). A `hello` object comes first; then each
+ * frame is a JSON array of the messages committed within one tick, in commit order (live/fanout.ts).
+ * Authentication happens before the upgrade (401 without credentials); a browser page from another
+ * origin is refused with 403; a socket over a cap is closed with 4029, one that stops reading with 4008.
  */
-export const liveRoutes: Routes = (app, { bus, sessions }) => {
-  const sockets = new Set<WebSocket>();
-
-  bus.subscribe((messages: readonly LiveMessage[]) => {
-    if (sockets.size === 0) return;
-    const frames = messages.map((m) => JSON.stringify(m));
-    for (const socket of sockets) {
-      if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
-        socket.close(1008, 'not reading fast enough');
-        sockets.delete(socket);
-        continue;
-      }
-      for (const frame of frames) socket.send(frame);
-    }
-  });
-
+export const liveRoutes: Routes = (app, { live, sessions }) => {
   app.get(
     '/api/v1/live',
     {
@@ -47,11 +29,11 @@ export const liveRoutes: Routes = (app, { bus, sessions }) => {
       },
     },
     (socket, req) => {
+      // The feed is admin-only, so a client is a sign-in session (cookie) or the admin token (bearer).
+      const session = req.headers.authorization === undefined ? readCookie(req.headers.cookie, SESSION_COOKIE) : undefined;
+      if (!live.admit(socket, session !== undefined ? `session:${session}` : 'admin-token')) return;
       // A dashboard socket belongs to its sign-in session: signing out closes it (RELIABILITY.md A6).
-      if (req.headers.authorization === undefined) sessions.attach(readCookie(req.headers.cookie, SESSION_COOKIE), socket);
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      socket.on('error', () => sockets.delete(socket));
+      if (session !== undefined) sessions.attach(session, socket);
       socket.send(JSON.stringify({ type: 'hello', at: Date.now() }));
     },
   );

@@ -175,6 +175,33 @@ export const SETTINGS = {
     help: 'Minutes a dashboard session may go unused (no request, no open live feed) before it ends',
     parse: positiveInt(43_200),
   },
+  liveMaxSockets: {
+    flag: '--live-max-sockets',
+    env: 'VIGIL_LIVE_MAX_SOCKETS',
+    defaultText: '2000',
+    // Measured in bench/RESULTS.md: 2,000 open sockets keep ingest p99 within 2x of none. More are refused (close 4029).
+    help: 'Most live-feed WebSockets open at once; one more is closed with 4029',
+    parse: positiveInt(100_000),
+  },
+  liveMaxSocketsPerClient: {
+    flag: '--live-max-sockets-per-client',
+    env: 'VIGIL_LIVE_MAX_SOCKETS_PER_CLIENT',
+    defaultText: '50',
+    // One dashboard tab is one socket; a runaway page or script must not take the whole hub's share.
+    help: 'Most live-feed WebSockets of one sign-in session or one admin token; one more is closed with 4029',
+    parse: positiveInt(100_000),
+  },
+  liveMaxBufferedBytes: {
+    flag: '--live-max-buffered',
+    env: 'VIGIL_LIVE_MAX_BUFFERED',
+    defaultText: '4194304',
+    // A socket that does not read would otherwise hold every later message in the hub's memory.
+    help: 'Bytes a live-feed socket may have unsent before it is closed with 4008 (the dashboard reconnects and refetches)',
+    parse: (raw: string) => {
+      const n = Number(raw);
+      return Number.isInteger(n) && n >= 16_384 && n <= 1024 * 1024 * 1024 ? n : { error: 'must be an integer from 16384 to 1073741824' };
+    },
+  },
   alertRulesFile: {
     flag: '--alert-rules',
     env: 'VIGIL_ALERT_RULES',
@@ -307,6 +334,9 @@ export interface Config {
   readonly webDir: string;
   readonly sessionIdleMinutes: number;
   readonly authFailuresPerMinute: number;
+  readonly liveMaxSockets: number;
+  readonly liveMaxSocketsPerClient: number;
+  readonly liveMaxBufferedBytes: number;
   readonly alertRulesFile: string | undefined;
   readonly webhookAllowPrivate: boolean;
   readonly webhookAttempts: number;
@@ -365,6 +395,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
     webDir: resolve(cwd, value('webDir') ?? DEFAULT_WEB_DIR),
     sessionIdleMinutes: value('sessionIdleMinutes') ?? 60,
     authFailuresPerMinute: value('authFailuresPerMinute') ?? 10,
+    liveMaxSockets: value('liveMaxSockets') ?? 2000,
+    liveMaxSocketsPerClient: value('liveMaxSocketsPerClient') ?? 50,
+    liveMaxBufferedBytes: value('liveMaxBufferedBytes') ?? 4 * 1024 * 1024,
     hostMetricsIntervalS: value('hostMetricsIntervalS') ?? 15,
     alertRulesFile: value('alertRulesFile'),
     webhookAllowPrivate: value('webhookAllowPrivate') ?? false,

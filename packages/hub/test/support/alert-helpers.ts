@@ -17,12 +17,15 @@ export function openLive(hub: TestHub): Promise<LiveClient> {
   const messages: Record<string, any>[] = [];
   const waiters: { match: (m: Record<string, any>) => boolean; resolve: (m: Record<string, any>) => void }[] = [];
   socket.on('message', (data) => {
-    const m = JSON.parse(String(data)) as Record<string, any>;
-    messages.push(m);
-    for (const w of [...waiters]) {
-      if (w.match(m)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(m);
+    // A frame is one tick's messages as an array (`hello` is a single object).
+    const parsed = JSON.parse(String(data)) as Record<string, any> | Record<string, any>[];
+    for (const m of Array.isArray(parsed) ? parsed : [parsed]) {
+      messages.push(m);
+      for (const w of [...waiters]) {
+        if (w.match(m)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(m);
+        }
       }
     }
   });

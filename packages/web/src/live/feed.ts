@@ -30,6 +30,10 @@ export interface LiveFeedDeps {
 
 /** Close code the hub sends when the session of this socket ended (packages/hub/src/auth/sessions.ts). */
 export const SESSION_ENDED = 4001;
+/*
+ * Other closes reconnect with backoff and refetch, which is what they ask for: 4008 (this page fell
+ * behind the feed and missed messages) and 4029 (too many live sockets on the hub or for this session).
+ */
 
 /** Every message type the hub sends; a type not listed here (a newer hub) is ignored rather than misread. */
 const TYPES: Record<LiveMessage['type'], true> = {
@@ -121,9 +125,12 @@ export class LiveFeed {
       } catch {
         return;
       }
-      const type = (m as { type?: unknown } | null)?.type;
-      if (typeof type !== 'string' || !Object.hasOwn(TYPES, type)) return;
-      for (const fn of this.messageListeners) fn(m as LiveMessage);
+      // A frame holds one tick's messages as an array, in commit order; `hello` (ignored) is a single object.
+      for (const one of Array.isArray(m) ? (m as unknown[]) : [m]) {
+        const type = (one as { type?: unknown } | null)?.type;
+        if (typeof type !== 'string' || !Object.hasOwn(TYPES, type)) continue;
+        for (const fn of this.messageListeners) fn(one as LiveMessage);
+      }
     };
     socket.onerror = () => undefined;
     socket.onclose = (ev) => {
