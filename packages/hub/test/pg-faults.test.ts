@@ -163,7 +163,7 @@ class Load {
 }
 
 describe('PostgreSQL network faults (issue 9, finding 1)', { skip }, () => {
-  test('a cut under ingest load: the hub lives, answers 503 + Retry-After and not ready, then recovers; no acknowledged event lost', async () => {
+  test('a cut under ingest load: the hub lives, answers 503 + Retry-After and not ready, then recovers; no acknowledged event lost', async (t) => {
     const database = await createPgDatabase();
     const proxy = await TcpProxy.start(TARGET);
     const dir = tempDir();
@@ -210,6 +210,7 @@ describe('PostgreSQL network faults (issue 9, finding 1)', { skip }, () => {
       await proxy.open();
       const restoredAt = performance.now();
       await until(url, '/readyz', 200, 15_000);
+      t.diagnostic(`ready ${Math.round(performance.now() - restoredAt)} ms after the proxy reopened`);
       while (load.outcomes.filter((o) => o.at > restoredAt && o.status === 200).length < 5 && performance.now() - restoredAt < 15_000) {
         await sleep(50);
       }
@@ -236,6 +237,7 @@ describe('PostgreSQL network faults (issue 9, finding 1)', { skip }, () => {
           [...stored.values()].every((n) => n === 1),
           'no event stored twice',
         );
+        t.diagnostic(`${load.acked.size} events acknowledged, ${missing.length} of them missing`);
       } finally {
         await direct.end();
       }

@@ -177,10 +177,9 @@ export class Writer {
     this.timer = undefined;
     if (this.running || this.pending.length === 0) return this.notifyIdle();
     this.running = true;
-    // Jobs answered already (past their deadline) are not committed.
-    const batch = this.takeBatch().filter((job) => !job.settled);
+    const batch = this.takeBatch();
     try {
-      if (batch.length > 0) await this.commit(batch);
+      await this.commit(batch);
     } finally {
       this.running = false;
     }

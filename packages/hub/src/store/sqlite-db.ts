@@ -184,7 +184,7 @@ export class SqliteDb implements Db {
         this.guard(() => this.writer.exec(sql));
         return;
       } catch (err) {
-        if ((err as { code?: unknown }).code !== 'SQLITE_BUSY' || performance.now() + pause > giveUp) throw err;
+        if (!String((err as { code?: unknown }).code).startsWith('SQLITE_BUSY') || performance.now() + pause > giveUp) throw err;
       }
       await new Promise((resolve) => setTimeout(resolve, pause));
     }

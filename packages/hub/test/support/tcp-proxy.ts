@@ -76,11 +76,6 @@ export class TcpProxy {
     for (const s of this.sockets) s.pause();
   }
 
-  /** Connections through the proxy now. */
-  get connections(): number {
-    return this.sockets.size / 2;
-  }
-
   async close(): Promise<void> {
     await this.cut();
   }
