@@ -15,6 +15,17 @@ export interface Dialect {
   readonly forUpdate: string;
   /** A condition that is true when the JSON array in `column` holds the string bound to `?`. */
   jsonArrayContains(column: string): string;
+  /**
+   * The JSON object in `column` with the object bound to `?` merged into it (RFC 7396 merge patch):
+   * a key's new value replaces the old one and `null` removes the key, at the top level and inside
+   * member objects (the stored resource dict nests one: its per-field timestamps).
+   */
+  jsonMergePatch(column: string): string;
+  /**
+   * How many objects of the JSON array at `column`.`member` have a `field` of at least the number bound
+   * to `?`; NULL when there is no such array. `member` and `field` are the caller's constants.
+   */
+  jsonArrayCountAtLeast(column: string, member: string, field: string): string;
 }
 
 export interface Db extends SqlExecutor {
