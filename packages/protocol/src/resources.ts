@@ -34,6 +34,7 @@ export const GpuDevice = Type.Object(
     utilization_percent: Type.Optional(percent),
     temperature_c: Type.Optional(Type.Number({ minimum: -273, maximum: 1000 })),
     power_w: Type.Optional(Type.Number({ minimum: 0, maximum: 100_000 })),
+    process_vram_gb: Type.Optional(Type.Number({ minimum: 0, maximum: 1_000_000, description: "VRAM the agent's own processes hold on this GPU" })),
   },
   { additionalProperties: false },
 );

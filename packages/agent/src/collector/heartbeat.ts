@@ -1,5 +1,5 @@
-import type { AgentProcessMetrics, Resources } from '@vigil/protocol';
-import type { Sample } from './types.js';
+import { MAX_GPUS, type AgentProcessMetrics, type GpuDevice, type Resources } from '@vigil/protocol';
+import type { GpuDevice as CollectedGpu, Sample } from './types.js';
 
 const GB = 1024 ** 3;
 const MB = 1024 ** 2;
@@ -23,8 +23,28 @@ export function toResources(s: Sample): Resources {
   if (s.gpu.type !== 'none' && s.gpu.devices.length > 0) {
     r.gpu_vram_total_gb = s.gpu.totalMb / 1024;
     r.gpu_vram_available_gb = s.gpu.freeMb / 1024;
+    r.gpus = s.gpu.devices.slice(0, MAX_GPUS).map(toGpu);
   }
+  if (s.process?.gpuMemoryBytes !== undefined) r.gpu_process_vram_gb = s.process.gpuMemoryBytes / GB;
   return r;
+}
+
+/** One GPU as a heartbeat carries it: the tool's MiB in GB, figures it did not give left out. */
+function toGpu(d: CollectedGpu): GpuDevice {
+  const g: GpuDevice = {
+    index: d.index,
+    name: d.name,
+    vram_total_gb: d.memoryTotalMb / 1024,
+    vram_used_gb: d.memoryUsedMb / 1024,
+    vram_free_gb: d.memoryFreeMb / 1024,
+  };
+  if (d.uuid !== undefined) g.uuid = d.uuid;
+  if (d.busId !== undefined) g.bus_id = d.busId;
+  if (d.utilizationPercent !== undefined) g.utilization_percent = d.utilizationPercent;
+  if (d.temperatureC !== undefined) g.temperature_c = d.temperatureC;
+  if (d.powerW !== undefined) g.power_w = d.powerW;
+  if (d.processMemoryMb !== undefined) g.process_vram_gb = d.processMemoryMb / 1024;
+  return g;
 }
 
 /** The seed 002 per-agent figures of a heartbeat (the watched process tree's own usage). */
