@@ -20,6 +20,8 @@ import {
 import { Empty, ErrorState, Loading } from '../ui/states.js';
 import { StatusBadge } from '../ui/StatusBadge.js';
 import { Chart, type ChartLine } from './Chart.js';
+import { GpuTable } from './GpuTable.js';
+import { gpuList, hasGpu } from './gpus.js';
 import { loadSeries, type LoadedSeries } from './load.js';
 import { appendSample, emptySeries, liveFigures, RANGES, rangeMs, type RangeKey } from './series.js';
 
@@ -112,9 +114,13 @@ export function AgentPage({ agentId }: { agentId: string }) {
               }
             : s,
         );
+        // The message carries the agent's whole resources after the merge, so it replaces them.
         setAgent((a) =>
           a.kind === 'ready' && Object.keys(m.resources).length > 0
-            ? { kind: 'ready', value: { ...a.value, resource_metrics: m.resources } }
+            ? {
+                kind: 'ready',
+                value: { ...a.value, resource_metrics: m.resources, resource_updated_at: m.resource_updated_at ?? a.value.resource_updated_at },
+              }
             : a,
         );
         break;
@@ -170,6 +176,7 @@ export function AgentPage({ agentId }: { agentId: string }) {
   const status = row?.status ?? a?.status ?? 'offline';
   const lastBeat = row?.last_heartbeat_at ?? a?.last_heartbeat_at ?? null;
   const res = a?.resource_metrics ?? {};
+  const gpus = gpuList(res);
   const data = series.kind === 'ready' ? series.value.data : emptySeries();
 
   return (
@@ -203,10 +210,20 @@ export function AgentPage({ agentId }: { agentId: string }) {
         <div className="charts" aria-busy={series.kind === 'loading'}>
           <Chart title="CPU" lines={CPU} data={data} format={pct} windowMs={rangeMs(range)} />
           <Chart title="Memory" lines={MEMORY} data={data} format={mb} windowMs={rangeMs(range)} />
-          <Chart title="GPU VRAM free" lines={VRAM} data={data} format={gb} windowMs={rangeMs(range)} />
+          {hasGpu(res) && <Chart title="GPU VRAM free" lines={VRAM} data={data} format={gb} windowMs={rangeMs(range)} />}
           <Chart title="Disk I/O" lines={IO} data={data} format={rate} windowMs={rangeMs(range)} />
         </div>
       </section>
+
+      {gpus.length > 0 && (
+        <section className="panel" aria-labelledby="gpus-title">
+          <div className="panel-head">
+            <h2 id="gpus-title">GPUs</h2>
+            <span className="muted">{formatGb(res.gpu_process_vram_gb)} VRAM held by this agent</span>
+          </div>
+          <GpuTable gpus={gpus} reportedAt={a?.resource_updated_at.gpus} now={now} />
+        </section>
+      )}
 
       <div className="agent-grid">
         <section className="panel" aria-labelledby="errors-title">
