@@ -99,10 +99,9 @@ const inputs = (recorded: string) => fc.oneof({ weight: 3, arbitrary: mutated(re
 
 const figure = fc.oneof(fc.constantFrom(...NASTY), fc.integer().map(String), fc.double().map(String), fc.nat().map(String));
 const nvidiaCsv = fc
-  .array(
-    fc.tuple(figure, figure, figure, fc.string({ unit: 'grapheme', maxLength: 30 }), figure, figure, figure, figure, figure, figure),
-    { maxLength: 16 },
-  )
+  .array(fc.tuple(figure, figure, figure, fc.string({ unit: 'grapheme', maxLength: 30 }), figure, figure, figure, figure, figure, figure), {
+    maxLength: 16,
+  })
   .map((rows) => rows.map((r) => r.join(', ')).join('\n'));
 
 // 24 properties of 5,000 cases each: 120,000 fuzzed inputs (P4 asks for 100,000) in a few seconds.

@@ -42,7 +42,16 @@ describe('nvidia-smi --query-gpu', () => {
 
   test('two GPUs, each with its own figures (written from the documented format)', () => {
     assert.deepEqual(
-      devices(fixture('gpu/nvidia-2.csv')).map((g) => [g.index, g.uuid, g.busId, g.name, g.memoryFreeMb, g.utilizationPercent, g.temperatureC, g.powerW]),
+      devices(fixture('gpu/nvidia-2.csv')).map((g) => [
+        g.index,
+        g.uuid,
+        g.busId,
+        g.name,
+        g.memoryFreeMb,
+        g.utilizationPercent,
+        g.temperatureC,
+        g.powerW,
+      ]),
       [
         [0, 'GPU-0f6a2c1e-7b3d-4e8f-9a01-b2c3d4e5f601', '00000000:17:00.0', 'NVIDIA H200', 41984, 97, 71, 612.48],
         [1, 'GPU-9e8d7c6b-5a49-4382-a1b0-c9d8e7f6a502', '00000000:65:00.0', 'NVIDIA H200', 81920, 35, 52, 301.1],
@@ -104,7 +113,10 @@ describe('nvidia-smi --query-gpu', () => {
   });
 
   test('sixteen GPUs', () => {
-    const text = Array.from({ length: 16 }, (_, i) => `${i}, GPU-${i}, 00000000:${10 + i}:00.0, NVIDIA B200, 183359, 0, 182500, 0, 30, 120`).join('\n');
+    const text = Array.from(
+      { length: 16 },
+      (_, i) => `${i}, GPU-${i}, 00000000:${10 + i}:00.0, NVIDIA B200, 183359, 0, 182500, 0, 30, 120`,
+    ).join('\n');
     assert.equal(devices(text).length, 16);
   });
 });

@@ -71,9 +71,9 @@ describe('GPUs on the dashboard, in Chromium', { skip }, () => {
   test('the agent page has a row per GPU; an agent without a GPU has no GPU chart or table', async () => {
     await page.click('[data-agent-id="gpu-box"] .agent-link');
     await page.waitForSelector('tr[data-gpu-index="1"]');
-    const rows = await page.locator('.gpu-table tbody tr').evaluateAll((trs: any[]) =>
-      trs.map((tr) => [...tr.querySelectorAll('td')].map((td: any) => td.textContent.trim())),
-    );
+    const rows = await page
+      .locator('.gpu-table tbody tr')
+      .evaluateAll((trs: any[]) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td: any) => td.textContent.trim())));
     assert.equal(rows.length, 2);
     assert.match(rows[0]?.[0] ?? '', /^0 GPU-0a1b$/);
     assert.equal(rows[0]?.[1], 'NVIDIA H200');

@@ -15,8 +15,24 @@ const twoGpus = (free0: number, free1: number) => ({
   gpu_vram_total_gb: 160 * GB,
   gpu_vram_available_gb: free0 + free1,
   gpus: [
-    { index: 0, uuid: 'GPU-0a1b', bus_id: '00000000:17:00.0', name: 'NVIDIA H100', vram_total_gb: 80, vram_used_gb: 80 - free0, vram_free_gb: free0 },
-    { index: 1, uuid: 'GPU-1c2d', bus_id: '00000000:65:00.0', name: 'NVIDIA H100', vram_total_gb: 80, vram_used_gb: 80 - free1, vram_free_gb: free1 },
+    {
+      index: 0,
+      uuid: 'GPU-0a1b',
+      bus_id: '00000000:17:00.0',
+      name: 'NVIDIA H100',
+      vram_total_gb: 80,
+      vram_used_gb: 80 - free0,
+      vram_free_gb: free0,
+    },
+    {
+      index: 1,
+      uuid: 'GPU-1c2d',
+      bus_id: '00000000:65:00.0',
+      name: 'NVIDIA H100',
+      vram_total_gb: 80,
+      vram_used_gb: 80 - free1,
+      vram_free_gb: free1,
+    },
   ],
 });
 
@@ -83,7 +99,10 @@ for (const dialect of DIALECTS) {
       );
 
       // The raw samples stay as sent: the merge is the agent row's, not history's.
-      const metrics = await hub.call('GET', `/api/v1/agents/merge-1/metrics?since=${t0 - 1}&until=${clock.now() + 1}&fields=memory_available_gb`);
+      const metrics = await hub.call(
+        'GET',
+        `/api/v1/agents/merge-1/metrics?since=${t0 - 1}&until=${clock.now() + 1}&fields=memory_available_gb`,
+      );
       assert.deepEqual(
         metrics.body.points.map((p: { memory_available_gb: { last: number } | null }) => p.memory_available_gb?.last ?? null),
         [12, null, null],
@@ -102,14 +121,23 @@ for (const dialect of DIALECTS) {
       assert.equal((await capacity('gpu_type=apple')).length, 1);
 
       const refused: [unknown, RegExp][] = [
-        [Object.fromEntries(Array.from({ length: MAX_RESOURCE_FIELDS + 1 }, (_, i) => [`f${i}`, i])), /must NOT have more than 48 properties/],
+        [
+          Object.fromEntries(Array.from({ length: MAX_RESOURCE_FIELDS + 1 }, (_, i) => [`f${i}`, i])),
+          /must NOT have more than 48 properties/,
+        ],
         [{ 'Bad-Name': 1 }, /body\.resources has field name "Bad-Name", which must match/],
         [{ _updated_at: { cpu_percent: 0 } }, /body\.resources has field name "_updated_at"/],
         [{ nested: { a: 1 } }, /body\.resources\.nested must be/],
         [{ label: 'x'.repeat(257) }, /body\.resources\.label must/],
         [{ gpu_type: 'Not A Vendor' }, /body\.resources\.gpu_type must/],
-        [{ gpus: Array.from({ length: 65 }, (_, i) => ({ index: i, vram_total_gb: 1, vram_used_gb: 0, vram_free_gb: 1 })) }, /body\.resources\.gpus must/],
-        [{ gpus: [{ index: 0, vram_total_gb: 1, vram_used_gb: 0, vram_free_gb: 1, name: 'n'.repeat(129) }] }, /body\.resources\.gpus\.0\.name must/],
+        [
+          { gpus: Array.from({ length: 65 }, (_, i) => ({ index: i, vram_total_gb: 1, vram_used_gb: 0, vram_free_gb: 1 })) },
+          /body\.resources\.gpus must/,
+        ],
+        [
+          { gpus: [{ index: 0, vram_total_gb: 1, vram_used_gb: 0, vram_free_gb: 1, name: 'n'.repeat(129) }] },
+          /body\.resources\.gpus\.0\.name must/,
+        ],
         [{ gpus: [{ index: 0, vram_total_gb: 1, vram_used_gb: 0, vram_free_gb: 1, fan: 3 }] }, /body\.resources\.gpus\.0/],
       ];
       for (const [resources, message] of refused) {

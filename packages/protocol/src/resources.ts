@@ -25,7 +25,9 @@ export const MAX_GPUS = 64;
 export const GpuDevice = Type.Object(
   {
     index: Type.Integer({ minimum: 0, maximum: 65_535, description: "The tool's device index" }),
-    uuid: Type.Optional(Type.String({ minLength: 1, maxLength: 96, description: 'Stable device id (nvidia-smi `uuid`, rocm-smi `Unique ID`)' })),
+    uuid: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 96, description: 'Stable device id (nvidia-smi `uuid`, rocm-smi `Unique ID`)' }),
+    ),
     bus_id: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: 'PCI bus id' })),
     name: Type.Optional(Type.String({ maxLength: 128, description: 'Model' })),
     vram_total_gb: gigabytes,
@@ -34,7 +36,9 @@ export const GpuDevice = Type.Object(
     utilization_percent: Type.Optional(percent),
     temperature_c: Type.Optional(Type.Number({ minimum: -273, maximum: 1000 })),
     power_w: Type.Optional(Type.Number({ minimum: 0, maximum: 100_000 })),
-    process_vram_gb: Type.Optional(Type.Number({ minimum: 0, maximum: 1_000_000, description: "VRAM the agent's own processes hold on this GPU" })),
+    process_vram_gb: Type.Optional(
+      Type.Number({ minimum: 0, maximum: 1_000_000, description: "VRAM the agent's own processes hold on this GPU" }),
+    ),
   },
   { additionalProperties: false },
 );

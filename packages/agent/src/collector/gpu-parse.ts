@@ -51,13 +51,13 @@ const BUS_ID = /^[0-9A-Fa-f]{1,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.[0-9A-Fa-f]$/;
 
 function parseGpuRow(line: string): GpuDevice | undefined {
   const left: number[] = [];
-  for (let at = -1; left.length < LEFT_FIELDS; ) {
+  for (let at = -1; left.length < LEFT_FIELDS;) {
     at = line.indexOf(',', at + 1);
     if (at < 0) return undefined;
     left.push(at);
   }
   const right: number[] = [];
-  for (let at = line.length; right.length < RIGHT_FIELDS; ) {
+  for (let at = line.length; right.length < RIGHT_FIELDS;) {
     at = line.lastIndexOf(',', at - 1);
     if (at < (left[LEFT_FIELDS - 1] ?? 0)) return undefined;
     right.unshift(at);
@@ -154,13 +154,23 @@ export function parseRocmSmi(text: string): Parsed<GpuDevice[]> {
     const totalMb = total / MIB;
     const usedMb = Math.min(totalMb, used / MIB);
     const model = shortText(values['Card series']) ?? shortText(values['Card model']);
-    const device: GpuDevice = { index: Number(index), name: model ?? card, memoryTotalMb: totalMb, memoryUsedMb: usedMb, memoryFreeMb: totalMb - usedMb };
+    const device: GpuDevice = {
+      index: Number(index),
+      name: model ?? card,
+      memoryTotalMb: totalMb,
+      memoryUsedMb: usedMb,
+      memoryFreeMb: totalMb - usedMb,
+    };
     const uuid = shortText(values['Unique ID']);
     const busId = shortText(values['PCI Bus']);
     if (uuid !== undefined && UUID.test(uuid)) device.uuid = uuid;
     if (busId !== undefined && BUS_ID.test(busId)) device.busId = busId;
     const utilization = figure(shortText(values['GPU use (%)']), 0, 100);
-    const temperature = figure(shortText(values['Temperature (Sensor edge) (C)']) ?? shortText(values['Temperature (Sensor junction) (C)']), -273, 1000);
+    const temperature = figure(
+      shortText(values['Temperature (Sensor edge) (C)']) ?? shortText(values['Temperature (Sensor junction) (C)']),
+      -273,
+      1000,
+    );
     // Older releases report the average package power, MI300-class ones the current socket power.
     const power = figure(
       shortText(values['Average Graphics Package Power (W)']) ?? shortText(values['Current Socket Graphics Package Power (W)']),

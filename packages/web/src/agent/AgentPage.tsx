@@ -119,7 +119,11 @@ export function AgentPage({ agentId }: { agentId: string }) {
           a.kind === 'ready' && Object.keys(m.resources).length > 0
             ? {
                 kind: 'ready',
-                value: { ...a.value, resource_metrics: m.resources, resource_updated_at: m.resource_updated_at ?? a.value.resource_updated_at },
+                value: {
+                  ...a.value,
+                  resource_metrics: m.resources,
+                  resource_updated_at: m.resource_updated_at ?? a.value.resource_updated_at,
+                },
               }
             : a,
         );
