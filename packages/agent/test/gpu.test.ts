@@ -136,7 +136,10 @@ esac`);
     const c = collector({ nvidiaSmiPath: smi });
     const s = await c.sample();
     assert.deepEqual(s.gpu, { type: 'none', devices: [], totalMb: 0, freeMb: 0 });
-    assert.equal(toResources(s).gpu_type, 'none');
+    const r = toResources(s);
+    assert.equal(r.gpu_type, 'none');
+    // Known to have no GPU: the hub's last GPU figures for the agent are cleared, not kept.
+    assert.deepEqual([r.gpu_vram_total_gb, r.gpu_vram_available_gb, r.gpus, r.gpu_process_vram_gb], [null, null, null, null]);
     c.close();
   });
 

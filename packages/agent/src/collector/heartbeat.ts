@@ -1,12 +1,16 @@
-import { MAX_GPUS, type AgentProcessMetrics, type GpuDevice, type Resources } from '@vigil/protocol';
+import { MAX_GPUS, type AgentProcessMetrics, type GpuDevice, type ResourceReport } from '@vigil/protocol';
 import type { GpuDevice as CollectedGpu, Sample } from './types.js';
 
 const GB = 1024 ** 3;
 const MB = 1024 ** 2;
 
-/** The seed 001 `resources` dict of a heartbeat, computed from one sample. Unmeasured figures are absent, never 0. */
-export function toResources(s: Sample): Resources {
-  const r: Resources = {
+/**
+ * The seed 001 `resources` dict of a heartbeat, computed from one sample. Unmeasured figures are
+ * absent, never 0: the hub then keeps their last value. Figures known to be gone (a host whose GPU
+ * tool answered that it has no GPU) are `null`, which clears them on the hub.
+ */
+export function toResources(s: Sample): ResourceReport {
+  const r: ResourceReport = {
     cpu_cores_physical: s.host.cpuCoresPhysical,
     cpu_load_1min: s.host.load1,
     cpu_load_5min: s.host.load5,
@@ -24,6 +28,12 @@ export function toResources(s: Sample): Resources {
     r.gpu_vram_total_gb = s.gpu.totalMb / 1024;
     r.gpu_vram_available_gb = s.gpu.freeMb / 1024;
     r.gpus = s.gpu.devices.slice(0, MAX_GPUS).map(toGpu);
+  } else if (s.gpu.type === 'none' && s.gpu.error === undefined) {
+    // The tools said there is no GPU (one may have been removed): the last GPU figures no longer hold.
+    r.gpu_vram_total_gb = null;
+    r.gpu_vram_available_gb = null;
+    r.gpus = null;
+    r.gpu_process_vram_gb = null;
   }
   if (s.process?.gpuMemoryBytes !== undefined) r.gpu_process_vram_gb = s.process.gpuMemoryBytes / GB;
   return r;
