@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { MAX_RESOURCE_FIELDS } from '@vigil/protocol';
+import WebSocket from 'ws';
 import { ManualClock } from '../src/clock.js';
-import { startTestHub, type TestHub } from './support/hub.js';
+import { ADMIN_TOKEN, startTestHub, type TestHub } from './support/hub.js';
 import { DIALECTS, postgresUnavailable } from './support/stores.js';
 
 // Heartbeats complete the agent's resources rather than replace them, and the capacity query asks
@@ -180,6 +181,30 @@ for (const dialect of DIALECTS) {
       const a = await agent('batch-1');
       assert.equal(a.resource_metrics.memory_available_gb, 9);
       assert.equal(a.resource_metrics.cpu_percent, 4);
+    });
+
+    test('the live feed announces the merged resources and their receive times', { skip }, async () => {
+      await register('live-merge');
+      const socket = new WebSocket(hub.url.replace(/^http/, 'ws') + '/api/v1/live', { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      const updates: Record<string, any>[] = [];
+      socket.on('message', (data) => {
+        const m = JSON.parse(String(data)) as Record<string, any>;
+        if (m.type === 'metrics_update' && m.agent_id === 'live-merge') updates.push(m);
+      });
+      await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+      try {
+        const t0 = clock.now();
+        await beat('live-merge', { cpu_percent: 7, memory_available_gb: 3 });
+        clock.advance(5000);
+        await beat('live-merge', { cpu_percent: 8 });
+        const deadline = Date.now() + 10_000;
+        while (updates.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        assert.equal(updates.length, 2);
+        assert.deepEqual(updates[1]?.resources, { cpu_percent: 8, memory_available_gb: 3 });
+        assert.deepEqual(updates[1]?.resource_updated_at, { cpu_percent: t0 + 5000, memory_available_gb: t0 });
+      } finally {
+        socket.close();
+      }
     });
 
     test('min_gpu_vram_gb is free VRAM on one GPU; gpu_count asks for several; answers name the GPUs', { skip }, async () => {
