@@ -112,12 +112,13 @@ for (const dialect of DIALECTS) {
 
     test('unknown resource fields and other GPU vendors are kept, within limits', { skip }, async () => {
       await register('open-1');
-      await beat('open-1', { gpu_type: 'apple', npu_tops: 38, metal_family: 'apple9', unified_memory: true });
+      // `constructor` is a field name like any other: kept as data, never as the object's prototype.
+      await beat('open-1', { gpu_type: 'apple', npu_tops: 38, metal_family: 'apple9', unified_memory: true, constructor: 2 });
       await beat('open-1', { cpu_percent: 5 });
       const a = await agent('open-1');
       assert.deepEqual(
         { ...a.resource_metrics },
-        { gpu_type: 'apple', npu_tops: 38, metal_family: 'apple9', unified_memory: true, cpu_percent: 5 },
+        { gpu_type: 'apple', npu_tops: 38, metal_family: 'apple9', unified_memory: true, constructor: 2, cpu_percent: 5 },
       );
       assert.equal((await capacity('gpu_type=apple')).length, 1);
 
@@ -158,14 +159,15 @@ for (const dialect of DIALECTS) {
       await beat('many-1', { cpu_percent: 1, memory_percent: 2 });
       for (let round = 0; round < 3; round++) {
         clock.advance(1000);
-        await beat('many-1', Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`r${round}_f${i}`, i])));
+        const fields = Array.from({ length: 30 }, (_, i) => [i === 0 && round === 0 ? 'constructor' : `r${round}_f${i}`, i]);
+        await beat('many-1', Object.fromEntries(fields));
       }
       const a = await agent('many-1');
       const fields = Object.keys(a.resource_metrics);
       assert.equal(fields.length, MAX_RESOURCE_FIELDS);
       assert.ok(fields.includes('cpu_percent') && fields.includes('memory_percent'), 'known fields are never dropped');
       assert.equal(fields.filter((f) => f.startsWith('r2_')).length, 30, 'the latest heartbeat is whole');
-      assert.equal(fields.filter((f) => f.startsWith('r0_')).length, 0, 'the oldest unknown fields went first');
+      assert.equal(fields.filter((f) => f.startsWith('r0_') || f === 'constructor').length, 0, 'the oldest unknown fields went first');
       assert.equal(Object.keys(a.resource_updated_at).length, MAX_RESOURCE_FIELDS);
     });
 
@@ -185,7 +187,9 @@ for (const dialect of DIALECTS) {
 
     test('the live feed announces the merged resources and their receive times', { skip }, async () => {
       await register('live-merge');
-      const socket = new WebSocket(hub.url.replace(/^http/, 'ws') + '/api/v1/live', { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      const socket = new WebSocket(hub.url.replace(/^http/, 'ws') + '/api/v1/live', {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
       const updates: Record<string, any>[] = [];
       socket.on('message', (data) => {
         const m = JSON.parse(String(data)) as Record<string, any>;

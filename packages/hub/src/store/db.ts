@@ -18,7 +18,8 @@ export interface Dialect {
   /**
    * The JSON object in `column` with the object bound to `?` merged into it (RFC 7396 merge patch):
    * a key's new value replaces the old one and `null` removes the key, at the top level and inside
-   * member objects (the stored resource dict nests one: its per-field timestamps).
+   * the `_updated_at` member object. Other members must not be objects (the resource dict's values
+   * are scalars and arrays), since the dialects would merge those differently.
    */
   jsonMergePatch(column: string): string;
   /**

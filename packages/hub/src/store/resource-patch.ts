@@ -47,13 +47,15 @@ export function splitStored(stored: Record<string, unknown>): { resources: Resou
  */
 export function trimStored(stored: Record<string, unknown>, known: ReadonlySet<string>): Record<string, unknown> | undefined {
   const { resources, updatedAt } = splitStored(stored);
+  // Own keys only: an unknown field may be called `constructor`.
+  const at = (field: string): number => (Object.hasOwn(updatedAt, field) ? (updatedAt[field] ?? 0) : 0);
   const fields = Object.keys(resources);
   const excess = fields.length - MAX_RESOURCE_FIELDS;
   if (excess <= 0) return undefined;
   const drop = new Set(
     fields
       .filter((f) => !known.has(f))
-      .sort((a, b) => (updatedAt[a] ?? 0) - (updatedAt[b] ?? 0) || (a < b ? -1 : 1))
+      .sort((a, b) => at(a) - at(b) || (a < b ? -1 : 1))
       .slice(0, excess),
   );
   const keep = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([f]) => !drop.has(f)));
