@@ -223,7 +223,9 @@ export function AgentPage({ agentId }: { agentId: string }) {
         <section className="panel" aria-labelledby="gpus-title">
           <div className="panel-head">
             <h2 id="gpus-title">GPUs</h2>
-            <span className="muted">{formatGb(res.gpu_process_vram_gb)} VRAM held by this agent</span>
+            {res.gpu_process_vram_gb !== undefined && (
+              <span className="muted">{formatGb(res.gpu_process_vram_gb)} VRAM held by this agent</span>
+            )}
           </div>
           <GpuTable gpus={gpus} reportedAt={a?.resource_updated_at.gpus} now={now} />
         </section>
