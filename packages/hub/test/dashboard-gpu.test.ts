@@ -3,12 +3,14 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
+import { ManualClock } from '../src/clock.js';
 import { launchChromium } from './support/browser.js';
 import { ADMIN_TOKEN, startTestHub, type TestHub } from './support/hub.js';
 
 /**
  * The dashboard's GPU figures in a real Chromium against a real hub: a row per GPU on the agent page,
- * no GPU chart for an agent without one, and the Capacity page naming the GPUs that fit.
+ * no GPU chart for an agent without one, figures that stopped arriving marked with their age, and
+ * the Capacity page naming the GPUs that fit.
  */
 
 declare const document: any;
@@ -36,11 +38,12 @@ const h200 = (index: number, uuid: string, free: number, ours: number) => ({
 describe('GPUs on the dashboard, in Chromium', { skip }, () => {
   let hub: TestHub;
   let page: Page;
+  const clock = new ManualClock(Date.now() - 600_000);
 
   before(async () => {
     assert.ok(existsSync(BUILD), `${BUILD} is missing: npm test builds it (npm run build:web)`);
     mkdirSync(ARTIFACTS, { recursive: true });
-    hub = await startTestHub('sqlite', { flags: ['--host-metrics-interval', '0'] });
+    hub = await startTestHub('sqlite', { clock, flags: ['--host-metrics-interval', '0'] });
     for (const [id, pool] of [
       ['gpu-box', 'gpu'],
       ['cpu-box', 'cpu'],
@@ -50,8 +53,12 @@ describe('GPUs on the dashboard, in Chromium', { skip }, () => {
     }
     const gpus = [h200(0, 'GPU-0a1b', 41, 60), h200(1, 'GPU-1c2d', 80, 2)];
     let r = await hub.call('POST', '/api/v1/agents/gpu-box/heartbeat', {
-      resources: { gpu_type: 'nvidia', gpu_vram_total_gb: 280, gpu_vram_available_gb: 121, gpu_process_vram_gb: 62, gpus },
+      resources: { gpu_type: 'nvidia', gpu_vram_total_gb: 280, gpu_vram_available_gb: 121, gpu_process_vram_gb: 62, gpus, npu_tops: 38 },
     });
+    assert.equal(r.status, 200);
+    // Five minutes on, a heartbeat with the CPU only: the GPU figures are now the last known.
+    clock.advance(300_000);
+    r = await hub.call('POST', '/api/v1/agents/gpu-box/heartbeat', { resources: { cpu_percent: 33 } });
     assert.equal(r.status, 200);
     r = await hub.call('POST', '/api/v1/agents/cpu-box/heartbeat', { resources: { gpu_type: 'none', cpu_percent: 12 } });
     assert.equal(r.status, 200);
@@ -83,6 +90,10 @@ describe('GPUs on the dashboard, in Chromium', { skip }, () => {
     assert.match(rows[1]?.[5] ?? '', /^61 °C$/);
     assert.match(rows[1]?.[6] ?? '', /^401 W$/);
     await page.locator('figure.chart[data-figures^="gpu_vram_available_gb"]').waitFor();
+    const kv = async (name: string) => (await page.locator(`.kv > div:has(dt:text-is("${name}")) dd`).textContent())?.trim();
+    assert.match((await kv('GPU VRAM')) ?? '', /^121\.0 GB free of 280\.0 GB · reported /, 'kept, with its age');
+    assert.equal(await kv('Host CPU'), '33.0%', 'current: no age');
+    assert.match((await kv('npu_tops')) ?? '', /^38 · reported /, 'a field the hub has no name for');
     await page.screenshot({ path: `${ARTIFACTS}dashboard-agent-gpus.png`, fullPage: true });
 
     await page.goto(`${hub.url}/agents/cpu-box`);

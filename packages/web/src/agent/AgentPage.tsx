@@ -19,6 +19,7 @@ import {
 } from '../ui/format.js';
 import { Empty, ErrorState, Loading } from '../ui/states.js';
 import { StatusBadge } from '../ui/StatusBadge.js';
+import { extraResources, staleSince } from './ages.js';
 import { Chart, type ChartLine } from './Chart.js';
 import { GpuTable } from './GpuTable.js';
 import { gpuList, hasGpu } from './gpus.js';
@@ -181,6 +182,8 @@ export function AgentPage({ agentId }: { agentId: string }) {
   const lastBeat = row?.last_heartbeat_at ?? a?.last_heartbeat_at ?? null;
   const res = a?.resource_metrics ?? {};
   const gpus = gpuList(res);
+  // When the oldest of these figures was reported, if it lags the heartbeats (see ages.ts).
+  const old = (...fields: string[]) => (a ? staleSince(a.resource_updated_at, fields, lastBeat, a.heartbeat_interval_s) : undefined);
   const data = series.kind === 'ready' ? series.value.data : emptySeries();
 
   return (
@@ -266,12 +269,35 @@ export function AgentPage({ agentId }: { agentId: string }) {
             <Loading label="Loading…" />
           ) : (
             <dl className="kv">
-              <KV k="Host CPU" v={formatPercent(res.cpu_percent)} />
-              <KV k="CPU cores" v={`${formatNumber(res.cpu_cores_available)} free of ${formatNumber(res.cpu_cores_physical)}`} />
-              <KV k="Load (1 / 5 min)" v={`${formatNumber(res.cpu_load_1min)} / ${formatNumber(res.cpu_load_5min)}`} />
-              <KV k="Host memory" v={`${formatPercent(res.memory_percent)} used · ${formatGb(res.memory_available_gb)} free`} />
-              <KV k="GPU" v={res.gpu_type ?? '—'} />
-              <KV k="GPU VRAM" v={`${formatGb(res.gpu_vram_available_gb)} free of ${formatGb(res.gpu_vram_total_gb)}`} />
+              <KV k="Host CPU" v={formatPercent(res.cpu_percent)} old={old('cpu_percent')} now={now} />
+              <KV
+                k="CPU cores"
+                v={`${formatNumber(res.cpu_cores_available)} free of ${formatNumber(res.cpu_cores_physical)}`}
+                old={old('cpu_cores_available', 'cpu_cores_physical')}
+                now={now}
+              />
+              <KV
+                k="Load (1 / 5 min)"
+                v={`${formatNumber(res.cpu_load_1min)} / ${formatNumber(res.cpu_load_5min)}`}
+                old={old('cpu_load_1min', 'cpu_load_5min')}
+                now={now}
+              />
+              <KV
+                k="Host memory"
+                v={`${formatPercent(res.memory_percent)} used · ${formatGb(res.memory_available_gb)} free`}
+                old={old('memory_percent', 'memory_available_gb')}
+                now={now}
+              />
+              <KV k="GPU" v={res.gpu_type ?? '—'} old={old('gpu_type')} now={now} />
+              <KV
+                k="GPU VRAM"
+                v={`${formatGb(res.gpu_vram_available_gb)} free of ${formatGb(res.gpu_vram_total_gb)}`}
+                old={old('gpu_vram_available_gb', 'gpu_vram_total_gb')}
+                now={now}
+              />
+              {extraResources(res).map(([k, v]) => (
+                <KV key={k} k={k} v={formatValue(v, 200)} old={old(k)} now={now} />
+              ))}
               <KV k="Process memory" v={formatMb(row?.memory_mb ?? a.memory_mb)} />
               <KV k="Messages" v={formatCount(row?.message_count ?? a.message_count)} />
               <KV k="Heartbeat every" v={`${a.heartbeat_interval_s} s`} />
@@ -321,11 +347,20 @@ function Breadcrumb({ name }: { name: string }) {
   );
 }
 
-function KV({ k, v }: { k: string; v: string }) {
+/** A name and its value; `old` (with `now`) marks a last-known figure with the time it was reported. */
+function KV({ k, v, old, now }: { k: string; v: string; old?: number | undefined; now?: number }) {
   return (
     <div>
       <dt>{k}</dt>
-      <dd>{v}</dd>
+      <dd>
+        {v}
+        {old !== undefined && now !== undefined && (
+          <span className="muted small stale-figure" title={formatDateTime(old)}>
+            {' '}
+            · reported {formatAgo(old, now)}
+          </span>
+        )}
+      </dd>
     </div>
   );
 }
