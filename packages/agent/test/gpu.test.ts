@@ -44,7 +44,7 @@ describe('GPU through nvidia-smi, rocm-smi and sysfs', () => {
     const smi = tool(`echo "$@" >> '${argsLog}'
 case "$1" in
   --query-gpu=*) cat '${FIXTURES}nvidia-8.csv' ;;
-  --query-compute-apps=*) printf '%s, 2048\\n999999, 512\\n%s, 1024\\n' ${PID} ${PID} ;;
+  --query-compute-apps=*) printf '%s, GPU-00000000-3f1e-4c2a-8d7b-9a6e5f4c3b2a, 2048\\n999999, GPU-00000000-3f1e-4c2a-8d7b-9a6e5f4c3b2a, 512\\n%s, GPU-00000003-3f1e-4c2a-8d7b-9a6e5f4c3b2a, 1024\\n' ${PID} ${PID} ;;
   *) exit 2 ;;
 esac`);
     const c = collector({ nvidiaSmiPath: smi, pid: PID });
@@ -58,14 +58,64 @@ esac`);
     );
     assert.equal(s.gpu.error, undefined);
     assert.equal(s.process?.gpuMemoryBytes, 3072 * 1024 * 1024);
+    assert.deepEqual(
+      s.gpu.devices.map((d) => d.processMemoryMb),
+      [2048, 0, 0, 1024, 0, 0, 0, 0],
+    );
     const r = toResources(s);
     assert.equal(r.gpu_type, 'nvidia');
     assert.equal(r.gpu_vram_total_gb, (8 * 81559) / 1024);
+    assert.equal(r.gpus?.length, 8);
+    assert.equal(r.gpu_process_vram_gb, 3);
     // A fixed argument vector, never a shell line.
     assert.deepEqual(readFileSync(argsLog, 'utf8').trim().split('\n').sort(), [
-      '--query-compute-apps=pid,used_memory --format=csv,noheader,nounits',
-      '--query-gpu=index,name,memory.total,memory.used,memory.free,utilization.gpu,temperature.gpu --format=csv,noheader,nounits',
+      '--query-compute-apps=pid,gpu_uuid,used_memory --format=csv,noheader,nounits',
+      '--query-gpu=index,uuid,pci.bus_id,name,memory.total,memory.used,memory.free,utilization.gpu,temperature.gpu,power.draw --format=csv,noheader,nounits',
     ]);
+    c.close();
+  });
+
+  test('nvidia-smi with 2 GPUs and processes on both: a gpus entry per GPU, with our share of each', async () => {
+    const smi = tool(`case "$1" in
+  --query-gpu=*) cat '${FIXTURES}nvidia-2.csv' ;;
+  --query-compute-apps=*) cat '${FIXTURES}nvidia-apps-2.csv' ;;
+esac`);
+    const c = collector({ nvidiaSmiPath: smi, pid: PID });
+    const s = await c.sample();
+    const r = toResources(s);
+    assert.deepEqual(r.gpus, [
+      {
+        index: 0,
+        name: 'NVIDIA H200',
+        uuid: 'GPU-0f6a2c1e-7b3d-4e8f-9a01-b2c3d4e5f601',
+        bus_id: '00000000:17:00.0',
+        vram_total_gb: 143771 / 1024,
+        vram_used_gb: 101787 / 1024,
+        vram_free_gb: 41,
+        utilization_percent: 97,
+        temperature_c: 71,
+        power_w: 612.48,
+        process_vram_gb: 60,
+      },
+      {
+        index: 1,
+        name: 'NVIDIA H200',
+        uuid: 'GPU-9e8d7c6b-5a49-4382-a1b0-c9d8e7f6a502',
+        bus_id: '00000000:65:00.0',
+        vram_total_gb: 143771 / 1024,
+        vram_used_gb: 61851 / 1024,
+        vram_free_gb: 80,
+        utilization_percent: 35,
+        temperature_c: 52,
+        power_w: 301.1,
+        process_vram_gb: 2,
+      },
+    ]);
+    // Only the watched PID (4242) counts as ours, not 4243 or other users' 7001 and 7002.
+    assert.equal(r.gpu_process_vram_gb, 62);
+    // The seed's scalars stay, as sums.
+    assert.equal(r.gpu_vram_available_gb, 121);
+    assert.equal(r.gpu_vram_total_gb, (2 * 143771) / 1024);
     c.close();
   });
 
@@ -86,7 +136,10 @@ esac`);
     const c = collector({ nvidiaSmiPath: smi });
     const s = await c.sample();
     assert.deepEqual(s.gpu, { type: 'none', devices: [], totalMb: 0, freeMb: 0 });
-    assert.equal(toResources(s).gpu_type, 'none');
+    const r = toResources(s);
+    assert.equal(r.gpu_type, 'none');
+    // Known to have no GPU: the hub's last GPU figures for the agent are cleared, not kept.
+    assert.deepEqual([r.gpu_vram_total_gb, r.gpu_vram_available_gb, r.gpus, r.gpu_process_vram_gb], [null, null, null, null]);
     c.close();
   });
 
@@ -157,6 +210,25 @@ esac`);
     const { value: s, ms } = await pending;
     assert.ok(ms < 1000, `sample took ${ms} ms`);
     assert.match(s.gpu.error ?? '', /cancelled/);
+  });
+
+  test('rocm-smi: amd, per card with every figure it prints', async () => {
+    const argsLog = join(dir, 'rocm-args.log');
+    const c = collector({ rocmSmiPath: tool(`echo "$@" > '${argsLog}'; cat '${FIXTURES}rocm-2.json'`) });
+    const r = toResources(await c.sample());
+    assert.equal(r.gpu_type, 'amd');
+    assert.deepEqual(
+      r.gpus?.map((g) => [g.index, g.uuid, g.bus_id, g.name, g.vram_free_gb, g.utilization_percent, g.temperature_c, g.power_w]),
+      [
+        [0, '0x2f6c1a0be3d94e71', '0000:29:00.0', 'Aldebaran/MI200 [Instinct MI210]', 16368 / 1024, 88, 48, 212],
+        [1, '0x8a03d57c61b2f490', '0000:2C:00.0', 'Aldebaran/MI200 [Instinct MI210]', 65509.546875 / 1024, 0, 39, undefined],
+      ],
+    );
+    assert.equal(
+      readFileSync(argsLog, 'utf8').trim(),
+      '--showmeminfo vram --showuse --showtemp --showpower --showproductname --showbus --showuniqueid --json',
+    );
+    c.close();
   });
 
   test('rocm-smi: amd, VRAM per card', async () => {

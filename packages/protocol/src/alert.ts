@@ -42,6 +42,7 @@ export const ALERT_METRICS = [
   'resources.memory_available_gb',
   'resources.gpu_vram_total_gb',
   'resources.gpu_vram_available_gb',
+  'resources.gpu_process_vram_gb',
   'metrics.memory_mb',
   'metrics.message_count',
   'metrics.cpu_percent',

@@ -15,6 +15,7 @@ function agent(id: string, over: Partial<Agent> = {}): Agent {
     last_heartbeat_at: 1000,
     performance_score: 1,
     resource_metrics: {},
+    resource_updated_at: {},
     metadata: {},
     heartbeat_interval_s: 15,
     registered_at: 500,

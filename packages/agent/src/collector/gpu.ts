@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GpuType } from '@vigil/protocol';
-import { parseNvidiaApps, parseNvidiaGpus, parseRocmVram } from './gpu-parse.js';
+import { parseNvidiaApps, parseNvidiaGpus, parseRocmSmi } from './gpu-parse.js';
 import { type RunningTool, type ToolLimits, type ToolResult, runTool } from './tool.js';
 import type { GpuDevice, GpuSample } from './types.js';
 
@@ -16,17 +16,20 @@ export interface GpuProbeOptions extends ToolLimits {
 
 export interface GpuReading {
   gpu: GpuSample;
-  /** VRAM held by the given PIDs; undefined when not known. */
+  /** VRAM held by the given PIDs; undefined when not known (each device then has no `processMemoryMb` either). */
   processBytes?: number;
 }
 
 const NVIDIA_GPU_ARGS = [
-  '--query-gpu=index,name,memory.total,memory.used,memory.free,utilization.gpu,temperature.gpu',
+  '--query-gpu=index,uuid,pci.bus_id,name,memory.total,memory.used,memory.free,utilization.gpu,temperature.gpu,power.draw',
   '--format=csv,noheader,nounits',
 ] as const;
-const NVIDIA_APPS_ARGS = ['--query-compute-apps=pid,used_memory', '--format=csv,noheader,nounits'] as const;
-const ROCM_ARGS = ['--showmeminfo', 'vram', '--json'] as const;
+const NVIDIA_APPS_ARGS = ['--query-compute-apps=pid,gpu_uuid,used_memory', '--format=csv,noheader,nounits'] as const;
+const ROCM_ARGS = [
+  '--showmeminfo', 'vram', '--showuse', '--showtemp', '--showpower', '--showproductname', '--showbus', '--showuniqueid', '--json',
+] as const; // prettier-ignore
 const INTEL_VENDOR = '0x8086';
+const MIB = 1024 * 1024;
 
 /**
  * GPUs of the host, through the vendors' tools: nvidia-smi first, then rocm-smi, then an Intel
@@ -87,9 +90,16 @@ export class GpuProbe {
     const reading: GpuReading = { gpu: this.gpuOf('nvidia', parsed.value) };
     const byPid = apps?.kind === 'exited' && apps.code === 0 ? parseNvidiaApps(apps.stdout) : undefined;
     if (byPid?.ok) {
+      const ours = new Set(pids);
+      const byGpu = new Map<string, number>();
       let mb = 0;
-      for (const pid of pids ?? []) mb += byPid.value.get(pid) ?? 0;
-      reading.processBytes = mb * 1024 * 1024;
+      for (const app of byPid.value) {
+        if (!ours.has(app.pid)) continue;
+        mb += app.mb;
+        if (app.gpuUuid !== undefined) byGpu.set(app.gpuUuid, (byGpu.get(app.gpuUuid) ?? 0) + app.mb);
+      }
+      reading.processBytes = mb * MIB;
+      for (const d of reading.gpu.devices) if (d.uuid !== undefined) d.processMemoryMb = byGpu.get(d.uuid) ?? 0;
     }
     return reading;
   }
@@ -102,7 +112,7 @@ export class GpuProbe {
     }
     if (r.kind === 'failed') return { gpu: this.failed('amd', r.error) };
     if (r.code !== 0) return { gpu: this.failed('amd', exitError(this.options.rocmSmiPath, r)) };
-    const parsed = parseRocmVram(r.stdout);
+    const parsed = parseRocmSmi(r.stdout);
     return { gpu: parsed.ok ? this.gpuOf('amd', parsed.value) : this.failed('amd', parsed.error) };
   }
 

@@ -1,12 +1,16 @@
-import type { AgentProcessMetrics, Resources } from '@vigil/protocol';
-import type { Sample } from './types.js';
+import { MAX_GPUS, type AgentProcessMetrics, type GpuDevice, type ResourceReport } from '@vigil/protocol';
+import type { GpuDevice as CollectedGpu, Sample } from './types.js';
 
 const GB = 1024 ** 3;
 const MB = 1024 ** 2;
 
-/** The seed 001 `resources` dict of a heartbeat, computed from one sample. Unmeasured figures are absent, never 0. */
-export function toResources(s: Sample): Resources {
-  const r: Resources = {
+/**
+ * The seed 001 `resources` dict of a heartbeat, computed from one sample. Unmeasured figures are
+ * absent, never 0: the hub then keeps their last value. Figures known to be gone (a host whose GPU
+ * tool answered that it has no GPU) are `null`, which clears them on the hub.
+ */
+export function toResources(s: Sample): ResourceReport {
+  const r: ResourceReport = {
     cpu_cores_physical: s.host.cpuCoresPhysical,
     cpu_load_1min: s.host.load1,
     cpu_load_5min: s.host.load5,
@@ -23,8 +27,34 @@ export function toResources(s: Sample): Resources {
   if (s.gpu.type !== 'none' && s.gpu.devices.length > 0) {
     r.gpu_vram_total_gb = s.gpu.totalMb / 1024;
     r.gpu_vram_available_gb = s.gpu.freeMb / 1024;
+    r.gpus = s.gpu.devices.slice(0, MAX_GPUS).map(toGpu);
+  } else if (s.gpu.type === 'none' && s.gpu.error === undefined) {
+    // The tools said there is no GPU (one may have been removed): the last GPU figures no longer hold.
+    r.gpu_vram_total_gb = null;
+    r.gpu_vram_available_gb = null;
+    r.gpus = null;
+    r.gpu_process_vram_gb = null;
   }
+  if (s.process?.gpuMemoryBytes !== undefined) r.gpu_process_vram_gb = s.process.gpuMemoryBytes / GB;
   return r;
+}
+
+/** One GPU as a heartbeat carries it: the tool's MiB in GB, figures it did not give left out. */
+function toGpu(d: CollectedGpu): GpuDevice {
+  const g: GpuDevice = {
+    index: d.index,
+    name: d.name,
+    vram_total_gb: d.memoryTotalMb / 1024,
+    vram_used_gb: d.memoryUsedMb / 1024,
+    vram_free_gb: d.memoryFreeMb / 1024,
+  };
+  if (d.uuid !== undefined) g.uuid = d.uuid;
+  if (d.busId !== undefined) g.bus_id = d.busId;
+  if (d.utilizationPercent !== undefined) g.utilization_percent = d.utilizationPercent;
+  if (d.temperatureC !== undefined) g.temperature_c = d.temperatureC;
+  if (d.powerW !== undefined) g.power_w = d.powerW;
+  if (d.processMemoryMb !== undefined) g.process_vram_gb = d.processMemoryMb / 1024;
+  return g;
 }
 
 /** The seed 002 per-agent figures of a heartbeat (the watched process tree's own usage). */

@@ -47,13 +47,20 @@ export interface ProcessSample {
 
 export interface GpuDevice {
   index: number;
+  /** The model, as the tool names it. */
   name: string;
+  /** Stable device id (nvidia-smi's `GPU-…` uuid, rocm-smi's unique id) and PCI bus id, where the tool gives them. */
+  uuid?: string;
+  busId?: string;
   memoryTotalMb: number;
   memoryUsedMb: number;
   memoryFreeMb: number;
   /** Absent where the tool says N/A or [Not Supported]. */
   utilizationPercent?: number;
   temperatureC?: number;
+  powerW?: number;
+  /** VRAM the watched PIDs hold on this GPU (nvidia-smi's compute apps); absent when unknown. */
+  processMemoryMb?: number;
 }
 
 export interface GpuSample {

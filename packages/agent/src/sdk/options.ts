@@ -1,11 +1,11 @@
-import type { AgentProcessMetrics, RegisterAgent, Resources } from '@vigil/protocol';
+import type { AgentProcessMetrics, RegisterAgent, ResourceReport } from '@vigil/protocol';
 import { defaultOnError, type VigilClientError } from './errors.js';
 import type { BackoffPolicy } from './retry-policy.js';
 
 /** What a heartbeat reports besides liveness; see {@link VigilClientOptions.collect}. */
 export interface CollectedResources {
-  /** The seed 001 `resources` dict (host or cgroup figures). */
-  resources?: Resources;
+  /** The seed 001 `resources` dict (host or cgroup figures); a field left out keeps its last value on the hub, `null` clears it. */
+  resources?: ResourceReport;
   /** The agent process's own figures; `message_count` is filled in by the client. */
   metrics?: AgentProcessMetrics;
 }

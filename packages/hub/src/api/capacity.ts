@@ -11,11 +11,14 @@ export const capacityRoutes: Routes = (app, { db }) => {
     {
       config: { access: 'authenticated' },
       schema: {
-        summary: 'Online agents with room for a job, best fit first',
+        summary: 'Online agents with room for a job, best fit first, with the GPUs that fit',
         tags: ['capacity'],
         querystring: Type.Object(
           {
-            min_gpu_vram_gb: Type.Optional(Type.Number({ minimum: 0, maximum: 1_000_000 })),
+            min_gpu_vram_gb: Type.Optional(
+              Type.Number({ minimum: 0, maximum: 1_000_000, description: 'Free VRAM on one GPU (on each of gpu_count GPUs)' }),
+            ),
+            gpu_count: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, description: 'GPUs the job needs (default 1)' })),
             min_cpu_cores: Type.Optional(Type.Number({ minimum: 0, maximum: 100_000 })),
             min_memory_gb: Type.Optional(Type.Number({ minimum: 0, maximum: 1_000_000 })),
             pool: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),

@@ -15,6 +15,9 @@ export function describeValidation(errors: readonly Partial<ErrorObject>[], cont
   if (!e) return 'Invalid request';
   const where = `${context ?? 'request'}${(e.instancePath ?? '').replace(/\//g, '.')}`;
   const params = (e.params ?? {}) as Record<string, unknown>;
+  // A field name refused by `propertyNames` (open-ended dicts such as resources).
+  const name = (e as { propertyName?: unknown }).propertyName;
+  if (typeof name === 'string') return `${where} has field name ${JSON.stringify(name)}, which ${e.message ?? 'is invalid'}`;
   switch (e.keyword) {
     case 'additionalProperties':
       return `${where} has unknown field ${JSON.stringify(params['additionalProperty'])}`;

@@ -141,7 +141,25 @@ export function step(a: SimAgent, now: number, random: () => number): SimAction[
         memory_percent: round(clamp(30 + (a.memoryMb / (t.memoryGb * 1024)) * 100, 0, 100)),
         memory_available_gb: round(Math.max(0, t.memoryGb * 0.6 - a.memoryMb / 1024)),
         gpu_type: gpu ? gpu.type : 'none',
-        ...(gpu ? { gpu_vram_total_gb: gpu.vramGb, gpu_vram_available_gb: round(gpu.vramGb - a.vramUsedGb) } : {}),
+        ...(gpu
+          ? {
+              gpu_vram_total_gb: gpu.vramGb,
+              gpu_vram_available_gb: round(gpu.vramGb - a.vramUsedGb),
+              gpu_process_vram_gb: round(a.vramUsedGb),
+              gpus: [
+                {
+                  index: 0,
+                  name: gpu.type === 'nvidia' ? `NVIDIA ${gpu.vramGb} GB (simulated)` : `AMD Instinct ${gpu.vramGb} GB (simulated)`,
+                  vram_total_gb: gpu.vramGb,
+                  vram_used_gb: round(a.vramUsedGb),
+                  vram_free_gb: round(gpu.vramGb - a.vramUsedGb),
+                  process_vram_gb: round(a.vramUsedGb),
+                  utilization_percent: round(clamp(a.cpu * 0.9, 0, 100)),
+                  temperature_c: round(35 + a.cpu * 0.4),
+                },
+              ],
+            }
+          : {}),
       },
       metrics: {
         cpu_percent: round(a.cpu),

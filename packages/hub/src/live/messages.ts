@@ -14,7 +14,10 @@ export type LiveMessage =
       type: 'metrics_update';
       agent_id: string;
       status: AgentStatus;
+      /** The agent's resources after this heartbeat was merged in ({} when it carried none). */
       resources: Resources;
+      /** When each of those fields was last reported; absent when the heartbeat carried no resources. */
+      resource_updated_at?: Record<string, number>;
       metrics: AgentProcessMetrics & { message_count?: number };
       received_at: number;
     }
@@ -64,14 +67,16 @@ export function messagesFor(cmd: Command, result: CommandResult): LiveMessage[] 
       if (r.duplicate) return [];
       const out: LiveMessage[] = [];
       if (r.cameOnline) out.push({ type: 'agent_status', agent_id: cmd.agentId, status: r.status, reason: 'heartbeat', at: cmd.now });
-      out.push({
+      const update: LiveMessage = {
         type: 'metrics_update',
         agent_id: cmd.agentId,
         status: r.status,
-        resources: cmd.heartbeat.resources ?? {},
+        resources: r.resources ?? {},
         metrics: cmd.heartbeat.metrics ?? {},
         received_at: cmd.now,
-      });
+      };
+      if (r.resourceUpdatedAt) update.resource_updated_at = r.resourceUpdatedAt;
+      out.push(update);
       return out;
     }
     case 'event': {

@@ -1,7 +1,9 @@
-import type { AgentEvent, AgentProcessMetrics, AgentStatus, Heartbeat, RegisterAgent, Resources } from '@vigil/protocol';
+import { KNOWN_RESOURCE_FIELDS } from '@vigil/protocol';
+import type { AgentEvent, AgentProcessMetrics, AgentStatus, Heartbeat, RegisterAgent, ResourceReport, Resources } from '@vigil/protocol';
 import { jsonColumn, Where, type Dialect, type SqlExecutor } from './db.js';
 import { insertHubEvent } from './events.js';
 import { fromPreview, jsonPreview, type ListReader, type PreviewColumns, type Truncatable } from './previews.js';
+import { RESOURCE_COLUMNS, resourceColumnParams, resourcePatch, splitStored, trimStored } from './resource-patch.js';
 
 export interface Agent extends Truncatable {
   agent_id: string;
@@ -15,6 +17,8 @@ export interface Agent extends Truncatable {
   last_heartbeat_at: number | null;
   performance_score: number;
   resource_metrics: Resources;
+  /** When each field of `resource_metrics` was last reported (the hub's receive time, epoch ms). */
+  resource_updated_at: Record<string, number>;
   metadata: Record<string, unknown>;
   heartbeat_interval_s: number;
   registered_at: number;
@@ -25,7 +29,7 @@ export interface Agent extends Truncatable {
   message_count: number | null;
 }
 
-export interface AgentRow extends Omit<Agent, 'capabilities' | 'resource_metrics' | 'metadata'> {
+export interface AgentRow extends Omit<Agent, 'capabilities' | 'resource_metrics' | 'resource_updated_at' | 'metadata'> {
   capabilities: unknown;
   resource_metrics: unknown;
   metadata: unknown;
@@ -45,10 +49,12 @@ export const agentListColumns = (d: Dialect): string =>
 export const toListedAgent = (row: AgentRow): Agent => toAgent(fromPreview(row, AGENT_PREVIEW));
 
 export function toAgent(row: AgentRow): Agent {
+  const { resources, updatedAt } = splitStored(jsonColumn<Record<string, unknown>>(row.resource_metrics, {}));
   return {
     ...row,
     capabilities: jsonColumn<string[]>(row.capabilities, []),
-    resource_metrics: jsonColumn<Resources>(row.resource_metrics, {}),
+    resource_metrics: resources,
+    resource_updated_at: updatedAt,
     metadata: jsonColumn<Record<string, unknown>>(row.metadata, {}),
   };
 }
@@ -163,7 +169,7 @@ const INSERT_METRIC =
   ' ON CONFLICT (agent_id, event_id) DO NOTHING';
 
 function metricRow(agentId: string, hb: Heartbeat, status: AgentStatus, now: number): unknown[] {
-  const r: Resources = hb.resources ?? {};
+  const r: ResourceReport = hb.resources ?? {};
   const m: AgentProcessMetrics = hb.metrics ?? {};
   return [
     agentId, hb.event_id, hb.timestamp, now, status,
@@ -173,29 +179,45 @@ function metricRow(agentId: string, hb: Heartbeat, status: AgentStatus, now: num
   ]; // prettier-ignore
 }
 
-// The agent row keeps the latest state; which columns a heartbeat replaces depends on what it carried.
-function heartbeatUpdateSql(hasResources: boolean, hasMetrics: boolean): string {
+/**
+ * The agent row keeps the latest state; which columns a heartbeat changes depends on what it carried.
+ * Resources are merged into the stored dict (see resource-patch.ts), and the merged dict comes back.
+ */
+function heartbeatUpdateSql(dialect: Dialect, hasResources: boolean, hasMetrics: boolean): string {
   const sets = ['status = ?', 'offline_reason = NULL', 'last_heartbeat_at = ?', 'updated_at = ?'];
   if (hasResources) {
-    sets.push('resource_metrics = ?', 'cpu_cores_available = ?', 'memory_available_gb = ?', 'gpu_vram_available_gb = ?', 'gpu_type = ?');
+    sets.push(`resource_metrics = ${dialect.jsonMergePatch('resource_metrics')}`);
+    for (const column of RESOURCE_COLUMNS) sets.push(`${column} = CASE WHEN ? = 1 THEN ? ELSE ${column} END`);
   }
   if (hasMetrics) sets.push('memory_mb = COALESCE(?, memory_mb)', 'message_count = COALESCE(?, message_count)');
   if (hasResources || hasMetrics) sets.push('cpu_percent = COALESCE(?, cpu_percent)');
-  return `UPDATE agents SET ${sets.join(', ')} WHERE agent_id = ?`;
+  return `UPDATE agents SET ${sets.join(', ')} WHERE agent_id = ?${hasResources ? ' RETURNING resource_metrics' : ''}`;
 }
 
-// The four statements, built once: the same string object each time keeps the statement cache's lookup cheap.
-const HEARTBEAT_UPDATE = [
-  heartbeatUpdateSql(false, false),
-  heartbeatUpdateSql(false, true),
-  heartbeatUpdateSql(true, false),
-  heartbeatUpdateSql(true, true),
-];
-const heartbeatUpdate = (hasResources: boolean, hasMetrics: boolean): string =>
-  HEARTBEAT_UPDATE[(hasResources ? 2 : 0) + (hasMetrics ? 1 : 0)] as string;
+// The four statements per dialect, built once: the same string object each time keeps the statement cache's lookup cheap.
+const HEARTBEAT_UPDATE = new Map<Dialect, string[]>();
+function heartbeatUpdate(dialect: Dialect, hasResources: boolean, hasMetrics: boolean): string {
+  let built = HEARTBEAT_UPDATE.get(dialect);
+  if (!built) {
+    built = [false, true].flatMap((r) => [false, true].map((m) => heartbeatUpdateSql(dialect, r, m)));
+    HEARTBEAT_UPDATE.set(dialect, built);
+  }
+  return built[(hasResources ? 2 : 0) + (hasMetrics ? 1 : 0)] as string;
+}
+
+const KNOWN_FIELDS: ReadonlySet<string> = new Set(KNOWN_RESOURCE_FIELDS);
 
 export type HeartbeatResult =
-  { ok: true; duplicate: boolean; status: AgentStatus; cameOnline: boolean } | Exclude<AgentGuard, { ok: true }>;
+  | {
+      ok: true;
+      duplicate: boolean;
+      status: AgentStatus;
+      cameOnline: boolean;
+      /** The agent's resources after this heartbeat's were merged in; absent when it carried none (or was a duplicate). */
+      resources?: Resources;
+      resourceUpdatedAt?: Record<string, number>;
+    }
+  | Exclude<AgentGuard, { ok: true }>;
 
 /** Appends the sample and updates the agent's latest state; an offline agent comes back online. */
 export async function recordHeartbeat(
@@ -214,17 +236,29 @@ export async function recordHeartbeat(
 
   const params: unknown[] = [status, now, now];
   const r = hb.resources;
-  if (r) {
-    params.push(JSON.stringify(r), r.cpu_cores_available, r.memory_available_gb, r.gpu_vram_available_gb, r.gpu_type);
-  }
+  if (r) params.push(resourcePatch(r, now), ...resourceColumnParams(r));
   if (hb.metrics) params.push(hb.metrics.memory_mb, hb.metrics.message_count);
   if (r || hb.metrics) params.push(hb.metrics?.cpu_percent ?? r?.cpu_percent);
   params.push(agentId);
-  await tx.run(heartbeatUpdate(r !== undefined, hb.metrics !== undefined), params);
+  const sql = heartbeatUpdate(dialect, r !== undefined, hb.metrics !== undefined);
+  const result: HeartbeatResult = { ok: true, duplicate: false, status, cameOnline: guard.status === 'offline' };
+  if (r) {
+    const row = await tx.get<{ resource_metrics: unknown }>(sql, params);
+    let stored = jsonColumn<Record<string, unknown>>(row?.resource_metrics, {});
+    const trimmed = trimStored(stored, KNOWN_FIELDS);
+    if (trimmed) {
+      stored = trimmed;
+      await tx.run('UPDATE agents SET resource_metrics = ? WHERE agent_id = ?', [JSON.stringify(trimmed), agentId]);
+    }
+    const { resources, updatedAt } = splitStored(stored);
+    result.resources = resources;
+    result.resourceUpdatedAt = updatedAt;
+  } else {
+    await tx.run(sql, params);
+  }
 
-  const cameOnline = guard.status === 'offline';
-  if (cameOnline) await insertHubEvent(tx, agentId, 'online', 'Heartbeat received; agent is back online', {}, now);
-  return { ok: true, duplicate: false, status, cameOnline };
+  if (result.cameOnline) await insertHubEvent(tx, agentId, 'online', 'Heartbeat received; agent is back online', {}, now);
+  return result;
 }
 
 /**

@@ -13,7 +13,7 @@ let pgProbe: Promise<string | undefined> | undefined;
 /** Undefined when PostgreSQL answers; otherwise why not. Throws when CI requires it. */
 export function postgresUnavailable(): Promise<string | undefined> {
   pgProbe ??= (async () => {
-    const client = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 3000 });
+    const client = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 20_000 });
     try {
       await client.connect();
       await client.query('SELECT 1');

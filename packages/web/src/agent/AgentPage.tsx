@@ -19,7 +19,10 @@ import {
 } from '../ui/format.js';
 import { Empty, ErrorState, Loading } from '../ui/states.js';
 import { StatusBadge } from '../ui/StatusBadge.js';
+import { extraResources, staleSince } from './ages.js';
 import { Chart, type ChartLine } from './Chart.js';
+import { GpuTable } from './GpuTable.js';
+import { gpuList, hasGpu } from './gpus.js';
 import { loadSeries, type LoadedSeries } from './load.js';
 import { appendSample, emptySeries, liveFigures, RANGES, rangeMs, type RangeKey } from './series.js';
 
@@ -112,9 +115,17 @@ export function AgentPage({ agentId }: { agentId: string }) {
               }
             : s,
         );
+        // The message carries the agent's whole resources after the merge, so it replaces them.
         setAgent((a) =>
           a.kind === 'ready' && Object.keys(m.resources).length > 0
-            ? { kind: 'ready', value: { ...a.value, resource_metrics: m.resources } }
+            ? {
+                kind: 'ready',
+                value: {
+                  ...a.value,
+                  resource_metrics: m.resources,
+                  resource_updated_at: m.resource_updated_at ?? a.value.resource_updated_at,
+                },
+              }
             : a,
         );
         break;
@@ -170,6 +181,9 @@ export function AgentPage({ agentId }: { agentId: string }) {
   const status = row?.status ?? a?.status ?? 'offline';
   const lastBeat = row?.last_heartbeat_at ?? a?.last_heartbeat_at ?? null;
   const res = a?.resource_metrics ?? {};
+  const gpus = gpuList(res);
+  // When the oldest of these figures was reported, if it lags the heartbeats (see ages.ts).
+  const old = (...fields: string[]) => (a ? staleSince(a.resource_updated_at, fields, lastBeat, a.heartbeat_interval_s) : undefined);
   const data = series.kind === 'ready' ? series.value.data : emptySeries();
 
   return (
@@ -203,10 +217,22 @@ export function AgentPage({ agentId }: { agentId: string }) {
         <div className="charts" aria-busy={series.kind === 'loading'}>
           <Chart title="CPU" lines={CPU} data={data} format={pct} windowMs={rangeMs(range)} />
           <Chart title="Memory" lines={MEMORY} data={data} format={mb} windowMs={rangeMs(range)} />
-          <Chart title="GPU VRAM free" lines={VRAM} data={data} format={gb} windowMs={rangeMs(range)} />
+          {hasGpu(res) && <Chart title="GPU VRAM free" lines={VRAM} data={data} format={gb} windowMs={rangeMs(range)} />}
           <Chart title="Disk I/O" lines={IO} data={data} format={rate} windowMs={rangeMs(range)} />
         </div>
       </section>
+
+      {gpus.length > 0 && (
+        <section className="panel" aria-labelledby="gpus-title">
+          <div className="panel-head">
+            <h2 id="gpus-title">GPUs</h2>
+            {res.gpu_process_vram_gb !== undefined && (
+              <span className="muted">{formatGb(res.gpu_process_vram_gb)} VRAM held by this agent</span>
+            )}
+          </div>
+          <GpuTable gpus={gpus} reportedAt={a?.resource_updated_at.gpus} now={now} />
+        </section>
+      )}
 
       <div className="agent-grid">
         <section className="panel" aria-labelledby="errors-title">
@@ -243,12 +269,35 @@ export function AgentPage({ agentId }: { agentId: string }) {
             <Loading label="Loading…" />
           ) : (
             <dl className="kv">
-              <KV k="Host CPU" v={formatPercent(res.cpu_percent)} />
-              <KV k="CPU cores" v={`${formatNumber(res.cpu_cores_available)} free of ${formatNumber(res.cpu_cores_physical)}`} />
-              <KV k="Load (1 / 5 min)" v={`${formatNumber(res.cpu_load_1min)} / ${formatNumber(res.cpu_load_5min)}`} />
-              <KV k="Host memory" v={`${formatPercent(res.memory_percent)} used · ${formatGb(res.memory_available_gb)} free`} />
-              <KV k="GPU" v={res.gpu_type ?? '—'} />
-              <KV k="GPU VRAM" v={`${formatGb(res.gpu_vram_available_gb)} free of ${formatGb(res.gpu_vram_total_gb)}`} />
+              <KV k="Host CPU" v={formatPercent(res.cpu_percent)} old={old('cpu_percent')} now={now} />
+              <KV
+                k="CPU cores"
+                v={`${formatNumber(res.cpu_cores_available)} free of ${formatNumber(res.cpu_cores_physical)}`}
+                old={old('cpu_cores_available', 'cpu_cores_physical')}
+                now={now}
+              />
+              <KV
+                k="Load (1 / 5 min)"
+                v={`${formatNumber(res.cpu_load_1min)} / ${formatNumber(res.cpu_load_5min)}`}
+                old={old('cpu_load_1min', 'cpu_load_5min')}
+                now={now}
+              />
+              <KV
+                k="Host memory"
+                v={`${formatPercent(res.memory_percent)} used · ${formatGb(res.memory_available_gb)} free`}
+                old={old('memory_percent', 'memory_available_gb')}
+                now={now}
+              />
+              <KV k="GPU" v={res.gpu_type ?? '—'} old={old('gpu_type')} now={now} />
+              <KV
+                k="GPU VRAM"
+                v={`${formatGb(res.gpu_vram_available_gb)} free of ${formatGb(res.gpu_vram_total_gb)}`}
+                old={old('gpu_vram_available_gb', 'gpu_vram_total_gb')}
+                now={now}
+              />
+              {extraResources(res).map(([k, v]) => (
+                <KV key={k} k={k} v={formatValue(v, 200)} old={old(k)} now={now} />
+              ))}
               <KV k="Process memory" v={formatMb(row?.memory_mb ?? a.memory_mb)} />
               <KV k="Messages" v={formatCount(row?.message_count ?? a.message_count)} />
               <KV k="Heartbeat every" v={`${a.heartbeat_interval_s} s`} />
@@ -298,11 +347,20 @@ function Breadcrumb({ name }: { name: string }) {
   );
 }
 
-function KV({ k, v }: { k: string; v: string }) {
+/** A name and its value; `old` (with `now`) marks a last-known figure with the time it was reported. */
+function KV({ k, v, old, now }: { k: string; v: string; old?: number | undefined; now?: number }) {
   return (
     <div>
       <dt>{k}</dt>
-      <dd>{v}</dd>
+      <dd>
+        {v}
+        {old !== undefined && now !== undefined && (
+          <span className="muted small stale-figure" title={formatDateTime(old)}>
+            {' '}
+            · reported {formatAgo(old, now)}
+          </span>
+        )}
+      </dd>
     </div>
   );
 }

@@ -8,6 +8,7 @@ export type { StoredError } from '../../../hub/src/store/errors.js';
 export type { MetricSample, AgentDashboard, FleetSummary } from '../../../hub/src/store/dashboard.js';
 export type { LiveMessage } from '../../../hub/src/live/messages.js';
 export type { StorageReport, TableReport } from '../../../hub/src/store/storage.js';
+export type { CapacityMatch, FittingGpu } from '../../../hub/src/store/capacity.js';
 export type { AgentStatus, Resources } from '@vigil/protocol';
 
 import type { Agent } from '../../../hub/src/store/agents.js';

@@ -1,18 +1,21 @@
 import { useState, type FormEvent } from 'react';
-import type { Agent } from '../api/types.js';
+import type { CapacityMatch, FittingGpu } from '../api/types.js';
 import { Link } from '../app/navigation.js';
 import { useServices } from '../app/services.js';
 import { formatGb, formatNumber } from '../ui/format.js';
 import { Empty, ErrorState, Loading } from '../ui/states.js';
 
-const GPU_TYPES = ['nvidia', 'amd', 'intel'] as const;
+const GPU_TYPES = ['nvidia', 'amd', 'intel', 'apple'] as const;
 
-/** Which online agents could take a job needing N GB of VRAM and M cores (`GET /api/v1/capacity`), best fit first. */
+/**
+ * Which online agents could take a job needing N GB of VRAM on each of K GPUs and M cores
+ * (`GET /api/v1/capacity`), best fit first, with the GPUs that fit.
+ */
 export function CapacityPage() {
   const { api } = useServices();
-  const [form, setForm] = useState({ vram: '', cores: '', memory: '', pool: '', capability: '', gpu: '' });
+  const [form, setForm] = useState({ vram: '', gpus: '', cores: '', memory: '', pool: '', capability: '', gpu: '' });
   const [result, setResult] = useState<
-    { kind: 'idle' } | { kind: 'loading' } | { kind: 'ready'; agents: Agent[] } | { kind: 'error'; message: string }
+    { kind: 'idle' } | { kind: 'loading' } | { kind: 'ready'; agents: CapacityMatch[] } | { kind: 'error'; message: string }
   >({
     kind: 'idle',
   });
@@ -21,6 +24,7 @@ export function CapacityPage() {
     e?.preventDefault();
     const q = new URLSearchParams();
     if (form.vram) q.set('min_gpu_vram_gb', form.vram);
+    if (form.gpus) q.set('gpu_count', form.gpus);
     if (form.cores) q.set('min_cpu_cores', form.cores);
     if (form.memory) q.set('min_memory_gb', form.memory);
     if (form.pool.trim()) q.set('pool', form.pool.trim());
@@ -29,7 +33,7 @@ export function CapacityPage() {
     q.set('limit', '200');
     setResult({ kind: 'loading' });
     try {
-      const r = await api.get<{ agents: Agent[] }>(`/api/v1/capacity?${q.toString()}`);
+      const r = await api.get<{ agents: CapacityMatch[] }>(`/api/v1/capacity?${q.toString()}`);
       setResult({ kind: 'ready', agents: r.agents });
     } catch (err) {
       setResult({ kind: 'error', message: err instanceof Error ? err.message : String(err) });
@@ -44,12 +48,16 @@ export function CapacityPage() {
     <div className="page">
       <div className="page-head">
         <h1>Capacity</h1>
-        <span className="muted">Online agents with room for a job, smallest sufficient fit first.</span>
+        <span className="muted">Online agents with room for a job, smallest sufficient fit first. VRAM is free VRAM on one GPU.</span>
       </div>
       <form className="panel capacity-form" onSubmit={(e) => void submit(e)}>
         <label>
-          GPU VRAM free (GB)
+          VRAM free per GPU (GB)
           <input type="number" min="0" step="any" inputMode="decimal" {...field('vram')} />
+        </label>
+        <label>
+          GPUs
+          <input type="number" min="1" max="64" step="1" inputMode="numeric" placeholder="1" {...field('gpus')} />
         </label>
         <label>
           CPU cores free
@@ -106,6 +114,7 @@ export function CapacityPage() {
                     Memory free
                   </th>
                   <th scope="col">GPU</th>
+                  <th scope="col">GPUs that fit</th>
                 </tr>
               </thead>
               <tbody>
@@ -119,6 +128,7 @@ export function CapacityPage() {
                     <td className="numeric">{formatNumber(a.resource_metrics.cpu_cores_available)}</td>
                     <td className="numeric">{formatGb(a.resource_metrics.memory_available_gb)}</td>
                     <td>{a.resource_metrics.gpu_type ?? '—'}</td>
+                    <td className="fitting-gpus">{fitting(a.fitting_gpus)}</td>
                   </tr>
                 ))}
               </tbody>
@@ -127,4 +137,11 @@ export function CapacityPage() {
       </section>
     </div>
   );
+}
+
+/** `#1 GPU-1c2d… (80.0 GB free)`, one per fitting GPU; for agents that send no per-GPU figures, a note saying so. */
+function fitting(gpus: FittingGpu[] | null | undefined): string {
+  if (gpus === undefined) return '—';
+  if (gpus === null) return 'no per-GPU figures (judged by the total)';
+  return gpus.map((g) => `#${g.index}${g.uuid ? ` ${g.uuid}` : ''} (${formatGb(g.vram_free_gb)} free)`).join(', ');
 }

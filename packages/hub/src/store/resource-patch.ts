@@ -1,0 +1,63 @@
+import { MAX_RESOURCE_FIELDS, type ResourceReport, type Resources } from '@vigil/protocol';
+
+/**
+ * How a heartbeat's `resources` change the agent's latest ones: a field the heartbeat carries
+ * replaces the stored value, `null` clears it, and a field it leaves out keeps its last value. Each
+ * stored field's receive time is kept under `UPDATED_AT` in the same JSON document, so the merge is
+ * one JSON merge patch inside the heartbeat's UPDATE (no read of the old dict).
+ */
+
+/** The member of the stored dict that holds each field's receive time (epoch ms); no reported field can have this name. */
+export const UPDATED_AT = '_updated_at';
+
+/** The agent columns that copy a resource field, so the capacity query reads plain indexed columns. */
+export const RESOURCE_COLUMNS = ['cpu_cores_available', 'memory_available_gb', 'gpu_vram_available_gb', 'gpu_type'] as const;
+
+/** The merge patch for a heartbeat's resources, received at `now`, as JSON text. */
+export function resourcePatch(report: ResourceReport, now: number): string {
+  const updated: Record<string, number | null> = {};
+  for (const [field, value] of Object.entries(report)) updated[field] = value === null ? null : now;
+  return JSON.stringify({ ...report, [UPDATED_AT]: updated });
+}
+
+/**
+ * For each of `RESOURCE_COLUMNS`, whether the heartbeat touched it (1: set it to the value, even
+ * null) or not (0: keep the column), then the value.
+ */
+export function resourceColumnParams(report: ResourceReport): unknown[] {
+  const params: unknown[] = [];
+  for (const column of RESOURCE_COLUMNS) {
+    const touched = Object.prototype.hasOwnProperty.call(report, column);
+    params.push(touched ? 1 : 0, touched ? report[column] : null);
+  }
+  return params;
+}
+
+/** A stored dict parted into the resources and their receive times. */
+export function splitStored(stored: Record<string, unknown>): { resources: Resources; updatedAt: Record<string, number> } {
+  const { [UPDATED_AT]: updatedAt, ...resources } = stored;
+  const times = typeof updatedAt === 'object' && updatedAt !== null ? (updatedAt as Record<string, number>) : {};
+  return { resources: resources as Resources, updatedAt: times };
+}
+
+/**
+ * A stored dict cut back to `MAX_RESOURCE_FIELDS` fields, or undefined when it is within that.
+ * Heartbeats are bounded one by one, but unknown fields from different heartbeats add up; the
+ * least recently reported unknown fields go first, and known fields are never dropped.
+ */
+export function trimStored(stored: Record<string, unknown>, known: ReadonlySet<string>): Record<string, unknown> | undefined {
+  const { resources, updatedAt } = splitStored(stored);
+  // Own keys only: an unknown field may be called `constructor`.
+  const at = (field: string): number => (Object.hasOwn(updatedAt, field) ? (updatedAt[field] ?? 0) : 0);
+  const fields = Object.keys(resources);
+  const excess = fields.length - MAX_RESOURCE_FIELDS;
+  if (excess <= 0) return undefined;
+  const drop = new Set(
+    fields
+      .filter((f) => !known.has(f))
+      .sort((a, b) => at(a) - at(b) || (a < b ? -1 : 1))
+      .slice(0, excess),
+  );
+  const keep = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([f]) => !drop.has(f)));
+  return { ...keep(resources), [UPDATED_AT]: keep(updatedAt) };
+}
