@@ -9,6 +9,7 @@ import {
   agentPlacements,
   listOpenAlerts,
   listSilences,
+  mutedAgents,
   unresolvedErrorIds,
   type AlertWrite,
   type RuleSnapshot,
@@ -87,6 +88,8 @@ export class AlertEngine {
   private readonly tracked = new Map<string, Tracked>();
   private readonly unresolved = new Map<string, Set<number>>();
   private readonly errorRate = new ErrorRate();
+  /** Agents whose alerts are off: paused or deleted. The store ended their alerts; nothing new opens. */
+  private muted = new Set<string>();
   private outbox: AlertWrite[] = [];
   private pumping: Promise<void> | undefined;
   /** Set when the store refused a write; the timer retries, so a down store is not hammered. */
@@ -104,14 +107,16 @@ export class AlertEngine {
   async start(): Promise<void> {
     const { db } = this.deps;
     const now = this.deps.clock.now();
-    const [rules, agents, open, errors, silences] = await Promise.all([
+    const [rules, agents, open, errors, silences, muted] = await Promise.all([
       listRules(db),
       agentPlacements(db),
       listOpenAlerts(db),
       unresolvedErrorIds(db),
       listSilences(db, { activeAt: now, limit: 10_000 }),
+      mutedAgents(db),
     ]);
     this.silences = silences;
+    this.muted = muted;
     for (const a of agents) {
       this.agents.set(a.agent_id, { pool: a.pool_name, type: a.agent_type, ...offlineFlags(a.status, a.offline_reason) });
     }
@@ -176,8 +181,15 @@ export class AlertEngine {
 
   private async runTick(): Promise<void> {
     const now = this.deps.clock.now();
-    const [rules, silences] = await Promise.all([listRules(this.deps.db), listSilences(this.deps.db, { activeAt: now, limit: 10_000 })]);
+    const [rules, silences, muted] = await Promise.all([
+      listRules(this.deps.db),
+      listSilences(this.deps.db, { activeAt: now, limit: 10_000 }),
+      mutedAgents(this.deps.db),
+    ]);
     this.silences = silences;
+    // Pauses and deletions made elsewhere (the CLI, another hub) take effect here within a tick.
+    for (const id of muted) if (!this.muted.has(id)) this.mute(id);
+    for (const id of [...this.muted]) if (!muted.has(id)) this.unmute(id, now);
     this.applyRules(rules, now);
     this.evaluateStanding(now);
     for (const [k, t] of [...this.tracked]) {
@@ -241,7 +253,18 @@ export class AlertEngine {
           this.evaluateAgent(m.agent_id, m.at, ['offline', 'crashed']);
           break;
         }
+        case 'agent_updated':
+          if (m.paused) this.mute(m.agent_id);
+          else this.unmute(m.agent_id, m.at);
+          break;
+        case 'agent_removed':
+          this.mute(m.agent_id);
+          this.agents.delete(m.agent_id);
+          this.unresolved.delete(m.agent_id);
+          break;
         case 'alert':
+          // Ended by a pause or a deletion, in the store: whoever heard it fire hears it end.
+          if (m.change === 'resolved' && retired(m.alert) && m.alert.notified_at !== null) this.deps.notifier.notify(m.alert, 'resolved');
           // Only an open alert's acknowledgement counts: acknowledging an old, resolved one says nothing of today's.
           if (m.change === 'acknowledged' && m.alert.state !== 'resolved') {
             const t = this.tracked.get(key(m.alert.rule_id, m.alert.agent_id));
@@ -255,6 +278,19 @@ export class AlertEngine {
       }
     }
     this.kick();
+  }
+
+  /** Forgets an agent's alert states (the store ended them) and drops its writes not yet sent. */
+  private mute(agentId: string): void {
+    this.muted.add(agentId);
+    for (const k of [...this.tracked.keys()]) if (splitKey(k)[1] === agentId) this.tracked.delete(k);
+    this.outbox = this.outbox.filter((w) => w.agentId !== agentId);
+  }
+
+  /** Monitoring resumed (or a deleted agent came back): what stands now is evaluated at once. */
+  private unmute(agentId: string, at: number): void {
+    if (!this.muted.delete(agentId)) return;
+    this.evaluateAgent(agentId, at, ['unresolved_errors', 'error_rate', 'offline', 'crashed']);
   }
 
   private agentView(agentId: string): AgentView {
@@ -326,6 +362,7 @@ export class AlertEngine {
 
   /** Feeds one observation to the (rule, agent) state machine and queues the write its change needs. */
   private observe(rule: AlertRule, agentId: string, value: number | null, at: number): void {
+    if (this.muted.has(agentId)) return;
     const k = key(rule.id, agentId);
     const t = this.tracked.get(k);
     const prev: AlertState = t?.state ?? OK;
@@ -442,6 +479,8 @@ function notificationFor(write: AlertWrite, alert: Alert): NotificationKind | un
       return undefined;
   }
 }
+
+const retired = (alert: Alert): boolean => alert.resolve_reason === 'agent_deleted' || alert.resolve_reason === 'agent_paused';
 
 function splitKey(k: string): [number, string] {
   const i = k.indexOf('\u0000');

@@ -14,6 +14,7 @@ import type { Dialect, SqlExecutor } from '../store/db.js';
 import { insertAgentEvent } from '../store/events.js';
 import { recordError, reopenError, resolveError, type Reopened, type StoredError } from '../store/errors.js';
 import { purgeBatch, type PurgeResult, type PurgeTarget } from '../store/retention.js';
+import { deleteAgent, purgeAgentHistory, updateAgent, type AgentPatch, type DeleteAgentResult, type UpdateAgentResult } from '../store/retire.js';
 import { rollupStep, type RollupResult, type RollupStep } from '../store/rollups.js';
 import { insertSystemMetrics, type SystemMetricsRow } from '../store/system-metrics.js';
 import { insertTrace } from '../store/traces.js';
@@ -24,7 +25,14 @@ import { insertTrace } from '../store/traces.js';
  * checked inside the transaction so authorization and the write cannot race.
  */
 export type Command =
-  | { kind: 'register'; agent: RegisterAgent & { agent_id: string }; now: number; allowedPool?: string | undefined }
+  | {
+      kind: 'register';
+      agent: RegisterAgent & { agent_id: string };
+      now: number;
+      allowedPool?: string | undefined;
+      /** Whether the caller may bring back a deleted agent (the admin and pool keys; never the agent's own key). */
+      mayRevive?: boolean;
+    }
   | { kind: 'heartbeat'; agentId: string; heartbeat: Heartbeat; now: number; allowedPool?: string | undefined }
   | { kind: 'event'; agentId: string; event: AgentEvent; now: number; allowedPool?: string | undefined }
   | { kind: 'error'; agentId: string; error: AgentError; fingerprint: string; now: number; allowedPool?: string | undefined }
@@ -35,9 +43,12 @@ export type Command =
   | { kind: 'mark_stale'; now: number; bootedAt: number; missed: number }
   | { kind: 'alerts'; action: AlertAction }
   | { kind: 'rollup'; step: RollupStep }
-  | { kind: 'purge'; target: PurgeTarget; cutoff: number; limit: number };
+  | { kind: 'purge'; target: PurgeTarget; cutoff: number; limit: number }
+  | { kind: 'delete_agent'; agentId: string; keepHistory: boolean; now: number }
+  | { kind: 'purge_agent_history'; agentId: string; limit: number }
+  | { kind: 'update_agent'; agentId: string; patch: AgentPatch; now: number };
 
-export type Refusal = { ok: false; code: 'VIGIL_AGENT_NOT_FOUND' | 'VIGIL_FORBIDDEN' | 'VIGIL_ERROR_NOT_FOUND' };
+export type Refusal = { ok: false; code: 'VIGIL_AGENT_NOT_FOUND' | 'VIGIL_FORBIDDEN' | 'VIGIL_ERROR_NOT_FOUND' | 'VIGIL_AGENT_DELETED' };
 
 export type CommandResult = ResultMap[keyof ResultMap];
 
@@ -45,7 +56,7 @@ export type CommandResult = ResultMap[keyof ResultMap];
 export async function applyCommand(tx: SqlExecutor, dialect: Dialect, cmd: Command): Promise<CommandResult> {
   switch (cmd.kind) {
     case 'register':
-      return registerAgent(tx, dialect, cmd.agent, cmd.now, cmd.allowedPool);
+      return registerAgent(tx, dialect, cmd.agent, cmd.now, cmd.allowedPool, cmd.mayRevive ?? true);
     case 'heartbeat':
       return recordHeartbeat(tx, dialect, cmd.agentId, cmd.heartbeat, cmd.now, cmd.allowedPool);
     case 'event': {
@@ -86,6 +97,12 @@ export async function applyCommand(tx: SqlExecutor, dialect: Dialect, cmd: Comma
       return rollupStep(tx, dialect, cmd.step);
     case 'purge':
       return purgeBatch(tx, cmd.target, cmd.cutoff, cmd.limit);
+    case 'delete_agent':
+      return deleteAgent(tx, dialect, cmd.agentId, cmd.keepHistory, cmd.now);
+    case 'purge_agent_history':
+      return purgeAgentHistory(tx, cmd.agentId, cmd.limit);
+    case 'update_agent':
+      return updateAgent(tx, dialect, cmd.agentId, cmd.patch, cmd.now);
   }
 }
 
@@ -104,4 +121,7 @@ export interface ResultMap {
   alerts: AlertResult;
   rollup: RollupResult;
   purge: PurgeResult;
+  delete_agent: DeleteAgentResult;
+  purge_agent_history: { ok: true; deleted: number; done: boolean };
+  update_agent: UpdateAgentResult;
 }

@@ -3,7 +3,8 @@ import { alertsSchema } from './0002_alerts.js';
 import { rollupsSchema } from './0003_rollups.js';
 import { eventIdIndexOrder } from './0004_event_id_index_order.js';
 import { crashRule } from './0007_crash_rule.js';
+import { retiredAgents } from './0008_retired_agents.js';
 import type { Migration } from './types.js';
 
 /** Every migration, oldest first. Append; never edit one that has shipped. */
-export const MIGRATIONS: readonly Migration[] = [initialSchema, alertsSchema, rollupsSchema, eventIdIndexOrder, crashRule];
+export const MIGRATIONS: readonly Migration[] = [initialSchema, alertsSchema, rollupsSchema, eventIdIndexOrder, crashRule, retiredAgents];
