@@ -22,7 +22,7 @@ test('vigil --help and vigil server --help describe every setting, its flag and 
   }
 });
 
-test('vigil <command> --help prints that command\'s own help, for every command', async () => {
+test("vigil <command> --help prints that command's own help, for every command", async () => {
   const top = await vigil(['--help']);
   // Each command's help starts with its own usage line, and is not the generic page.
   const own: [string[], RegExp][] = [

@@ -17,7 +17,16 @@ import { DIALECTS, postgresUnavailable, tempDir, type Dialect } from './support/
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 const FLAGS = ['--host-metrics-interval', '0', '--webhook-allow-private', 'true', '--webhook-backoff-ms', '20'];
-const HISTORY = ['agent_metrics', 'agent_events', 'error_logs', 'error_event_ids', 'llm_traces', 'alerts', 'agent_metrics_1m', 'agent_metrics_1h'];
+const HISTORY = [
+  'agent_metrics',
+  'agent_events',
+  'error_logs',
+  'error_event_ids',
+  'llm_traces',
+  'alerts',
+  'agent_metrics_1m',
+  'agent_metrics_1h',
+];
 
 async function withHub(dialect: Dialect, fn: (hub: TestHub, clock: ManualClock) => Promise<void>, dir?: string): Promise<void> {
   const clock = new ManualClock(T0);
@@ -54,7 +63,14 @@ async function busyThenSilent(hub: TestHub, clock: ManualClock, agentId: string)
   }
   await ok(hub, 'POST', `/api/v1/agents/${agentId}/events`, { event_type: 'info', message: 'epoch done' });
   await ok(hub, 'POST', `/api/v1/agents/${agentId}/errors`, { error_type: 'TimeoutError', message: 'timed out', event_id: `e-${agentId}` });
-  await ok(hub, 'POST', `/api/v1/agents/${agentId}/traces`, { model: 'm', provider: 'p', input_tokens: 1, output_tokens: 1, latency_ms: 5, status: 'ok' });
+  await ok(hub, 'POST', `/api/v1/agents/${agentId}/traces`, {
+    model: 'm',
+    provider: 'p',
+    input_tokens: 1,
+    output_tokens: 1,
+    latency_ms: 5,
+    status: 'ok',
+  });
   clock.advance(120_000);
   await hub.rollups.runOnce();
   assert.deepEqual(await hub.liveness.sweep(), [agentId]);
@@ -90,21 +106,37 @@ for (const dialect of DIALECTS) {
             Object.values(before).reduce((a, b) => a + b, 0),
             'every row of its history, counted once',
           );
-          assert.deepEqual(Object.values(await historyRows(hub, 'stale-1')), HISTORY.map(() => 0));
+          assert.deepEqual(
+            Object.values(await historyRows(hub, 'stale-1')),
+            HISTORY.map(() => 0),
+          );
 
           // The live feed: the alert ended with the agent, then the agent went.
           const ended = await live.next((m) => m.type === 'alert' && m.change === 'resolved');
           assert.deepEqual([ended.alert.agent_id, ended.alert.resolve_reason], ['stale-1', 'agent_deleted']);
-          assert.deepEqual(await live.next((m) => m.type === 'agent_removed'), { type: 'agent_removed', agent_id: 'stale-1', at: clock.now() });
+          assert.deepEqual(await live.next((m) => m.type === 'agent_removed'), {
+            type: 'agent_removed',
+            agent_id: 'stale-1',
+            at: clock.now(),
+          });
           const [, resolved] = await receiver.waitFor(2);
-          assert.deepEqual([resolved.event, resolved.alert.agent_id, resolved.alert.resolve_reason], ['resolved', 'stale-1', 'agent_deleted']);
+          assert.deepEqual(
+            [resolved.event, resolved.alert.agent_id, resolved.alert.resolve_reason],
+            ['resolved', 'stale-1', 'agent_deleted'],
+          );
           live.close();
 
           // Gone from every reader.
           assert.equal((await hub.call('GET', '/api/v1/agents/stale-1')).body.error.code, 'VIGIL_AGENT_NOT_FOUND');
-          assert.deepEqual((await ok(hub, 'GET', '/api/v1/agents')).agents.map((a: any) => a.agent_id), ['keeper']);
+          assert.deepEqual(
+            (await ok(hub, 'GET', '/api/v1/agents')).agents.map((a: any) => a.agent_id),
+            ['keeper'],
+          );
           const dash = await ok(hub, 'GET', '/api/monitoring/dashboard');
-          assert.deepEqual(dash.agents.map((a: any) => a.agent_id), ['keeper']);
+          assert.deepEqual(
+            dash.agents.map((a: any) => a.agent_id),
+            ['keeper'],
+          );
           assert.equal(dash.summary.agents_total, 1);
           assert.equal((await hub.call('GET', '/api/v1/agents/stale-1/metrics')).status, 404);
 
@@ -121,65 +153,83 @@ for (const dialect of DIALECTS) {
       }
     });
 
-    test('a deleted agent: its own key cannot bring it back (403 VIGIL_AGENT_DELETED); a pool key or the admin registers it as new', { skip }, async () => {
-      await withHub(dialect, async (hub, clock) => {
-        await register(hub, 'w-1', { pool_name: 'gpu' });
-        const { key } = await ok(hub, 'POST', '/api/v1/keys', { agent_id: 'w-1' });
-        const { key: poolKey } = await ok(hub, 'POST', '/api/v1/keys', { pool_name: 'gpu' });
-        await ok(hub, 'POST', '/api/v1/agents/w-1/heartbeat', { status: 'online' }, key);
-        await ok(hub, 'DELETE', '/api/v1/agents/w-1');
+    test(
+      'a deleted agent: its own key cannot bring it back (403 VIGIL_AGENT_DELETED); a pool key or the admin registers it as new',
+      { skip },
+      async () => {
+        await withHub(dialect, async (hub, clock) => {
+          await register(hub, 'w-1', { pool_name: 'gpu' });
+          const { key } = await ok(hub, 'POST', '/api/v1/keys', { agent_id: 'w-1' });
+          const { key: poolKey } = await ok(hub, 'POST', '/api/v1/keys', { pool_name: 'gpu' });
+          await ok(hub, 'POST', '/api/v1/agents/w-1/heartbeat', { status: 'online' }, key);
+          await ok(hub, 'DELETE', '/api/v1/agents/w-1');
 
-        // Writes find no agent (the SDK then registers again), and that registration is refused.
-        const beat = await hub.call('POST', '/api/v1/agents/w-1/heartbeat', { status: 'online' }, key);
-        assert.deepEqual([beat.status, beat.body.error.code], [404, 'VIGIL_AGENT_NOT_FOUND']);
-        const again = await hub.call('POST', '/api/v1/agents', { agent_id: 'w-1', name: 'w', agent_type: 'worker' }, key);
-        assert.deepEqual([again.status, again.body.error.code], [403, 'VIGIL_AGENT_DELETED']);
-        const batch = await hub.call('POST', '/api/v1/ingest', { events: [{ agent_id: 'w-1', event_type: 'info' }] }, key);
-        assert.equal(batch.status, 207, 'a batch for a deleted agent stores nothing');
-        assert.equal(batch.body.rejected[0].code, 'VIGIL_AGENT_NOT_FOUND', JSON.stringify(batch.body));
-        assert.equal((await hub.call('GET', '/api/v1/agents/w-1')).status, 404);
+          // Writes find no agent (the SDK then registers again), and that registration is refused.
+          const beat = await hub.call('POST', '/api/v1/agents/w-1/heartbeat', { status: 'online' }, key);
+          assert.deepEqual([beat.status, beat.body.error.code], [404, 'VIGIL_AGENT_NOT_FOUND']);
+          const again = await hub.call('POST', '/api/v1/agents', { agent_id: 'w-1', name: 'w', agent_type: 'worker' }, key);
+          assert.deepEqual([again.status, again.body.error.code], [403, 'VIGIL_AGENT_DELETED']);
+          const batch = await hub.call('POST', '/api/v1/ingest', { events: [{ agent_id: 'w-1', event_type: 'info' }] }, key);
+          assert.equal(batch.status, 207, 'a batch for a deleted agent stores nothing');
+          assert.equal(batch.body.rejected[0].code, 'VIGIL_AGENT_NOT_FOUND', JSON.stringify(batch.body));
+          assert.equal((await hub.call('GET', '/api/v1/agents/w-1')).status, 404);
 
-        clock.advance(60_000);
-        const back = await hub.call('POST', '/api/v1/agents', { agent_id: 'w-1', name: 'reborn', agent_type: 'worker' }, poolKey);
-        assert.equal(back.status, 201, JSON.stringify(back.body));
-        assert.deepEqual(
-          [back.body.created, back.body.agent.name, back.body.agent.pool_name, back.body.agent.registered_at, back.body.agent.paused],
-          [true, 'reborn', 'gpu', T0 + 60_000, false],
-        );
-        // Back as new: its own key works again, and its history starts afresh.
-        await ok(hub, 'POST', '/api/v1/agents/w-1/heartbeat', { status: 'online' }, key);
-        const events = await ok(hub, 'GET', '/api/v1/events?agent_id=w-1');
-        assert.deepEqual(events.events.map((e: any) => e.event_type), ['registered']);
+          clock.advance(60_000);
+          const back = await hub.call('POST', '/api/v1/agents', { agent_id: 'w-1', name: 'reborn', agent_type: 'worker' }, poolKey);
+          assert.equal(back.status, 201, JSON.stringify(back.body));
+          assert.deepEqual(
+            [back.body.created, back.body.agent.name, back.body.agent.pool_name, back.body.agent.registered_at, back.body.agent.paused],
+            [true, 'reborn', 'gpu', T0 + 60_000, false],
+          );
+          // Back as new: its own key works again, and its history starts afresh.
+          await ok(hub, 'POST', '/api/v1/agents/w-1/heartbeat', { status: 'online' }, key);
+          const events = await ok(hub, 'GET', '/api/v1/events?agent_id=w-1');
+          assert.deepEqual(
+            events.events.map((e: any) => e.event_type),
+            ['registered'],
+          );
 
-        // Deleted again, the admin token brings it back too.
-        await ok(hub, 'DELETE', '/api/v1/agents/w-1');
-        const admin = await hub.call('POST', '/api/v1/agents', { agent_id: 'w-1', name: 'third', agent_type: 'worker' });
-        assert.deepEqual([admin.status, admin.body.created], [201, true]);
-      });
-    });
+          // Deleted again, the admin token brings it back too.
+          await ok(hub, 'DELETE', '/api/v1/agents/w-1');
+          const admin = await hub.call('POST', '/api/v1/agents', { agent_id: 'w-1', name: 'third', agent_type: 'worker' });
+          assert.deepEqual([admin.status, admin.body.created], [201, true]);
+        });
+      },
+    );
 
-    test('delete with keep_history: the agent goes, its history stays for retention, its alert is resolved as agent_deleted', { skip }, async () => {
-      await withHub(dialect, async (hub, clock) => {
-        await busyThenSilent(hub, clock, 'kept-1');
-        const before = await historyRows(hub, 'kept-1');
-        const del = await ok(hub, 'DELETE', '/api/v1/agents/kept-1?keep_history=true');
-        assert.deepEqual([del.history, del.rows_deleted], ['kept', 0]);
-        assert.equal((await hub.call('GET', '/api/v1/agents/kept-1')).status, 404);
-        const after = await historyRows(hub, 'kept-1');
-        assert.equal(after.agent_metrics, before.agent_metrics);
-        assert.equal(after.agent_events, before.agent_events);
-        const [offline] = await alerts(hub, '?agent_id=kept-1');
-        assert.deepEqual([offline.rule_name, offline.state, offline.resolve_reason], ['agent_offline', 'resolved', 'agent_deleted']);
-        const errors = await ok(hub, 'GET', '/api/v1/errors?agent_id=kept-1');
-        assert.deepEqual(errors.errors.map((e: any) => e.resolved), [true], 'its open errors are no longer active');
+    test(
+      'delete with keep_history: the agent goes, its history stays for retention, its alert is resolved as agent_deleted',
+      { skip },
+      async () => {
+        await withHub(dialect, async (hub, clock) => {
+          await busyThenSilent(hub, clock, 'kept-1');
+          const before = await historyRows(hub, 'kept-1');
+          const del = await ok(hub, 'DELETE', '/api/v1/agents/kept-1?keep_history=true');
+          assert.deepEqual([del.history, del.rows_deleted], ['kept', 0]);
+          assert.equal((await hub.call('GET', '/api/v1/agents/kept-1')).status, 404);
+          const after = await historyRows(hub, 'kept-1');
+          assert.equal(after.agent_metrics, before.agent_metrics);
+          assert.equal(after.agent_events, before.agent_events);
+          const [offline] = await alerts(hub, '?agent_id=kept-1');
+          assert.deepEqual([offline.rule_name, offline.state, offline.resolve_reason], ['agent_offline', 'resolved', 'agent_deleted']);
+          const errors = await ok(hub, 'GET', '/api/v1/errors?agent_id=kept-1');
+          assert.deepEqual(
+            errors.errors.map((e: any) => e.resolved),
+            [true],
+            'its open errors are no longer active',
+          );
 
-        // Asking again without keep_history removes what was kept.
-        const again = await ok(hub, 'DELETE', '/api/v1/agents/kept-1');
-        assert.deepEqual([again.already_deleted, again.history], [true, 'deleted']);
-        assert.ok(again.rows_deleted > 0);
-        assert.deepEqual(Object.values(await historyRows(hub, 'kept-1')), HISTORY.map(() => 0));
-      });
-    });
+          // Asking again without keep_history removes what was kept.
+          const again = await ok(hub, 'DELETE', '/api/v1/agents/kept-1');
+          assert.deepEqual([again.already_deleted, again.history], [true, 'deleted']);
+          assert.ok(again.rows_deleted > 0);
+          assert.deepEqual(
+            Object.values(await historyRows(hub, 'kept-1')),
+            HISTORY.map(() => 0),
+          );
+        });
+      },
+    );
 
     test('history goes in bounded batches, and what a re-registered agent reports since is kept', { skip }, async () => {
       await withHub(dialect, async (hub, clock) => {
@@ -195,7 +245,8 @@ for (const dialect of DIALECTS) {
         await register(hub, 'big-1');
         await ok(hub, 'POST', '/api/v1/agents/big-1/heartbeat', { status: 'online' });
         let steps = 1;
-        for (let done = false; !done; steps++) done = (await hub.writer.submitOne({ kind: 'purge_agent_history', agentId: 'big-1', limit: 3 })).done;
+        for (let done = false; !done; steps++)
+          done = (await hub.writer.submitOne({ kind: 'purge_agent_history', agentId: 'big-1', limit: 3 })).done;
         assert.ok(steps >= 3, `several bounded steps (${steps})`);
         const rows = await historyRows(hub, 'big-1');
         assert.equal(rows.agent_metrics, 1, 'the heartbeat sent after it came back');
@@ -205,50 +256,63 @@ for (const dialect of DIALECTS) {
       });
     });
 
-    test('pause: open alerts end (agent_paused), heartbeats still count, no alert fires while paused; resume watches again', { skip }, async () => {
-      await withHub(dialect, async (hub, clock) => {
-        const live = await openLive(hub);
-        await busyThenSilent(hub, clock, 'p-1');
-        const paused = await ok(hub, 'PATCH', '/api/v1/agents/p-1', { paused: true });
-        assert.equal(paused.agent.paused, true);
-        assert.deepEqual(await live.next((m) => m.type === 'agent_updated'), { type: 'agent_updated', agent_id: 'p-1', name: 'p-1', paused: true, at: clock.now() });
-        const [ended] = await alerts(hub, '?agent_id=p-1');
-        assert.deepEqual([ended.state, ended.resolve_reason], ['resolved', 'agent_paused']);
+    test(
+      'pause: open alerts end (agent_paused), heartbeats still count, no alert fires while paused; resume watches again',
+      { skip },
+      async () => {
+        await withHub(dialect, async (hub, clock) => {
+          const live = await openLive(hub);
+          await busyThenSilent(hub, clock, 'p-1');
+          const paused = await ok(hub, 'PATCH', '/api/v1/agents/p-1', { paused: true });
+          assert.equal(paused.agent.paused, true);
+          assert.deepEqual(await live.next((m) => m.type === 'agent_updated'), {
+            type: 'agent_updated',
+            agent_id: 'p-1',
+            name: 'p-1',
+            paused: true,
+            at: clock.now(),
+          });
+          const [ended] = await alerts(hub, '?agent_id=p-1');
+          assert.deepEqual([ended.state, ended.resolve_reason], ['resolved', 'agent_paused']);
 
-        // Still reporting: the heartbeat is taken and the agent is online, but it stays quiet.
-        const beat = await hub.call('POST', '/api/v1/agents/p-1/heartbeat', { status: 'online', metrics: { cpu_percent: 99 } });
-        assert.equal(beat.status, 200);
-        const agent = (await ok(hub, 'GET', '/api/v1/agents/p-1')).agent;
-        assert.deepEqual([agent.status, agent.paused, agent.cpu_percent], ['online', true, 99]);
-        const row = (await ok(hub, 'GET', '/api/monitoring/dashboard')).agents.find((a: any) => a.agent_id === 'p-1');
-        assert.equal(row.paused, true, 'the overview shows it as paused');
-        clock.advance(120_000);
-        assert.deepEqual(await hub.liveness.sweep(), ['p-1'], 'liveness still tells the truth about it');
-        await hub.alerts.tick();
-        await settle(hub);
-        clock.advance(600_000);
-        await hub.alerts.tick();
-        await settle(hub);
-        assert.equal((await alerts(hub, '?agent_id=p-1&state=firing')).length, 0, 'no alert while paused');
+          // Still reporting: the heartbeat is taken and the agent is online, but it stays quiet.
+          const beat = await hub.call('POST', '/api/v1/agents/p-1/heartbeat', { status: 'online', metrics: { cpu_percent: 99 } });
+          assert.equal(beat.status, 200);
+          const agent = (await ok(hub, 'GET', '/api/v1/agents/p-1')).agent;
+          assert.deepEqual([agent.status, agent.paused, agent.cpu_percent], ['online', true, 99]);
+          const row = (await ok(hub, 'GET', '/api/monitoring/dashboard')).agents.find((a: any) => a.agent_id === 'p-1');
+          assert.equal(row.paused, true, 'the overview shows it as paused');
+          clock.advance(120_000);
+          assert.deepEqual(await hub.liveness.sweep(), ['p-1'], 'liveness still tells the truth about it');
+          await hub.alerts.tick();
+          await settle(hub);
+          clock.advance(600_000);
+          await hub.alerts.tick();
+          await settle(hub);
+          assert.equal((await alerts(hub, '?agent_id=p-1&state=firing')).length, 0, 'no alert while paused');
 
-        // Rename leaves monitoring as it is.
-        const renamed = await ok(hub, 'PATCH', '/api/v1/agents/p-1', { name: 'old test box' });
-        assert.deepEqual([renamed.agent.name, renamed.agent.paused], ['old test box', true]);
+          // Rename leaves monitoring as it is.
+          const renamed = await ok(hub, 'PATCH', '/api/v1/agents/p-1', { name: 'old test box' });
+          assert.deepEqual([renamed.agent.name, renamed.agent.paused], ['old test box', true]);
 
-        // Resumed while still silent: the offline alert fires again at once.
-        await ok(hub, 'PATCH', '/api/v1/agents/p-1', { paused: false });
-        await settle(hub);
-        assert.deepEqual((await alerts(hub, '?agent_id=p-1&state=firing')).map((a) => a.rule_name), ['agent_offline']);
+          // Resumed while still silent: the offline alert fires again at once.
+          await ok(hub, 'PATCH', '/api/v1/agents/p-1', { paused: false });
+          await settle(hub);
+          assert.deepEqual(
+            (await alerts(hub, '?agent_id=p-1&state=firing')).map((a) => a.rule_name),
+            ['agent_offline'],
+          );
 
-        // Bad patches are 400s naming the problem; unknown agents 404.
-        assert.equal((await hub.call('PATCH', '/api/v1/agents/p-1', {})).body.error.code, 'VIGIL_VALIDATION');
-        assert.equal((await hub.call('PATCH', '/api/v1/agents/p-1', { paused: 'yes' })).body.error.code, 'VIGIL_VALIDATION');
-        assert.equal((await hub.call('PATCH', '/api/v1/agents/p-1', { status: 'online' })).body.error.code, 'VIGIL_VALIDATION');
-        assert.equal((await hub.call('PATCH', '/api/v1/agents/p-1', { name: '' })).body.error.code, 'VIGIL_VALIDATION');
-        assert.equal((await hub.call('PATCH', '/api/v1/agents/nobody', { paused: true })).status, 404);
-        live.close();
-      });
-    });
+          // Bad patches are 400s naming the problem; unknown agents 404.
+          assert.equal((await hub.call('PATCH', '/api/v1/agents/p-1', {})).body.error.code, 'VIGIL_VALIDATION');
+          assert.equal((await hub.call('PATCH', '/api/v1/agents/p-1', { paused: 'yes' })).body.error.code, 'VIGIL_VALIDATION');
+          assert.equal((await hub.call('PATCH', '/api/v1/agents/p-1', { status: 'online' })).body.error.code, 'VIGIL_VALIDATION');
+          assert.equal((await hub.call('PATCH', '/api/v1/agents/p-1', { name: '' })).body.error.code, 'VIGIL_VALIDATION');
+          assert.equal((await hub.call('PATCH', '/api/v1/agents/nobody', { paused: true })).status, 404);
+          live.close();
+        });
+      },
+    );
 
     test('only the admin retires agents: agent and pool keys get 403', { skip }, async () => {
       await withHub(dialect, async (hub) => {
@@ -292,7 +356,10 @@ for (const dialect of DIALECTS) {
             assert.equal((await vigil(['agents', 'resume', 'cli-1', ...store])).stdout, 'resumed monitoring of cli-1\n');
             await hub.alerts.tick();
             await settle(hub);
-            assert.deepEqual((await alerts(hub, '?agent_id=cli-1&state=firing')).map((a) => a.rule_name), ['agent_offline']);
+            assert.deepEqual(
+              (await alerts(hub, '?agent_id=cli-1&state=firing')).map((a) => a.rule_name),
+              ['agent_offline'],
+            );
 
             const rm = await vigil(['agents', 'rm', 'cli-1', ...store]);
             assert.equal(rm.code, 0, rm.stderr);

@@ -155,5 +155,8 @@ test('a rename or a pause updates the row; a paused agent reads as paused whatev
   const view = statusView(row?.status ?? 'online', row?.offline_reason, row?.paused);
   assert.deepEqual([view.kind, view.label], ['paused', 'paused']);
   assert.match(view.title, /no alert fires for it \(now silent\)/);
-  assert.deepEqual(s.apply({ type: 'agent_updated', agent_id: 'x', name: 'x', paused: false, at: 1 }), { kind: 'unknown-agent', agentId: 'x' });
+  assert.deepEqual(s.apply({ type: 'agent_updated', agent_id: 'x', name: 'x', paused: false, at: 1 }), {
+    kind: 'unknown-agent',
+    agentId: 'x',
+  });
 });

@@ -59,7 +59,7 @@ export async function agentsCommand(argv: readonly string[], env: NodeJS.Process
       const result = await db.transaction((tx) => deleteAgent(tx, db.dialect, agentId, keepHistory, now));
       if (!result.ok) return notFound(agentId);
       let rows = 0;
-      for (let done = false; !done; ) {
+      for (let done = false; !done;) {
         const step = await db.transaction((tx) => purgeAgentHistory(tx, agentId, HISTORY_BATCH_ROWS));
         rows += step.deleted;
         done = step.done;

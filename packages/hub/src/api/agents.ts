@@ -130,7 +130,13 @@ export const agentRoutes: Routes = (app, { writer, db, clock }) => {
         rowsDeleted += step.deleted;
         if (step.done) break;
       }
-      return { agent_id: agentId, deleted: true, already_deleted: !deleted, history: keepHistory ? 'kept' : 'deleted', rows_deleted: rowsDeleted };
+      return {
+        agent_id: agentId,
+        deleted: true,
+        already_deleted: !deleted,
+        history: keepHistory ? 'kept' : 'deleted',
+        rows_deleted: rowsDeleted,
+      };
     },
   );
 

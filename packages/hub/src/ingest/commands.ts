@@ -14,7 +14,14 @@ import type { Dialect, SqlExecutor } from '../store/db.js';
 import { insertAgentEvent } from '../store/events.js';
 import { recordError, reopenError, resolveError, type Reopened, type StoredError } from '../store/errors.js';
 import { purgeBatch, type PurgeResult, type PurgeTarget } from '../store/retention.js';
-import { deleteAgent, purgeAgentHistory, updateAgent, type AgentPatch, type DeleteAgentResult, type UpdateAgentResult } from '../store/retire.js';
+import {
+  deleteAgent,
+  purgeAgentHistory,
+  updateAgent,
+  type AgentPatch,
+  type DeleteAgentResult,
+  type UpdateAgentResult,
+} from '../store/retire.js';
 import { rollupStep, type RollupResult, type RollupStep } from '../store/rollups.js';
 import { insertSystemMetrics, type SystemMetricsRow } from '../store/system-metrics.js';
 import { insertTrace } from '../store/traces.js';

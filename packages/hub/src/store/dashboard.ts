@@ -30,7 +30,9 @@ export async function loadDashboard(db: SqlExecutor, page: { after?: string | un
     ...w.params,
     page.limit + 1,
   ]);
-  const counts = await db.all<{ status: string; n: number }>(`SELECT status, COUNT(*) AS n FROM agents WHERE ${NOT_DELETED} GROUP BY status`);
+  const counts = await db.all<{ status: string; n: number }>(
+    `SELECT status, COUNT(*) AS n FROM agents WHERE ${NOT_DELETED} GROUP BY status`,
+  );
   const activeErrors = await db.all<{ agent_id: string; count: number }>(
     'SELECT agent_id, SUM(occurrences) AS count FROM error_logs WHERE resolved = FALSE GROUP BY agent_id',
   );

@@ -120,10 +120,17 @@ export interface AgentPatch {
 export type UpdateAgentResult = { ok: true; agent: Agent; pausedChanged: boolean; alerts: EndedAlerts } | NotFound;
 
 /** Renames an agent or pauses or resumes its monitoring; pausing ends its open alerts (`agent_paused`). */
-export async function updateAgent(tx: SqlExecutor, dialect: Dialect, agentId: string, patch: AgentPatch, now: number): Promise<UpdateAgentResult> {
-  const before = await tx.get<{ paused: unknown }>(`SELECT paused FROM agents WHERE agent_id = ? AND deleted_at IS NULL${dialect.forUpdate}`, [
-    agentId,
-  ]);
+export async function updateAgent(
+  tx: SqlExecutor,
+  dialect: Dialect,
+  agentId: string,
+  patch: AgentPatch,
+  now: number,
+): Promise<UpdateAgentResult> {
+  const before = await tx.get<{ paused: unknown }>(
+    `SELECT paused FROM agents WHERE agent_id = ? AND deleted_at IS NULL${dialect.forUpdate}`,
+    [agentId],
+  );
   if (!before) return { ok: false, code: 'VIGIL_AGENT_NOT_FOUND' };
   const row = await tx.get<AgentRow>(
     `UPDATE agents SET name = COALESCE(?, name), paused = COALESCE(?, paused), updated_at = ? WHERE agent_id = ? RETURNING ${AGENT_COLUMNS}`,
@@ -137,4 +144,3 @@ export async function updateAgent(tx: SqlExecutor, dialect: Dialect, agentId: st
 }
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
-

@@ -94,8 +94,7 @@ export function AgentActions({ agent, onChanged, onDeleted }: { agent: Agent; on
         <div className="confirm-delete" role="alertdialog" aria-labelledby="confirm-delete-title">
           <strong id="confirm-delete-title">Delete {agent.name}?</strong>
           <span>
-            It leaves the dashboard and its open alerts end. Only a pool key or the admin token can register it again; its own key
-            cannot.
+            It leaves the dashboard and its open alerts end. Only a pool key or the admin token can register it again; its own key cannot.
           </span>
           <label>
             <input
