@@ -253,6 +253,18 @@ for (const dialect of DIALECTS) {
         assert.equal(rows.agent_events, 1, 'its new "registered" event');
         // The purge is finished: another step does nothing.
         assert.deepEqual(await hub.db.transaction((tx) => purgeAgentHistory(tx, 'big-1', 3)), { ok: true, deleted: 0, done: true });
+
+        // A deletion whose steps were cut short (the hub stopped) is finished by the next retention pass.
+        await register(hub, 'cut-1');
+        for (let i = 0; i < 4; i++) await ok(hub, 'POST', '/api/v1/agents/cut-1/heartbeat', { status: 'online' });
+        clock.advance(1_000);
+        await hub.db.transaction((tx) => deleteAgent(tx, hub.db.dialect, 'cut-1', false, clock.now()));
+        assert.ok((await historyRows(hub, 'cut-1')).agent_metrics === 4);
+        await hub.retention.runOnce();
+        assert.deepEqual(
+          Object.values(await historyRows(hub, 'cut-1')),
+          HISTORY.map(() => 0),
+        );
       });
     });
 
