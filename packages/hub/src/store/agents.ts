@@ -90,6 +90,7 @@ export async function registerAgent(
   );
   if (found && found.deleted_at !== null) {
     if (!mayRevive) return { ok: false, code: 'VIGIL_AGENT_DELETED' };
+    // Comes back as new, in whatever pool the registration names (the old id is free).
     return { ok: true, created: true, agent: await reviveAgent(tx, input, now) };
   }
   const existing = found;
@@ -147,7 +148,7 @@ export async function registerAgent(
  * A deleted agent registered again by a key that may register it: it comes back as a new agent, with
  * nothing of its old state (history kept on request stays until retention takes it).
  */
-export async function reviveAgent(tx: SqlExecutor, input: RegisterAgent & { agent_id: string }, now: number): Promise<Agent> {
+async function reviveAgent(tx: SqlExecutor, input: RegisterAgent & { agent_id: string }, now: number): Promise<Agent> {
   const row = await tx.get<AgentRow>(
     `UPDATE agents SET name = ?, agent_type = ?, pool_name = ?, capabilities = ?, metadata = ?, heartbeat_interval_s = ?,
        status = 'online', offline_reason = NULL, last_heartbeat_at = ?, performance_score = 1.0, resource_metrics = '{}',
