@@ -18,6 +18,8 @@ Usage:
   vigil keys list [options]                  List keys (never their secrets)
   vigil keys revoke KEY_ID|PREFIX [options]  Revoke a key; it stops working within a second
   vigil alerts rules list|add|rm [options]   List, add or remove alert rules (vigil alerts --help)
+  vigil agents rm|rename|pause|resume ID     Delete, rename, or pause or resume monitoring of an agent
+                                             (vigil agents --help)
   vigil storage [--json] [options]           Rows and bytes per table, and the size at the configured retention
   vigil demo [--agents N] [options]          Run a hub with N (8) simulated agents to try the dashboard
   vigil run [options] -- <command> [args...] Run a command and report it to a hub as an agent
@@ -40,6 +42,53 @@ Options (flag, environment variable, meaning):
 ${settingsHelp()}
 `;
 
+const MIGRATE_USAGE = `vigil migrate [options]: create or upgrade the database schema, then exit
+
+Applies the migrations the database lacks, each in its own transaction, and says which it applied.
+vigil server does the same at start; run this on its own to upgrade before starting several hubs.
+Options: --data-dir and --db find the database, as for vigil server (vigil server --help).
+`;
+
+const KEYS_USAGE = `vigil keys create --agent ID [--name TEXT] [options]
+                                   Create a key that writes only agent ID's data
+vigil keys create --pool NAME [--name TEXT] [options]
+                                   Create a key that registers and writes agents in pool NAME
+vigil keys list [options]          List keys (never their secrets)
+vigil keys revoke KEY_ID|PREFIX [options]
+                                   Revoke a key; it stops working within a second
+
+A key is shown once, when it is created; the hub keeps only its SHA-256.
+Options: --data-dir and --db find the database, as for vigil server.
+`;
+
+const STORAGE_USAGE = `vigil storage [--json] [options]: rows and bytes per table, and the size at the configured retention
+
+Measures the database (rows, bytes, rows a day and the projected size per table; the file, WAL and
+free space on SQLite) as GET /api/v1/storage does; --json prints the report as JSON.
+Options: --data-dir and --db find the database, and the retention settings say how long data is kept,
+as for vigil server (vigil server --help).
+`;
+
+const DEMO_USAGE = `vigil demo [--agents N] [options]: a hub with simulated agents, to try the dashboard
+
+Starts a hub on a temporary SQLite directory (removed on exit) with N simulated agents (8 by default,
+at most 1000) that report through the real API every 2 s, with wandering CPU and memory, GPUs on
+some, occasional errors, warnings, restarts and crashes. Prints the dashboard's URL and a token.
+Takes the server's options (vigil server --help), e.g. --port 7071. SIGINT or SIGTERM stops it.
+`;
+
+/** Each command's own --help. */
+const COMMAND_USAGE: Record<string, () => Promise<string> | string> = {
+  server: () => SERVER_USAGE,
+  migrate: () => MIGRATE_USAGE,
+  keys: () => KEYS_USAGE,
+  storage: () => STORAGE_USAGE,
+  demo: () => DEMO_USAGE,
+  run: () => RUN_USAGE,
+  alerts: async () => (await import('./alerts/cli.js')).ALERTS_USAGE,
+  agents: async () => (await import('./agents/cli.js')).AGENTS_USAGE,
+};
+
 /** Exit codes: 0 done, 1 failed while running, 2 bad usage or configuration. */
 class UsageError extends Error {}
 
@@ -51,9 +100,9 @@ async function main(argv: string[]): Promise<number> {
   }
   // Everything after `--` belongs to the wrapped command, including its own --help.
   const own = command === 'run' && rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
-  if (own.includes('--help') || own.includes('-h')) {
-    const alertsUsage = command === 'alerts' ? (await import('./alerts/cli.js')).ALERTS_USAGE : undefined;
-    process.stdout.write(command === 'server' ? SERVER_USAGE : command === 'run' ? RUN_USAGE : (alertsUsage ?? USAGE));
+  const usage = Object.hasOwn(COMMAND_USAGE, command) ? COMMAND_USAGE[command] : undefined;
+  if (usage && (own.includes('--help') || own.includes('-h'))) {
+    process.stdout.write(await usage());
     return 0;
   }
   switch (command) {
@@ -65,6 +114,8 @@ async function main(argv: string[]): Promise<number> {
       return keys(rest);
     case 'alerts':
       return (await import('./alerts/cli.js')).alertsCommand(rest, process.env, process.stdout);
+    case 'agents':
+      return (await import('./agents/cli.js')).agentsCommand(rest, process.env, process.stdout);
     case 'storage':
       return storage(rest);
     case 'demo':

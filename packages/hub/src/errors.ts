@@ -9,6 +9,7 @@ export const ERRORS = {
   VIGIL_TOO_DEEP: { status: 400, message: 'The body nests objects or arrays too deeply' },
   VIGIL_UNAUTHORIZED: { status: 401, message: 'Missing or invalid credentials' },
   VIGIL_FORBIDDEN: { status: 403, message: 'These credentials may not do this' },
+  VIGIL_AGENT_DELETED: { status: 403, message: 'This agent was deleted; its own key cannot register it again' },
   VIGIL_CSRF_REJECTED: { status: 403, message: 'A signed-in change lacks its CSRF token or comes from elsewhere' },
   VIGIL_POOL_CHANGE_FORBIDDEN: { status: 403, message: 'Only the admin token moves an agent to another pool' },
   VIGIL_ROUTE_NOT_FOUND: { status: 404, message: 'No such route' },

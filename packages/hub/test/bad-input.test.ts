@@ -545,6 +545,8 @@ function baseBodies(now: number): Record<string, { base: Record<string, unknown>
         hysteresis: 1,
       },
     },
+    // Rename and pause; paused stays false so the fuzz agent keeps its alerts.
+    'PATCH /api/v1/agents/{agentId}': { base: { name: 'fuzz renamed', paused: false } },
     // Rule 1 is a default rule every new store has.
     'PATCH /api/v1/alert-rules/{ruleId}': {
       base: { threshold: 90, for_seconds: 120, severity: 'warning', scope: { pool_name: 'fuzzpool' } },

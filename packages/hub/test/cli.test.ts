@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
+import { FORWARDED_SIGNALS } from '@vigil/agent/run-args';
 import { SETTINGS } from '../src/config/config.js';
 import { vigil } from './support/cli.js';
 import { tempDir } from './support/stores.js';
@@ -19,6 +20,36 @@ test('vigil --help and vigil server --help describe every setting, its flag and 
     assert.ok(server.stdout.includes(s.flag), `server --help lists ${s.flag}`);
     assert.ok(server.stdout.includes(s.env), `server --help lists ${s.env}`);
   }
+});
+
+test("vigil <command> --help prints that command's own help, for every command", async () => {
+  const top = await vigil(['--help']);
+  // Each command's help starts with its own usage line, and is not the generic page.
+  const own: [string[], RegExp][] = [
+    [['server', '--help'], /^vigil server \[options\]: run the hub/],
+    [['migrate', '--help'], /^vigil migrate \[options\]: create or upgrade the database schema/],
+    [['keys', '--help'], /^vigil keys create --agent ID/],
+    [['keys', 'create', '-h'], /^vigil keys create --agent ID/],
+    [['storage', '--help'], /^vigil storage \[--json\] \[options\]: rows and bytes per table/],
+    [['demo', '--help'], /^vigil demo \[--agents N\] \[options\]: a hub with simulated agents/],
+    [['alerts', '--help'], /^vigil alerts rules list/],
+    [['agents', '--help'], /^vigil agents rm ID \[--keep-history\]/],
+    [['run', '--help'], /^vigil run \[options\] -- <command>/],
+  ];
+  for (const [args, usage] of own) {
+    const r = await vigil(args);
+    assert.equal(r.code, 0, args.join(' '));
+    assert.match(r.stdout, usage, args.join(' '));
+    assert.notEqual(r.stdout, top.stdout, `${args.join(' ')} is not the generic help`);
+  }
+  // vigil run --help names every signal it forwards, from the list the wrapper itself uses.
+  const run = await vigil(['run', '--help']);
+  for (const signal of FORWARDED_SIGNALS) assert.match(run.stdout, new RegExp(`\\b${signal}\\b`), signal);
+  assert.match(run.stdout, /forwarded to the command/);
+  // An unknown command is an error, whatever follows it.
+  const unknown = await vigil(['nope', '--help']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown command "nope"/);
 });
 
 test('bad configuration exits 2 with a message naming the setting', async () => {

@@ -60,7 +60,22 @@ describe('the dashboard build served at /', () => {
     assert.equal((await get(hub, '/favicon.svg')).headers['content-type'], 'image/svg+xml');
   });
 
-  test('anything else is a JSON 404, never the app and never a file outside the build', async () => {
+  test('a browser that asks for an unknown page gets the app (its own "not found" page) with a 404; /api stays JSON', async () => {
+    for (const path of ['/nope', '/agents', '/agents/a/b', '/errors/extra']) {
+      const res = await get(hub, path, { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' });
+      assert.equal(res.status, 404, path);
+      assert.equal(res.headers['content-type'], 'text/html; charset=utf-8', path);
+      assert.equal(res.body.toString(), INDEX, path);
+      assert.equal(res.headers['cache-control'], 'no-cache');
+    }
+    for (const path of ['/api/v1/nope', '/api', '/api/v1/agents/x/nothing']) {
+      const res = await get(hub, path, { accept: 'text/html' });
+      assert.equal(res.status, 404, path);
+      assert.equal(JSON.parse(res.body.toString()).error.code, 'VIGIL_ROUTE_NOT_FOUND', path);
+    }
+  });
+
+  test('anything else a program asks for is a JSON 404, never the app and never a file outside the build', async () => {
     for (const path of [
       '/assets/missing.js',
       '/notes.unknown-type',

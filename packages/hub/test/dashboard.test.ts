@@ -233,6 +233,45 @@ describe('the dashboard in Chromium', { skip }, () => {
     await assertNothingRan(page, 'long rows');
   });
 
+  test('the agent page renames, pauses and, after a confirmation, deletes the agent; another page drops its row live', async () => {
+    const page = await newPage();
+    await signIn(page);
+    const watcher = await newPage();
+    await signIn(watcher);
+    await watcher.fill('input[type=search]', 'e2e-retire');
+    await register('e2e-retire-1');
+    await watcher.locator('[data-agent-id="e2e-retire-1"]').waitFor();
+
+    await page.goto(`${hub.url}/agents/e2e-retire-1`);
+    await page.locator('button:has-text("Rename")').click();
+    await page.fill('input[aria-label="New name"]', 'retired box');
+    await page.locator('button:has-text("Save name")').click();
+    await page.waitForSelector('h1:has-text("retired box")');
+    assert.equal((await api('GET', '/api/v1/agents/e2e-retire-1')).body.agent.name, 'retired box');
+
+    await page.locator('button:has-text("Pause monitoring")').click();
+    await page.waitForSelector('.agent-head [data-status="paused"]');
+    assert.equal((await api('GET', '/api/v1/agents/e2e-retire-1')).body.agent.paused, true);
+    await watcher.waitForSelector('[data-agent-id="e2e-retire-1"] [data-status="paused"]');
+
+    // Delete asks first; Cancel changes nothing.
+    await page.locator('button:has-text("Delete…")').click();
+    await page.waitForSelector('[role=alertdialog]:has-text("Delete retired box?")');
+    await page.locator('[role=alertdialog] button:has-text("Cancel")').click();
+    assert.equal((await api('GET', '/api/v1/agents/e2e-retire-1')).status, 200);
+    await page.locator('button:has-text("Delete…")').click();
+    await page.locator('[role=alertdialog] button:has-text("Delete agent")').click();
+    await page.waitForSelector('.overview[data-ready="true"]');
+    assert.equal((await api('GET', '/api/v1/agents/e2e-retire-1')).status, 404);
+    await watcher.locator('[data-agent-id="e2e-retire-1"]').waitFor({ state: 'detached' });
+    await assertNothingRan(page, 'agent page actions');
+
+    // A mistyped address shows the dashboard's own page, not raw JSON.
+    const res = await page.goto(`${hub.url}/nope`);
+    assert.equal(res?.status(), 404);
+    await page.waitForSelector('text=No such page');
+  });
+
   test('the agent page draws charts with points, and the pages look right (screenshots)', async () => {
     await register('e2e-chart-1', {
       name: 'trainer',

@@ -63,8 +63,11 @@ export type AlertStateName = (typeof ALERT_STATES)[number];
 /** What happened to an alert, as announced on the live feed (`{type: 'alert', change, alert}`). */
 export type AlertChange = 'pending' | 'cancelled' | 'firing' | 'resolved' | 'acknowledged';
 
-/** Why an alert ended: its value came back, its agent stopped reporting it, or its rule changed or went away. */
-export type AlertResolveReason = 'recovered' | 'no_data' | 'rule_changed' | 'rule_deleted';
+/**
+ * Why an alert ended: its value came back, its agent stopped reporting it, its rule changed or went
+ * away, or its agent was deleted or its monitoring paused.
+ */
+export type AlertResolveReason = 'recovered' | 'no_data' | 'rule_changed' | 'rule_deleted' | 'agent_deleted' | 'agent_paused';
 
 const label = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]*$' });
 

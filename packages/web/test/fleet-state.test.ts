@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Agent, LiveMessage } from '../src/api/types.js';
 import { FleetState } from '../src/fleet/fleet-state.js';
+import { statusView } from '../src/ui/status.js';
 
 function agent(id: string, over: Partial<Agent> = {}): Agent {
   return {
@@ -23,6 +24,7 @@ function agent(id: string, over: Partial<Agent> = {}): Agent {
     cpu_percent: 10,
     memory_mb: 100,
     message_count: 1,
+    paused: false,
     ...over,
   };
 }
@@ -126,4 +128,36 @@ test('events and alerts do not touch the rows', () => {
   s.mergeSnapshot([agent('a')], new Map());
   const e: LiveMessage = { type: 'event', id: 1, agent_id: 'a', event_type: 'info', message: 'x', metadata: {}, received_at: 9 };
   assert.deepEqual(s.apply(e), { kind: 'ignored' });
+});
+
+test('a deleted agent leaves the overview, and a snapshot fetched before the deletion does not bring it back', () => {
+  const s = new FleetState();
+  s.mergeSnapshot([agent('a'), agent('gone')], new Map([['gone', 2]]));
+  assert.deepEqual(s.apply({ type: 'agent_removed', agent_id: 'gone', at: 2000 }), { kind: 'changed' });
+  assert.deepEqual([...s.agents.keys()], ['a']);
+  s.mergeSnapshot([agent('a'), agent('gone')], new Map());
+  assert.deepEqual([...s.agents.keys()], ['a'], 'a stale snapshot page');
+  assert.deepEqual(s.apply(beat('gone', 3000, 5)), { kind: 'unknown-agent', agentId: 'gone' });
+  assert.equal(s.agents.has('gone'), false, 'a late heartbeat shows nothing by itself');
+  assert.deepEqual(s.apply({ type: 'agent_removed', agent_id: 'gone', at: 2000 }), { kind: 'ignored' });
+  // Registered again (by a key that may): it is a new agent, shown again.
+  s.apply({ type: 'agent_status', agent_id: 'gone', status: 'online', reason: 'registered', at: 4000 });
+  s.mergeSnapshot([agent('gone', { name: 'reborn', last_heartbeat_at: 4000 })], new Map());
+  assert.equal(s.agents.get('gone')?.name, 'reborn');
+});
+
+test('a rename or a pause updates the row; a paused agent reads as paused whatever its status', () => {
+  const s = new FleetState();
+  s.mergeSnapshot([agent('a', { status: 'offline', offline_reason: 'missed_heartbeats' })], new Map());
+  assert.equal(s.agents.get('a')?.paused, false);
+  assert.deepEqual(s.apply({ type: 'agent_updated', agent_id: 'a', name: 'old box', paused: true, at: 2000 }), { kind: 'changed' });
+  assert.deepEqual([s.agents.get('a')?.name, s.agents.get('a')?.paused], ['old box', true]);
+  const row = s.agents.get('a');
+  const view = statusView(row?.status ?? 'online', row?.offline_reason, row?.paused);
+  assert.deepEqual([view.kind, view.label], ['paused', 'paused']);
+  assert.match(view.title, /no alert fires for it \(now silent\)/);
+  assert.deepEqual(s.apply({ type: 'agent_updated', agent_id: 'x', name: 'x', paused: false, at: 1 }), {
+    kind: 'unknown-agent',
+    agentId: 'x',
+  });
 });

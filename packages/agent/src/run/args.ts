@@ -19,15 +19,22 @@ export interface RunArgs {
   args: string[];
 }
 
+/** Signals `vigil run` passes on to the command; one sent to `vigil run` makes the exit a planned stop. */
+export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
 export const RUN_USAGE = `vigil run [options] -- <command> [args...]: run a command and report it to a Vigil hub
 
 The command's stdin and stdout pass through untouched, and its stderr is copied through as it
 is written (the last lines are kept for a crash report). The agent registers, sends a "started"
 event, heartbeats with the resources of the command's whole process tree, and on exit sends a
-"stopped" event (and an error log with the last stderr lines when the exit code is not 0 or a
-signal ended it). SIGINT and SIGTERM are forwarded to the command. vigil run exits with the
-command's exit code (128 + the signal number when a signal ended it). If the hub is unreachable
-the command still runs, and reports are delivered when the hub returns.
+"stopped" event for a planned stop, or a "crashed" event and an error log titled with the
+exception found in the last stderr lines for a crash. vigil run exits with the command's exit code
+(128 + the signal number when a signal ended it). If the hub is unreachable the command still
+runs, and reports are delivered when the hub returns.
+
+Signals: ${FORWARDED_SIGNALS.join(', ')} sent to vigil run are forwarded to the command, and
+the exit that follows is a planned stop (exit 0 is one too). A non-zero exit, or a death by a
+signal nobody sent through vigil run (SIGKILL from the OOM killer, SIGSEGV), is a crash.
 
 Options:
   --url URL            Hub URL (env VIGIL_URL; default ${DEFAULT_URL})

@@ -4,7 +4,7 @@ import { constants } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Collector, toProcessMetrics, toResources } from '../collector/index.js';
 import { VigilClient } from '../sdk/index.js';
-import type { RunArgs } from './args.js';
+import { FORWARDED_SIGNALS, type RunArgs } from './args.js';
 import { exceptionTitle, findException } from './exception.js';
 import { StderrTail } from './stderr-tail.js';
 
@@ -15,8 +15,6 @@ export interface RunIo {
   /** The wrapper's own process, whose SIGINT/SIGTERM are forwarded to the child. */
   signals: NodeJS.EventEmitter;
 }
-
-const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /**
  * Runs the command as a monitored agent and resolves with the exit code `vigil run` should exit
@@ -55,7 +53,7 @@ export async function runMonitored(a: RunArgs, io: RunIo): Promise<number> {
     operatorSignal ??= signal;
     child.kill(signal);
   };
-  for (const s of FORWARDED) io.signals.on(s, forward);
+  for (const s of FORWARDED_SIGNALS) io.signals.on(s, forward);
 
   const pid = await spawned;
   let warnedTransient = false;
@@ -90,7 +88,7 @@ export async function runMonitored(a: RunArgs, io: RunIo): Promise<number> {
 
   if (pid !== undefined) client.event('started', `started ${a.command}`, { pid, command: a.command, args: a.args, cwd: io.cwd });
   const result = await exited;
-  for (const s of FORWARDED) io.signals.off(s, forward);
+  for (const s of FORWARDED_SIGNALS) io.signals.off(s, forward);
   collector?.close();
 
   const durationMs = Date.now() - startedAt;

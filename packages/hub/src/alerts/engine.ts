@@ -1,4 +1,4 @@
-import type { AlertRule } from '@vigil/protocol';
+import type { Alert, AlertRule } from '@vigil/protocol';
 import type { Clock } from '../clock.js';
 import { VigilError } from '../errors.js';
 import type { Writer } from '../ingest/writer.js';
@@ -10,6 +10,7 @@ import {
   latestSamples,
   listOpenAlerts,
   listSilences,
+  mutedAgents,
   unresolvedErrorIds,
   type AlertWrite,
   type LatestSample,
@@ -26,6 +27,8 @@ import { defaultMargin, OK, step, type AlertState, type Condition } from './stat
 /** What the engine hands the deliveries an alert change logged to, once it has committed (the webhook notifier). */
 export interface Notifier {
   send(deliveries: readonly QueuedDelivery[]): void;
+  /** Sends what the outbox holds that this hub has not started sending (logged by other commands). */
+  resume(): Promise<void>;
 }
 
 export interface AlertEngineOptions {
@@ -96,6 +99,8 @@ export class AlertEngine {
   private readonly errorRate = new ErrorRate();
   /** The oldest second `error_counts` may still hold; the timer deletes what falls out of the window. */
   private oldestErrorCount: number | undefined;
+  /** Agents whose alerts are off: paused or deleted. The store ended their alerts; nothing new opens. */
+  private muted = new Set<string>();
   private outbox: AlertWrite[] = [];
   private pumping: Promise<void> | undefined;
   /** Set when the store refused a write; the timer retries, so a down store is not hammered. */
@@ -113,7 +118,7 @@ export class AlertEngine {
   async start(): Promise<void> {
     const { db } = this.deps;
     const now = this.deps.clock.now();
-    const [rules, agents, open, errors, silences, counts, samples] = await Promise.all([
+    const [rules, agents, open, errors, silences, counts, samples, muted] = await Promise.all([
       listRules(db),
       agentPlacements(db),
       listOpenAlerts(db),
@@ -121,7 +126,9 @@ export class AlertEngine {
       listSilences(db, { activeAt: now, limit: 10_000 }),
       errorCountsSince(db, 0),
       latestSamples(db, now, this.options.missedHeartbeats),
+      mutedAgents(db),
     ]);
+    this.muted = muted;
     this.silences = silences;
     // The last minute of error reports as stored, so `error_rate` goes on where it was before the restart.
     for (const c of counts) this.errorRate.add(c.agent_id, c.at_second, c.reports, now);
@@ -191,8 +198,15 @@ export class AlertEngine {
 
   private async runTick(): Promise<void> {
     const now = this.deps.clock.now();
-    const [rules, silences] = await Promise.all([listRules(this.deps.db), listSilences(this.deps.db, { activeAt: now, limit: 10_000 })]);
+    const [rules, silences, muted] = await Promise.all([
+      listRules(this.deps.db),
+      listSilences(this.deps.db, { activeAt: now, limit: 10_000 }),
+      mutedAgents(this.deps.db),
+    ]);
     this.silences = silences;
+    // Pauses and deletions made elsewhere (the CLI, another hub) take effect here within a tick.
+    for (const id of muted) if (!this.muted.has(id)) this.mute(id);
+    for (const id of [...this.muted]) if (!muted.has(id)) this.unmute(id, now);
     this.applyRules(rules, now);
     this.evaluateStanding(now);
     for (const [k, t] of [...this.tracked]) {
@@ -267,7 +281,19 @@ export class AlertEngine {
           this.evaluateAgent(m.agent_id, m.at, ['offline', 'crashed']);
           break;
         }
+        case 'agent_updated':
+          if (m.paused) this.mute(m.agent_id);
+          else this.unmute(m.agent_id, m.at);
+          break;
+        case 'agent_removed':
+          this.mute(m.agent_id);
+          this.agents.delete(m.agent_id);
+          this.unresolved.delete(m.agent_id);
+          break;
         case 'alert':
+          // Ended by a pause or a deletion, in the store: whoever heard it fire hears it end.
+          // The retirement's own transaction logged those notifications in the outbox; send them now.
+          if (m.change === 'resolved' && retired(m.alert) && m.alert.notified_at !== null) void this.deps.notifier.resume();
           // Only an open alert's acknowledgement counts: acknowledging an old, resolved one says nothing of today's.
           if (m.change === 'acknowledged' && m.alert.state !== 'resolved') {
             const t = this.tracked.get(key(m.alert.rule_id, m.alert.agent_id));
@@ -281,6 +307,19 @@ export class AlertEngine {
       }
     }
     this.kick();
+  }
+
+  /** Forgets an agent's alert states (the store ended them) and drops its writes not yet sent. */
+  private mute(agentId: string): void {
+    this.muted.add(agentId);
+    for (const k of [...this.tracked.keys()]) if (splitKey(k)[1] === agentId) this.tracked.delete(k);
+    this.outbox = this.outbox.filter((w) => w.agentId !== agentId);
+  }
+
+  /** Monitoring resumed (or a deleted agent came back): what stands now is evaluated at once. */
+  private unmute(agentId: string, at: number): void {
+    if (!this.muted.delete(agentId)) return;
+    this.evaluateAgent(agentId, at, ['unresolved_errors', 'error_rate', 'offline', 'crashed']);
   }
 
   private agentView(agentId: string): AgentView {
@@ -369,6 +408,7 @@ export class AlertEngine {
 
   /** Feeds one observation to the (rule, agent) state machine and queues the write its change needs. */
   private observe(rule: AlertRule, agentId: string, value: number | null, at: number): void {
+    if (this.muted.has(agentId)) return;
     const k = key(rule.id, agentId);
     const t = this.tracked.get(k);
     const prev: AlertState = t?.state ?? OK;
@@ -465,6 +505,8 @@ export class AlertEngine {
     }
   }
 }
+
+const retired = (alert: Alert): boolean => alert.resolve_reason === 'agent_deleted' || alert.resolve_reason === 'agent_paused';
 
 function splitKey(k: string): [number, string] {
   const i = k.indexOf('\u0000');

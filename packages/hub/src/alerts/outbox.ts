@@ -61,3 +61,28 @@ export async function queueNotifications(
   }
   return queued;
 }
+
+/**
+ * Logs the "resolved" notifications owed for alerts a retirement ended (deleting an agent or pausing
+ * it), in that command's transaction: whoever heard an alert fire hears it end, exactly as for a
+ * resolve the engine decided.
+ */
+export async function queueResolutions(tx: SqlExecutor, resolved: readonly Alert[], at: number): Promise<QueuedDelivery[]> {
+  const owed = resolved.filter((a) => a.notified_at !== null);
+  if (owed.length === 0) return [];
+  const hooks = await listWebhooks(tx);
+  const items = owed.flatMap((alert) =>
+    hooks.map((h) => {
+      const deliveryId = deliveryIdFor(alert, 'resolved', h.id);
+      return {
+        deliveryId,
+        webhookId: h.id,
+        url: h.url,
+        alertId: alert.id,
+        kind: 'resolved' as const,
+        payload: webhookPayload(alert, 'resolved', deliveryId),
+      };
+    }),
+  );
+  return enqueueDeliveries(tx, items, at);
+}

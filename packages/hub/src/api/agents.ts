@@ -12,6 +12,14 @@ import { refuseWhenQueueFull } from './queue-gate.js';
 
 export const AgentParams = Type.Object({ agentId: AgentId });
 
+const AgentPatchBody = Type.Object(
+  { name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), paused: Type.Optional(Type.Boolean()) },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+/** Rows of a deleted agent's history removed per writer command (as retention's purge batches). */
+const HISTORY_BATCH_ROWS = 5_000;
+
 export const agentRoutes: Routes = (app, { writer, db, clock }) => {
   app.post(
     '/api/v1/agents',
@@ -30,7 +38,15 @@ export const agentRoutes: Routes = (app, { writer, db, clock }) => {
       }
       const agent = { ...req.body, agent_id: agentId, ...(p.kind === 'pool' ? { pool_name: p.pool } : {}) };
       const { created, agent: stored } = accepted(
-        await writer.submitOne({ kind: 'register', agent, now: clock.now(), allowedPool: allowedPool(p), mayMovePool: p.kind === 'admin' }),
+        // An agent's own key may not bring back an agent that was deleted (VIGIL_AGENT_DELETED).
+        await writer.submitOne({
+          kind: 'register',
+          agent,
+          now: clock.now(),
+          allowedPool: allowedPool(p),
+          mayMovePool: p.kind === 'admin',
+          mayRevive: p.kind !== 'agent',
+        }),
       );
       return reply.status(created ? 201 : 200).send({ created, agent: stored });
     },
@@ -82,6 +98,57 @@ export const agentRoutes: Routes = (app, { writer, db, clock }) => {
       if (p.kind === 'pool' && agent?.pool_name !== p.pool) throw new VigilError('VIGIL_FORBIDDEN');
       if (!agent) throw new VigilError('VIGIL_AGENT_NOT_FOUND');
       return { agent };
+    },
+  );
+
+  app.patch(
+    '/api/v1/agents/:agentId',
+    {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'Rename an agent, or pause or resume its monitoring (a paused agent fires no alert)',
+        tags: ['agents'],
+        params: AgentParams,
+        body: AgentPatchBody,
+      },
+    },
+    async (req) => {
+      const { agent } = accepted(
+        await writer.submitOne({ kind: 'update_agent', agentId: req.params.agentId, patch: req.body, now: clock.now() }),
+      );
+      return { agent };
+    },
+  );
+
+  app.delete(
+    '/api/v1/agents/:agentId',
+    {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'Delete an agent, with its history unless keep_history=true (then retention removes it)',
+        tags: ['agents'],
+        params: AgentParams,
+        querystring: Type.Object({ keep_history: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+      },
+    },
+    async (req) => {
+      const agentId = req.params.agentId;
+      const keepHistory = req.query.keep_history ?? false;
+      const { deleted } = accepted(await writer.submitOne({ kind: 'delete_agent', agentId, keepHistory, now: clock.now() }));
+      let rowsDeleted = 0;
+      // Bounded steps: ingest commits between them, so a long history never holds the writer.
+      for (;;) {
+        const step = await writer.submitOne({ kind: 'purge_agent_history', agentId, limit: HISTORY_BATCH_ROWS }, { background: true });
+        rowsDeleted += step.deleted;
+        if (step.done) break;
+      }
+      return {
+        agent_id: agentId,
+        deleted: true,
+        already_deleted: !deleted,
+        history: keepHistory ? 'kept' : 'deleted',
+        rows_deleted: rowsDeleted,
+      };
     },
   );
 

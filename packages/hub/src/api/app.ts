@@ -84,6 +84,9 @@ export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<App> {
   app.removeAllContentTypeParsers();
   // Bytes, decoded strictly: invalid UTF-8 is refused rather than stored as U+FFFD.
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
+    // No body at all (many clients send the content type anyway): a route that takes a body still
+    // refuses it as missing, and one that takes none (resolve, delete) goes ahead.
+    if ((body as Buffer).length === 0) return done(null, undefined);
     let text: string;
     try {
       text = utf8.decode(body as Buffer);

@@ -1,5 +1,6 @@
 import type { AgentError, AgentEvent, Heartbeat, LlmTrace, RegisterAgent } from '@vigil/protocol';
 import { applyAlertAction, type AlertAction, type AlertResult } from '../alerts/commands.js';
+import { queueResolutions } from '../alerts/outbox.js';
 import {
   guardAgent,
   markStaleAgents,
@@ -15,6 +16,14 @@ import { insertAgentEvent } from '../store/events.js';
 import { countErrorReport } from '../store/error-counts.js';
 import { recordError, reopenError, resolveError, type Reopened, type StoredError } from '../store/errors.js';
 import { purgeBatch, type PurgeResult, type PurgeTarget } from '../store/retention.js';
+import {
+  deleteAgent,
+  purgeAgentHistory,
+  updateAgent,
+  type AgentPatch,
+  type DeleteAgentResult,
+  type UpdateAgentResult,
+} from '../store/retire.js';
 import { rollupStep, type RollupResult, type RollupStep } from '../store/rollups.js';
 import { insertSystemMetrics, type SystemMetricsRow } from '../store/system-metrics.js';
 import { insertTrace } from '../store/traces.js';
@@ -32,6 +41,8 @@ export type Command =
       allowedPool?: string | undefined;
       /** Whether the caller may move an existing agent to another pool (the admin token only). */
       mayMovePool: boolean;
+      /** Whether the caller may bring back a deleted agent (the admin and pool keys; never the agent's own key). */
+      mayRevive?: boolean;
     }
   | { kind: 'heartbeat'; agentId: string; heartbeat: Heartbeat; now: number; allowedPool?: string | undefined }
   | { kind: 'event'; agentId: string; event: AgentEvent; now: number; allowedPool?: string | undefined }
@@ -43,11 +54,14 @@ export type Command =
   | { kind: 'mark_stale'; now: number; bootedAt: number; missed: number }
   | { kind: 'alerts'; action: AlertAction }
   | { kind: 'rollup'; step: RollupStep }
-  | { kind: 'purge'; target: PurgeTarget; cutoff: number; limit: number };
+  | { kind: 'purge'; target: PurgeTarget; cutoff: number; limit: number }
+  | { kind: 'delete_agent'; agentId: string; keepHistory: boolean; now: number }
+  | { kind: 'purge_agent_history'; agentId: string; limit: number }
+  | { kind: 'update_agent'; agentId: string; patch: AgentPatch; now: number };
 
 export type Refusal = {
   ok: false;
-  code: 'VIGIL_AGENT_NOT_FOUND' | 'VIGIL_FORBIDDEN' | 'VIGIL_ERROR_NOT_FOUND' | 'VIGIL_POOL_CHANGE_FORBIDDEN';
+  code: 'VIGIL_AGENT_NOT_FOUND' | 'VIGIL_FORBIDDEN' | 'VIGIL_ERROR_NOT_FOUND' | 'VIGIL_POOL_CHANGE_FORBIDDEN' | 'VIGIL_AGENT_DELETED';
   /** A sentence more specific than the code's own, when the refusal has one. */
   message?: string;
 };
@@ -58,7 +72,7 @@ export type CommandResult = ResultMap[keyof ResultMap];
 export async function applyCommand(tx: SqlExecutor, dialect: Dialect, cmd: Command): Promise<CommandResult> {
   switch (cmd.kind) {
     case 'register':
-      return registerAgent(tx, dialect, cmd.agent, cmd.now, cmd.allowedPool, cmd.mayMovePool);
+      return registerAgent(tx, dialect, cmd.agent, cmd.now, cmd.allowedPool, cmd.mayMovePool, cmd.mayRevive ?? true);
     case 'heartbeat':
       return recordHeartbeat(tx, dialect, cmd.agentId, cmd.heartbeat, cmd.now, cmd.allowedPool);
     case 'event': {
@@ -102,6 +116,18 @@ export async function applyCommand(tx: SqlExecutor, dialect: Dialect, cmd: Comma
       return rollupStep(tx, dialect, cmd.step);
     case 'purge':
       return purgeBatch(tx, cmd.target, cmd.cutoff, cmd.limit);
+    case 'delete_agent': {
+      const r = await deleteAgent(tx, dialect, cmd.agentId, cmd.keepHistory, cmd.now);
+      if (r.ok && r.deleted) await queueResolutions(tx, r.alerts.resolved, cmd.now);
+      return r;
+    }
+    case 'purge_agent_history':
+      return purgeAgentHistory(tx, cmd.agentId, cmd.limit);
+    case 'update_agent': {
+      const r = await updateAgent(tx, dialect, cmd.agentId, cmd.patch, cmd.now);
+      if (r.ok) await queueResolutions(tx, r.alerts.resolved, cmd.now);
+      return r;
+    }
   }
 }
 
@@ -120,4 +146,7 @@ export interface ResultMap {
   alerts: AlertResult;
   rollup: RollupResult;
   purge: PurgeResult;
+  delete_agent: DeleteAgentResult;
+  purge_agent_history: { ok: true; deleted: number; done: boolean };
+  update_agent: UpdateAgentResult;
 }

@@ -4,6 +4,7 @@ import { PeriodicPasses } from './passes.js';
 import type { Writer } from '../ingest/writer.js';
 import type { Db } from '../store/db.js';
 import { cutoffFor, PURGE_TARGETS, type PurgeTarget, type Retention } from '../store/retention.js';
+import { pendingHistoryPurges } from '../store/retire.js';
 
 export interface RetentionOptions {
   everyMs: number;
@@ -100,6 +101,16 @@ export class RetentionJob extends PeriodicPasses<PurgeReport> {
         if (r.ms > targetMs) this.limits.set(target, Math.max(100, Math.floor(limit / 2)));
         else if (r.ms < targetMs / 4) this.limits.set(target, Math.min(maxRows, limit * 2));
         if (r.deleted < limit) break;
+      }
+    }
+    // Deleted agents whose history removal was cut short (the hub stopped mid-way) are finished here.
+    for (const agentId of await pendingHistoryPurges(this.db)) {
+      for (;;) {
+        if (this.stopped) return report;
+        const r = await timed(() => this.writer.submitOne({ kind: 'purge_agent_history', agentId, limit: maxRows }, { background: true }));
+        report.batches++;
+        total += r.deleted;
+        if (r.done) break;
       }
     }
     if (total > 0) {

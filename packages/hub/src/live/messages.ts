@@ -2,12 +2,13 @@ import type { AgentEventType, AgentProcessMetrics, AgentStatus, Alert, AlertChan
 import { alertMessages, type AlertResult } from '../alerts/commands.js';
 import type { Command, CommandResult } from '../ingest/commands.js';
 import { exitReason, type ExitReason } from '../store/agents.js';
+import type { EndedAlerts } from '../store/alerts.js';
 import type { StoredError } from '../store/errors.js';
 
 /**
  * What the hub tells live listeners (the WebSocket, the alert engine) after a commit. The names are
  * the seed 002 ones (`metrics_update`, `alert`) plus `event`, `error`, `error_resolved`, `error_reopened`
- * and `agent_status`.
+ * `agent_status`, and `agent_updated` and `agent_removed` (an agent renamed, paused or resumed, or deleted).
  */
 export type LiveMessage =
   | {
@@ -47,6 +48,10 @@ export type LiveMessage =
       pool_name?: string;
       agent_type?: string;
     }
+  /** Renamed, or its monitoring paused or resumed (a paused agent fires no alert). */
+  | { type: 'agent_updated'; agent_id: string; name: string; paused: boolean; at: number }
+  /** Deleted: dashboards drop it; its open alerts end with it (announced as `alert` messages before this one). */
+  | { type: 'agent_removed'; agent_id: string; at: number }
   /** An alert changed state (`pending`, `cancelled`, `firing`, `resolved`) or was acknowledged. */
   | { type: 'alert'; change: AlertChange; alert: Alert };
 
@@ -130,10 +135,28 @@ export function messagesFor(cmd: Command, result: CommandResult): LiveMessage[] 
     }
     case 'alerts':
       return alertMessages(cmd.action, result as AlertResult);
+    case 'delete_agent': {
+      const r = result as Extract<CommandResult, { purgeBefore: number | null }>;
+      if (!r.deleted) return [];
+      return [...endedAlertMessages(r.alerts), { type: 'agent_removed', agent_id: cmd.agentId, at: cmd.now }];
+    }
+    case 'update_agent': {
+      const r = result as Extract<CommandResult, { pausedChanged: boolean }>;
+      const { agent_id, name, paused } = r.agent;
+      return [...endedAlertMessages(r.alerts), { type: 'agent_updated', agent_id, name, paused, at: cmd.now }];
+    }
     case 'trace':
     case 'system_metrics':
     case 'rollup':
     case 'purge':
+    case 'purge_agent_history':
       return [];
   }
+}
+
+function endedAlertMessages(ended: EndedAlerts): LiveMessage[] {
+  return [
+    ...ended.cancelled.map((alert) => ({ type: 'alert' as const, change: 'cancelled' as const, alert })),
+    ...ended.resolved.map((alert) => ({ type: 'alert' as const, change: 'resolved' as const, alert })),
+  ];
 }

@@ -27,24 +27,30 @@ export interface Agent extends Truncatable {
   cpu_percent: number | null;
   memory_mb: number | null;
   message_count: number | null;
+  /** Monitoring paused: no alert fires for it; its heartbeats are still taken (`vigil agents pause`). */
+  paused: boolean;
 }
 
-export interface AgentRow extends Omit<Agent, 'capabilities' | 'resource_metrics' | 'resource_updated_at' | 'metadata'> {
+export interface AgentRow extends Omit<Agent, 'capabilities' | 'resource_metrics' | 'resource_updated_at' | 'metadata' | 'paused'> {
   capabilities: unknown;
   resource_metrics: unknown;
   metadata: unknown;
+  paused: unknown;
 }
 
 export const AGENT_COLUMNS =
   'agent_id, name, agent_type, pool_name, capabilities, status, offline_reason, last_heartbeat_at, performance_score, ' +
-  'resource_metrics, metadata, heartbeat_interval_s, registered_at, updated_at, cpu_percent, memory_mb, message_count';
+  'resource_metrics, metadata, heartbeat_interval_s, registered_at, updated_at, cpu_percent, memory_mb, message_count, paused';
+
+/** Deleted agents keep a tombstone row (store/retire.ts); every reader of the fleet leaves it out. */
+export const NOT_DELETED = 'deleted_at IS NULL';
 
 const AGENT_PREVIEW: PreviewColumns = { text: [], json: ['metadata'] };
 
 /** AGENT_COLUMNS for lists: metadata cut to a preview (the agent's own route has it whole). Read with `toListedAgent`. */
 export const agentListColumns = (d: Dialect): string =>
   'agent_id, name, agent_type, pool_name, capabilities, status, offline_reason, last_heartbeat_at, performance_score, ' +
-  `resource_metrics, ${jsonPreview('metadata', d)}, heartbeat_interval_s, registered_at, updated_at, cpu_percent, memory_mb, message_count`;
+  `resource_metrics, ${jsonPreview('metadata', d)}, heartbeat_interval_s, registered_at, updated_at, cpu_percent, memory_mb, message_count, paused`;
 
 export const toListedAgent = (row: AgentRow): Agent => toAgent(fromPreview(row, AGENT_PREVIEW));
 
@@ -56,6 +62,8 @@ export function toAgent(row: AgentRow): Agent {
     resource_metrics: resources,
     resource_updated_at: updatedAt,
     metadata: jsonColumn<Record<string, unknown>>(row.metadata, {}),
+    // SQLite answers 0/1, PostgreSQL a boolean.
+    paused: Boolean(row.paused),
   };
 }
 
@@ -67,12 +75,13 @@ export type AgentGuard = { ok: true; status: AgentStatus; pool: string } | { ok:
  * the pool, or one that does not exist, is the same 403, so the answer reveals nothing.
  */
 export async function guardAgent(tx: SqlExecutor, dialect: Dialect, agentId: string, allowedPool: string | undefined): Promise<AgentGuard> {
-  const row = await tx.get<{ status: AgentStatus; pool_name: string }>(
-    `SELECT status, pool_name FROM agents WHERE agent_id = ?${dialect.forUpdate}`,
+  const row = await tx.get<{ status: AgentStatus; pool_name: string; deleted_at: number | null }>(
+    `SELECT status, pool_name, deleted_at FROM agents WHERE agent_id = ?${dialect.forUpdate}`,
     [agentId],
   );
   if (allowedPool !== undefined && row?.pool_name !== allowedPool) return { ok: false, code: 'VIGIL_FORBIDDEN' };
-  if (!row) return { ok: false, code: 'VIGIL_AGENT_NOT_FOUND' };
+  // A deleted agent is unknown to writes: the SDK then registers again, which decides whether it may come back.
+  if (!row || row.deleted_at !== null) return { ok: false, code: 'VIGIL_AGENT_NOT_FOUND' };
   return { ok: true, status: row.status, pool: row.pool_name };
 }
 
@@ -90,11 +99,22 @@ export async function registerAgent(
   now: number,
   allowedPool: string | undefined,
   mayMovePool: boolean,
-): Promise<RegisterResult | { ok: false; code: 'VIGIL_FORBIDDEN' } | { ok: false; code: 'VIGIL_POOL_CHANGE_FORBIDDEN'; message: string }> {
-  const existing = await tx.get<{ status: AgentStatus; pool_name: string }>(
-    `SELECT status, pool_name FROM agents WHERE agent_id = ?${dialect.forUpdate}`,
+  mayRevive = true,
+): Promise<
+  | RegisterResult
+  | { ok: false; code: 'VIGIL_FORBIDDEN' | 'VIGIL_AGENT_DELETED' }
+  | { ok: false; code: 'VIGIL_POOL_CHANGE_FORBIDDEN'; message: string }
+> {
+  const found = await tx.get<{ status: AgentStatus; pool_name: string; deleted_at: number | null }>(
+    `SELECT status, pool_name, deleted_at FROM agents WHERE agent_id = ?${dialect.forUpdate}`,
     [input.agent_id],
   );
+  if (found && found.deleted_at !== null) {
+    if (!mayRevive) return { ok: false, code: 'VIGIL_AGENT_DELETED' };
+    // Comes back as new, in whatever pool the registration names (the old id is free).
+    return { ok: true, created: true, agent: await reviveAgent(tx, input, now) };
+  }
+  const existing = found;
   // A pool key may not take over an agent of another pool by registering its id.
   if (existing && allowedPool !== undefined && existing.pool_name !== allowedPool) return { ok: false, code: 'VIGIL_FORBIDDEN' };
   // An agent's own key may not move it into another pool: that takes it out of its pool key's
@@ -155,6 +175,35 @@ export async function registerAgent(
   }
   if (!row) throw new Error('agent row missing after write');
   return { ok: true, created: !existing, agent: toAgent(row) };
+}
+
+/**
+ * A deleted agent registered again by a key that may register it: it comes back as a new agent, with
+ * nothing of its old state (history kept on request stays until retention takes it).
+ */
+async function reviveAgent(tx: SqlExecutor, input: RegisterAgent & { agent_id: string }, now: number): Promise<Agent> {
+  const row = await tx.get<AgentRow>(
+    `UPDATE agents SET name = ?, agent_type = ?, pool_name = ?, capabilities = ?, metadata = ?, heartbeat_interval_s = ?,
+       status = 'online', offline_reason = NULL, last_heartbeat_at = ?, performance_score = 1.0, resource_metrics = '{}',
+       registered_at = ?, updated_at = ?, cpu_cores_available = NULL, memory_available_gb = NULL, gpu_vram_available_gb = NULL,
+       gpu_type = NULL, cpu_percent = NULL, memory_mb = NULL, message_count = NULL, paused = FALSE, deleted_at = NULL
+     WHERE agent_id = ? RETURNING ${AGENT_COLUMNS}`,
+    [
+      input.name,
+      input.agent_type,
+      input.pool_name ?? 'default',
+      JSON.stringify(input.capabilities ?? []),
+      JSON.stringify(input.metadata ?? {}),
+      input.heartbeat_interval_s ?? 15,
+      now,
+      now,
+      now,
+      input.agent_id,
+    ],
+  );
+  if (!row) throw new Error('agent row missing after revival');
+  await insertHubEvent(tx, input.agent_id, 'registered', `Agent ${input.name} registered again after it was deleted`, {}, now);
+  return toAgent(row);
 }
 
 const METRIC_COLUMNS = [
@@ -310,7 +359,7 @@ export async function markExited(tx: SqlExecutor, agentId: string, reason: ExitR
 }
 
 export async function getAgent(db: SqlExecutor, agentId: string): Promise<Agent | undefined> {
-  const row = await db.get<AgentRow>(`SELECT ${AGENT_COLUMNS} FROM agents WHERE agent_id = ?`, [agentId]);
+  const row = await db.get<AgentRow>(`SELECT ${AGENT_COLUMNS} FROM agents WHERE agent_id = ? AND ${NOT_DELETED}`, [agentId]);
   return row && toAgent(row);
 }
 
@@ -325,7 +374,7 @@ export interface AgentFilter {
 
 /** One page of agents in agent_id order, plus the cursor of the next page. */
 export async function listAgents(db: ListReader, f: AgentFilter): Promise<{ agents: Agent[]; next: string | null }> {
-  const w = new Where();
+  const w = new Where().add(NOT_DELETED);
   if (f.status) w.add('status = ?', f.status);
   if (f.pool) w.add('pool_name = ?', f.pool);
   if (f.type) w.add('agent_type = ?', f.type);

@@ -75,6 +75,8 @@ const OPEN = `rule_id = ? AND agent_id = ? AND state <> 'resolved'`;
 
 /** Applies one write; answers the alert as it now is, or undefined when there was nothing to change. */
 export async function writeAlert(tx: SqlExecutor, w: AlertWrite): Promise<Alert | undefined> {
+  // An engine that has not yet heard of a pause or a deletion (another hub's, or the CLI's) opens nothing for it.
+  if ((w.change === 'pending' || w.change === 'firing') && (await agentMuted(tx, w.agentId))) return undefined;
   let row: AlertRow | undefined;
   switch (w.change) {
     case 'pending': {
@@ -252,7 +254,7 @@ export async function listSilences(db: SqlExecutor, opts: { activeAt?: number | 
 export async function agentPlacements(
   db: SqlExecutor,
 ): Promise<{ agent_id: string; pool_name: string; agent_type: string; status: string; offline_reason: string | null }[]> {
-  return db.all('SELECT agent_id, pool_name, agent_type, status, offline_reason FROM agents');
+  return db.all('SELECT agent_id, pool_name, agent_type, status, offline_reason FROM agents WHERE deleted_at IS NULL');
 }
 
 /** The ids of unresolved error groups by agent, for the engine's `unresolved_errors` counts. */
@@ -307,4 +309,43 @@ export async function latestSamples(db: SqlExecutor, now: number, missed: number
     for (const field of METRIC_FIELDS) if (r[field] !== null && r[field] !== undefined) metrics[field] = Number(r[field]);
     return { agent_id: String(r.agent_id), received_at: Number(r.received_at), resources, metrics };
   });
+}
+
+/** Whether an agent's alerts are off: its monitoring is paused, or it was deleted. */
+async function agentMuted(tx: SqlExecutor, agentId: string): Promise<boolean> {
+  const row = await tx.get('SELECT 1 AS muted FROM agents WHERE agent_id = ? AND (paused = TRUE OR deleted_at IS NOT NULL)', [agentId]);
+  return row !== undefined;
+}
+
+/** Agents whose alerts are off (paused or deleted), for the engine's tick: a partial index keeps it small. */
+export async function mutedAgents(db: SqlExecutor): Promise<Set<string>> {
+  const rows = await db.all<{ agent_id: string }>('SELECT agent_id FROM agents WHERE paused = TRUE OR deleted_at IS NOT NULL');
+  return new Set(rows.map((r) => r.agent_id));
+}
+
+/** Alerts a retirement ended, as they now are (resolved) or as they were (a pending one, deleted). */
+export interface EndedAlerts {
+  resolved: Alert[];
+  cancelled: Alert[];
+}
+
+/**
+ * Ends every open alert of one agent at once, when it is deleted or its monitoring paused: a firing
+ * alert is resolved with that reason (so whoever heard it firing hears it end), a pending one goes.
+ */
+export async function endAgentAlerts(
+  tx: SqlExecutor,
+  agentId: string,
+  reason: Extract<AlertResolveReason, 'agent_deleted' | 'agent_paused'>,
+  now: number,
+): Promise<EndedAlerts> {
+  const cancelled = await tx.all<AlertRow>(`DELETE FROM alerts WHERE agent_id = ? AND state = 'pending' RETURNING ${ALERT_COLUMNS}`, [
+    agentId,
+  ]);
+  const resolved = await tx.all<AlertRow>(
+    `UPDATE alerts SET state = 'resolved', resolved_at = ?, resolve_reason = ?, updated_at = ?
+     WHERE agent_id = ? AND state = 'firing' RETURNING ${ALERT_COLUMNS}`,
+    [now, reason, now, agentId],
+  );
+  return { resolved: resolved.map(toAlert), cancelled: cancelled.map(toAlert) };
 }

@@ -1,4 +1,4 @@
-import { agentListColumns, toListedAgent, type Agent, type AgentRow } from './agents.js';
+import { agentListColumns, NOT_DELETED, toListedAgent, type Agent, type AgentRow } from './agents.js';
 import type { ListReader } from './previews.js';
 import { Where, type SqlExecutor } from './db.js';
 import { listEvents, type StoredEvent } from './events.js';
@@ -25,13 +25,15 @@ export interface DashboardData {
  * a page of agents, status counts, unresolved error counts per agent, and the latest events.
  */
 export async function loadDashboard(db: ListReader, page: { after?: string | undefined; limit: number }): Promise<DashboardData> {
-  const w = new Where();
+  const w = new Where().add(NOT_DELETED);
   if (page.after) w.add('agent_id > ?', page.after);
   const rows = await db.all<AgentRow>(`SELECT ${agentListColumns(db.dialect)} FROM agents ${w.sql()} ORDER BY agent_id LIMIT ?`, [
     ...w.params,
     page.limit + 1,
   ]);
-  const counts = await db.all<{ status: string; n: number }>('SELECT status, COUNT(*) AS n FROM agents GROUP BY status');
+  const counts = await db.all<{ status: string; n: number }>(
+    `SELECT status, COUNT(*) AS n FROM agents WHERE ${NOT_DELETED} GROUP BY status`,
+  );
   const activeErrors = await db.all<{ agent_id: string; count: number }>(
     'SELECT agent_id, SUM(occurrences) AS count FROM error_logs WHERE resolved = FALSE GROUP BY agent_id',
   );

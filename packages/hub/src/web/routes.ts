@@ -4,8 +4,9 @@ import type { Asset } from './assets.js';
 
 /**
  * The dashboard's own addresses (packages/web/src/app/routes.ts): a reload or a shared link to one of
- * them gets the app's index.html. Anything else that is not a built file is a 404, never the app,
- * so a mistyped API path or `/../../etc/passwd` gets an honest answer.
+ * them gets the app's index.html. Anything else that is not a built file is a 404: the app's page
+ * that says so for a browser, JSON for anything else and always under /api, and never a file
+ * outside the build (`/../../etc/passwd`).
  */
 const CLIENT_ROUTES = [/^\/$/, /^\/agents\/[^/]+$/, /^\/(errors|events|capacity|storage)$/];
 
@@ -33,11 +34,20 @@ export const dashboardRoutes: Routes = (app, { dashboard }) => {
     if (file && path !== '/index.html') return sendAsset(req, reply, file);
     const index = dashboard.files.get('/index.html');
     if (index && CLIENT_ROUTES.some((r) => r.test(path))) return sendAsset(req, reply, index);
+    // A person who follows a bad link sees the dashboard's own "not found" page, still with a 404;
+    // a program (no text/html in Accept) gets the JSON one.
+    if (index && wantsHtml(req)) {
+      return reply.status(404).type(index.type).header('cache-control', 'no-cache').send(index.body);
+    }
     return reply.callNotFound();
   };
   app.get('/', { config: { access: 'public' }, schema: { hide: true } }, serve);
   app.get('/*', { config: { access: 'public' }, schema: { hide: true } }, serve);
 };
+
+function wantsHtml(req: FastifyRequest): boolean {
+  return /\btext\/html\b/.test(String(req.headers.accept ?? ''));
+}
 
 function sendAsset(req: FastifyRequest, reply: FastifyReply, asset: Asset) {
   reply

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { ApiError } from '../api/client.js';
 import type { Agent, StoredError, StoredEvent } from '../api/types.js';
-import { Link } from '../app/navigation.js';
+import { Link, navigate } from '../app/navigation.js';
 import { useFleet, useLive, useNow, useReconnect, useServices } from '../app/services.js';
 import { ErrorGroupList } from '../errors/ErrorGroupList.js';
 import { applyReopen, groupByFingerprint, resolvedIds, type FingerprintGroup, type Reopen } from '../errors/group.js';
@@ -20,6 +20,7 @@ import {
 import { Empty, ErrorState, Loading } from '../ui/states.js';
 import { StatusBadge } from '../ui/StatusBadge.js';
 import { extraResources, staleSince } from './ages.js';
+import { AgentActions } from './AgentActions.js';
 import { Chart, type ChartLine } from './Chart.js';
 import { GpuTable } from './GpuTable.js';
 import { gpuList, hasGpu } from './gpus.js';
@@ -55,6 +56,7 @@ export function AgentPage({ agentId }: { agentId: string }) {
   const [series, setSeries] = useState<Loadable<LoadedSeries>>({ kind: 'loading' });
   const [events, setEvents] = useState<StoredEvent[] | null>(null);
   const [errors, setErrors] = useState<StoredError[] | null>(null);
+  const [deleted, setDeleted] = useState(false);
   const id = encodeURIComponent(agentId);
 
   const loadAgent = useCallback(() => {
@@ -143,7 +145,16 @@ export function AgentPage({ agentId }: { agentId: string }) {
         setErrors((list) => list && applyReopen(list, m));
         break;
       case 'agent_status':
-        if (m.reason === 'registered') loadAgent();
+        if (m.reason === 'registered') {
+          setDeleted(false);
+          loadAgent();
+        }
+        break;
+      case 'agent_updated':
+        setAgent((a) => (a.kind === 'ready' ? { kind: 'ready', value: { ...a.value, name: m.name, paused: m.paused } } : a));
+        break;
+      case 'agent_removed':
+        setDeleted(true);
         break;
     }
   });
@@ -163,6 +174,18 @@ export function AgentPage({ agentId }: { agentId: string }) {
       setErrors((list) => list && applyReopen(list, r));
     }
   };
+
+  if (deleted) {
+    return (
+      <div className="page">
+        <Breadcrumb name={agentId} />
+        <ErrorState title="This agent was deleted" message={`Agent ${JSON.stringify(agentId)} was deleted; it is no longer monitored.`} />
+        <p>
+          <Link to={{ page: 'overview' }}>Back to the overview</Link>
+        </p>
+      </div>
+    );
+  }
 
   if (agent.kind === 'error') {
     return (
@@ -191,12 +214,20 @@ export function AgentPage({ agentId }: { agentId: string }) {
       <Breadcrumb name={a?.name ?? agentId} />
       <header className="agent-head">
         <h1>{a?.name ?? agentId}</h1>
-        <StatusBadge status={status} reason={row?.offline_reason ?? a?.offline_reason ?? null} />
+        <StatusBadge status={status} reason={row?.offline_reason ?? a?.offline_reason ?? null} paused={a?.paused ?? row?.paused ?? false} />
         <span className="muted">
           <code>{agentId}</code> · {a?.agent_type ?? '…'} · pool {a?.pool_name ?? '…'} · last heartbeat{' '}
           <span title={formatDateTime(lastBeat)}>{formatAgo(lastBeat, now)}</span>
           {status === 'offline' && lastBeat !== null ? ' · figures below are the last known' : ''}
+          {a?.paused ? ' · monitoring paused: no alert fires for it' : ''}
         </span>
+        {a && (
+          <AgentActions
+            agent={a}
+            onChanged={(next) => setAgent({ kind: 'ready', value: next })}
+            onDeleted={() => navigate({ page: 'overview' })}
+          />
+        )}
       </header>
 
       <section className="panel" aria-labelledby="charts-title">

@@ -16,6 +16,8 @@ export interface FleetAgent {
   error_count: number;
   resources: Resources;
   capabilities: string[];
+  /** Monitoring paused: no alert fires for it; shown as paused. */
+  paused: boolean;
   /** Known only by id so far (a registration announced live); its details are being fetched. */
   partial: boolean;
 }
@@ -44,6 +46,7 @@ export function toFleetAgent(a: Agent, errorCount: number): FleetAgent {
     error_count: errorCount,
     resources: a.resource_metrics,
     capabilities: a.capabilities,
+    paused: a.paused,
     partial: false,
   };
 }
@@ -61,10 +64,13 @@ export class FleetState {
   readonly agents = new Map<string, FleetAgent>();
   /** Occurrences of unresolved error groups seen live, so resolving one can subtract it. */
   private readonly errorGroups = new Map<number, { agentId: string; occurrences: number }>();
+  /** Agents deleted since this page loaded: a snapshot fetched before the deletion must not bring them back. */
+  private readonly removed = new Set<string>();
 
   /** Merges one page of a snapshot; rows the live feed made newer keep their live figures. */
   mergeSnapshot(agents: readonly Agent[], errorCounts: ReadonlyMap<string, number>): void {
     for (const a of agents) {
+      if (this.removed.has(a.agent_id)) continue;
       const fresh = toFleetAgent(a, errorCounts.get(a.agent_id) ?? 0);
       const known = this.agents.get(a.agent_id);
       if (known && !known.partial && (known.last_heartbeat_at ?? 0) > (fresh.last_heartbeat_at ?? 0)) {
@@ -105,6 +111,8 @@ export class FleetState {
         return { kind: 'changed' };
       }
       case 'agent_status': {
+        // Registered again after a deletion: it is a new agent.
+        if (m.reason === 'registered') this.removed.delete(m.agent_id);
         const a = this.agents.get(m.agent_id);
         if (!a) {
           // Shown at once by id; the details follow from the API.
@@ -143,6 +151,16 @@ export class FleetState {
         if (m.removed_id !== null) this.errorGroups.delete(m.removed_id);
         this.errorGroups.delete(m.error.id);
         return { kind: 'recount-errors' };
+      case 'agent_updated': {
+        const a = this.agents.get(m.agent_id);
+        if (!a) return { kind: 'unknown-agent', agentId: m.agent_id };
+        this.agents.set(m.agent_id, { ...a, name: m.name, paused: m.paused });
+        return { kind: 'changed' };
+      }
+      case 'agent_removed':
+        this.removed.add(m.agent_id);
+        for (const [id, g] of this.errorGroups) if (g.agentId === m.agent_id) this.errorGroups.delete(id);
+        return this.agents.delete(m.agent_id) ? { kind: 'changed' } : { kind: 'ignored' };
       case 'event':
       case 'alert':
         return { kind: 'ignored' };
@@ -177,6 +195,7 @@ function placeholder(id: string, status: AgentStatus, at: number, pool: string |
     error_count: 0,
     resources: {},
     capabilities: [],
+    paused: false,
     partial: true,
   };
 }

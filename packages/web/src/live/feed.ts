@@ -43,6 +43,8 @@ const TYPES: Record<LiveMessage['type'], true> = {
   error_resolved: true,
   error_reopened: true,
   agent_status: true,
+  agent_updated: true,
+  agent_removed: true,
   alert: true,
 };
 

@@ -117,7 +117,7 @@ const AgentRow = memo(function AgentRow({ agent: a, index, now }: { agent: Fleet
         {a.name !== a.agent_id && <span className="agent-id">{a.agent_id}</span>}
       </div>
       <div className="cell" role="cell">
-        <StatusBadge status={a.status} reason={a.offline_reason} />
+        <StatusBadge status={a.status} reason={a.offline_reason} paused={a.paused} />
       </div>
       <div className={stale ? 'cell numeric stale' : 'cell numeric'} role="cell" data-col="cpu" title={staleTitle}>
         {formatPercent(a.cpu_percent)}

@@ -4,13 +4,20 @@ import type { AgentStatus } from '../api/types.js';
 export interface StatusView {
   /** What the badge says. */
   label: string;
-  /** `online`, `busy`, or for an offline agent `crashed`, `stopped`, `silent` (missed heartbeats) or `offline`. */
-  kind: AgentStatus | 'crashed' | 'stopped' | 'silent';
+  /**
+   * `online`, `busy`, or for an offline agent `crashed`, `stopped`, `silent` (missed heartbeats) or
+   * `offline`; `paused` whatever its status while its monitoring is paused.
+   */
+  kind: AgentStatus | 'crashed' | 'stopped' | 'silent' | 'paused';
   /** The longer explanation shown on hover. */
   title: string;
 }
 
-export function statusView(status: AgentStatus, reason: string | null | undefined): StatusView {
+export function statusView(status: AgentStatus, reason: string | null | undefined, paused = false): StatusView {
+  if (paused) {
+    const now = status === 'offline' ? statusView(status, reason).label : status;
+    return { label: 'paused', kind: 'paused', title: `monitoring paused: no alert fires for it (now ${now})` };
+  }
   if (status !== 'offline') return { label: status, kind: status, title: status };
   switch (reason) {
     case 'crashed':

@@ -4,6 +4,7 @@ import { rollupsSchema } from './0003_rollups.js';
 import { eventIdIndexOrder } from './0004_event_id_index_order.js';
 import { notificationOutbox } from './0005_notification_outbox.js';
 import { crashRule } from './0007_crash_rule.js';
+import { retiredAgents } from './0008_retired_agents.js';
 import type { Migration } from './types.js';
 
 /** Every migration, oldest first. Append; never edit one that has shipped. */
@@ -14,4 +15,5 @@ export const MIGRATIONS: readonly Migration[] = [
   eventIdIndexOrder,
   notificationOutbox,
   crashRule,
+  retiredAgents,
 ];
