@@ -133,6 +133,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
       clock,
       retention,
       bodyLimitBytes: config.bodyLimitBytes,
+      otlp: { bodyLimitBytes: config.otlpBodyLimitBytes, maxSeriesPerAgent: config.otlpMaxSeries },
       startedAt,
       lifecycle,
     },

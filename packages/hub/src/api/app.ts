@@ -23,6 +23,7 @@ import { alertRoutes } from './alerts.js';
 import { sessionPrincipal, sessionRoutes } from './session.js';
 import { addSecurityHeaders } from './security-headers.js';
 import { dashboardRoutes } from '../web/routes.js';
+import { otlpHttpRoutes } from '../otlp/http.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -41,6 +42,7 @@ const ROUTES: Routes[] = [
   liveRoutes,
   alertRoutes,
   sessionRoutes,
+  otlpHttpRoutes,
   dashboardRoutes,
 ];
 
@@ -107,7 +109,7 @@ export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<App> {
       throw new VigilError('VIGIL_SHUTTING_DOWN', undefined, 2);
     }
     const encoding = req.headers['content-encoding'];
-    if (encoding !== undefined && encoding !== 'identity') {
+    if (encoding !== undefined && encoding !== 'identity' && req.routeOptions.config.compressedBody !== true) {
       throw new VigilError('VIGIL_UNSUPPORTED_MEDIA_TYPE', 'Compressed request bodies are not accepted');
     }
     const access = req.routeOptions.config.access;

@@ -2,6 +2,8 @@ import type { AgentEventType, AgentProcessMetrics, AgentStatus, Alert, AlertChan
 import { alertMessages, type AlertResult } from '../alerts/commands.js';
 import type { Command, CommandResult } from '../ingest/commands.js';
 import type { StoredError } from '../store/errors.js';
+import type { AgentBatch } from '../otlp/map.js';
+import type { OtlpResult } from '../otlp/store.js';
 
 /**
  * What the hub tells live listeners (the WebSocket, the alert engine) after a commit. The names are
@@ -42,6 +44,16 @@ export type LiveMessage =
       /** On registration only: where the agent belongs, for listeners that group by it (alert scopes). */
       pool_name?: string;
       agent_type?: string;
+    }
+  /** LLM calls an agent's OpenTelemetry data added (docs/otlp.md): the agent is busy. */
+  | {
+      type: 'llm_activity';
+      agent_id: string;
+      calls: number;
+      input_tokens: number;
+      output_tokens: number;
+      cost_usd: number;
+      at: number;
     }
   /** An alert changed state (`pending`, `cancelled`, `firing`, `resolved`) or was acknowledged. */
   | { type: 'alert'; change: AlertChange; alert: Alert };
@@ -122,6 +134,8 @@ export function messagesFor(cmd: Command, result: CommandResult): LiveMessage[] 
       const r = result as Extract<CommandResult, { offline: string[] }>;
       return r.offline.map((agent_id) => ({ type: 'agent_status', agent_id, status: 'offline', reason: 'missed_heartbeats', at: cmd.now }));
     }
+    case 'otlp':
+      return otlpMessages(cmd.batch, result as Extract<CommandResult, { calls: unknown }>, cmd.now);
     case 'alerts':
       return alertMessages(cmd.action, result as AlertResult);
     case 'trace':
@@ -130,4 +144,32 @@ export function messagesFor(cmd: Command, result: CommandResult): LiveMessage[] 
     case 'purge':
       return [];
   }
+}
+
+/** What one agent's share of an OTLP export announces: registration, events, errors, LLM activity. */
+function otlpMessages(batch: AgentBatch, r: OtlpResult, now: number): LiveMessage[] {
+  const agent_id = batch.agentId;
+  const out: LiveMessage[] = [];
+  if (r.created) {
+    const { pool_name = 'default', agent_type } = batch.register;
+    out.push({ type: 'agent_status', agent_id, status: r.status, reason: 'registered', at: now, pool_name, agent_type });
+  } else if (r.revived) out.push({ type: 'agent_status', agent_id, status: r.status, reason: 'heartbeat', at: now });
+  for (const e of r.events) {
+    out.push({ type: 'event', id: e.id, agent_id, event_type: e.type, message: e.message, metadata: e.metadata, received_at: now });
+  }
+  for (const e of r.errors) {
+    out.push({ type: 'error', id: e.id, agent_id, error_type: e.type, message: e.message, occurrences: e.occurrences, received_at: now });
+  }
+  if (r.calls.stored > 0) {
+    out.push({
+      type: 'llm_activity',
+      agent_id,
+      calls: r.calls.stored,
+      input_tokens: r.calls.input,
+      output_tokens: r.calls.output,
+      cost_usd: r.calls.costUsd,
+      at: now,
+    });
+  }
+  return out;
 }

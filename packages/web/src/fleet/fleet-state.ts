@@ -143,6 +143,8 @@ export class FleetState {
         if (m.removed_id !== null) this.errorGroups.delete(m.removed_id);
         this.errorGroups.delete(m.error.id);
         return { kind: 'recount-errors' };
+      // LLM activity (docs/otlp.md) is not shown in the table yet; the agent API carries busy/idle.
+      case 'llm_activity':
       case 'event':
       case 'alert':
         return { kind: 'ignored' };

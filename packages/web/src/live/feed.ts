@@ -39,6 +39,7 @@ const TYPES: Record<LiveMessage['type'], true> = {
   error_resolved: true,
   error_reopened: true,
   agent_status: true,
+  llm_activity: true,
   alert: true,
 };
 

@@ -2,7 +2,8 @@ import { initialSchema } from './0001_initial_schema.js';
 import { alertsSchema } from './0002_alerts.js';
 import { rollupsSchema } from './0003_rollups.js';
 import { eventIdIndexOrder } from './0004_event_id_index_order.js';
+import { otlpSchema } from './0006_otlp.js';
 import type { Migration } from './types.js';
 
 /** Every migration, oldest first. Append; never edit one that has shipped. */
-export const MIGRATIONS: readonly Migration[] = [initialSchema, alertsSchema, rollupsSchema, eventIdIndexOrder];
+export const MIGRATIONS: readonly Migration[] = [initialSchema, alertsSchema, rollupsSchema, eventIdIndexOrder, otlpSchema];
