@@ -133,7 +133,11 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
       clock,
       retention,
       bodyLimitBytes: config.bodyLimitBytes,
-      otlp: { bodyLimitBytes: config.otlpBodyLimitBytes, maxSeriesPerAgent: config.otlpMaxSeries },
+      otlp: {
+        bodyLimitBytes: config.otlpBodyLimitBytes,
+        maxSeriesPerAgent: config.otlpMaxSeries,
+        busyWindowMs: config.llmBusyWindowS * 1000,
+      },
       startedAt,
       lifecycle,
     },

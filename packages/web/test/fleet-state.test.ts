@@ -22,6 +22,7 @@ function agent(id: string, over: Partial<Agent> = {}): Agent {
     cpu_percent: 10,
     memory_mb: 100,
     message_count: 1,
+    last_llm_activity_at: null,
     ...over,
   };
 }

@@ -4,13 +4,15 @@ import { AgentId, AgentStatusSchema, Heartbeat, RegisterAgent } from '@vigil/pro
 import { allowedPool } from '../auth/principal.js';
 import { VigilError } from '../errors.js';
 import { getAgent, listAgents } from '../store/agents.js';
+import { DEFAULT_BUSY_WINDOW_MS, llmActivity } from '../otlp/activity.js';
 import type { Routes } from './context.js';
 import { accepted, assertMayWrite, assertNotFuture } from './refusals.js';
 import { pageLimit, PageQuery } from './paging.js';
 
 export const AgentParams = Type.Object({ agentId: AgentId });
 
-export const agentRoutes: Routes = (app, { writer, db, clock }) => {
+export const agentRoutes: Routes = (app, { writer, db, clock, otlp }) => {
+  const busy = llmActivity(otlp?.busyWindowMs ?? DEFAULT_BUSY_WINDOW_MS);
   app.post(
     '/api/v1/agents',
     {
@@ -60,7 +62,8 @@ export const agentRoutes: Routes = (app, { writer, db, clock }) => {
         after: q.after,
         limit: pageLimit(q.limit),
       });
-      return { agents, next_cursor: next };
+      const now = clock.now();
+      return { agents: agents.map((a) => busy(a, now)), next_cursor: next };
     },
   );
 
@@ -76,7 +79,7 @@ export const agentRoutes: Routes = (app, { writer, db, clock }) => {
       const agent = await getAgent(db, req.params.agentId);
       if (p.kind === 'pool' && agent?.pool_name !== p.pool) throw new VigilError('VIGIL_FORBIDDEN');
       if (!agent) throw new VigilError('VIGIL_AGENT_NOT_FOUND');
-      return { agent };
+      return { agent: busy(agent, clock.now()) };
     },
   );
 

@@ -24,6 +24,7 @@ import { sessionPrincipal, sessionRoutes } from './session.js';
 import { addSecurityHeaders } from './security-headers.js';
 import { dashboardRoutes } from '../web/routes.js';
 import { otlpHttpRoutes } from '../otlp/http.js';
+import { llmUsageRoutes } from './llm-usage.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -43,6 +44,7 @@ const ROUTES: Routes[] = [
   alertRoutes,
   sessionRoutes,
   otlpHttpRoutes,
+  llmUsageRoutes,
   dashboardRoutes,
 ];
 

@@ -42,7 +42,7 @@ export interface ApiDeps {
   retention: Retention;
   bodyLimitBytes: number;
   /** OTLP ingest limits (docs/otlp.md); defaults when absent. */
-  otlp?: { bodyLimitBytes: number; maxSeriesPerAgent: number };
+  otlp?: { bodyLimitBytes: number; maxSeriesPerAgent: number; busyWindowMs: number };
   startedAt: number;
   /** Set when SIGTERM arrives: new requests get 503 while the queue drains. */
   lifecycle: { shuttingDown: boolean };

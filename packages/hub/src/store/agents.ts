@@ -22,6 +22,8 @@ export interface Agent {
   cpu_percent: number | null;
   memory_mb: number | null;
   message_count: number | null;
+  /** The hub's time of the agent's last LLM activity seen over OTLP (docs/otlp.md); null if none yet. */
+  last_llm_activity_at: number | null;
 }
 
 export interface AgentRow extends Omit<Agent, 'capabilities' | 'resource_metrics' | 'metadata'> {
@@ -32,7 +34,7 @@ export interface AgentRow extends Omit<Agent, 'capabilities' | 'resource_metrics
 
 export const AGENT_COLUMNS =
   'agent_id, name, agent_type, pool_name, capabilities, status, offline_reason, last_heartbeat_at, performance_score, ' +
-  'resource_metrics, metadata, heartbeat_interval_s, registered_at, updated_at, cpu_percent, memory_mb, message_count';
+  'resource_metrics, metadata, heartbeat_interval_s, registered_at, updated_at, cpu_percent, memory_mb, message_count, last_llm_activity_at';
 
 export function toAgent(row: AgentRow): Agent {
   return {
