@@ -257,6 +257,14 @@ export const SETTINGS = {
     help: 'Largest OTLP export in bytes after decompression (413 above it)',
     parse: positiveInt(256 * 1024 * 1024),
   },
+  otlpGrpcPort: {
+    flag: '--otlp-grpc-port',
+    env: 'VIGIL_OTLP_GRPC_PORT',
+    defaultText: '4317',
+    // OTLP's registered gRPC port; a port already taken is logged and OTLP/HTTP still works.
+    help: 'TCP port for OTLP/gRPC on the --host address; 0 turns it off',
+    parse: port,
+  },
   otlpMaxSeries: {
     flag: '--otlp-max-series',
     env: 'VIGIL_OTLP_MAX_SERIES',
@@ -313,6 +321,7 @@ export interface Config {
   readonly retentionIntervalS: number;
   readonly rollupIntervalS: number;
   readonly otlpBodyLimitBytes: number;
+  readonly otlpGrpcPort: number;
   readonly otlpMaxSeries: number;
   readonly llmBusyWindowS: number;
   readonly logLevel: Parsed<'logLevel'>;
@@ -372,6 +381,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
     retentionIntervalS: value('retentionIntervalS') ?? 300,
     rollupIntervalS: value('rollupIntervalS') ?? 60,
     otlpBodyLimitBytes: value('otlpBodyLimitBytes') ?? 16 * 1024 * 1024,
+    otlpGrpcPort: value('otlpGrpcPort') ?? 4317,
     otlpMaxSeries: value('otlpMaxSeries') ?? 2000,
     llmBusyWindowS: value('llmBusyWindowS') ?? 120,
     logLevel: value('logLevel') ?? 'info',
