@@ -229,5 +229,40 @@ for (const dialect of DIALECTS) {
       assert.equal(t.error, 'rate limited');
       assert.equal(t.trace_id, '5b8efff798038103d269b633813fc60c');
     });
+    test('one Claude Code call sent as an api_request event and as an llm_request span is stored once', { skip }, async () => {
+      const agentId = `both-signals-${dialect}`;
+      const t0 = BigInt(hub.clock.now()) * NS;
+      const resource = [str('service.name', 'claude-code'), str('vigil.agent_id', agentId)];
+      const event = apiRequest(t0, 'claude-sonnet-4-5', 30, 3, 0, 0, 0.01);
+      event.attributes.push(str('request_id', 'req_011CUmkT6xFq'));
+      assert.equal((await post(hub, '/v1/logs', JSON.stringify(claudeLogs([event], resource)))).status, 200);
+      const span = (spanId: string, requestId?: string) => ({
+        traceId: '6b8efff798038103d269b633813fc60c',
+        spanId,
+        name: 'claude_code.llm_request',
+        startTimeUnixNano: String(t0),
+        endTimeUnixNano: String(t0 + 900n * NS),
+        attributes: [
+          str('model', 'claude-sonnet-4-5'),
+          int('input_tokens', 30),
+          int('output_tokens', 3),
+          ...(requestId ? [str('request_id', requestId)] : []),
+        ],
+      });
+      const spans = {
+        resourceSpans: [
+          {
+            resource: { attributes: resource },
+            scopeSpans: [{ spans: [span('aee19b7ec3c1b174', 'req_011CUmkT6xFq'), span('bee19b7ec3c1b174')] }],
+          },
+        ],
+      };
+      const res = await post(hub, '/v1/traces', JSON.stringify(spans));
+      assert.equal(res.status, 200);
+      assert.match(res.json.partialSuccess.errorMessage, /request_id/);
+      const traces = (await hub.call('GET', `/api/v1/traces?agent_id=${agentId}`)).body.traces;
+      assert.equal(traces.length, 1, 'the span with the same request_id is the same call; the one without is not a second copy');
+      assert.equal(traces[0].source, 'claude_code_event');
+    });
   });
 }

@@ -127,6 +127,12 @@ export function mapExport(decoded: Decoded, principal: Principal, now: number): 
           out.notes.add('spans without gen_ai.* attributes are not stored; Vigil keeps LLM calls only');
           continue;
         }
+        // Claude Code's api_request events are the source of its calls: its spans count only when a
+        // request_id ties them to the event (stored once), never as a second copy of the call.
+        if (isClaudeCode(resource) && !call.event_id.startsWith('otlp:req:')) {
+          out.notes.add('Claude Code spans without request_id are not stored as calls (its api_request events are)');
+          continue;
+        }
         const batch = batchFor(resource, s.attributes);
         if (!batch) continue;
         batch.calls.push(call);
