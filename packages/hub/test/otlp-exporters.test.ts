@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import diagnostics from 'node:diagnostics_channel';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import fc from 'fast-check';
@@ -353,5 +354,35 @@ describe('OTLP under a full queue', () => {
     assert.equal(JSON.parse(second.text).error.code, 'VIGIL_INGEST_QUEUE_FULL');
     assert.equal((await first).status, 200);
     assert.equal((await hub.call('GET', '/api/v1/traces?agent_id=queued-1')).body.traces.length, 3);
+  });
+
+  test('the official HTTP exporter retries a 429 after Retry-After, and nothing is lost', async () => {
+    const t0 = BigInt(hub.clock.now()) * NS;
+    // Holds the queue's one place for a second (the writer waits up to --batch-max-delay-ms to fill a batch).
+    const blocker = postJson(hub, '/v1/logs', claudeSession('blocker', t0));
+    await new Promise((r) => setTimeout(r, 100));
+    // Node's own HTTP client reports every answer here: the exporter's 429s are counted, not guessed.
+    const statuses: number[] = [];
+    const onAnswer = (m: unknown) => {
+      const { request: req, response } = m as { request: { path?: string }; response: { statusCode?: number } };
+      if (req.path === '/v1/traces') statuses.push(Number(response.statusCode));
+    };
+    diagnostics.subscribe('http.client.response.finish', onAnswer);
+    const provider = new TracerProvider({
+      resource: resourceFromAttributes({ 'service.name': 'sdk-test', 'service.instance.id': 'retried-exporter' }),
+      spanProcessors: [new SimpleSpanProcessor({ exporter: new ProtoTraceExporter({ url: `${hub.url}/v1/traces`, headers: auth }) })],
+    });
+    const span = provider.getTracer('test').startSpan('chat');
+    span.setAttributes({ 'gen_ai.request.model': 'm-retry', 'gen_ai.usage.input_tokens': 9 });
+    span.end();
+    await provider.forceFlush();
+    await provider.shutdown();
+    diagnostics.unsubscribe('http.client.response.finish', onAnswer);
+    assert.equal((await blocker).status, 200);
+    assert.ok(statuses.includes(429), `the exporter was refused first (${statuses.join(', ')})`);
+    assert.equal(statuses.at(-1), 200, 'and retried until stored');
+    const traces = (await hub.call('GET', '/api/v1/traces?agent_id=retried-exporter')).body.traces;
+    assert.equal(traces.length, 1, 'the span arrived after the retry');
+    assert.equal(traces[0].input_tokens, 9);
   });
 });
