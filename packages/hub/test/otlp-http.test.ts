@@ -3,6 +3,7 @@ import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { ExportLogsServiceRequest, ExportServiceResponse, RpcStatus } from '../src/otlp/schema.js';
+import type { ManualClock } from '../src/clock.js';
 import { ADMIN_TOKEN, startTestHub, type TestHub } from './support/hub.js';
 import { DIALECTS, postgresUnavailable } from './support/stores.js';
 
@@ -263,6 +264,35 @@ for (const dialect of DIALECTS) {
       const traces = (await hub.call('GET', `/api/v1/traces?agent_id=${agentId}`)).body.traces;
       assert.equal(traces.length, 1, 'the span with the same request_id is the same call; the one without is not a second copy');
       assert.equal(traces[0].source, 'claude_code_event');
+    });
+    test('telemetry silent: an agent whose export vigil run set up, alive but sending no OTLP data, is flagged', { skip }, async () => {
+      const clock = hub.clock as ManualClock;
+      const agentId = `silent-${dialect}`;
+      const metadata = { wrapper: 'vigil run', otel_export_since: clock.now() };
+      assert.equal(
+        (await hub.call('POST', '/api/v1/agents', { agent_id: agentId, name: 'claude', agent_type: 'process', metadata })).status,
+        201,
+      );
+      const state = async () => (await hub.call('GET', `/api/v1/agents/${agentId}`)).body.agent;
+      assert.equal((await state()).telemetry_silent, null, 'not judged before its window');
+      clock.advance(200_000);
+      assert.equal((await hub.call('POST', `/api/v1/agents/${agentId}/heartbeat`, { status: 'online' })).status, 200);
+      assert.match((await state()).telemetry_silent, /No OpenTelemetry data for 200 s.*Known causes/);
+      const t = BigInt(clock.now()) * NS;
+      assert.equal(
+        (await post(hub, '/v1/logs', JSON.stringify(claudeLogs([apiRequest(t, 'm', 1, 1, 0, 0, 0)], [str('vigil.agent_id', agentId)]))))
+          .status,
+        200,
+      );
+      const after = await state();
+      assert.equal(after.telemetry_silent, null, 'data arrived');
+      assert.equal(after.last_telemetry_at, clock.now());
+      assert.equal(after.llm_state, 'busy');
+      clock.advance(130_000);
+      assert.equal((await state()).llm_state, 'idle', 'idle after --llm-busy-window (120 s)');
+      assert.equal((await state()).telemetry_silent, null, 'within three minutes of the last data');
+      clock.advance(60_000);
+      assert.match((await state()).telemetry_silent, /No OpenTelemetry data for 190 s/);
     });
   });
 }

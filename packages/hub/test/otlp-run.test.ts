@@ -71,6 +71,9 @@ describe('vigil run sets up the child telemetry', () => {
     assert.ok(!(env.OTEL_EXPORTER_OTLP_HEADERS ?? '').includes(ADMIN_TOKEN), 'the admin token never reaches the child');
     assert.match(r.stderr, /agent key for run-claude was created/);
 
+    const agent = (await hub.call('GET', '/api/v1/agents/run-claude')).body.agent;
+    assert.equal(typeof agent.metadata.otel_export_since, 'number', 'the hub knows telemetry is expected');
+    assert.equal(agent.telemetry_silent, null);
     const traces = (await hub.call('GET', '/api/v1/traces?agent_id=run-claude')).body.traces;
     assert.equal(traces.length, 1);
     assert.equal(traces[0].cost_usd, 0.0042);

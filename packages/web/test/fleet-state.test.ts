@@ -23,6 +23,7 @@ function agent(id: string, over: Partial<Agent> = {}): Agent {
     memory_mb: 100,
     message_count: 1,
     last_llm_activity_at: null,
+    last_telemetry_at: null,
     ...over,
   };
 }

@@ -79,7 +79,13 @@ export async function runMonitored(a: RunArgs, io: RunIo): Promise<number> {
     ...(a.pool ? { pool: a.pool } : {}),
     capabilities: a.capabilities,
     interval: a.intervalS * 1000,
-    metadata: { command: [a.command, ...a.args].join(' ').slice(0, 2000), cwd: io.cwd, wrapper: 'vigil run' },
+    metadata: {
+      command: [a.command, ...a.args].join(' ').slice(0, 2000),
+      cwd: io.cwd,
+      wrapper: 'vigil run',
+      // The hub flags the agent "telemetry silent" when no OTLP data follows (docs/otlp.md).
+      ...(childEnv !== io.env ? { otel_export_since: startedAt } : {}),
+    },
     ...(collector
       ? {
           collect: async () => {

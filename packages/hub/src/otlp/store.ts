@@ -62,6 +62,7 @@ export async function applyOtlpBatch(
     }
   }
 
+  await tx.run('UPDATE agents SET last_telemetry_at = ? WHERE agent_id = ?', [now, b.agentId]);
   const result: OtlpResult = {
     ok: true,
     created,

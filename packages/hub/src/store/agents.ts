@@ -24,6 +24,8 @@ export interface Agent {
   message_count: number | null;
   /** The hub's time of the agent's last LLM activity seen over OTLP (docs/otlp.md); null if none yet. */
   last_llm_activity_at: number | null;
+  /** The hub's time of the agent's last OTLP data of any kind; null if none yet. */
+  last_telemetry_at: number | null;
 }
 
 export interface AgentRow extends Omit<Agent, 'capabilities' | 'resource_metrics' | 'metadata'> {
@@ -34,7 +36,7 @@ export interface AgentRow extends Omit<Agent, 'capabilities' | 'resource_metrics
 
 export const AGENT_COLUMNS =
   'agent_id, name, agent_type, pool_name, capabilities, status, offline_reason, last_heartbeat_at, performance_score, ' +
-  'resource_metrics, metadata, heartbeat_interval_s, registered_at, updated_at, cpu_percent, memory_mb, message_count, last_llm_activity_at';
+  'resource_metrics, metadata, heartbeat_interval_s, registered_at, updated_at, cpu_percent, memory_mb, message_count, last_llm_activity_at, last_telemetry_at';
 
 export function toAgent(row: AgentRow): Agent {
   return {

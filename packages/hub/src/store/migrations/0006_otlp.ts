@@ -18,6 +18,8 @@ export const otlpSchema: Migration = {
     // The usage aggregate reads calls by their own time across the fleet.
     `CREATE INDEX idx_llm_traces_time ON llm_traces (timestamp)`,
     `ALTER TABLE agents ADD COLUMN last_llm_activity_at ${t.bigint}`,
+    // Any OTLP data at all, for the "telemetry silent" flag of agents expected to send some.
+    `ALTER TABLE agents ADD COLUMN last_telemetry_at ${t.bigint}`,
     `CREATE TABLE otlp_series (
       id ${t.id},
       agent_id TEXT NOT NULL REFERENCES agents (agent_id),
