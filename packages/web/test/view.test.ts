@@ -18,6 +18,7 @@ function row(id: string, over: Partial<FleetAgent> = {}): FleetAgent {
     error_count: 0,
     resources: {},
     capabilities: [],
+    last_llm_activity_at: null,
     partial: false,
     ...over,
   };

@@ -16,6 +16,8 @@ export interface FleetAgent {
   error_count: number;
   resources: Resources;
   capabilities: string[];
+  /** The hub's time of its last LLM activity over OpenTelemetry (busy while recent); null if none. */
+  last_llm_activity_at: number | null;
   /** Known only by id so far (a registration announced live); its details are being fetched. */
   partial: boolean;
 }
@@ -44,6 +46,7 @@ export function toFleetAgent(a: Agent, errorCount: number): FleetAgent {
     error_count: errorCount,
     resources: a.resource_metrics,
     capabilities: a.capabilities,
+    last_llm_activity_at: a.last_llm_activity_at ?? null,
     partial: false,
   };
 }
@@ -143,8 +146,12 @@ export class FleetState {
         if (m.removed_id !== null) this.errorGroups.delete(m.removed_id);
         this.errorGroups.delete(m.error.id);
         return { kind: 'recount-errors' };
-      // LLM activity (docs/otlp.md) is not shown in the table yet; the agent API carries busy/idle.
-      case 'llm_activity':
+      case 'llm_activity': {
+        const a = this.agents.get(m.agent_id);
+        if (!a) return { kind: 'unknown-agent', agentId: m.agent_id };
+        this.agents.set(m.agent_id, { ...a, last_llm_activity_at: Math.max(m.at, a.last_llm_activity_at ?? 0) });
+        return { kind: 'changed' };
+      }
       case 'event':
       case 'alert':
         return { kind: 'ignored' };
@@ -179,6 +186,7 @@ function placeholder(id: string, status: AgentStatus, at: number, pool: string |
     error_count: 0,
     resources: {},
     capabilities: [],
+    last_llm_activity_at: null,
     partial: true,
   };
 }
