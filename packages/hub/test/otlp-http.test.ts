@@ -83,7 +83,7 @@ for (const dialect of DIALECTS) {
     const skip = dialect === 'postgres' ? await postgresUnavailable() : undefined;
     let hub: TestHub;
     before(async () => {
-      if (!skip) hub = await startTestHub(dialect, { flags: ['--otlp-body-limit', '65536'] });
+      if (!skip) hub = await startTestHub(dialect, { flags: ['--otlp-body-limit', '65536', '--otlp-max-series', '5'] });
     });
     after(async () => {
       if (!skip) await hub.close();
@@ -293,6 +293,46 @@ for (const dialect of DIALECTS) {
       assert.equal((await state()).telemetry_silent, null, 'within three minutes of the last data');
       clock.advance(60_000);
       assert.match((await state()).telemetry_silent, /No OpenTelemetry data for 190 s/);
+    });
+    test('process metrics fill the agent columns; series past --otlp-max-series are dropped and counted', { skip }, async () => {
+      const agentId = `proc-${dialect}`;
+      const t = String(BigInt(hub.clock.now()) * NS);
+      const gauge = (name: string, points: { v: number; mode?: string }[]) => ({
+        name,
+        gauge: { dataPoints: points.map((p) => ({ timeUnixNano: t, asDouble: p.v, attributes: p.mode ? [str('cpu.mode', p.mode)] : [] })) },
+      });
+      const body = {
+        resourceMetrics: [
+          {
+            resource: { attributes: [str('service.instance.id', agentId)] },
+            scopeMetrics: [
+              {
+                metrics: [
+                  gauge('process.cpu.utilization', [
+                    { v: 0.2, mode: 'user' },
+                    { v: 0.05, mode: 'system' },
+                  ]),
+                  { name: 'process.memory.usage', unit: 'By', gauge: { dataPoints: [{ timeUnixNano: t, asInt: '104857600' }] } },
+                  // Three series above, five more here: two fit under the limit of 5, three are dropped.
+                  gauge(
+                    'queue.depth',
+                    [1, 2, 3, 4, 5].map((v) => ({ v, mode: `q${v}` })),
+                  ),
+                ],
+              },
+            ],
+          },
+        ],
+      };
+      const res = await post(hub, '/v1/metrics', JSON.stringify(body));
+      assert.equal(res.status, 200);
+      assert.equal(res.json.partialSuccess.rejectedDataPoints, 3);
+      assert.match(res.json.partialSuccess.errorMessage, /series limit/);
+      const agent = (await hub.call('GET', `/api/v1/agents/${agentId}`)).body.agent;
+      assert.equal(agent.cpu_percent, 25);
+      assert.equal(agent.memory_mb, 100);
+      const series = await hub.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM otlp_series WHERE agent_id = ?', [agentId]);
+      assert.equal(Number(series?.n), 5);
     });
   });
 }

@@ -92,7 +92,10 @@ export async function applyOtlpBatch(
     if (!r.duplicate)
       result.events.push({ id: r.id, type: event.event_type, message: event.message ?? null, metadata: event.metadata ?? {} });
   }
-  if (b.points.length > 0) await insertPoints(tx, b.agentId, b.points, now, maxSeries, result.points);
+  if (b.points.length > 0) {
+    await insertPoints(tx, b.agentId, b.points, now, maxSeries, result.points);
+    await fillProcessColumns(tx, b.agentId, b.points);
+  }
   if (b.activityAt !== null && (result.calls.stored > 0 || result.events.length > 0 || result.errors.length > 0)) {
     // The hub's clock, like liveness: an agent's own clock never decides whether it is busy.
     await tx.run(
@@ -216,4 +219,30 @@ function sortKeys(attrs: Record<string, unknown>): Record<string, unknown> {
       .sort()
       .map((k) => [k, attrs[k]]),
   );
+}
+
+/** Well-known OpenTelemetry process metrics and the agent column each fills (latest value wins). */
+const PROCESS_COLUMNS: Record<string, { column: 'cpu_percent' | 'memory_mb'; scale: number }> = {
+  // A fraction of one CPU per `cpu.mode`; the modes of one time add up to the process's share.
+  'process.cpu.utilization': { column: 'cpu_percent', scale: 100 },
+  'process.memory.usage': { column: 'memory_mb', scale: 1 / (1024 * 1024) },
+};
+
+/**
+ * Fills the agent's usual `cpu_percent` and `memory_mb` from OTLP process metrics, as a heartbeat
+ * does, so an agent that only speaks OpenTelemetry still shows them in lists and the dashboard.
+ */
+async function fillProcessColumns(tx: SqlExecutor, agentId: string, points: MetricPoint[]): Promise<void> {
+  const latest = new Map<string, { time: bigint; value: number }>();
+  for (const p of points) {
+    const target = PROCESS_COLUMNS[p.name];
+    if (!target || p.kind !== 'gauge') continue;
+    const time = BigInt(p.timeNs);
+    const seen = latest.get(target.column);
+    if (!seen || time > seen.time) latest.set(target.column, { time, value: p.value * target.scale });
+    else if (time === seen.time) seen.value += p.value * target.scale;
+  }
+  for (const [column, { value }] of latest) {
+    if (Number.isFinite(value) && value >= 0) await tx.run(`UPDATE agents SET ${column} = ? WHERE agent_id = ?`, [value, agentId]);
+  }
 }
