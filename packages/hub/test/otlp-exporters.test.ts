@@ -282,6 +282,9 @@ for (const dialect of DIALECTS) {
 
         const agent = (await hub.call('GET', `/api/v1/agents/${agentId}`)).body.agent;
         assert.equal(agent.agent_type, 'claude-code');
+        assert.equal(agent.llm_totals.calls, 3);
+        assert.equal(agent.llm_totals.input_tokens, 112);
+        assert.equal(agent.llm_totals.cost_usd, 0.02179, 'per-agent totals on the agent record, to the micro-dollar');
         assert.equal(agent.llm_state, 'busy');
         (hub.clock as ManualClock).advance(10 * 60_000);
         assert.equal((await hub.call('GET', `/api/v1/agents/${agentId}`)).body.agent.llm_state, 'idle');

@@ -5,9 +5,13 @@ import { allowedPool } from '../auth/principal.js';
 import { VigilError } from '../errors.js';
 import { getAgent, listAgents } from '../store/agents.js';
 import { DEFAULT_BUSY_WINDOW_MS, llmActivity } from '../otlp/activity.js';
+import { agentLlmTotals } from '../store/llm-usage.js';
 import type { Routes } from './context.js';
 import { accepted, assertMayWrite, assertNotFuture } from './refusals.js';
 import { pageLimit, PageQuery } from './paging.js';
+
+/** How far back the LLM totals on one agent's answer reach. */
+const LLM_TOTALS_MS = 30 * 86_400_000;
 
 export const AgentParams = Type.Object({ agentId: AgentId });
 
@@ -79,7 +83,9 @@ export const agentRoutes: Routes = (app, { writer, db, clock, otlp }) => {
       const agent = await getAgent(db, req.params.agentId);
       if (p.kind === 'pool' && agent?.pool_name !== p.pool) throw new VigilError('VIGIL_FORBIDDEN');
       if (!agent) throw new VigilError('VIGIL_AGENT_NOT_FOUND');
-      return { agent: busy(agent, clock.now()) };
+      const now = clock.now();
+      // The last 30 days of LLM calls (docs/otlp.md): what the agent cost, beside how it is.
+      return { agent: { ...busy(agent, now), llm_totals: await agentLlmTotals(db, agent.agent_id, now - LLM_TOTALS_MS) } };
     },
   );
 

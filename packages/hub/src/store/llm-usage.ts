@@ -75,3 +75,37 @@ export async function llmUsage(db: SqlExecutor, group: UsageGroup, from: number,
     };
   });
 }
+
+export interface AgentLlmTotals {
+  /** The window the totals cover, by the hub's receive time. */
+  since: number;
+  calls: number;
+  errors: number;
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_tokens: number;
+  cache_creation_tokens: number;
+  cost_usd: number;
+}
+
+/** One agent's LLM totals since `since`, read through the (agent_id, received_at) index. */
+export async function agentLlmTotals(db: SqlExecutor, agentId: string, since: number): Promise<AgentLlmTotals> {
+  const r = await db.get<Record<string, unknown>>(
+    `SELECT COUNT(*) AS calls, SUM(CASE WHEN status = 'error' THEN 1 ELSE 0 END) AS errors, SUM(input_tokens) AS input_tokens,
+       SUM(output_tokens) AS output_tokens, SUM(cache_read_tokens) AS cache_read_tokens,
+       SUM(cache_creation_tokens) AS cache_creation_tokens, SUM(cost_usd) AS cost_usd
+     FROM llm_traces WHERE agent_id = ? AND received_at >= ?`,
+    [agentId, since],
+  );
+  const num = (v: unknown): number => Number(v ?? 0);
+  return {
+    since,
+    calls: num(r?.['calls']),
+    errors: num(r?.['errors']),
+    input_tokens: num(r?.['input_tokens']),
+    output_tokens: num(r?.['output_tokens']),
+    cache_read_tokens: num(r?.['cache_read_tokens']),
+    cache_creation_tokens: num(r?.['cache_creation_tokens']),
+    cost_usd: Math.round(num(r?.['cost_usd']) * 1e6) / 1e6,
+  };
+}
