@@ -26,6 +26,7 @@ import { loadRulesFile } from './alerts/rules-file.js';
 import { WebhookNotifier } from './alerts/webhooks.js';
 import { loadDashboardBuild } from './web/assets.js';
 import { ensurePrivateDir, type Warn } from './private-files.js';
+import { OtlpGrpcServer } from './otlp/grpc.js';
 
 /** Longest one webhook attempt may take; a receiver slower than this is failing. */
 const WEBHOOK_TIMEOUT_MS = 10_000;
@@ -44,6 +45,8 @@ export interface HubOptions {
 
 export interface Hub {
   url: string;
+  /** The OTLP/gRPC port, when it listens (`--otlp-grpc-port`; 0 turns it off). */
+  otlpGrpcPort: number | undefined;
   app: App;
   db: Db;
   writer: Writer;
@@ -69,6 +72,35 @@ export interface Hub {
   adminTokenSource: string;
   /** Stops accepting, commits everything already acknowledged or queued, closes the store. */
   stop(): Promise<void>;
+}
+
+/**
+ * OTLP/gRPC beside the API. A port already taken is logged, not fatal: OTLP/HTTP on the API port
+ * carries the same data, and a second hub on one machine should not fail for want of port 4317.
+ */
+async function startOtlpGrpc(
+  config: Config,
+  d: { auth: Authenticator; writer: Writer; db: Db; clock: Clock; lifecycle: { shuttingDown: boolean }; log: Logger },
+): Promise<OtlpGrpcServer | undefined> {
+  if (config.otlpGrpcPort === 0) return undefined;
+  const server = new OtlpGrpcServer({
+    host: config.host,
+    port: config.otlpGrpcPort,
+    maxMessageBytes: config.otlpBodyLimitBytes,
+    auth: d.auth,
+    ingest: { writer: d.writer, db: d.db, now: () => d.clock.now(), maxSeriesPerAgent: config.otlpMaxSeries },
+    shuttingDown: () => d.lifecycle.shuttingDown,
+    onError: (err) => d.log.error({ err }, 'OTLP/gRPC export failed'),
+  });
+  try {
+    const port = await server.listen();
+    d.log.info({ port }, 'OTLP/gRPC listening');
+    return server;
+  } catch (err) {
+    d.log.error({ err, port: config.otlpGrpcPort }, 'OTLP/gRPC cannot listen; OTLP/HTTP on the API port still works');
+    await server.close();
+    return undefined;
+  }
 }
 
 export function createLogger(level: string): Logger {
@@ -177,6 +209,11 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
       clock,
       retention,
       bodyLimitBytes: config.bodyLimitBytes,
+      otlp: {
+        bodyLimitBytes: config.otlpBodyLimitBytes,
+        maxSeriesPerAgent: config.otlpMaxSeries,
+        busyWindowMs: config.llmBusyWindowS * 1000,
+      },
       startedAt,
       lifecycle,
     },
@@ -225,6 +262,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     await db.close().catch(() => undefined);
     throw err;
   }
+  const otlpGrpc = await startOtlpGrpc(config, { auth, writer, db, clock, lifecycle, log });
   liveness.start();
   hostMetrics?.start();
   rollups.start();
@@ -239,7 +277,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
       // A rollup or purge pass stops between its steps; one already queued commits with the drain.
       const jobsIdle = Promise.all([rollups.stop(), purge.stop()]);
       // In-flight requests finish (their commits are still accepted); new ones get 503.
-      await app.close();
+      await Promise.all([app.close(), otlpGrpc?.close()]);
       live.stop();
       // Alert changes raised by the last requests commit; deliveries in flight stop and resume at the next start.
       await alerts.stop();
@@ -252,6 +290,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
 
   return {
     url: address,
+    otlpGrpcPort: otlpGrpc?.boundPort,
     app,
     db,
     writer,

@@ -568,6 +568,10 @@ function bodyRoutes(hub: TestHub): BodyRoute[] {
   const bases = baseBodies(hub.clock.now());
   const routes: BodyRoute[] = [];
   for (const [path, ops] of Object.entries(hub.app.swagger().paths as Record<string, Record<string, any>>)) {
+    // OTLP (/v1/*) follows its own specification, not this contract: unknown fields are ignored,
+    // U+0000 is stripped and deep values are flattened, so a "malformed" body may rightly be stored.
+    // Its bodies are fuzzed in otlp-exporters.test.ts (never a 5xx, nothing stored from refused ones).
+    if (path.startsWith('/v1/')) continue;
     for (const method of ['post', 'patch'] as const) {
       const op = ops[method];
       if (!op) continue;

@@ -28,6 +28,7 @@ const SHAPE: Record<PurgeTarget, { time: string; id: string }> = {
   error_logs: { time: 'last_seen_at', id: 'id' },
   error_event_ids: { time: 'received_at', id: "agent_id || '/' || event_id" },
   llm_traces: { time: 'received_at', id: 'id' },
+  otlp_points: { time: 'received_at', id: 'id' },
   agent_metrics_1m: { time: 'bucket', id: "agent_id || '/' || bucket" },
   agent_metrics_1h: { time: 'bucket', id: "agent_id || '/' || bucket" },
   system_metrics_1m: { time: 'bucket', id: "host || '/' || bucket" },
@@ -40,6 +41,7 @@ const DAYS: Record<PurgeTarget, number> = {
   error_logs: 7,
   error_event_ids: 7,
   llm_traces: 20,
+  otlp_points: 7,
   agent_metrics_1m: 30,
   agent_metrics_1h: 365,
   system_metrics_1m: 30,
@@ -96,6 +98,16 @@ for (const dialect of DIALECTS) {
           }
           await hub.call('POST', `/api/v1/agents/${agent}/events`, { event_type: 'info', message: `age ${age}` });
           await hub.call('POST', `/api/v1/agents/${agent}/traces`, { model: 'm', event_id: `tr-${++n}` });
+          const point = { timeUnixNano: `${BigInt(clock.now()) * 1_000_000n}`, asDouble: age };
+          const otlp = await hub.call('POST', '/v1/metrics', {
+            resourceMetrics: [
+              {
+                resource: { attributes: [{ key: 'vigil.agent_id', value: { stringValue: agent } }] },
+                scopeMetrics: [{ metrics: [{ name: 'queue.depth', gauge: { dataPoints: [point] } }] }],
+              },
+            ],
+          });
+          assert.equal(otlp.status, 200);
           const open = await hub.call('POST', `/api/v1/agents/${agent}/errors`, {
             error_type: 'Open',
             message: `never resolved, batch ${tag}`,

@@ -25,6 +25,8 @@ function agent(id: string, over: Partial<Agent> = {}): Agent {
     memory_mb: 100,
     message_count: 1,
     paused: false,
+    last_llm_activity_at: null,
+    last_telemetry_at: null,
     ...over,
   };
 }
@@ -160,4 +162,32 @@ test('a rename or a pause updates the row; a paused agent reads as paused whatev
     kind: 'unknown-agent',
     agentId: 'x',
   });
+});
+
+test('llm_activity marks the agent busy at the hub time it carries; an older message never moves it back', () => {
+  const f = new FleetState();
+  f.mergeSnapshot([agent('a')], new Map());
+  const msg = (at: number): LiveMessage => ({
+    type: 'llm_activity',
+    agent_id: 'a',
+    calls: 1,
+    input_tokens: 10,
+    output_tokens: 2,
+    cost_usd: 0.01,
+    at,
+  });
+  assert.deepEqual(f.apply(msg(5000)), { kind: 'changed' });
+  assert.equal(f.agents.get('a')?.last_llm_activity_at, 5000);
+  f.apply(msg(4000));
+  assert.equal(f.agents.get('a')?.last_llm_activity_at, 5000);
+  const stranger: LiveMessage = {
+    type: 'llm_activity',
+    agent_id: 'unknown',
+    calls: 1,
+    input_tokens: 1,
+    output_tokens: 1,
+    cost_usd: 0,
+    at: 6000,
+  };
+  assert.deepEqual(f.apply(stranger), { kind: 'unknown-agent', agentId: 'unknown' });
 });

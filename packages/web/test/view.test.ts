@@ -19,6 +19,7 @@ function row(id: string, over: Partial<FleetAgent> = {}): FleetAgent {
     resources: {},
     capabilities: [],
     paused: false,
+    last_llm_activity_at: null,
     partial: false,
     ...over,
   };

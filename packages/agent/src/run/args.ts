@@ -13,6 +13,8 @@ export interface RunArgs {
   pool: string | undefined;
   capabilities: string[];
   intervalS: number;
+  /** Point the child's OpenTelemetry export at the hub (off with --no-telemetry). */
+  telemetry: boolean;
   /** How long to keep trying to deliver buffered reports after the child exits. */
   flushTimeoutS: number;
   command: string;
@@ -47,6 +49,9 @@ Options:
   --capability CAP     A capability; repeat for several
   --interval SECONDS   Heartbeat interval (default 15)
   --flush-timeout S    After the command exits, how long to try delivering reports (default 10)
+  --no-telemetry       Leave the command's OpenTelemetry settings alone (by default vigil run points
+                       its OTLP export at the hub: CLAUDE_CODE_ENABLE_TELEMETRY, OTEL_* variables
+                       the user has not set, and an agent key, never the admin token)
 `;
 
 export class RunUsageError extends Error {}
@@ -61,9 +66,14 @@ export function parseRunArgs(argv: readonly string[], env: NodeJS.ProcessEnv): R
 
   const values = new Map<string, string>();
   const capabilities: string[] = [];
+  let noTelemetry = false;
   const known = new Set(['--url', '--key', '--agent-id', '--name', '--type', '--pool', '--capability', '--interval', '--flush-timeout']);
   for (let i = 0; i < own.length; i++) {
     const arg = own[i] as string;
+    if (arg === '--no-telemetry') {
+      noTelemetry = true;
+      continue;
+    }
     const eq = arg.indexOf('=');
     const flag = eq > 0 ? arg.slice(0, eq) : arg;
     if (!known.has(flag)) throw new RunUsageError(`unknown option ${JSON.stringify(flag)} (see vigil run --help)`);
@@ -89,6 +99,7 @@ export function parseRunArgs(argv: readonly string[], env: NodeJS.ProcessEnv): R
     pool: values.get('--pool'),
     capabilities,
     intervalS: seconds(values.get('--interval') ?? '15', '--interval', 1, 3600),
+    telemetry: !noTelemetry,
     flushTimeoutS: seconds(values.get('--flush-timeout') ?? '10', '--flush-timeout', 0, 3600),
     command,
     args,

@@ -7,6 +7,7 @@ import { VigilClient } from '../sdk/index.js';
 import { FORWARDED_SIGNALS, type RunArgs } from './args.js';
 import { exceptionTitle, findException } from './exception.js';
 import { StderrTail } from './stderr-tail.js';
+import { revokeTelemetryKey, telemetryEnv, telemetryKey, type TelemetryKey } from './telemetry.js';
 
 export interface RunIo {
   stderr: NodeJS.WritableStream;
@@ -27,10 +28,25 @@ export async function runMonitored(a: RunArgs, io: RunIo): Promise<number> {
   const tail = new StderrTail();
   const note = (message: string) => io.stderr.write(`vigil run: ${message}\n`);
 
+  let childEnv = io.env;
+  let telemetry: TelemetryKey = { kind: 'none', reason: 'telemetry setup is off (--no-telemetry)' };
+  if (a.telemetry && key !== undefined) {
+    telemetry = await telemetryKey(a.url, key, a.agentId);
+    if (telemetry.kind === 'none') {
+      note(`the command's OpenTelemetry is not pointed at the hub: ${telemetry.reason}`);
+    } else {
+      const setup = telemetryEnv(io.env, { url: a.url, agentId: a.agentId, key: telemetry.key, intervalS: a.intervalS });
+      childEnv = setup.env;
+      if (telemetry.kind === 'minted')
+        note(`an agent key for ${a.agentId} was created for the command's OpenTelemetry export (revoked when it ends)`);
+      if (setup.set.length > 0) note(`OpenTelemetry export to ${a.url} set up (${setup.set.join(', ')})`);
+    }
+  }
+
   let child: ChildProcess;
   try {
     // No shell: the command and its arguments reach the program exactly as given.
-    child = spawn(a.command, a.args, { stdio: ['inherit', 'inherit', 'pipe'], cwd: io.cwd, env: io.env });
+    child = spawn(a.command, a.args, { stdio: ['inherit', 'inherit', 'pipe'], cwd: io.cwd, env: childEnv });
   } catch (err) {
     note(`cannot start ${a.command}: ${(err as Error).message}`);
     return 127;
@@ -67,7 +83,13 @@ export async function runMonitored(a: RunArgs, io: RunIo): Promise<number> {
     ...(a.pool ? { pool: a.pool } : {}),
     capabilities: a.capabilities,
     interval: a.intervalS * 1000,
-    metadata: { command: [a.command, ...a.args].join(' ').slice(0, 2000), cwd: io.cwd, wrapper: 'vigil run' },
+    metadata: {
+      command: [a.command, ...a.args].join(' ').slice(0, 2000),
+      cwd: io.cwd,
+      wrapper: 'vigil run',
+      // The hub flags the agent "telemetry silent" when no OTLP data follows (docs/otlp.md).
+      ...(childEnv !== io.env ? { otel_export_since: startedAt } : {}),
+    },
     ...(collector
       ? {
           collect: async () => {
@@ -128,6 +150,9 @@ export async function runMonitored(a: RunArgs, io: RunIo): Promise<number> {
   }
 
   const undelivered = await client.close({ timeoutMs: a.flushTimeoutS * 1000 });
+  if (telemetry.kind === 'minted' && key !== undefined && !(await revokeTelemetryKey(a.url, key, telemetry.keyId))) {
+    note(`the agent key ${telemetry.keyId} created for the command could not be revoked; revoke it with vigil keys revoke`);
+  }
   if (undelivered > 0) note(`${undelivered} report(s) could not be delivered to ${a.url} within ${a.flushTimeoutS} s`);
   return exitCode;
 }

@@ -301,6 +301,7 @@ export class AlertEngine {
           }
           break;
         case 'event':
+        case 'llm_activity':
           break;
         default:
           return unhandled(m);

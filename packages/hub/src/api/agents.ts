@@ -4,11 +4,16 @@ import { AgentId, AgentStatusSchema, Heartbeat, RegisterAgent } from '@vigil/pro
 import { allowedPool } from '../auth/principal.js';
 import { VigilError } from '../errors.js';
 import { getAgent, listAgents } from '../store/agents.js';
+import { DEFAULT_BUSY_WINDOW_MS, llmActivity } from '../otlp/activity.js';
+import { agentLlmTotals } from '../store/llm-usage.js';
 import type { Routes } from './context.js';
 import { accepted, assertMayWrite, assertNotFuture } from './refusals.js';
 import { assertJsonFieldsFit, JSON_FIELDS } from './field-limits.js';
 import { fitPage, pageLimit, PageQuery } from './paging.js';
 import { refuseWhenQueueFull } from './queue-gate.js';
+
+/** How far back the LLM totals on one agent's answer reach. */
+const LLM_TOTALS_MS = 30 * 86_400_000;
 
 export const AgentParams = Type.Object({ agentId: AgentId });
 
@@ -20,7 +25,8 @@ const AgentPatchBody = Type.Object(
 /** Rows of a deleted agent's history removed per writer command (as retention's purge batches). */
 const HISTORY_BATCH_ROWS = 5_000;
 
-export const agentRoutes: Routes = (app, { writer, db, clock }) => {
+export const agentRoutes: Routes = (app, { writer, db, clock, otlp }) => {
+  const busy = llmActivity(otlp?.busyWindowMs ?? DEFAULT_BUSY_WINDOW_MS);
   app.post(
     '/api/v1/agents',
     {
@@ -80,8 +86,9 @@ export const agentRoutes: Routes = (app, { writer, db, clock }) => {
         after: q.after,
         limit: pageLimit(q.limit),
       });
+      const now = clock.now();
       const { items, next, bytesLimited } = fitPage(page.agents, page.next, (a) => a.agent_id);
-      return { agents: items, next_cursor: next, bytes_limited: bytesLimited };
+      return { agents: items.map((a) => busy(a, now)), next_cursor: next, bytes_limited: bytesLimited };
     },
   );
 
@@ -97,7 +104,9 @@ export const agentRoutes: Routes = (app, { writer, db, clock }) => {
       const agent = await getAgent(db, req.params.agentId);
       if (p.kind === 'pool' && agent?.pool_name !== p.pool) throw new VigilError('VIGIL_FORBIDDEN');
       if (!agent) throw new VigilError('VIGIL_AGENT_NOT_FOUND');
-      return { agent };
+      const now = clock.now();
+      // The last 30 days of LLM calls (docs/otlp.md): what the agent cost, beside how it is.
+      return { agent: { ...busy(agent, now), llm_totals: await agentLlmTotals(db, agent.agent_id, now - LLM_TOTALS_MS) } };
     },
   );
 

@@ -25,6 +25,8 @@ import { alertRoutes } from './alerts.js';
 import { sessionPrincipal, sessionRoutes } from './session.js';
 import { addSecurityHeaders } from './security-headers.js';
 import { dashboardRoutes } from '../web/routes.js';
+import { otlpHttpRoutes } from '../otlp/http.js';
+import { llmUsageRoutes } from './llm-usage.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -43,6 +45,8 @@ const ROUTES: Routes[] = [
   liveRoutes,
   alertRoutes,
   sessionRoutes,
+  otlpHttpRoutes,
+  llmUsageRoutes,
   dashboardRoutes,
 ];
 
@@ -114,7 +118,7 @@ export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<App> {
       throw new VigilError('VIGIL_SHUTTING_DOWN', undefined, 2);
     }
     const encoding = req.headers['content-encoding'];
-    if (encoding !== undefined && encoding !== 'identity') {
+    if (encoding !== undefined && encoding !== 'identity' && req.routeOptions.config.compressedBody !== true) {
       throw new VigilError('VIGIL_UNSUPPORTED_MEDIA_TYPE', 'Compressed request bodies are not accepted');
     }
     const access = req.routeOptions.config.access;

@@ -18,6 +18,8 @@ export type Access = 'public' | 'admin' | 'authenticated';
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: Access;
+    /** The route reads Content-Encoding itself (OTLP accepts gzip); every other route refuses compressed bodies. */
+    compressedBody?: boolean;
   }
   interface FastifyRequest {
     principal: Principal;
@@ -42,6 +44,8 @@ export interface ApiDeps {
   /** How long each kind of data is kept: the storage report, and which table a range query reads. */
   retention: Retention;
   bodyLimitBytes: number;
+  /** OTLP ingest limits (docs/otlp.md); defaults when absent. */
+  otlp?: { bodyLimitBytes: number; maxSeriesPerAgent: number; busyWindowMs: number };
   startedAt: number;
   /** Set when SIGTERM arrives: new requests get 503 while the queue drains. */
   lifecycle: { shuttingDown: boolean };

@@ -304,6 +304,37 @@ export const SETTINGS = {
     help: 'Seconds between rollup passes (per-minute and per-hour metric rollups); one also runs at start',
     parse: positiveInt(3_600),
   },
+  otlpBodyLimitBytes: {
+    flag: '--otlp-body-limit',
+    env: 'VIGIL_OTLP_BODY_LIMIT',
+    defaultText: '16777216',
+    // Measured after gzip is undone, so a small compressed body cannot expand without bound.
+    help: 'Largest OTLP export in bytes after decompression (413 above it)',
+    parse: positiveInt(256 * 1024 * 1024),
+  },
+  otlpGrpcPort: {
+    flag: '--otlp-grpc-port',
+    env: 'VIGIL_OTLP_GRPC_PORT',
+    defaultText: '4317',
+    // OTLP's registered gRPC port; a port already taken is logged and OTLP/HTTP still works.
+    help: 'TCP port for OTLP/gRPC on the --host address; 0 turns it off',
+    parse: port,
+  },
+  otlpMaxSeries: {
+    flag: '--otlp-max-series',
+    env: 'VIGIL_OTLP_MAX_SERIES',
+    defaultText: '2000',
+    help: 'Most OTLP metric series one agent may have; points of new series beyond it are dropped and counted',
+    parse: positiveInt(1_000_000),
+  },
+  llmBusyWindowS: {
+    flag: '--llm-busy-window',
+    env: 'VIGIL_LLM_BUSY_WINDOW',
+    defaultText: '120',
+    // Claude Code exports its events every 5 s and its metrics every 60 s; two minutes spans both.
+    help: 'Seconds after its last LLM activity that an agent counts as busy rather than idle',
+    parse: positiveInt(86_400),
+  },
   logLevel: {
     flag: '--log-level',
     env: 'VIGIL_LOG_LEVEL',
@@ -350,6 +381,10 @@ export interface Config {
   readonly retentionRollup1hDays: number;
   readonly retentionIntervalS: number;
   readonly rollupIntervalS: number;
+  readonly otlpBodyLimitBytes: number;
+  readonly otlpGrpcPort: number;
+  readonly otlpMaxSeries: number;
+  readonly llmBusyWindowS: number;
   readonly logLevel: Parsed<'logLevel'>;
 }
 
@@ -412,6 +447,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
     retentionRollup1hDays: value('retentionRollup1hDays') ?? 365,
     retentionIntervalS: value('retentionIntervalS') ?? 300,
     rollupIntervalS: value('rollupIntervalS') ?? 60,
+    otlpBodyLimitBytes: value('otlpBodyLimitBytes') ?? 16 * 1024 * 1024,
+    otlpGrpcPort: value('otlpGrpcPort') ?? 4317,
+    otlpMaxSeries: value('otlpMaxSeries') ?? 2000,
+    llmBusyWindowS: value('llmBusyWindowS') ?? 120,
     logLevel: value('logLevel') ?? 'info',
   });
 }

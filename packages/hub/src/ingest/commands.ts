@@ -27,6 +27,8 @@ import {
 import { rollupStep, type RollupResult, type RollupStep } from '../store/rollups.js';
 import { insertSystemMetrics, type SystemMetricsRow } from '../store/system-metrics.js';
 import { insertTrace } from '../store/traces.js';
+import type { AgentBatch } from '../otlp/map.js';
+import { applyOtlpBatch, type OtlpRefusal, type OtlpResult } from '../otlp/store.js';
 
 /**
  * Everything that writes goes through the single writer as one of these commands. `now` is the
@@ -48,6 +50,7 @@ export type Command =
   | { kind: 'event'; agentId: string; event: AgentEvent; now: number; allowedPool?: string | undefined }
   | { kind: 'error'; agentId: string; error: AgentError; fingerprint: string; now: number; allowedPool?: string | undefined }
   | { kind: 'trace'; agentId: string; trace: LlmTrace; now: number; allowedPool?: string | undefined }
+  | { kind: 'otlp'; batch: AgentBatch; now: number; allowedPool?: string | undefined; maxSeries: number; mayRevive: boolean }
   | { kind: 'system_metrics'; row: SystemMetricsRow }
   | { kind: 'resolve'; errorId: number; now: number }
   | { kind: 'unresolve'; errorId: number; now: number }
@@ -97,6 +100,8 @@ export async function applyCommand(tx: SqlExecutor, dialect: Dialect, cmd: Comma
       if (!guard.ok) return guard;
       return { ok: true as const, ...(await insertTrace(tx, cmd.agentId, cmd.trace, cmd.now)) };
     }
+    case 'otlp':
+      return applyOtlpBatch(tx, dialect, cmd.batch, cmd.now, cmd.allowedPool, cmd.maxSeries, cmd.mayRevive);
     case 'system_metrics':
       await insertSystemMetrics(tx, cmd.row);
       return { ok: true as const };
@@ -139,6 +144,7 @@ export interface ResultMap {
   event: { ok: true; id: number; duplicate: boolean; exited: boolean } | Refusal;
   error: { ok: true; id: number; occurrences: number; duplicate: boolean } | Refusal;
   trace: { ok: true; id: number; duplicate: boolean } | Refusal;
+  otlp: OtlpResult | OtlpRefusal;
   system_metrics: { ok: true };
   resolve: { ok: true; error: StoredError } | Refusal;
   unresolve: ({ ok: true } & Reopened) | Refusal;

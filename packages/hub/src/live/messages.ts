@@ -4,6 +4,8 @@ import type { Command, CommandResult } from '../ingest/commands.js';
 import { exitReason, type ExitReason } from '../store/agents.js';
 import type { EndedAlerts } from '../store/alerts.js';
 import type { StoredError } from '../store/errors.js';
+import type { AgentBatch } from '../otlp/map.js';
+import type { OtlpResult } from '../otlp/store.js';
 
 /**
  * What the hub tells live listeners (the WebSocket, the alert engine) after a commit. The names are
@@ -52,6 +54,16 @@ export type LiveMessage =
   | { type: 'agent_updated'; agent_id: string; name: string; paused: boolean; at: number }
   /** Deleted: dashboards drop it; its open alerts end with it (announced as `alert` messages before this one). */
   | { type: 'agent_removed'; agent_id: string; at: number }
+  /** LLM calls an agent's OpenTelemetry data added (docs/otlp.md): the agent is busy. */
+  | {
+      type: 'llm_activity';
+      agent_id: string;
+      calls: number;
+      input_tokens: number;
+      output_tokens: number;
+      cost_usd: number;
+      at: number;
+    }
   /** An alert changed state (`pending`, `cancelled`, `firing`, `resolved`) or was acknowledged. */
   | { type: 'alert'; change: AlertChange; alert: Alert };
 
@@ -133,6 +145,8 @@ export function messagesFor(cmd: Command, result: CommandResult): LiveMessage[] 
       const r = result as Extract<CommandResult, { offline: string[] }>;
       return r.offline.map((agent_id) => ({ type: 'agent_status', agent_id, status: 'offline', reason: 'missed_heartbeats', at: cmd.now }));
     }
+    case 'otlp':
+      return otlpMessages(cmd.batch, result as Extract<CommandResult, { calls: unknown }>, cmd.now);
     case 'alerts':
       return alertMessages(cmd.action, result as AlertResult);
     case 'delete_agent': {
@@ -159,4 +173,32 @@ function endedAlertMessages(ended: EndedAlerts): LiveMessage[] {
     ...ended.cancelled.map((alert) => ({ type: 'alert' as const, change: 'cancelled' as const, alert })),
     ...ended.resolved.map((alert) => ({ type: 'alert' as const, change: 'resolved' as const, alert })),
   ];
+}
+
+/** What one agent's share of an OTLP export announces: registration, events, errors, LLM activity. */
+function otlpMessages(batch: AgentBatch, r: OtlpResult, now: number): LiveMessage[] {
+  const agent_id = batch.agentId;
+  const out: LiveMessage[] = [];
+  if (r.created) {
+    const { pool_name = 'default', agent_type } = batch.register;
+    out.push({ type: 'agent_status', agent_id, status: r.status, reason: 'registered', at: now, pool_name, agent_type });
+  } else if (r.revived) out.push({ type: 'agent_status', agent_id, status: r.status, reason: 'heartbeat', at: now });
+  for (const e of r.events) {
+    out.push({ type: 'event', id: e.id, agent_id, event_type: e.type, message: e.message, metadata: e.metadata, received_at: now });
+  }
+  for (const e of r.errors) {
+    out.push({ type: 'error', id: e.id, agent_id, error_type: e.type, message: e.message, occurrences: e.occurrences, received_at: now });
+  }
+  if (r.calls.stored > 0) {
+    out.push({
+      type: 'llm_activity',
+      agent_id,
+      calls: r.calls.stored,
+      input_tokens: r.calls.input,
+      output_tokens: r.calls.output,
+      cost_usd: r.calls.costUsd,
+      at: now,
+    });
+  }
+  return out;
 }

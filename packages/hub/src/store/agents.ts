@@ -29,6 +29,10 @@ export interface Agent extends Truncatable {
   message_count: number | null;
   /** Monitoring paused: no alert fires for it; its heartbeats are still taken (`vigil agents pause`). */
   paused: boolean;
+  /** The hub's time of the agent's last LLM activity seen over OTLP (docs/otlp.md); null if none yet. */
+  last_llm_activity_at: number | null;
+  /** The hub's time of the agent's last OTLP data of any kind; null if none yet. */
+  last_telemetry_at: number | null;
 }
 
 export interface AgentRow extends Omit<Agent, 'capabilities' | 'resource_metrics' | 'resource_updated_at' | 'metadata' | 'paused'> {
@@ -40,7 +44,7 @@ export interface AgentRow extends Omit<Agent, 'capabilities' | 'resource_metrics
 
 export const AGENT_COLUMNS =
   'agent_id, name, agent_type, pool_name, capabilities, status, offline_reason, last_heartbeat_at, performance_score, ' +
-  'resource_metrics, metadata, heartbeat_interval_s, registered_at, updated_at, cpu_percent, memory_mb, message_count, paused';
+  'resource_metrics, metadata, heartbeat_interval_s, registered_at, updated_at, cpu_percent, memory_mb, message_count, paused, last_llm_activity_at, last_telemetry_at';
 
 /** Deleted agents keep a tombstone row (store/retire.ts); every reader of the fleet leaves it out. */
 export const NOT_DELETED = 'deleted_at IS NULL';
@@ -50,7 +54,7 @@ const AGENT_PREVIEW: PreviewColumns = { text: [], json: ['metadata'] };
 /** AGENT_COLUMNS for lists: metadata cut to a preview (the agent's own route has it whole). Read with `toListedAgent`. */
 export const agentListColumns = (d: Dialect): string =>
   'agent_id, name, agent_type, pool_name, capabilities, status, offline_reason, last_heartbeat_at, performance_score, ' +
-  `resource_metrics, ${jsonPreview('metadata', d)}, heartbeat_interval_s, registered_at, updated_at, cpu_percent, memory_mb, message_count, paused`;
+  `resource_metrics, ${jsonPreview('metadata', d)}, heartbeat_interval_s, registered_at, updated_at, cpu_percent, memory_mb, message_count, paused, last_llm_activity_at, last_telemetry_at`;
 
 export const toListedAgent = (row: AgentRow): Agent => toAgent(fromPreview(row, AGENT_PREVIEW));
 

@@ -21,6 +21,7 @@ export const PURGE_TARGETS = [
   'error_logs',
   'error_event_ids',
   'llm_traces',
+  'otlp_points',
   'agent_metrics_1m',
   'agent_metrics_1h',
   'system_metrics_1m',
@@ -37,6 +38,8 @@ export const RETENTION_OF: Record<PurgeTarget, keyof Retention> = {
   // Idempotency records of grouped errors: a retry older than the error retention counts again.
   error_event_ids: 'errorsDays',
   llm_traces: 'tracesDays',
+  // OTLP metric points are raw samples like heartbeats (docs/otlp.md); their series stay (capped per agent).
+  otlp_points: 'metricsDays',
   agent_metrics_1m: 'rollup1mDays',
   agent_metrics_1h: 'rollup1hDays',
   system_metrics_1m: 'rollup1mDays',
@@ -71,6 +74,7 @@ function purgeStatement(target: PurgeTarget): { sql: string; cutoffs: number } {
       return { sql: byId(target, `received_at < ? AND ${rolled('host')}`, 'received_at'), cutoffs: 1 };
     case 'agent_events':
     case 'llm_traces':
+    case 'otlp_points':
       return { sql: byId(target, 'received_at < ?', 'received_at'), cutoffs: 1 };
     case 'error_logs':
       // Resolved and quiet since the cutoff: neither resolved nor seen again after it.

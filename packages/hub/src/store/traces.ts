@@ -12,6 +12,12 @@ export interface StoredTrace extends Truncatable {
   provider: string | null;
   input_tokens: number | null;
   output_tokens: number | null;
+  /** Prompt-cache reads and writes, kept apart from input (OTLP ingest; null when not reported). */
+  cache_read_tokens: number | null;
+  cache_creation_tokens: number | null;
+  operation: string | null;
+  /** Where the row came from when not the trace API: `otlp_span` or `claude_code_event`. */
+  source: string | null;
   cost_usd: number | null;
   latency_ms: number | null;
   status: string | null;
@@ -22,7 +28,8 @@ export interface StoredTrace extends Truncatable {
 }
 
 const COLUMNS =
-  'id, agent_id, event_id, trace_id, span_id, model, provider, input_tokens, output_tokens, cost_usd, latency_ms, status, error, attributes, timestamp, received_at';
+  'id, agent_id, event_id, trace_id, span_id, model, provider, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, ' +
+  'operation, source, cost_usd, latency_ms, status, error, attributes, timestamp, received_at';
 
 const TRACE_PREVIEW: PreviewColumns = { text: ['error'], json: ['attributes'] };
 const listColumns = (d: Dialect) =>

@@ -28,7 +28,20 @@ export async function startTestHub(
   const dir = opts.dir ? { path: opts.dir, remove: () => undefined } : tempDir();
   const store = opts.target ? { target: opts.target, cleanup: async () => undefined } : await storeTarget(dialect, dir.path);
   const config = loadConfig(
-    ['--port', '0', '--data-dir', dir.path, '--db', store.target, '--admin-token', ADMIN_TOKEN, ...(opts.flags ?? [])],
+    // OTLP/gRPC off unless a test asks for it: hubs started side by side would contend for port 4317.
+    [
+      '--port',
+      '0',
+      '--data-dir',
+      dir.path,
+      '--db',
+      store.target,
+      '--admin-token',
+      ADMIN_TOKEN,
+      '--otlp-grpc-port',
+      '0',
+      ...(opts.flags ?? []),
+    ],
     {},
   );
   const clock = opts.clock ?? new ManualClock(Date.now());

@@ -18,6 +18,8 @@ export interface FleetAgent {
   capabilities: string[];
   /** Monitoring paused: no alert fires for it; shown as paused. */
   paused: boolean;
+  /** The hub's time of its last LLM activity over OpenTelemetry (busy while recent); null if none. */
+  last_llm_activity_at: number | null;
   /** Known only by id so far (a registration announced live); its details are being fetched. */
   partial: boolean;
 }
@@ -47,6 +49,7 @@ export function toFleetAgent(a: Agent, errorCount: number): FleetAgent {
     resources: a.resource_metrics,
     capabilities: a.capabilities,
     paused: a.paused,
+    last_llm_activity_at: a.last_llm_activity_at ?? null,
     partial: false,
   };
 }
@@ -161,6 +164,12 @@ export class FleetState {
         this.removed.add(m.agent_id);
         for (const [id, g] of this.errorGroups) if (g.agentId === m.agent_id) this.errorGroups.delete(id);
         return this.agents.delete(m.agent_id) ? { kind: 'changed' } : { kind: 'ignored' };
+      case 'llm_activity': {
+        const a = this.agents.get(m.agent_id);
+        if (!a) return { kind: 'unknown-agent', agentId: m.agent_id };
+        this.agents.set(m.agent_id, { ...a, last_llm_activity_at: Math.max(m.at, a.last_llm_activity_at ?? 0) });
+        return { kind: 'changed' };
+      }
       case 'event':
       case 'alert':
         return { kind: 'ignored' };
@@ -196,6 +205,7 @@ function placeholder(id: string, status: AgentStatus, at: number, pool: string |
     resources: {},
     capabilities: [],
     paused: false,
+    last_llm_activity_at: null,
     partial: true,
   };
 }

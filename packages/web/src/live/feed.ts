@@ -45,6 +45,7 @@ const TYPES: Record<LiveMessage['type'], true> = {
   agent_status: true,
   agent_updated: true,
   agent_removed: true,
+  llm_activity: true,
   alert: true,
 };
 

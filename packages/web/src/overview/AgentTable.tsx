@@ -6,6 +6,9 @@ import { formatAgo, formatCount, formatDateTime, formatGb, formatMb, formatPerce
 import { StatusBadge } from '../ui/StatusBadge.js';
 import { visibleWindow } from '../ui/virtual.js';
 
+/** The hub's default --llm-busy-window: an agent with LLM activity this recent shows as busy. */
+export const LLM_BUSY_MS = 120_000;
+
 /** Every row is this tall, so which rows are on screen is arithmetic (ui/virtual.ts). */
 export const ROW_HEIGHT = 40;
 
@@ -118,6 +121,11 @@ const AgentRow = memo(function AgentRow({ agent: a, index, now }: { agent: Fleet
       </div>
       <div className="cell" role="cell">
         <StatusBadge status={a.status} reason={a.offline_reason} paused={a.paused} />
+        {a.last_llm_activity_at !== null && now - a.last_llm_activity_at <= LLM_BUSY_MS && (
+          <span className="llm-busy" title={`LLM busy: last activity ${formatAgo(a.last_llm_activity_at, now)}`}>
+            LLM
+          </span>
+        )}
       </div>
       <div className={stale ? 'cell numeric stale' : 'cell numeric'} role="cell" data-col="cpu" title={staleTitle}>
         {formatPercent(a.cpu_percent)}

@@ -3,6 +3,7 @@ import { alertsSchema } from './0002_alerts.js';
 import { rollupsSchema } from './0003_rollups.js';
 import { eventIdIndexOrder } from './0004_event_id_index_order.js';
 import { notificationOutbox } from './0005_notification_outbox.js';
+import { otlpSchema } from './0006_otlp.js';
 import { crashRule } from './0007_crash_rule.js';
 import { retiredAgents } from './0008_retired_agents.js';
 import type { Migration } from './types.js';
@@ -14,6 +15,7 @@ export const MIGRATIONS: readonly Migration[] = [
   rollupsSchema,
   eventIdIndexOrder,
   notificationOutbox,
+  otlpSchema,
   crashRule,
   retiredAgents,
 ];

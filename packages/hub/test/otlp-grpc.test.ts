@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import { ExportLogsServiceRequest, ExportServiceResponse } from '../src/otlp/schema.js';
+import { ADMIN_TOKEN, startTestHub, type TestHub } from './support/hub.js';
+import { DIALECTS, postgresUnavailable } from './support/stores.js';
+
+/** OTLP/gRPC with a raw @grpc/grpc-js client: the same decoder, limits and authorization as OTLP/HTTP. */
+
+const NS = 1_000_000n;
+const LOGS = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function claudeRequest(agentId: string, at: bigint, extraBytes = 0): Buffer {
+  const attrs = [
+    { key: 'event.name', value: { stringValue: 'api_request' } },
+    { key: 'model', value: { stringValue: 'claude-sonnet-4-5' } },
+    { key: 'input_tokens', value: { intValue: 40 } },
+    { key: 'output_tokens', value: { intValue: 2 } },
+    { key: 'cost_usd', value: { doubleValue: 0.25 } },
+    ...(extraBytes > 0 ? [{ key: 'padding', value: { stringValue: 'x'.repeat(extraBytes) } }] : []),
+  ];
+  const body = {
+    resourceLogs: [
+      {
+        resource: {
+          attributes: [
+            { key: 'service.name', value: { stringValue: 'claude-code' } },
+            { key: 'vigil.agent_id', value: { stringValue: agentId } },
+          ],
+        },
+        scopeLogs: [{ logRecords: [{ timeUnixNano: String(at), body: { stringValue: 'claude_code.api_request' }, attributes: attrs }] }],
+      },
+    ],
+  };
+  return Buffer.from(ExportLogsServiceRequest.encode(ExportLogsServiceRequest.fromObject(body)).finish());
+}
+
+function exportLogs(client: grpc.Client, body: Buffer, token: string | null): Promise<{ err: grpc.ServiceError | null; res?: Buffer }> {
+  const metadata = new grpc.Metadata();
+  if (token !== null) metadata.set('authorization', `Bearer ${token}`);
+  return new Promise((resolve) => {
+    client.makeUnaryRequest(
+      LOGS,
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      body,
+      metadata,
+      (err, res) => resolve({ err, ...(res ? { res } : {}) }),
+    );
+  });
+}
+
+for (const dialect of DIALECTS) {
+  describe(`OTLP/gRPC on ${dialect}`, async () => {
+    const skip = dialect === 'postgres' ? await postgresUnavailable() : undefined;
+    let hub: TestHub;
+    let client: grpc.Client;
+    before(async () => {
+      if (skip) return;
+      const port = await freePort();
+      hub = await startTestHub(dialect, { flags: ['--otlp-grpc-port', String(port), '--otlp-body-limit', '65536'] });
+      assert.equal(hub.otlpGrpcPort, port);
+      client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.default_compression_algorithm': 2 });
+    });
+    after(async () => {
+      if (skip) return;
+      client.close();
+      await hub.close();
+    });
+
+    test('Export stores the call (gzip-compressed message); a retry is stored once', { skip }, async () => {
+      const body = claudeRequest(`grpc-${dialect}`, BigInt(hub.clock.now()) * NS);
+      for (let i = 0; i < 2; i++) {
+        const { err, res } = await exportLogs(client, body, ADMIN_TOKEN);
+        assert.equal(err, null);
+        assert.equal((ExportServiceResponse.decode(res as Buffer) as unknown as { partialSuccess: unknown }).partialSuccess ?? null, null);
+      }
+      const traces = (await hub.call('GET', `/api/v1/traces?agent_id=grpc-${dialect}`)).body.traces;
+      assert.equal(traces.length, 1);
+      assert.equal(traces[0].input_tokens, 40);
+    });
+
+    test('UNAUTHENTICATED, PERMISSION_DENIED, INVALID_ARGUMENT, and the size limit', { skip }, async () => {
+      const at = BigInt(hub.clock.now()) * NS;
+      assert.equal((await exportLogs(client, claudeRequest('x', at), null)).err?.code, grpc.status.UNAUTHENTICATED);
+      assert.equal((await exportLogs(client, claudeRequest('x', at), 'not-a-key')).err?.code, grpc.status.UNAUTHENTICATED);
+      await hub.call('POST', '/api/v1/agents', { agent_id: `grpc-keyed-${dialect}`, name: 'k', agent_type: 't' });
+      const key = (await hub.call('POST', '/api/v1/keys', { agent_id: `grpc-keyed-${dialect}` })).body.key as string;
+      assert.equal((await exportLogs(client, claudeRequest('another-agent', at), key)).err?.code, grpc.status.PERMISSION_DENIED);
+      assert.equal((await exportLogs(client, Buffer.from([0x0a, 0xff, 0xff]), ADMIN_TOKEN)).err?.code, grpc.status.INVALID_ARGUMENT);
+      const tooBig = await exportLogs(client, claudeRequest('big', at, 100_000), ADMIN_TOKEN);
+      assert.equal(tooBig.err?.code, grpc.status.RESOURCE_EXHAUSTED, 'grpc-js refuses a message over the limit itself');
+      assert.equal((await hub.call('GET', '/api/v1/traces?agent_id=big')).body.traces.length, 0);
+    });
+  });
+}
