@@ -12,7 +12,20 @@ import { DIALECTS, postgresUnavailable } from './support/stores.js';
 interface Param {
   in: string;
   name: string;
-  schema?: { type?: string; minimum?: number; maximum?: number };
+  required?: boolean;
+  schema?: { type?: string; minimum?: number; maximum?: number; enum?: unknown[]; anyOf?: { const?: unknown; enum?: unknown[] }[] };
+}
+
+/** Valid values for the route's other required query parameters (`group_by` of the usage route). */
+function requiredQuery(params: Param[], except: string): string {
+  return params
+    .filter((x) => x.in === 'query' && x.required && x.name !== except)
+    .map((x) => {
+      const choice = x.schema?.enum?.[0] ?? x.schema?.anyOf?.[0]?.const ?? x.schema?.anyOf?.[0]?.enum?.[0];
+      const value = choice !== undefined ? String(choice) : x.schema?.type === 'integer' || x.schema?.type === 'number' ? '1' : 'x';
+      return `&${x.name}=${encodeURIComponent(value)}`;
+    })
+    .join('');
 }
 type Spec = { paths: Record<string, Record<string, { parameters?: Param[] }>> };
 
@@ -85,7 +98,7 @@ for (const dialect of DIALECTS) {
             const url =
               p.in === 'path'
                 ? fill(r.path, r.params, { name: p.name, value })
-                : `${fill(r.path, r.params)}?${p.name}=${encodeURIComponent(value)}`;
+                : `${fill(r.path, r.params)}?${p.name}=${encodeURIComponent(value)}${requiredQuery(r.params, p.name)}`;
             const res = await hub.call('GET', url);
             const where = `GET ${url}`;
             assert.equal(res.status, 400, `${where}: ${res.status} ${JSON.stringify(res.body)}`);

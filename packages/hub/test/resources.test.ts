@@ -192,8 +192,11 @@ for (const dialect of DIALECTS) {
       });
       const updates: Record<string, any>[] = [];
       socket.on('message', (data) => {
-        const m = JSON.parse(String(data)) as Record<string, any>;
-        if (m.type === 'metrics_update' && m.agent_id === 'live-merge') updates.push(m);
+        // A frame is one message or, since the feed coalesces per tick, an array of them.
+        const frame = JSON.parse(String(data)) as Record<string, any> | Record<string, any>[];
+        for (const m of Array.isArray(frame) ? frame : [frame]) {
+          if (m.type === 'metrics_update' && m.agent_id === 'live-merge') updates.push(m);
+        }
       });
       await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
       try {

@@ -33,7 +33,8 @@ const COLUMNS =
 
 const TRACE_PREVIEW: PreviewColumns = { text: ['error'], json: ['attributes'] };
 const listColumns = (d: Dialect) =>
-  'id, agent_id, event_id, trace_id, span_id, model, provider, input_tokens, output_tokens, cost_usd, latency_ms, status, ' +
+  'id, agent_id, event_id, trace_id, span_id, model, provider, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, ' +
+  'operation, source, cost_usd, latency_ms, status, ' +
   `${textPreview('error')}, ${jsonPreview('attributes', d)}, timestamp, received_at`;
 
 const toTrace = (row: StoredTrace): StoredTrace => ({ ...row, attributes: jsonColumn(row.attributes, {}) });
