@@ -36,8 +36,14 @@ async function seedFleet(hub: TestHub): Promise<void> {
   await hub.call('POST', '/api/v1/agents/p-1/errors', { error_type: 'ValueError', message: 'one' });
   await hub.call('POST', '/api/v1/agents/p-1/errors', { error_type: 'KeyError', message: 'two' });
   const trace = (agent: string, body: object) => hub.call('POST', `/api/v1/agents/${agent}/traces`, body);
-  assert.equal((await trace('p-1', { model: 'sonnet', input_tokens: 1200, output_tokens: 350, cost_usd: 0.0093, status: 'ok' })).status, 201);
-  assert.equal((await trace('p-1', { model: 'sonnet', input_tokens: 800, output_tokens: 50, cost_usd: 0.0041, status: 'error' })).status, 201);
+  assert.equal(
+    (await trace('p-1', { model: 'sonnet', input_tokens: 1200, output_tokens: 350, cost_usd: 0.0093, status: 'ok' })).status,
+    201,
+  );
+  assert.equal(
+    (await trace('p-1', { model: 'sonnet', input_tokens: 800, output_tokens: 50, cost_usd: 0.0041, status: 'error' })).status,
+    201,
+  );
   assert.equal((await trace('p-3', { model: 'gpt-5', input_tokens: 10, output_tokens: 20, cost_usd: 0.5, status: 'ok' })).status, 201);
 }
 
@@ -62,6 +68,11 @@ for (const dialect of DIALECTS) {
       assert.equal(JSON.parse(none.text).error.code, 'VIGIL_UNAUTHORIZED');
       const wrong = await scrape(hub, 'not-the-token');
       assert.equal(wrong.status, 401);
+      // An agent's key may report, not read the whole fleet's figures.
+      const agentKey = (await hub.call('POST', '/api/v1/keys', { agent_id: 'p-1' })).body.key as string;
+      const forbidden = await scrape(hub, agentKey);
+      assert.equal(forbidden.status, 403);
+      assert.equal(JSON.parse(forbidden.text).error.code, 'VIGIL_FORBIDDEN');
       const s = await samples(hub);
       assert.ok(sumOf(s, 'vigil_http_refused_requests_total', { code: 'VIGIL_UNAUTHORIZED' }) >= 2);
     });
@@ -79,11 +90,7 @@ for (const dialect of DIALECTS) {
       const s = await samples(hub);
       const listed = (await hub.call('GET', '/api/v1/agents')).body.agents as { status: string; pool_name: string }[];
       for (const status of ['busy', 'idle', 'offline']) {
-        assert.equal(
-          sumOf(s, 'vigil_agents', { status }),
-          listed.filter((a) => a.status === status).length,
-          `agents ${status}`,
-        );
+        assert.equal(sumOf(s, 'vigil_agents', { status }), listed.filter((a) => a.status === status).length, `agents ${status}`);
       }
       assert.equal(sumOf(s, 'vigil_agents', { pool: 'coding', type: 'claude-code' }), 2);
       const p1 = (await hub.call('GET', '/api/v1/agents/p-1')).body.agent;

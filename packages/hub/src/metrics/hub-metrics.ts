@@ -154,7 +154,12 @@ export class HubMetrics implements MetricsHooks {
       registers,
     });
 
-    this.agents = new Gauge({ name: 'vigil_agents', help: 'Agents by status, pool and type', labelNames: ['status', 'pool', 'type'], registers });
+    this.agents = new Gauge({
+      name: 'vigil_agents',
+      help: 'Agents by status, pool and type',
+      labelNames: ['status', 'pool', 'type'],
+      registers,
+    });
     this.unresolvedErrors = new Gauge({
       name: 'vigil_unresolved_errors',
       help: 'Unresolved error groups, by pool',
@@ -170,7 +175,12 @@ export class HubMetrics implements MetricsHooks {
     this.agentErrors = perAgentGauge('vigil_agent_unresolved_errors', "The agent's unresolved error groups");
     this.agentAlerts = perAgentGauge('vigil_agent_firing_alerts', "The agent's firing alerts");
     this.llmCalls = new Counter({ name: 'vigil_llm_calls_total', help: 'LLM calls stored', labelNames: agentLabels, registers });
-    this.llmErrors = new Counter({ name: 'vigil_llm_errors_total', help: 'LLM calls stored with status error', labelNames: agentLabels, registers });
+    this.llmErrors = new Counter({
+      name: 'vigil_llm_errors_total',
+      help: 'LLM calls stored with status error',
+      labelNames: agentLabels,
+      registers,
+    });
     this.llmTokens = new Counter({
       name: 'vigil_llm_tokens_total',
       help: 'LLM tokens, by type (input, output, cache_read, cache_creation)',
