@@ -34,21 +34,11 @@ export interface HubMetricsOptions {
 
 const MB = 1024 * 1024;
 const GB = 1024 * MB;
-const TOKEN_TYPES = ['input', 'output', 'cache_read', 'cache_creation'] as const;
-
-interface LlmTotals {
-  labels: Record<string, string>;
-  calls: number;
-  errors: number;
-  tokens: Record<(typeof TOKEN_TYPES)[number], number>;
-  costUsd: number;
-}
-
 /**
  * The hub's Prometheus metrics on a private registry (several hubs in one process stay apart). Its
  * own counters are fed through `MetricsHooks`; the fleet's gauges are read from the store at scrape
  * time in a few set-based statements, at most once per `cacheMs`. LLM counters are running sums of
- * the llm_traces rows read by id, so a retention purge never makes a counter go down.
+ * the llm_traces rows read by id (each read adds the rows stored since the last), so a retention purge never makes a counter go down.
  */
 export class HubMetrics implements MetricsHooks {
   readonly registry = new Registry();
@@ -57,7 +47,6 @@ export class HubMetrics implements MetricsHooks {
   private refreshedAt = -Infinity;
   private refreshing: Promise<void> | undefined;
   private llmAfterId = 0;
-  private readonly llmTotals = new Map<string, LlmTotals>();
 
   private readonly batchCommands: Histogram;
   private readonly commitSeconds: Histogram;
@@ -251,34 +240,18 @@ export class HubMetrics implements MetricsHooks {
       this.agentAlerts.set(labels, a.firingAlerts);
     }
 
+    // Counters only go up: each read adds what was stored since the last one to its series.
     for (const row of llm) {
       const labels: Record<string, string> = { pool: row.pool, model: row.model };
-      if (perAgent && row.agentId !== null) labels['agent_id'] = row.agentId;
-      const key = JSON.stringify([row.pool, row.agentId, row.model]);
-      const t = this.llmTotals.get(key) ?? {
-        labels,
-        calls: 0,
-        errors: 0,
-        tokens: { input: 0, output: 0, cache_read: 0, cache_creation: 0 },
-        costUsd: 0,
-      };
-      t.calls += row.calls;
-      t.errors += row.errors;
-      t.tokens.input += row.inputTokens;
-      t.tokens.output += row.outputTokens;
-      t.tokens.cache_read += row.cacheReadTokens;
-      t.tokens.cache_creation += row.cacheCreationTokens;
-      t.costUsd += row.costUsd;
-      this.llmTotals.set(key, t);
+      if (row.agentId !== null) labels['agent_id'] = row.agentId;
+      this.llmCalls.inc(labels, row.calls);
+      this.llmErrors.inc(labels, row.errors);
+      this.llmTokens.inc({ ...labels, type: 'input' }, row.inputTokens);
+      this.llmTokens.inc({ ...labels, type: 'output' }, row.outputTokens);
+      this.llmTokens.inc({ ...labels, type: 'cache_read' }, row.cacheReadTokens);
+      this.llmTokens.inc({ ...labels, type: 'cache_creation' }, row.cacheCreationTokens);
+      this.llmCost.inc(labels, row.costUsd);
       this.llmAfterId = Math.max(this.llmAfterId, row.maxId);
-    }
-    // Counters are set from the running totals (prom-client counters only go up, so reset then add).
-    for (const c of [this.llmCalls, this.llmErrors, this.llmTokens, this.llmCost]) c.reset();
-    for (const t of this.llmTotals.values()) {
-      this.llmCalls.inc(t.labels, t.calls);
-      this.llmErrors.inc(t.labels, t.errors);
-      for (const type of TOKEN_TYPES) this.llmTokens.inc({ ...t.labels, type }, t.tokens[type]);
-      this.llmCost.inc(t.labels, Math.round(t.costUsd * 1e6) / 1e6);
     }
     this.refreshedAt = this.now();
   }
