@@ -4,7 +4,7 @@
  * BENCH_AGENTS agents in 20 pools, a tenth of them with an unresolved error, and BENCH_TRACES LLM
  * calls over 10 models, straight into the hub's own schema. Times the first scrape (it reads every
  * stored call once), a later scrape (only calls stored since), and the same with per-agent series
- * off, and prints the output's size. Baseline, in the same run: the usage API's aggregate
+ * off, and prints the output's size; and the per-agent statement alone, to tell the store's share. Baseline, in the same run: the usage API's aggregate
  * (`llmUsage` by model over the same calls), which reads them all on every request.
  *
  * Environment: BENCH_AGENTS (10000), BENCH_TRACES (200000).
@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { HubMetrics } from '../src/metrics/hub-metrics.js';
+import { agentFigures } from '../src/store/fleet-metrics.js';
 import { llmUsage } from '../src/store/llm-usage.js';
 import { openStore } from '../src/store/open.js';
 
@@ -58,6 +59,7 @@ try {
     return r;
   };
   await time('baseline, llmUsage by model over the same calls', () => llmUsage(db, 'model', now - 31 * 86_400_000, now + 1));
+  await time('the per-agent statement alone (agentFigures)', () => agentFigures(db));
   for (const perAgent of [true, false]) {
     let clock = now;
     const metrics = new HubMetrics({
