@@ -195,9 +195,9 @@ export class Writer {
     const started = performance.now();
     try {
       const results = await this.transaction(batch);
-      this.options.onBatch?.(
+      this.observe(
         batch.reduce((n, job) => n + job.commands.length, 0),
-        (performance.now() - started) / 1000,
+        started,
         true,
       );
       const applied = batch.filter((_job, i) => results[i] !== undefined);
@@ -214,7 +214,7 @@ export class Writer {
         this.health = { ok: true };
       }
     } catch (err) {
-      this.options.onBatch?.(0, (performance.now() - started) / 1000, false);
+      this.observe(0, started, false);
       if (this.db.isUnavailable(err)) {
         this.markUnavailable(err);
         const refusal = new VigilError('VIGIL_STORE_UNAVAILABLE', undefined, RETRY_AFTER_UNAVAILABLE_S);
@@ -246,6 +246,15 @@ export class Writer {
       }
       return results;
     });
+  }
+
+  /** Tells the metrics hook; a hook that throws must not turn a committed batch into a refused one. */
+  private observe(commands: number, started: number, ok: boolean): void {
+    try {
+      this.options.onBatch?.(commands, (performance.now() - started) / 1000, ok);
+    } catch (err) {
+      this.log.error({ err }, 'the batch metrics hook failed');
+    }
   }
 
   private announce(batch: Job[], results: CommandResult[][]): void {
