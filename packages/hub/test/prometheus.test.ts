@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
+import WebSocket from 'ws';
 import type { ManualClock } from '../src/clock.js';
 import { ADMIN_TOKEN, startTestHub, type TestHub } from './support/hub.js';
 import { parseExposition, promtoolCheck, promtoolUnavailable, sumOf, type Sample } from './support/promtool.js';
@@ -145,6 +146,26 @@ for (const dialect of DIALECTS) {
         sumOf(s, 'vigil_http_refused_requests_total', { code }) + 1,
       );
       assert.ok(after.some((x) => x.name === 'vigil_process_resident_memory_bytes'));
+    });
+
+    test('live-feed WebSockets are counted while open', { skip }, async () => {
+      const socket = new WebSocket(hub.url.replace(/^http/, 'ws') + '/api/v1/live', {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      // The hub greets an admitted socket with `hello`.
+      await new Promise<void>((resolve, reject) => {
+        socket.once('message', () => resolve());
+        socket.once('error', reject);
+      });
+      try {
+        assert.equal(sumOf(await samples(hub), 'vigil_live_clients'), 1);
+      } finally {
+        const closed = new Promise((resolve) => socket.once('close', resolve));
+        socket.close();
+        await closed;
+      }
+      for (let i = 0; i < 50 && sumOf(await samples(hub), 'vigil_live_clients') !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(sumOf(await samples(hub), 'vigil_live_clients'), 0);
     });
 
     test('rows purged and rolled up are counted', { skip }, async () => {
