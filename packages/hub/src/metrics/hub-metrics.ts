@@ -34,11 +34,13 @@ export interface HubMetricsOptions {
 
 const MB = 1024 * 1024;
 const GB = 1024 * MB;
+
 /**
  * The hub's Prometheus metrics on a private registry (several hubs in one process stay apart). Its
  * own counters are fed through `MetricsHooks`; the fleet's gauges are read from the store at scrape
  * time in a few set-based statements, at most once per `cacheMs`. LLM counters are running sums of
- * the llm_traces rows read by id (each read adds the rows stored since the last), so a retention purge never makes a counter go down.
+ * the llm_traces rows read by id (each read adds the rows stored since the last one), so a
+ * retention purge never makes a counter go down.
  */
 export class HubMetrics implements MetricsHooks {
   readonly registry = new Registry();
