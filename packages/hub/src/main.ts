@@ -27,6 +27,7 @@ import { WebhookNotifier } from './alerts/webhooks.js';
 import { loadDashboardBuild } from './web/assets.js';
 import { ensurePrivateDir, type Warn } from './private-files.js';
 import { OtlpGrpcServer } from './otlp/grpc.js';
+import { HubMetrics } from './metrics/hub-metrics.js';
 
 /** Longest one webhook attempt may take; a receiver slower than this is failing. */
 const WEBHOOK_TIMEOUT_MS = 10_000;
@@ -159,6 +160,18 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     maxBufferedBytes: config.liveMaxBufferedBytes,
   });
   bus.subscribe((messages) => live.publish(messages));
+  // Read at scrape time only, so the writer it reads from may be built after it.
+  const metrics = new HubMetrics({
+    db,
+    perAgent: config.metricsPerAgent,
+    now: () => clock.now(),
+    sources: {
+      queueDepth: () => writer.queueDepth,
+      queueCapacity: () => writer.capacity,
+      liveSockets: () => live.stats().sockets,
+      liveDropped: () => live.stats().dropped,
+    },
+  });
   const writer = new Writer(
     db,
     {
@@ -167,6 +180,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
       batchMaxDelayMs: config.batchMaxDelayMs,
       deadlineMs: config.writeDeadlineMs,
       onCommitted: (commands, results) => bus.publish(commands.flatMap((cmd, i) => messagesFor(cmd, results[i] as CommandResult))),
+      onBatch: (commands, seconds, ok) => metrics.batchCommitted(commands, seconds, ok),
     },
     log,
     () => clock.now(),
@@ -216,6 +230,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
       },
       startedAt,
       lifecycle,
+      metrics: { hub: metrics, public: config.metricsPublic },
     },
     log,
   );
@@ -229,11 +244,13 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
   const rollups = new RollupJob(writer, clock, {
     everyMs: config.rollupIntervalS * 1000,
     retention,
+    onRolled: (series, rows) => metrics.rolledUp(series, rows),
     onError: (err) => log.warn({ err }, 'rollup pass failed'),
   });
   const purge = new RetentionJob(writer, db, clock, {
     everyMs: config.retentionIntervalS * 1000,
     retention,
+    onPurged: (table, rows) => metrics.purged(table, rows),
     onError: (err) => log.warn({ err }, 'retention pass failed'),
   });
 

@@ -27,6 +27,7 @@ import { addSecurityHeaders } from './security-headers.js';
 import { dashboardRoutes } from '../web/routes.js';
 import { otlpHttpRoutes } from '../otlp/http.js';
 import { llmUsageRoutes } from './llm-usage.js';
+import { prometheusRoutes } from './prometheus.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -47,6 +48,7 @@ const ROUTES: Routes[] = [
   sessionRoutes,
   otlpHttpRoutes,
   llmUsageRoutes,
+  prometheusRoutes,
   dashboardRoutes,
 ];
 
@@ -146,14 +148,16 @@ export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<App> {
     const { status, code, message, retryAfter } = classify(err, deps.db);
     if (code === 'VIGIL_INTERNAL' || code === 'VIGIL_STORE_CORRUPT') req.log.error({ err, reqId: req.id }, 'request failed');
     if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
+    deps.metrics?.hub.refused(code);
     const body: { error: { code: ErrorCode; message: string; requestId?: string } } = { error: { code, message } };
     if (status >= 500) body.error.requestId = req.id;
     return reply.status(status).send(body);
   });
 
-  app.setNotFoundHandler((req, reply) =>
-    reply.status(404).send({ error: { code: 'VIGIL_ROUTE_NOT_FOUND', message: `No route ${req.method} ${req.url.split('?')[0]}` } }),
-  );
+  app.setNotFoundHandler((req, reply) => {
+    deps.metrics?.hub.refused('VIGIL_ROUTE_NOT_FOUND');
+    return reply.status(404).send({ error: { code: 'VIGIL_ROUTE_NOT_FOUND', message: `No route ${req.method} ${req.url.split('?')[0]}` } });
+  });
 
   await app.register(swagger, {
     openapi: {

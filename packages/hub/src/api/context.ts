@@ -11,6 +11,7 @@ import type { Db } from '../store/db.js';
 import type { Retention } from '../store/retention.js';
 import type { AlertsDeps } from './alerts.js';
 import type { DashboardBuild } from '../web/assets.js';
+import type { HubMetrics } from '../metrics/hub-metrics.js';
 
 /** Who may call a route; every route must say (the route inventory test checks it). */
 export type Access = 'public' | 'admin' | 'authenticated';
@@ -47,6 +48,8 @@ export interface ApiDeps {
   /** OTLP ingest limits (docs/otlp.md); defaults when absent. */
   otlp?: { bodyLimitBytes: number; maxSeriesPerAgent: number; busyWindowMs: number };
   startedAt: number;
+  /** `GET /metrics` (Prometheus), and where refused requests are counted; absent in hubs built without it. */
+  metrics?: { hub: HubMetrics; public: boolean };
   /** Set when SIGTERM arrives: new requests get 503 while the queue drains. */
   lifecycle: { shuttingDown: boolean };
 }

@@ -335,6 +335,21 @@ export const SETTINGS = {
     help: 'Seconds after its last LLM activity that an agent counts as busy rather than idle',
     parse: positiveInt(86_400),
   },
+  metricsPublic: {
+    flag: '--metrics-public',
+    env: 'VIGIL_METRICS_PUBLIC',
+    defaultText: 'false',
+    // Off: the fleet's names, pools and spend are not for anyone who can reach the port.
+    help: 'true serves GET /metrics (Prometheus) without a key; otherwise it needs the admin token',
+    parse: trueFalse,
+  },
+  metricsPerAgent: {
+    flag: '--metrics-per-agent',
+    env: 'VIGIL_METRICS_PER_AGENT',
+    defaultText: 'true',
+    help: 'false leaves per-agent series out of /metrics (very large fleets): pools, types and models remain',
+    parse: trueFalse,
+  },
   logLevel: {
     flag: '--log-level',
     env: 'VIGIL_LOG_LEVEL',
@@ -385,6 +400,8 @@ export interface Config {
   readonly otlpGrpcPort: number;
   readonly otlpMaxSeries: number;
   readonly llmBusyWindowS: number;
+  readonly metricsPublic: boolean;
+  readonly metricsPerAgent: boolean;
   readonly logLevel: Parsed<'logLevel'>;
 }
 
@@ -451,6 +468,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
     otlpGrpcPort: value('otlpGrpcPort') ?? 4317,
     otlpMaxSeries: value('otlpMaxSeries') ?? 2000,
     llmBusyWindowS: value('llmBusyWindowS') ?? 120,
+    metricsPublic: value('metricsPublic') ?? false,
+    metricsPerAgent: value('metricsPerAgent') ?? true,
     logLevel: value('logLevel') ?? 'info',
   });
 }

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Db } from '../store/db.js';
 import { VigilError } from '../errors.js';
 import { applyCommand, type Command, type CommandResult, type ResultMap } from './commands.js';
@@ -18,6 +19,8 @@ export interface WriterOptions {
   deadlineMs?: number;
   /** Told what each commit stored, after COMMIT and never before (the live bus listens here). */
   onCommitted?: (commands: readonly Command[], results: readonly CommandResult[]) => void;
+  /** Told each batch's size and how long its transaction took, or that it failed (the hub's metrics). */
+  onBatch?: (commands: number, seconds: number, ok: boolean) => void;
 }
 
 export interface WriterLog {
@@ -189,8 +192,14 @@ export class Writer {
   }
 
   private async commit(batch: Job[]): Promise<void> {
+    const started = performance.now();
     try {
       const results = await this.transaction(batch);
+      this.observe(
+        batch.reduce((n, job) => n + job.commands.length, 0),
+        started,
+        true,
+      );
       const applied = batch.filter((_job, i) => results[i] !== undefined);
       batch.forEach((job, i) => {
         const jobResults = results[i];
@@ -205,6 +214,7 @@ export class Writer {
         this.health = { ok: true };
       }
     } catch (err) {
+      this.observe(0, started, false);
       if (this.db.isUnavailable(err)) {
         this.markUnavailable(err);
         const refusal = new VigilError('VIGIL_STORE_UNAVAILABLE', undefined, RETRY_AFTER_UNAVAILABLE_S);
@@ -236,6 +246,15 @@ export class Writer {
       }
       return results;
     });
+  }
+
+  /** Tells the metrics hook; a hook that throws must not turn a committed batch into a refused one. */
+  private observe(commands: number, started: number, ok: boolean): void {
+    try {
+      this.options.onBatch?.(commands, (performance.now() - started) / 1000, ok);
+    } catch (err) {
+      this.log.error({ err }, 'the batch metrics hook failed');
+    }
   }
 
   private announce(batch: Job[], results: CommandResult[][]): void {

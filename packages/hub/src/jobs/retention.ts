@@ -10,6 +10,8 @@ export interface RetentionOptions {
   everyMs: number;
   retention: Retention;
   onError: (err: unknown) => void;
+  /** Told the rows each batch deleted (the hub's metrics). */
+  onPurged?: (table: PurgeTarget, rows: number) => void;
   /** Most rows one batch deletes; each batch is its own writer command, so ingest interleaves. */
   batchRows?: number;
   /** A batch slower than this halves the next one (a slow disk, wide rows); a fast one doubles it back. */
@@ -97,6 +99,7 @@ export class RetentionJob extends PeriodicPasses<PurgeReport> {
         report.batches++;
         report.maxBatchMs = Math.max(report.maxBatchMs, r.ms);
         report.deleted[target] = (report.deleted[target] ?? 0) + r.deleted;
+        this.options.onPurged?.(target, r.deleted);
         total += r.deleted;
         if (r.ms > targetMs) this.limits.set(target, Math.max(100, Math.floor(limit / 2)));
         else if (r.ms < targetMs / 4) this.limits.set(target, Math.min(maxRows, limit * 2));

@@ -8,6 +8,8 @@ export interface RollupOptions {
   everyMs: number;
   retention: Retention;
   onError: (err: unknown) => void;
+  /** Told the minute rows each step wrote (the hub's metrics). */
+  onRolled?: (series: SeriesName, rows: number) => void;
   /**
    * How long after a minute ends before it is rolled. Rows are stamped when their request arrives
    * and committed a moment later; another hub sharing PostgreSQL may commit a few seconds later.
@@ -65,6 +67,7 @@ export class RollupJob extends PeriodicPasses<RollupReport> {
         else if (r.ms < target / 4) this.budget = Math.min(MAX_BUDGET, this.budget * 2);
         report.steps++;
         report.late += r.late;
+        this.options.onRolled?.(series, r.rolled + r.late);
         report.marks[series] = r.minuteMark;
         if (r.done) break;
       }

@@ -231,6 +231,8 @@ export interface RollupResult {
   minuteMark: number;
   /** Minute buckets recomputed because rows arrived late into them. */
   late: number;
+  /** Minute buckets rolled from raw rows for the first time. */
+  rolled: number;
   /** False when another step is needed to catch up. */
   done: boolean;
   /** How long the step's statements held the writer (ms), which the job uses to size the next one. */
@@ -274,15 +276,16 @@ export async function rollupStep(tx: SqlExecutor, dialect: Dialect, step: Rollup
 
   const until = floorTo(step.until, MINUTE_MS);
   let to = until;
+  let rolled = 0;
   if (mark < until) {
     const end = await tx.get<{ t: number }>(q.chunkEnd, [mark, step.budget]);
     if (end) to = Math.min(until, Math.max(floorTo(Number(end.t), MINUTE_MS), mark + MINUTE_MS));
-    await tx.run(q.rollMinutes, [mark, to]);
+    rolled = (await tx.run(q.rollMinutes, [mark, to])).changes;
     await tx.run(q.mergeHours, [mark, to]);
     mark = to;
   }
   await tx.run(q.saveState, [step.series, mark, seen, step.now]);
-  return { ok: true, minuteMark: mark, late, done: mark >= until && seen >= maxId, ms: performance.now() - started };
+  return { ok: true, minuteMark: mark, late, rolled, done: mark >= until && seen >= maxId, ms: performance.now() - started };
 }
 
 // ---------------------------------------------------------------------------------------------
