@@ -1,0 +1,3 @@
+export function SilencesTab() {
+  return null;
+}
