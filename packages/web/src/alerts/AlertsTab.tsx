@@ -226,7 +226,8 @@ function AlertRow({
         {formatAgo(since(a), now)}
         {a.state === 'resolved' && <div className="muted small">ended {formatAgo(a.resolved_at, now)}</div>}
       </td>
-      <td className="alert-actions">
+      <td>
+        <div className="alert-actions">
         {open && a.acknowledged_at === null && (
           <button type="button" className="button small" disabled={busy} onClick={() => void run(() => onAck(a))}>
             Acknowledge
@@ -267,6 +268,7 @@ function AlertRow({
             </button>
           </form>
         )}
+        </div>
         {problem && (
           <div className="form-error" role="alert">
             {problem}
