@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from './support/browser.js';
 import { ADMIN_TOKEN, startTestHub, type TestHub } from './support/hub.js';
@@ -21,6 +22,19 @@ const ARTIFACTS = `${ROOT}test-artifacts/`;
 const BUILD = `${ROOT}packages/web/dist/public/index.html`;
 
 const { browser, skip } = await launchChromium();
+
+test('the alerts pages load as their own chunks: the initial JS stays under 200 KB gzipped', { skip: !existsSync(BUILD) && 'no build' }, () => {
+  const index = readFileSync(BUILD, 'utf8');
+  const initial = [...index.matchAll(/<(?:script[^>]*\ssrc|link[^>]*rel="modulepreload"[^>]*\shref)="([^"]+\.js)"/g)].map((m) => m[1] as string);
+  assert.ok(initial.length >= 1, 'index.html loads a script');
+  const code = initial.map((src) => readFileSync(`${ROOT}packages/web/dist/public${src}`));
+  const gzipped = code.reduce((n, c) => n + gzipSync(c, { level: 9 }).length, 0);
+  assert.ok(gzipped < 200_000, `initial JS ${gzipped} bytes gzipped`);
+  // Words only the alerts area's pages hold are not in what every page loads.
+  for (const words of ['Add webhook', 'Delivery log', 'Create rule']) {
+    assert.ok(!code.some((c) => c.includes(words)), `"${words}" is in the initial JS`);
+  }
+});
 
 describe('alerts on the dashboard, in Chromium', { skip }, () => {
   let hub: TestHub;
@@ -146,6 +160,7 @@ describe('alerts on the dashboard, in Chromium', { skip }, () => {
     await form.locator('input[name=agent_id]').fill('al-2');
     await page.waitForFunction(() => /matches 1 agent now: al-2/.test(document.querySelector('[data-testid=scope-matches]')?.textContent ?? ''));
     await form.locator('input[name=pool_name]').fill('alerting');
+    await page.screenshot({ path: `${ARTIFACTS}dashboard-alert-rule-form.png`, fullPage: true });
     await form.locator('button[type=submit]').click();
     const row = page.locator('tr[data-rule-name="e2e_form"]');
     await row.waitFor();
