@@ -23,18 +23,24 @@ const BUILD = `${ROOT}packages/web/dist/public/index.html`;
 
 const { browser, skip } = await launchChromium();
 
-test('the alerts pages load as their own chunks: the initial JS stays under 200 KB gzipped', { skip: !existsSync(BUILD) && 'no build' }, () => {
-  const index = readFileSync(BUILD, 'utf8');
-  const initial = [...index.matchAll(/<(?:script[^>]*\ssrc|link[^>]*rel="modulepreload"[^>]*\shref)="([^"]+\.js)"/g)].map((m) => m[1] as string);
-  assert.ok(initial.length >= 1, 'index.html loads a script');
-  const code = initial.map((src) => readFileSync(`${ROOT}packages/web/dist/public${src}`));
-  const gzipped = code.reduce((n, c) => n + gzipSync(c, { level: 9 }).length, 0);
-  assert.ok(gzipped < 200_000, `initial JS ${gzipped} bytes gzipped`);
-  // Words only the alerts area's pages hold are not in what every page loads.
-  for (const words of ['Add webhook', 'Delivery log', 'Create rule']) {
-    assert.ok(!code.some((c) => c.includes(words)), `"${words}" is in the initial JS`);
-  }
-});
+test(
+  'the alerts pages load as their own chunks: the initial JS stays under 200 KB gzipped',
+  { skip: !existsSync(BUILD) && 'no build' },
+  () => {
+    const index = readFileSync(BUILD, 'utf8');
+    const initial = [...index.matchAll(/<(?:script[^>]*\ssrc|link[^>]*rel="modulepreload"[^>]*\shref)="([^"]+\.js)"/g)].map(
+      (m) => m[1] as string,
+    );
+    assert.ok(initial.length >= 1, 'index.html loads a script');
+    const code = initial.map((src) => readFileSync(`${ROOT}packages/web/dist/public${src}`));
+    const gzipped = code.reduce((n, c) => n + gzipSync(c, { level: 9 }).length, 0);
+    assert.ok(gzipped < 200_000, `initial JS ${gzipped} bytes gzipped`);
+    // Words only the alerts area's pages hold are not in what every page loads.
+    for (const words of ['Add webhook', 'Delivery log', 'Create rule']) {
+      assert.ok(!code.some((c) => c.includes(words)), `"${words}" is in the initial JS`);
+    }
+  },
+);
 
 describe('alerts on the dashboard, in Chromium', { skip }, () => {
   let hub: TestHub;
@@ -99,7 +105,9 @@ describe('alerts on the dashboard, in Chromium', { skip }, () => {
     await beat('al-1', 91.5);
     const row = page.locator('tr[data-state="firing"]:has-text("e2e_cpu")');
     await row.waitFor({ timeout: 5000 });
-    await page.waitForFunction(() => document.querySelector('[data-testid=firing-badge]')?.textContent === '1', undefined, { timeout: 5000 });
+    await page.waitForFunction(() => document.querySelector('[data-testid=firing-badge]')?.textContent === '1', undefined, {
+      timeout: 5000,
+    });
     const tookMs = Date.now() - started;
     assert.ok(tookMs < 3000, `shown ${tookMs} ms after the heartbeat`);
     assert.match((await row.textContent()) ?? '', /al-1/);
@@ -158,16 +166,18 @@ describe('alerts on the dashboard, in Chromium', { skip }, () => {
     await form.locator('select[name=metric]').selectOption('memory_mb');
     await form.locator('select[name=severity]').selectOption('critical');
     await form.locator('input[name=agent_id]').fill('al-2');
-    await page.waitForFunction(() => /matches 1 agent now: al-2/.test(document.querySelector('[data-testid=scope-matches]')?.textContent ?? ''));
+    await page.waitForFunction(() =>
+      /matches 1 agent now: al-2/.test(document.querySelector('[data-testid=scope-matches]')?.textContent ?? ''),
+    );
     await form.locator('input[name=pool_name]').fill('alerting');
     await page.screenshot({ path: `${ARTIFACTS}dashboard-alert-rule-form.png`, fullPage: true });
     await form.locator('button[type=submit]').click();
     const row = page.locator('tr[data-rule-name="e2e_form"]');
     await row.waitFor();
     assert.match((await row.textContent()) ?? '', /memory_mb > 400/);
-    const stored = ((await api('GET', '/api/v1/alert-rules')).body.rules as { name: string; id: number; scope: object; severity: string }[]).find(
-      (r) => r.name === 'e2e_form',
-    );
+    const stored = (
+      (await api('GET', '/api/v1/alert-rules')).body.rules as { name: string; id: number; scope: object; severity: string }[]
+    ).find((r) => r.name === 'e2e_form');
     assert.deepEqual(stored?.scope, { agent_id: 'al-2', pool_name: 'alerting' });
     assert.equal(stored?.severity, 'critical');
     await page.screenshot({ path: `${ARTIFACTS}dashboard-alert-rules.png`, fullPage: true });
@@ -207,7 +217,9 @@ describe('alerts on the dashboard, in Chromium', { skip }, () => {
     assert.equal(await rows.count(), before + 1);
     assert.equal(await page.locator('tr[data-silence-id] b').count(), 0, 'the comment is text');
     await page.screenshot({ path: `${ARTIFACTS}dashboard-alert-silences.png`, fullPage: true });
-    const made = ((await api('GET', '/api/v1/silences')).body.silences as { id: number; agent_id: string }[]).find((s) => s.agent_id === 'al-9');
+    const made = ((await api('GET', '/api/v1/silences')).body.silences as { id: number; agent_id: string }[]).find(
+      (s) => s.agent_id === 'al-9',
+    );
     assert.ok(made);
     await page.locator(`tr[data-silence-id="${made.id}"] button:has-text("End now")`).click();
     await page.locator(`tr[data-silence-id="${made.id}"]`).waitFor({ state: 'detached' });
@@ -241,7 +253,13 @@ describe('alerts on the dashboard, in Chromium', { skip }, () => {
       assert.doesNotMatch((await row.textContent()) ?? '', /secret-path/, 'the URL is shown redacted');
 
       await register('al-3');
-      const rule = await api('POST', '/api/v1/alert-rules', { name: 'e2e_hook', metric: 'cpu_percent', op: '>', threshold: 50, scope: { agent_id: 'al-3' } });
+      const rule = await api('POST', '/api/v1/alert-rules', {
+        name: 'e2e_hook',
+        metric: 'cpu_percent',
+        op: '>',
+        threshold: 50,
+        scope: { agent_id: 'al-3' },
+      });
       assert.equal(rule.status, 201);
       await beat('al-3', 99);
       const deadline = Date.now() + 10_000;

@@ -17,7 +17,16 @@ test('a good draft becomes the API body: numbers parsed, empty scope fields left
   const r = ruleBody(draft({ for_seconds: '30', pool_name: 'gpu', severity: 'critical' }), false);
   assert.deepEqual(r, {
     ok: true,
-    body: { name: 'hot', metric: 'cpu_percent', op: '>', threshold: 80, for_seconds: 30, severity: 'critical', scope: { pool_name: 'gpu' }, enabled: true },
+    body: {
+      name: 'hot',
+      metric: 'cpu_percent',
+      op: '>',
+      threshold: 80,
+      for_seconds: 30,
+      severity: 'critical',
+      scope: { pool_name: 'gpu' },
+      enabled: true,
+    },
   });
   const edit = ruleBody(draft({}), true);
   assert.equal(edit.ok && edit.body.hysteresis, null, 'an edit with no hysteresis goes back to the default');

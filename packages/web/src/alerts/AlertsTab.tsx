@@ -82,7 +82,11 @@ export function AlertsTab() {
             </button>
           ))}
         </div>
-        <select aria-label="Severity" value={filters.severity} onChange={(e) => set({ severity: e.target.value as AlertFilters['severity'] })}>
+        <select
+          aria-label="Severity"
+          value={filters.severity}
+          onChange={(e) => set({ severity: e.target.value as AlertFilters['severity'] })}
+        >
           {SEVERITIES.map((s) => (
             <option key={s} value={s}>
               {s === 'all' ? 'Any severity' : s}
@@ -90,7 +94,13 @@ export function AlertsTab() {
           ))}
         </select>
         <input type="search" aria-label="Rule" placeholder="Rule" value={filters.rule} onChange={(e) => set({ rule: e.target.value })} />
-        <input type="search" aria-label="Agent" placeholder="Agent" value={filters.agent} onChange={(e) => set({ agent: e.target.value })} />
+        <input
+          type="search"
+          aria-label="Agent"
+          placeholder="Agent"
+          value={filters.agent}
+          onChange={(e) => set({ agent: e.target.value })}
+        />
         <select aria-label="Pool" value={filters.pool} onChange={(e) => set({ pool: e.target.value })}>
           <option value="">Any pool</option>
           {pools.map((p) => (
@@ -152,7 +162,15 @@ export function AlertTable({
       </thead>
       <tbody>
         {alerts.map((a) => (
-          <AlertRow key={a.id} a={a} muted={silencing(silences, a, now)} now={now} onAck={onAck} onSilence={onSilence} showAgent={showAgent} />
+          <AlertRow
+            key={a.id}
+            a={a}
+            muted={silencing(silences, a, now)}
+            now={now}
+            onAck={onAck}
+            onSilence={onSilence}
+            showAgent={showAgent}
+          />
         ))}
       </tbody>
     </table>
@@ -199,7 +217,11 @@ function AlertRow({
       </td>
       <td>
         <span className="alert-state">{a.state}</span>
-        {a.acknowledged_at !== null && <span className="chip" data-testid="acked">acknowledged</span>}
+        {a.acknowledged_at !== null && (
+          <span className="chip" data-testid="acked">
+            acknowledged
+          </span>
+        )}
         {muted && (
           <span className="chip" data-testid="silenced" title={`until ${formatDateTime(muted.until)}`}>
             silenced
@@ -228,46 +250,46 @@ function AlertRow({
       </td>
       <td>
         <div className="alert-actions">
-        {open && a.acknowledged_at === null && (
-          <button type="button" className="button small" disabled={busy} onClick={() => void run(() => onAck(a))}>
-            Acknowledge
-          </button>
-        )}
-        {!silencing ? (
-          <button type="button" className="button small" disabled={busy} onClick={() => setSilencing(true)}>
-            Silence…
-          </button>
-        ) : (
-          <form
-            className="silence-form"
-            onSubmit={(e) => {
-              e.preventDefault();
-              const body: SilenceBody = { duration_seconds: seconds, comment: `from the dashboard, alert ${a.id}` };
-              if (target !== 'agent') body.rule_id = a.rule_id;
-              if (target !== 'rule') body.agent_id = a.agent_id;
-              void run(() => onSilence(body));
-            }}
-          >
-            <select aria-label="Silence what" value={target} onChange={(e) => setTarget(e.target.value as typeof target)}>
-              <option value="both">this rule on this agent</option>
-              <option value="rule">this rule, every agent</option>
-              <option value="agent">this agent, every rule</option>
-            </select>
-            <select aria-label="For how long" value={seconds} onChange={(e) => setSeconds(Number(e.target.value))}>
-              {DURATIONS.map((d) => (
-                <option key={d.seconds} value={d.seconds}>
-                  for {d.label}
-                </option>
-              ))}
-            </select>
-            <button type="submit" className="button small primary" disabled={busy}>
-              Silence
+          {open && a.acknowledged_at === null && (
+            <button type="button" className="button small" disabled={busy} onClick={() => void run(() => onAck(a))}>
+              Acknowledge
             </button>
-            <button type="button" className="button small ghost" onClick={() => setSilencing(false)}>
-              Cancel
+          )}
+          {!silencing ? (
+            <button type="button" className="button small" disabled={busy} onClick={() => setSilencing(true)}>
+              Silence…
             </button>
-          </form>
-        )}
+          ) : (
+            <form
+              className="silence-form"
+              onSubmit={(e) => {
+                e.preventDefault();
+                const body: SilenceBody = { duration_seconds: seconds, comment: `from the dashboard, alert ${a.id}` };
+                if (target !== 'agent') body.rule_id = a.rule_id;
+                if (target !== 'rule') body.agent_id = a.agent_id;
+                void run(() => onSilence(body));
+              }}
+            >
+              <select aria-label="Silence what" value={target} onChange={(e) => setTarget(e.target.value as typeof target)}>
+                <option value="both">this rule on this agent</option>
+                <option value="rule">this rule, every agent</option>
+                <option value="agent">this agent, every rule</option>
+              </select>
+              <select aria-label="For how long" value={seconds} onChange={(e) => setSeconds(Number(e.target.value))}>
+                {DURATIONS.map((d) => (
+                  <option key={d.seconds} value={d.seconds}>
+                    for {d.label}
+                  </option>
+                ))}
+              </select>
+              <button type="submit" className="button small primary" disabled={busy}>
+                Silence
+              </button>
+              <button type="button" className="button small ghost" onClick={() => setSilencing(false)}>
+                Cancel
+              </button>
+            </form>
+          )}
         </div>
         {problem && (
           <div className="form-error" role="alert">

@@ -1,10 +1,21 @@
-import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import type { AlertRule } from '../api/types.js';
 import { useFleet, useServices } from '../app/services.js';
 import { formatCount } from '../ui/format.js';
 import { Empty, ErrorState, Loading } from '../ui/states.js';
 import { problemText } from './duration.js';
-import { conditionText, draftOf, EMPTY_DRAFT, METRIC_NAMES, OPS, ruleBody, scopeMatches, scopeText, SEVERITY_NAMES, type RuleDraft } from './rule-form.js';
+import {
+  conditionText,
+  draftOf,
+  EMPTY_DRAFT,
+  METRIC_NAMES,
+  OPS,
+  ruleBody,
+  scopeMatches,
+  scopeText,
+  SEVERITY_NAMES,
+  type RuleDraft,
+} from './rule-form.js';
 
 /** Alert rules: the list, enable/disable, delete, and one form to create or edit. */
 export function RulesTab() {
@@ -134,13 +145,13 @@ function RuleForm({ rule, onDone, onCancel }: { rule: AlertRule | null; onDone: 
   const [d, setD] = useState<RuleDraft>(rule ? draftOf(rule) : EMPTY_DRAFT);
   const [problem, setProblem] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const set = (patch: Partial<RuleDraft>) => setD((x) => ({ ...x, ...patch }));
+  const set = (patch: Partial<RuleDraft>) => {
+    setD((x) => ({ ...x, ...patch }));
+    setProblem(null);
+  };
   const checked = ruleBody(d, rule !== null);
-  const matching = useMemo(
-    () => (checked.ok ? scopeMatches(fleet.state.agents.values(), checked.body.scope) : []),
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-    [fleet.getVersion(), d.agent_id, d.pool_name, d.agent_type, checked.ok],
-  );
+  // One pass over the fleet per keystroke: cheap next to a render of the form.
+  const matching = checked.ok ? scopeMatches(fleet.state.agents.values(), checked.body.scope) : [];
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -162,7 +173,12 @@ function RuleForm({ rule, onDone, onCancel }: { rule: AlertRule | null; onDone: 
   };
 
   return (
-    <form className="alerts-form rule-form" onSubmit={(e) => void submit(e)} aria-label={rule ? `Edit ${rule.name}` : 'New rule'} noValidate>
+    <form
+      className="alerts-form rule-form"
+      onSubmit={(e) => void submit(e)}
+      aria-label={rule ? `Edit ${rule.name}` : 'New rule'}
+      noValidate
+    >
       <label>
         Name
         <input name="name" value={d.name} onChange={(e) => set({ name: e.target.value })} maxLength={100} />
@@ -193,7 +209,13 @@ function RuleForm({ rule, onDone, onCancel }: { rule: AlertRule | null; onDone: 
       </label>
       <label>
         For (s)
-        <input name="for_seconds" value={d.for_seconds} onChange={(e) => set({ for_seconds: e.target.value })} inputMode="numeric" size={6} />
+        <input
+          name="for_seconds"
+          value={d.for_seconds}
+          onChange={(e) => set({ for_seconds: e.target.value })}
+          inputMode="numeric"
+          size={6}
+        />
       </label>
       <label>
         Severity
@@ -232,7 +254,14 @@ function RuleForm({ rule, onDone, onCancel }: { rule: AlertRule | null; onDone: 
       </button>
       <p className="muted small scope-matches" data-testid="scope-matches">
         {checked.ok
-          ? `The scope matches ${formatCount(matching.length)} agent${matching.length === 1 ? '' : 's'} now${matching.length > 0 ? `: ${matching.slice(0, 5).map((a) => a.agent_id).join(', ')}${matching.length > 5 ? ', …' : ''}` : ''}.`
+          ? `The scope matches ${formatCount(matching.length)} agent${matching.length === 1 ? '' : 's'} now${
+              matching.length > 0
+                ? `: ${matching
+                    .slice(0, 5)
+                    .map((a) => a.agent_id)
+                    .join(', ')}${matching.length > 5 ? ', …' : ''}`
+                : ''
+            }.`
           : ''}
       </p>
       {problem && (

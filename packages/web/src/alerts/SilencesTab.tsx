@@ -23,7 +23,10 @@ export function SilencesTab() {
 
   const load = useCallback(() => {
     setProblem(null);
-    Promise.all([api.get<{ silences: Listed[] }>(`/api/v1/silences?limit=500${all ? '&all=true' : ''}`), api.get<{ rules: AlertRule[] }>('/api/v1/alert-rules')]).then(
+    Promise.all([
+      api.get<{ silences: Listed[] }>(`/api/v1/silences?limit=500${all ? '&all=true' : ''}`),
+      api.get<{ rules: AlertRule[] }>('/api/v1/alert-rules'),
+    ]).then(
       ([s, r]) => {
         setSilences(s.silences);
         setRules(r.rules);

@@ -50,7 +50,15 @@ export function WebhooksTab() {
       <form className="alerts-form" onSubmit={(e) => void add(e)} aria-label="New webhook">
         <label>
           URL
-          <input type="url" value={url} onChange={(e) => setUrl(e.target.value)} maxLength={2048} size={48} aria-label="Webhook URL" required />
+          <input
+            type="url"
+            value={url}
+            onChange={(e) => setUrl(e.target.value)}
+            maxLength={2048}
+            size={48}
+            aria-label="Webhook URL"
+            required
+          />
         </label>
         <label>
           Name
@@ -82,7 +90,13 @@ export function WebhooksTab() {
           </thead>
           <tbody>
             {hooks.map((w) => (
-              <WebhookRow key={w.id} w={w} open={open === w.id} onToggle={() => setOpen(open === w.id ? null : w.id)} onDelete={() => void remove(w)} />
+              <WebhookRow
+                key={w.id}
+                w={w}
+                open={open === w.id}
+                onToggle={() => setOpen(open === w.id ? null : w.id)}
+                onDelete={() => void remove(w)}
+              />
             ))}
           </tbody>
         </table>
@@ -154,7 +168,9 @@ function Deliveries({ webhookId }: { webhookId: number }) {
             <td>{d.kind}</td>
             <td>{d.status}</td>
             <td className="numeric">{d.attempts}</td>
-            <td>{d.last_status_code ?? ''} {d.last_error ?? ''}</td>
+            <td>
+              {d.last_status_code ?? ''} {d.last_error ?? ''}
+            </td>
           </tr>
         ))}
       </tbody>

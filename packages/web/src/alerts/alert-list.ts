@@ -53,7 +53,11 @@ export interface AlertFilters {
 
 export const NO_FILTERS: AlertFilters = { state: 'all', severity: 'all', rule: '', agent: '', pool: '' };
 
-export function filterAlerts(list: readonly Alert[], f: AlertFilters, poolOf: (agentId: string) => string | undefined = () => undefined): Alert[] {
+export function filterAlerts(
+  list: readonly Alert[],
+  f: AlertFilters,
+  poolOf: (agentId: string) => string | undefined = () => undefined,
+): Alert[] {
   const rule = f.rule.trim().toLowerCase();
   const agent = f.agent.trim().toLowerCase();
   return list.filter(

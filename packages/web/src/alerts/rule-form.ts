@@ -108,7 +108,8 @@ export function ruleBody(d: RuleDraft, editing: boolean): { ok: true; body: Rule
   if (threshold === null) return { ok: false, message: 'body.threshold must be a number' };
   if (Math.abs(threshold) > MAX_ABS) return { ok: false, message: 'body.threshold must be between -1e15 and 1e15' };
   const forSeconds = number(d.for_seconds === '' ? '0' : d.for_seconds);
-  if (forSeconds === null || !Number.isInteger(forSeconds)) return { ok: false, message: 'body.for_seconds must be a whole number of seconds' };
+  if (forSeconds === null || !Number.isInteger(forSeconds))
+    return { ok: false, message: 'body.for_seconds must be a whole number of seconds' };
   if (forSeconds < 0) return { ok: false, message: 'body.for_seconds must be >= 0' };
   if (forSeconds > MAX_FOR_SECONDS) return { ok: false, message: `body.for_seconds must be <= ${MAX_FOR_SECONDS}` };
   let hysteresis: number | null | undefined = editing ? null : undefined;
@@ -126,7 +127,16 @@ export function ruleBody(d: RuleDraft, editing: boolean): { ok: true; body: Rule
     }
     scope[key] = v;
   }
-  const body: RuleBody = { name, metric: d.metric, op: d.op, threshold, for_seconds: forSeconds, severity: d.severity, scope, enabled: d.enabled };
+  const body: RuleBody = {
+    name,
+    metric: d.metric,
+    op: d.op,
+    threshold,
+    for_seconds: forSeconds,
+    severity: d.severity,
+    scope,
+    enabled: d.enabled,
+  };
   if (hysteresis !== undefined) body.hysteresis = hysteresis;
   return { ok: true, body };
 }
@@ -155,6 +165,8 @@ export function conditionText(r: Pick<AlertRule, 'metric' | 'op' | 'threshold' |
 }
 
 export function scopeText(s: AlertScope): string {
-  const parts = [s.agent_id && `agent ${s.agent_id}`, s.pool_name && `pool ${s.pool_name}`, s.agent_type && `type ${s.agent_type}`].filter(Boolean);
+  const parts = [s.agent_id && `agent ${s.agent_id}`, s.pool_name && `pool ${s.pool_name}`, s.agent_type && `type ${s.agent_type}`].filter(
+    Boolean,
+  );
   return parts.length === 0 ? 'every agent' : parts.join(', ');
 }
