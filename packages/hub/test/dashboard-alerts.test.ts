@@ -114,6 +114,15 @@ describe('alerts on the dashboard, in Chromium', { skip }, () => {
     assert.match((await row.textContent()) ?? '', /91\.5/);
     const alertId = Number(await row.getAttribute('data-alert-id'));
 
+    // The session cookie alone (no CSRF token, as a forged request would send) changes nothing.
+    const cookie = (await page.context().cookies())[0];
+    const forged = await fetch(`${hub.url}/api/v1/alerts/${alertId}/ack`, {
+      method: 'POST',
+      headers: { cookie: `${cookie?.name}=${cookie?.value}`, origin: hub.url },
+    });
+    assert.equal(forged.status, 403);
+    assert.equal((await api('GET', `/api/v1/alerts/${alertId}`)).body.alert.acknowledged_at, null);
+
     await row.locator('button:has-text("Acknowledge")').click();
     await row.locator('[data-testid=acked]').waitFor();
     assert.notEqual((await api('GET', `/api/v1/alerts/${alertId}`)).body.alert.acknowledged_at, null, 'stored');

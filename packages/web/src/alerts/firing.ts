@@ -13,16 +13,20 @@ export class FiringAlerts {
   private version = 0;
   private readonly listeners = new Set<() => void>();
   private offs: (() => void)[] = [];
+  /** Changes that arrived while a fetch was out: applied on top of its answer, which may predate them. */
+  private duringLoad: Alert[] | null = null;
 
   constructor(
-    private readonly api: Api,
-    private readonly feed: LiveFeed,
+    private readonly api: Pick<Api, 'get'>,
+    private readonly feed: Pick<LiveFeed, 'onMessage' | 'onReconnect'>,
   ) {}
 
   start(): void {
     this.offs = [
       this.feed.onMessage((m) => {
-        if (m.type === 'alert') this.set(applyToFiring(this.firing, m.alert));
+        if (m.type !== 'alert') return;
+        this.duringLoad?.push(m.alert);
+        this.set(applyToFiring(this.firing, m.alert));
       }),
       this.feed.onReconnect(() => void this.load()),
     ];
@@ -52,11 +56,17 @@ export class FiringAlerts {
   getVersion = (): number => this.version;
 
   private async load(): Promise<void> {
+    const seen: Alert[] = [];
+    this.duringLoad = seen;
     try {
       const r = await this.api.get<{ alerts: Alert[] }>('/api/v1/alerts?state=firing&limit=500');
-      this.set(new Map(r.alerts.map((a) => [a.id, a])));
+      let next = new Map(r.alerts.map((a) => [a.id, a]));
+      for (const a of seen) next = applyToFiring(next, a);
+      this.set(next);
     } catch {
       // The badge is a hint; the Alerts page shows the failure. The next reconnect tries again.
+    } finally {
+      if (this.duringLoad === seen) this.duringLoad = null;
     }
   }
 
