@@ -302,4 +302,29 @@ describe('alerts on the dashboard, in Chromium', { skip }, () => {
     await panel.locator('tr[data-state="firing"]:has-text("e2e_hook")').waitFor({ timeout: 5000 });
     await page.screenshot({ path: `${ARTIFACTS}dashboard-agent-alerts.png` });
   });
+
+  test('past the latest 300 alerts, Load older alerts brings the rest', async () => {
+    await register('al-flap');
+    const rule = await api('POST', '/api/v1/alert-rules', {
+      name: 'e2e_flap',
+      metric: 'cpu_percent',
+      op: '>',
+      threshold: 50,
+      scope: { agent_id: 'al-flap' },
+    });
+    assert.equal(rule.status, 201);
+    for (let i = 0; i < 310; i++) {
+      await beat('al-flap', 99);
+      await beat('al-flap', 1);
+    }
+    const page = await openAlerts();
+    await page.fill('input[aria-label="Rule"]', 'e2e_flap');
+    const rows = page.locator('tr[data-alert-id]');
+    await rows.first().waitFor();
+    const first = await rows.count();
+    assert.ok(first < 310, `${first} shown before loading older ones`);
+    await page.click('button:has-text("Load older alerts")');
+    await page.waitForFunction(() => document.querySelectorAll('tr[data-alert-id]').length === 310);
+    assert.equal(await page.locator('button:has-text("Load older alerts")').count(), 0, 'nothing older left');
+  });
 });

@@ -16,14 +16,17 @@ const STATES: { key: AlertFilters['state']; label: string }[] = [
 ];
 const SEVERITIES: (AlertSeverity | 'all')[] = ['all', 'critical', 'warning', 'info'];
 
-/** Every open alert (they are few) and the latest resolved ones, merged by id. */
-async function fetchAlerts(get: <T>(path: string) => Promise<T>): Promise<Alert[]> {
+const RECENT = 300;
+type Page = { alerts: Alert[]; next_cursor: number | null };
+
+/** Every open alert (they are few) and the latest alerts of any state, merged by id; the cursor continues the latter. */
+async function fetchAlerts(get: <T>(path: string) => Promise<T>): Promise<{ alerts: Alert[]; next: number | null }> {
   const [firing, pending, recent] = await Promise.all(
-    ['?state=firing&limit=500', '?state=pending&limit=500', '?limit=300'].map((q) => get<{ alerts: Alert[] }>(`/api/v1/alerts${q}`)),
+    ['?state=firing&limit=500', '?state=pending&limit=500', `?limit=${RECENT}`].map((q) => get<Page>(`/api/v1/alerts${q}`)),
   );
   const byId = new Map<number, Alert>();
   for (const a of [...(recent?.alerts ?? []), ...(pending?.alerts ?? []), ...(firing?.alerts ?? [])]) byId.set(a.id, a);
-  return [...byId.values()];
+  return { alerts: [...byId.values()], next: recent?.next_cursor ?? null };
 }
 
 /** The silence that mutes an alert now, if any (the hub's own matching: every field a silence names must match). */
@@ -39,6 +42,7 @@ export function AlertsTab() {
   const now = useNow(5000);
   const [alerts, setAlerts] = useState<Alert[] | null>(null);
   const [silences, setSilences] = useState<Silence[]>([]);
+  const [next, setNext] = useState<number | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
   const [filters, setFilters] = useState<AlertFilters>(NO_FILTERS);
 
@@ -46,7 +50,8 @@ export function AlertsTab() {
     setProblem(null);
     Promise.all([fetchAlerts((p) => api.get(p)), api.get<{ silences: Silence[] }>('/api/v1/silences?limit=500')]).then(
       ([list, s]) => {
-        setAlerts(list);
+        setAlerts(list.alerts);
+        setNext(list.next);
         setSilences(s.silences);
       },
       (err: unknown) => setProblem(problemText(err)),
@@ -63,6 +68,19 @@ export function AlertsTab() {
   const rows = useMemo(() => sortAlerts(filterAlerts(alerts ?? [], filters, poolOf)), [alerts, filters, poolOf]);
   const set = (patch: Partial<AlertFilters>) => setFilters((f) => ({ ...f, ...patch }));
 
+  const older = async () => {
+    if (next === null) return;
+    try {
+      const r = await api.get<Page>(`/api/v1/alerts?limit=${RECENT}&before=${next}`);
+      setAlerts((list) => {
+        const known = new Set((list ?? []).map((a) => a.id));
+        return [...(list ?? []), ...r.alerts.filter((a) => !known.has(a.id))];
+      });
+      setNext(r.next_cursor);
+    } catch (err) {
+      setProblem(problemText(err));
+    }
+  };
   const ack = async (a: Alert) => {
     const r = await api.post<{ alert: Alert }>(`/api/v1/alerts/${a.id}/ack`);
     setAlerts((list) => list && mergeAlert(list, 'acknowledged', r.alert));
@@ -119,6 +137,11 @@ export function AlertsTab() {
         <Empty title={alerts.length === 0 ? 'No alerts yet' : 'No alerts match'} />
       ) : (
         <AlertTable alerts={rows} silences={silences} now={now} onAck={ack} onSilence={silence} />
+      )}
+      {next !== null && !problem && (
+        <button type="button" className="button" onClick={() => void older()}>
+          Load older alerts
+        </button>
       )}
     </section>
   );
