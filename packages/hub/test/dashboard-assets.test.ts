@@ -35,7 +35,16 @@ describe('the dashboard build served at /', () => {
   });
 
   test('the app at / and at each of its own addresses, never cached stale', async () => {
-    for (const path of ['/', '/agents/gpu-box-1', '/agents/host.example.summariser', '/errors', '/events', '/capacity', '/errors?x=1']) {
+    for (const path of [
+      '/',
+      '/agents/gpu-box-1',
+      '/agents/host.example.summariser',
+      '/errors',
+      '/events',
+      '/capacity',
+      '/alerts',
+      '/errors?x=1',
+    ]) {
       const res = await get(hub, path);
       assert.equal(res.status, 200, path);
       assert.equal(res.body.toString(), INDEX, path);

@@ -11,6 +11,7 @@ test('each page has an address, and the address leads back to the page', () => {
     { page: 'events' },
     { page: 'capacity' },
     { page: 'storage' },
+    { page: 'alerts' },
   ];
   for (const r of routes) assert.deepEqual(matchRoute(pathFor(r)), r);
 });

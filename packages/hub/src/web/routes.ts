@@ -8,7 +8,7 @@ import type { Asset } from './assets.js';
  * that says so for a browser, JSON for anything else and always under /api, and never a file
  * outside the build (`/../../etc/passwd`).
  */
-const CLIENT_ROUTES = [/^\/$/, /^\/agents\/[^/]+$/, /^\/(errors|events|capacity|storage)$/];
+const CLIENT_ROUTES = [/^\/$/, /^\/agents\/[^/]+$/, /^\/(errors|events|capacity|storage|alerts)$/];
 
 const NOT_BUILT =
   '<!doctype html><html lang="en"><meta charset="utf-8"><title>Vigil hub</title>' +

@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
+import { AgentAlerts } from '../alerts/AgentAlerts.js';
 import { ApiError } from '../api/client.js';
 import type { Agent, StoredError, StoredEvent } from '../api/types.js';
 import { Link, navigate } from '../app/navigation.js';
@@ -229,6 +230,8 @@ export function AgentPage({ agentId }: { agentId: string }) {
           />
         )}
       </header>
+
+      <AgentAlerts agentId={agentId} />
 
       <section className="panel" aria-labelledby="charts-title">
         <div className="panel-head">

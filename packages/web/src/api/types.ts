@@ -39,3 +39,7 @@ export interface SessionInfo {
 export interface ErrorBody {
   error: { code: string; message: string };
 }
+
+export type { Alert, AlertChange, AlertMetric, AlertOp, AlertRule, AlertScope, AlertSeverity, AlertStateName } from '@vigil/protocol';
+export type { Silence } from '../../../hub/src/store/alerts.js';
+export type { Webhook, Delivery } from '../../../hub/src/store/webhooks.js';

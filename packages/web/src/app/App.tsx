@@ -1,4 +1,5 @@
 import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
+import { FiringAlerts } from '../alerts/firing.js';
 import { Api } from '../api/client.js';
 import { CapacityPage } from '../capacity/CapacityPage.js';
 import { ErrorsPage } from '../errors/ErrorsPage.js';
@@ -13,10 +14,11 @@ import { viewerTimeZone } from '../ui/format.js';
 import { ErrorState, Loading } from '../ui/states.js';
 import { ThemeToggle } from '../ui/ThemeToggle.js';
 import { Link, useRoute } from './navigation.js';
-import { ServicesContext, type Services } from './services.js';
+import { ServicesContext, useFiring, type Services } from './services.js';
 
 // The agent page carries uPlot; it loads when first opened, so the overview's first load stays small.
 const AgentPage = lazy(() => import('../agent/AgentPage.js').then((m) => ({ default: m.AgentPage })));
+const AlertsPage = lazy(() => import('../alerts/AlertsPage.js').then((m) => ({ default: m.AlertsPage })));
 
 type SessionState =
   { kind: 'checking' } | { kind: 'signed-out'; ended: boolean } | { kind: 'signed-in' } | { kind: 'failed'; message: string };
@@ -58,7 +60,7 @@ function Dashboard({ api, onSignedOut }: { api: Api; onSignedOut: () => void }) 
       clearTimer: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
       now: () => Date.now(),
     });
-    return { api, feed, fleet: new FleetStore(api, feed) };
+    return { api, feed, fleet: new FleetStore(api, feed), firing: new FiringAlerts(api, feed) };
   }, [api]);
 
   useEffect(() => {
@@ -67,9 +69,11 @@ function Dashboard({ api, onSignedOut }: { api: Api; onSignedOut: () => void }) 
     });
     services.feed.start();
     services.fleet.start();
+    services.firing.start();
     return () => {
       off();
       services.fleet.stop();
+      services.firing.stop();
       services.feed.stop();
     };
   }, [services, onSignedOut]);
@@ -115,15 +119,28 @@ function Nav() {
     { to: { page: 'events' as const }, label: 'Events', active: route.page === 'events' },
     { to: { page: 'capacity' as const }, label: 'Capacity', active: route.page === 'capacity' },
     { to: { page: 'storage' as const }, label: 'Storage', active: route.page === 'storage' },
+    { to: { page: 'alerts' as const }, label: 'Alerts', active: route.page === 'alerts', badge: <FiringBadge /> },
   ];
   return (
     <nav aria-label="Main" className="nav">
       {items.map((i) => (
         <Link key={i.label} to={i.to} className={i.active ? 'nav-link active' : 'nav-link'} aria-current={i.active ? 'page' : undefined}>
           {i.label}
+          {'badge' in i && i.badge}
         </Link>
       ))}
     </nav>
+  );
+}
+
+/** How many alerts fire now, beside "Alerts" in the header; nothing when none. */
+function FiringBadge() {
+  const firing = useFiring();
+  if (firing.count === 0) return null;
+  return (
+    <span className="nav-badge" data-testid="firing-badge" aria-label={`${firing.count} firing`}>
+      {firing.count}
+    </span>
   );
 }
 
@@ -149,6 +166,12 @@ function Page() {
       return <CapacityPage />;
     case 'storage':
       return <StoragePage />;
+    case 'alerts':
+      return (
+        <Suspense fallback={<Loading label="Loading the alerts page…" />}>
+          <AlertsPage />
+        </Suspense>
+      );
     case 'not-found':
       return <ErrorState title="No such page" message="This address is not a page of the dashboard." />;
   }
@@ -160,5 +183,6 @@ const TITLES = {
   events: 'Events',
   capacity: 'Capacity',
   storage: 'Storage',
+  alerts: 'Alerts',
   'not-found': 'Not found',
 } as const;

@@ -9,6 +9,7 @@ export type Route =
   | { page: 'events' }
   | { page: 'capacity' }
   | { page: 'storage' }
+  | { page: 'alerts' }
   | { page: 'not-found' };
 
 export function matchRoute(pathname: string): Route {
@@ -25,6 +26,7 @@ export function matchRoute(pathname: string): Route {
   if (pathname === '/events') return { page: 'events' };
   if (pathname === '/capacity') return { page: 'capacity' };
   if (pathname === '/storage') return { page: 'storage' };
+  if (pathname === '/alerts') return { page: 'alerts' };
   return { page: 'not-found' };
 }
 
@@ -39,6 +41,7 @@ export function pathFor(route: Route): string {
     case 'events':
     case 'capacity':
     case 'storage':
+    case 'alerts':
       return `/${route.page}`;
     case 'not-found':
       return '/';

@@ -1,4 +1,5 @@
 import { createContext, useContext, useEffect, useRef, useState, useSyncExternalStore } from 'react';
+import type { FiringAlerts } from '../alerts/firing.js';
 import type { Api } from '../api/client.js';
 import type { LiveMessage } from '../api/types.js';
 import type { FleetStore } from '../fleet/store.js';
@@ -8,6 +9,7 @@ export interface Services {
   api: Api;
   feed: LiveFeed;
   fleet: FleetStore;
+  firing: FiringAlerts;
 }
 
 export const ServicesContext = createContext<Services | null>(null);
@@ -23,6 +25,13 @@ export function useFleet(): FleetStore {
   const { fleet } = useServices();
   useSyncExternalStore(fleet.subscribe, fleet.getVersion);
   return fleet;
+}
+
+/** Re-renders when the set of firing alerts changes; returns the store to read from. */
+export function useFiring(): FiringAlerts {
+  const { firing } = useServices();
+  useSyncExternalStore(firing.subscribe, firing.getVersion);
+  return firing;
 }
 
 export function useConnection(): ConnectionState {

@@ -1,5 +1,6 @@
 import type { ReactNode } from 'react';
 import { Link } from '../app/navigation.js';
+import { useFiring } from '../app/services.js';
 import type { FleetSummaryView } from '../fleet/view.js';
 import { formatCount, formatGb, formatMb, formatPercent } from '../ui/format.js';
 
@@ -20,7 +21,17 @@ export function SummaryCards({ s, loading }: { s: FleetSummaryView; loading: boo
       <Card label="Active errors" value={formatCount(s.errors)} tone={s.errors > 0 ? 'bad' : undefined} testId="card-errors">
         <Link to={{ page: 'errors' }}>See errors</Link>
       </Card>
+      <FiringCard />
     </section>
+  );
+}
+
+function FiringCard() {
+  const firing = useFiring();
+  return (
+    <Card label="Firing alerts" value={formatCount(firing.count)} tone={firing.count > 0 ? 'bad' : undefined} testId="card-alerts">
+      <Link to={{ page: 'alerts' }}>See alerts</Link>
+    </Card>
   );
 }
 
