@@ -235,7 +235,11 @@ export interface Alert {
  * (`rule.window_seconds …`); undefined when nothing is wrong. A spend metric needs a window; the
  * others take neither a window nor a grouping.
  */
-export function ruleWindowProblem(rule: { metric: string; window_seconds?: number | null; group_by?: AlertGroup | null }): string | undefined {
+export function ruleWindowProblem(rule: {
+  metric: string;
+  window_seconds?: number | null;
+  group_by?: AlertGroup | null;
+}): string | undefined {
   const windowed = isWindowedMetric(rule.metric);
   if (windowed && (rule.window_seconds === undefined || rule.window_seconds === null)) {
     return `rule.window_seconds is required for metric ${rule.metric}`;

@@ -119,7 +119,8 @@ function ruleFromFlags(v: Flags): AlertRuleInput {
   const defined = Object.fromEntries(Object.entries(rule).filter(([, x]) => x !== undefined));
   const problem = ruleProblem(defined);
   // The schema names fields as the API does; say them as the flags they came from.
-  const flag = (field: string) => ({ for_seconds: '--for', scope: '--agent/--pool/--type', window_seconds: '--window', group_by: '--group-by' })[field] ?? `--${field}`;
+  const flag = (field: string) =>
+    ({ for_seconds: '--for', scope: '--agent/--pool/--type', window_seconds: '--window', group_by: '--group-by' })[field] ?? `--${field}`;
   if (problem) throw new ConfigError(`alerts rules add: ${problem.replace(/^rule\.(\w+)/, (_, f: string) => flag(f))}`);
   return defined as AlertRuleInput;
 }

@@ -1,4 +1,11 @@
-import { isWindowedMetric, type AgentProcessMetrics, type AlertMetric, type AlertScope, type Resources, type WindowedAlertMetric } from '@vigil/protocol';
+import {
+  isWindowedMetric,
+  type AgentProcessMetrics,
+  type AlertMetric,
+  type AlertScope,
+  type Resources,
+  type WindowedAlertMetric,
+} from '@vigil/protocol';
 import type { AgentSpend } from '../store/llm-spend.js';
 
 /**

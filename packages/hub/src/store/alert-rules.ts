@@ -66,7 +66,9 @@ export type RuleRefusal =
 
 /** A spend rule groups per agent unless told otherwise; other rules have no window and no grouping. */
 const windowFields = (window: number | null | undefined, group: AlertGroup | null | undefined) =>
-  window === undefined || window === null ? { window_seconds: null, group_by: null } : { window_seconds: window, group_by: group ?? 'agent' };
+  window === undefined || window === null
+    ? { window_seconds: null, group_by: null }
+    : { window_seconds: window, group_by: group ?? 'agent' };
 
 export async function listRules(db: SqlExecutor): Promise<AlertRule[]> {
   return (await db.all<RuleRow>(`SELECT ${RULE_COLUMNS} FROM alert_rules ORDER BY id`)).map(toRule);
