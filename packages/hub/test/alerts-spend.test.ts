@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { request } from 'undici';
 import { ManualClock } from '../src/clock.js';
 import { alerts, register, settle, startReceiver } from './support/alert-helpers.js';
-import { startTestHub, type TestHub } from './support/hub.js';
+import { ADMIN_TOKEN, startTestHub, type TestHub } from './support/hub.js';
 import { DIALECTS, postgresUnavailable } from './support/stores.js';
 
 /**
@@ -33,6 +34,35 @@ async function rule(hub: TestHub, body: Record<string, unknown>): Promise<any> {
 async function evaluate(hub: TestHub): Promise<void> {
   await hub.alerts.tick();
   await settle(hub);
+}
+
+/** Claude Code `api_request` events over OTLP/HTTP JSON, for agent `agentId` in pool `pool` (docs/otlp.md). */
+async function claudeCodeCalls(hub: TestHub, agentId: string, pool: string, costs: number[]): Promise<void> {
+  const str = (key: string, value: string) => ({ key, value: { stringValue: value } });
+  const at = BigInt(hub.clock.now()) * 1_000_000n;
+  const records = costs.map((cost, i) => ({
+    timeUnixNano: String(at),
+    body: { stringValue: 'claude_code.api_request' },
+    attributes: [
+      str('event.name', 'api_request'),
+      str('event.timestamp', new Date(hub.clock.now()).toISOString()),
+      str('session.id', `session-${i}`),
+      str('model', 'claude-sonnet-4-5'),
+      { key: 'cost_usd', value: { doubleValue: cost } },
+      { key: 'output_tokens', value: { intValue: 1000 } },
+    ],
+  }));
+  const resource = [str('service.name', 'claude-code'), str('vigil.agent_id', agentId), str('vigil.pool', pool)];
+  const body = {
+    resourceLogs: [{ resource: { attributes: resource }, scopeLogs: [{ scope: { name: 'claude_code' }, logRecords: records }] }],
+  };
+  const res = await request(`${hub.url}/v1/logs`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  assert.equal(res.statusCode, 200, await res.body.text());
+  await res.body.dump();
 }
 
 const open = async (hub: TestHub, name: string) =>
@@ -188,6 +218,28 @@ for (const dialect of DIALECTS) {
         }
       },
     );
+
+    test('LLM calls committed over OTLP are evaluated at once, without waiting for the timer', { skip }, async () => {
+      const clock = new ManualClock(T0);
+      // The timer runs once an hour here: only the commit itself can raise the alert within the test.
+      const hub = await startTestHub(dialect, { clock, flags: FLAGS, alertsEveryMs: 3_600_000 });
+      try {
+        await rule(hub, { name: 'cc-spend', metric: 'cost_usd', op: '>=', threshold: 3, window_seconds: 300, group_by: 'pool' });
+        await claudeCodeCalls(hub, 'cc-1', 'coding', [1.25, 0.75]);
+        await claudeCodeCalls(hub, 'cc-2', 'coding', [1]);
+        const deadline = Date.now() + 10_000;
+        let seen: unknown[] = [];
+        while (Date.now() < deadline) {
+          await settle(hub);
+          seen = await open(hub, 'cc-spend');
+          if (seen.length > 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        assert.deepEqual(seen, [['pool:coding', 'firing', 3, 3]]);
+      } finally {
+        await hub.close();
+      }
+    });
 
     test(
       'a firing pool spend alert keeps its id across a graceful restart: no resolve, no second firing, no extra webhook',
