@@ -282,6 +282,15 @@ for (const dialect of DIALECTS) {
             [['firing', before[0].id]],
           );
 
+          // Pausing an agent mutes its own alerts, not its pool's: its $10 still counts.
+          const paused = await second.call('PATCH', '/api/v1/agents/a-2', { paused: true });
+          assert.equal(paused.status, 200, JSON.stringify(paused.body));
+          await evaluate(second);
+          assert.deepEqual(
+            (await alerts(second, '?agent_id=pool:coding')).map((a) => [a.id, a.state, a.last_value]),
+            [[before[0].id, 'firing', 25]],
+          );
+
           // a-1's $15 leaves the hour (received at T0): $10 remains, and it resolves once, under the same id.
           clock.set(T0 + 3_600_000);
           await evaluate(second);

@@ -432,7 +432,8 @@ export class AlertEngine {
       if (rule.group_by === 'pool') {
         const pools = new Map<string, Omit<AgentSpend, 'agent_id'>>();
         for (const [agentId, view] of this.agents) {
-          if (view.pool === undefined || this.muted.has(agentId) || !inScope(rule.scope, agentId, view)) continue;
+          // A paused agent's calls still cost the pool money: pausing mutes the agent's own alerts only.
+          if (view.pool === undefined || !inScope(rule.scope, agentId, view)) continue;
           pools.set(view.pool, addSpend(pools.get(view.pool) ?? NO_SPEND, byAgent.get(agentId) ?? NO_SPEND));
         }
         for (const [pool, spend] of pools) values.set(poolAlertKey(pool), spendValue(metric, spend));
