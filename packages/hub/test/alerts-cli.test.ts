@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { ManualClock } from '../src/clock.js';
@@ -144,4 +144,67 @@ test('the rules file replaces rules by name, keeps unchanged ones (and their ale
     await first.close();
     data.remove();
   }
+});
+
+test('spend rules from the CLI and the rules file: --window and --group-by, a window the metric needs or refuses', async () => {
+  const store = ['--data-dir', join(dir.path, 'spend')];
+  const base = ['alerts', 'rules', 'add', '--op', '>', ...store];
+  const add = await vigil([
+    ...base,
+    '--name',
+    'coding spend',
+    '--metric',
+    'cost_usd',
+    '--threshold',
+    '20',
+    '--window',
+    '3600',
+    '--group-by',
+    'pool',
+    '--pool',
+    'coding',
+  ]);
+  assert.equal(add.code, 0, add.stderr);
+  assert.match(add.stdout, /coding spend: cost_usd over 3600 s per pool > 20 for 0 s, warning, pool_name=coding/);
+  const noWindow = await vigil([...base, '--name', 'x', '--metric', 'tokens.output', '--threshold', '2000000']);
+  assert.equal(noWindow.code, 2);
+  assert.match(noWindow.stderr, /--window is required for metric tokens\.output/);
+  const stray = await vigil([...base, '--name', 'y', '--metric', 'cpu_percent', '--threshold', '1', '--window', '60']);
+  assert.equal(stray.code, 2);
+  assert.match(stray.stderr, /--window applies only to the metrics cost_usd, tokens\.input/);
+  const json = JSON.parse((await vigil(['alerts', 'rules', 'list', '--json', ...store])).stdout) as Record<string, unknown>[];
+  const stored = json.find((r) => r['name'] === 'coding spend');
+  assert.deepEqual([stored?.['metric'], stored?.['window_seconds'], stored?.['group_by']], ['cost_usd', 3600, 'pool']);
+
+  assert.throws(
+    () => parseRulesFile('r.json', '[{"name": "s", "metric": "cost_usd", "op": ">", "threshold": 20}]'),
+    /rule 1 \("s"\): rule\.window_seconds is required for metric cost_usd/,
+  );
+  assert.throws(
+    () => parseRulesFile('r.json', '[{"name": "s", "metric": "cost_usd", "op": ">", "threshold": 20, "window_seconds": 0}]'),
+    /rule\.window_seconds must be >= 1/,
+  );
+
+  // A file rule with a window is stored with it, and a restart on the same file leaves it untouched.
+  const file = join(dir.path, 'spend-rules.json');
+  writeFileSync(file, JSON.stringify({ rules: [{ name: 'burn', metric: 'tokens.total', op: '>', threshold: 1e6, window_seconds: 600 }] }));
+  const hubDir = join(dir.path, 'spend-hub');
+  mkdirSync(hubDir);
+  const clock = new ManualClock(Date.UTC(2026, 0, 1));
+  const ids: unknown[] = [];
+  let target: string | undefined;
+  for (let i = 0; i < 2; i++) {
+    const hub = await startTestHub('sqlite', { clock, dir: hubDir, ...(target ? { target } : {}), flags: ['--alert-rules', file] });
+    target = hub.target;
+    try {
+      const rules = (await hub.call('GET', '/api/v1/alert-rules')).body.rules as Record<string, unknown>[];
+      const burn = rules.find((r) => r['name'] === 'burn');
+      assert.deepEqual([burn?.['window_seconds'], burn?.['group_by'], burn?.['source']], [600, 'agent', 'file']);
+      ids.push([burn?.['id'], burn?.['updated_at']]);
+    } finally {
+      await hub.stop();
+    }
+    clock.advance(60_000);
+  }
+  assert.deepEqual(ids[0], ids[1]);
 });

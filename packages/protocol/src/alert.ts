@@ -23,6 +23,9 @@ export const PROCESS_ALERT_FIELDS = ['memory_mb', 'message_count', 'cpu_percent'
  * the agent's unresolved error groups; `error_rate` counts error reports in the last minute;
  * `offline` is 1 while liveness holds the agent offline for missed heartbeats, else 0; `crashed` is 1
  * while the agent is offline because its command crashed or could not start (`vigil run`), else 0.
+ * The LLM spend metrics sum the stored LLM calls received in the rule's last `window_seconds`:
+ * `cost_usd` in US dollars, `tokens.<type>` in tokens (`total` is input + output + cache reads +
+ * cache writes); per agent, or per pool with `group_by: 'pool'`.
  */
 export const ALERT_METRICS = [
   'cpu_percent',
@@ -48,8 +51,38 @@ export const ALERT_METRICS = [
   'metrics.cpu_percent',
   'metrics.io_read_bps',
   'metrics.io_write_bps',
+  'cost_usd',
+  'tokens.input',
+  'tokens.output',
+  'tokens.cache_read',
+  'tokens.cache_creation',
+  'tokens.total',
 ] as const;
 export type AlertMetric = (typeof ALERT_METRICS)[number];
+
+/** The metrics summed over a sliding window of stored LLM calls; only these take `window_seconds` and `group_by`. */
+export const WINDOWED_ALERT_METRICS = [
+  'cost_usd',
+  'tokens.input',
+  'tokens.output',
+  'tokens.cache_read',
+  'tokens.cache_creation',
+  'tokens.total',
+] as const satisfies readonly AlertMetric[];
+export type WindowedAlertMetric = (typeof WINDOWED_ALERT_METRICS)[number];
+
+export const isWindowedMetric = (metric: string): metric is WindowedAlertMetric =>
+  (WINDOWED_ALERT_METRICS as readonly string[]).includes(metric);
+
+/** Whom a windowed rule's alert is about: each agent, or each pool as a whole (one alert per pool). */
+export const ALERT_GROUPS = ['agent', 'pool'] as const;
+export type AlertGroup = (typeof ALERT_GROUPS)[number];
+
+/** The `agent_id` a pool-wide alert is stored and addressed under (silences included). */
+export const poolAlertKey = (pool: string): string => `pool:${pool}`;
+
+/** The longest window a spend rule may sum over. */
+export const MAX_ALERT_WINDOW_SECONDS = 7 * 86_400;
 
 export const ALERT_OPS = ['>', '>=', '<', '<='] as const;
 export type AlertOp = (typeof ALERT_OPS)[number];
@@ -96,6 +129,12 @@ const ruleFields = {
     maximum: 1e15,
     description: 'How far past the threshold the value must come back before a firing alert resolves (default 5 % of |threshold|)',
   }),
+  window_seconds: Type.Integer({
+    minimum: 1,
+    maximum: MAX_ALERT_WINDOW_SECONDS,
+    description: 'The sliding window cost_usd and tokens.* sum over (required for those metrics, refused for others)',
+  }),
+  group_by: Type.Enum(ALERT_GROUPS, { description: "cost_usd and tokens.* only: one alert per agent (default) or per pool ('pool')" }),
 };
 
 /** A rule as created through the API, the CLI or the rules file. */
@@ -110,6 +149,8 @@ export const AlertRuleInput = Type.Object(
     scope: Type.Optional(ruleFields.scope),
     enabled: Type.Optional(ruleFields.enabled),
     hysteresis: Type.Optional(ruleFields.hysteresis),
+    window_seconds: Type.Optional(ruleFields.window_seconds),
+    group_by: Type.Optional(ruleFields.group_by),
   },
   { additionalProperties: false },
 );
@@ -127,6 +168,8 @@ export const AlertRulePatch = Type.Object(
     scope: Type.Optional(ruleFields.scope),
     enabled: Type.Optional(ruleFields.enabled),
     hysteresis: Type.Optional(Type.Union([ruleFields.hysteresis, Type.Null()])),
+    window_seconds: Type.Optional(Type.Union([ruleFields.window_seconds, Type.Null()])),
+    group_by: Type.Optional(Type.Union([ruleFields.group_by, Type.Null()])),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -145,6 +188,10 @@ export interface AlertRule {
   severity: AlertSeverity;
   scope: AlertScope;
   enabled: boolean;
+  /** The sliding window of a `cost_usd`/`tokens.*` rule; null for other metrics. */
+  window_seconds: number | null;
+  /** Whom a `cost_usd`/`tokens.*` rule alerts on; null for other metrics (always per agent). */
+  group_by: AlertGroup | null;
   /** Where the rule came from: shipped with the schema, the API, the CLI, or the `--alert-rules` file. */
   source: 'default' | 'api' | 'cli' | 'file';
   created_at: number;
@@ -157,6 +204,7 @@ export interface Alert {
   rule_id: number;
   /** The rule's name, severity and condition when the alert began (the rule may change later). */
   rule_name: string;
+  /** The agent, or `pool:<name>` for a pool-wide alert (a rule with `group_by: 'pool'`). */
   agent_id: string;
   state: AlertStateName;
   severity: AlertSeverity;
@@ -180,4 +228,27 @@ export interface Alert {
   notified_at: number | null;
   /** One sentence for people, e.g. `cpu_percent is 91.5 (> 80 for 120 s) on agent gpu-box-1`. */
   message: string;
+}
+
+/**
+ * What the schema alone cannot say about a rule's window, as one sentence naming the field
+ * (`rule.window_seconds …`); undefined when nothing is wrong. A spend metric needs a window; the
+ * others take neither a window nor a grouping.
+ */
+export function ruleWindowProblem(rule: {
+  metric: string;
+  window_seconds?: number | null;
+  group_by?: AlertGroup | null;
+}): string | undefined {
+  const windowed = isWindowedMetric(rule.metric);
+  if (windowed && (rule.window_seconds === undefined || rule.window_seconds === null)) {
+    return `rule.window_seconds is required for metric ${rule.metric}`;
+  }
+  if (!windowed && rule.window_seconds !== undefined && rule.window_seconds !== null) {
+    return `rule.window_seconds applies only to the metrics ${WINDOWED_ALERT_METRICS.join(', ')}`;
+  }
+  if (!windowed && rule.group_by !== undefined && rule.group_by !== null && rule.group_by !== 'agent') {
+    return `rule.group_by applies only to the metrics ${WINDOWED_ALERT_METRICS.join(', ')}`;
+  }
+  return undefined;
 }

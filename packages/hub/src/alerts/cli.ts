@@ -8,9 +8,11 @@ import { ruleProblem } from './rules-file.js';
 export const ALERTS_USAGE = `vigil alerts rules list [--json] [options]
 vigil alerts rules add --name TEXT --metric METRIC --op OP --threshold N [--for SECONDS]
                        [--severity info|warning|critical] [--agent ID] [--pool NAME] [--type TYPE]
-                       [--hysteresis N] [--disabled] [options]
+                       [--hysteresis N] [--window SECONDS] [--group-by agent|pool] [--disabled] [options]
 vigil alerts rules rm ID|NAME [options]
 
+cost_usd and tokens.input|output|cache_read|cache_creation|total sum the LLM calls of the last
+--window seconds, per agent or (--group-by pool) per pool.
 Rules written here take effect in a running hub within its alert timer (5 s).
 Options: --data-dir and --db find the database, as for vigil server.
 `;
@@ -26,6 +28,8 @@ const RULE_FLAGS = {
   pool: { type: 'string' },
   type: { type: 'string' },
   hysteresis: { type: 'string' },
+  window: { type: 'string' },
+  'group-by': { type: 'string' },
   disabled: { type: 'boolean' },
   json: { type: 'boolean' },
 } as const;
@@ -106,6 +110,8 @@ function ruleFromFlags(v: Flags): AlertRuleInput {
     scope: Object.fromEntries(Object.entries(scope).filter(([, x]) => x !== undefined)),
     enabled: !v.disabled,
     hysteresis: number('hysteresis', v.hysteresis),
+    window_seconds: number('window', v.window),
+    group_by: v['group-by'],
   };
   if (rule.name === undefined || rule.metric === undefined || rule.op === undefined || rule.threshold === undefined) {
     throw new ConfigError('alerts rules add needs --name, --metric, --op and --threshold');
@@ -113,7 +119,8 @@ function ruleFromFlags(v: Flags): AlertRuleInput {
   const defined = Object.fromEntries(Object.entries(rule).filter(([, x]) => x !== undefined));
   const problem = ruleProblem(defined);
   // The schema names fields as the API does; say them as the flags they came from.
-  const flag = (field: string) => ({ for_seconds: '--for', scope: '--agent/--pool/--type' })[field] ?? `--${field}`;
+  const flag = (field: string) =>
+    ({ for_seconds: '--for', scope: '--agent/--pool/--type', window_seconds: '--window', group_by: '--group-by' })[field] ?? `--${field}`;
   if (problem) throw new ConfigError(`alerts rules add: ${problem.replace(/^rule\.(\w+)/, (_, f: string) => flag(f))}`);
   return defined as AlertRuleInput;
 }
@@ -123,5 +130,6 @@ function describeRule(r: AlertRule): string {
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
   const state = r.enabled ? '' : '  (disabled)';
-  return `${r.id}  ${r.name}: ${r.metric} ${r.op} ${r.threshold} for ${r.for_seconds} s, ${r.severity}, ${scope || 'all agents'}${state}`;
+  const window = r.window_seconds === null ? '' : ` over ${r.window_seconds} s${r.group_by === 'pool' ? ' per pool' : ''}`;
+  return `${r.id}  ${r.name}: ${r.metric}${window} ${r.op} ${r.threshold} for ${r.for_seconds} s, ${r.severity}, ${scope || 'all agents'}${state}`;
 }

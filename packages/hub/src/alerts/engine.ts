@@ -1,4 +1,4 @@
-import type { Alert, AlertRule } from '@vigil/protocol';
+import { isWindowedMetric, poolAlertKey, type Alert, type AlertRule } from '@vigil/protocol';
 import type { Clock } from '../clock.js';
 import { VigilError } from '../errors.js';
 import type { Writer } from '../ingest/writer.js';
@@ -19,9 +19,21 @@ import {
 } from '../store/alerts.js';
 import type { SqlExecutor } from '../store/db.js';
 import { errorCountsSince, secondOf } from '../store/error-counts.js';
+import { spendByAgent, type AgentSpend } from '../store/llm-spend.js';
 import type { QueuedDelivery } from '../store/webhooks.js';
 import { submitAlertAction } from './commands.js';
-import { ERROR_RATE_WINDOW_MS, ErrorRate, inScope, metricSource, offlineFlags, sampleValue, type AgentPlacement } from './metrics.js';
+import {
+  addSpend,
+  ERROR_RATE_WINDOW_MS,
+  ErrorRate,
+  inScope,
+  metricSource,
+  NO_SPEND,
+  offlineFlags,
+  sampleValue,
+  spendValue,
+  type AgentPlacement,
+} from './metrics.js';
 import { defaultMargin, OK, step, type AlertState, type Condition } from './state.js';
 
 /** What the engine hands the deliveries an alert change logged to, once it has committed (the webhook notifier). */
@@ -76,7 +88,14 @@ function snapshot(rule: AlertRule): RuleSnapshot {
 
 /** A change to a rule that makes its open alerts meaningless: they end, and evaluation starts over. */
 function conditionChanged(a: AlertRule, b: AlertRule): boolean {
-  return a.metric !== b.metric || a.op !== b.op || a.threshold !== b.threshold || JSON.stringify(a.scope) !== JSON.stringify(b.scope);
+  return (
+    a.metric !== b.metric ||
+    a.op !== b.op ||
+    a.threshold !== b.threshold ||
+    a.window_seconds !== b.window_seconds ||
+    a.group_by !== b.group_by ||
+    JSON.stringify(a.scope) !== JSON.stringify(b.scope)
+  );
 }
 
 /**
@@ -106,6 +125,8 @@ export class AlertEngine {
   /** Set when the store refused a write; the timer retries, so a down store is not hammered. */
   private waitForTimer = false;
   private ticking: Promise<void> = Promise.resolve();
+  /** A spend evaluation is queued behind the current tick (new LLM calls committed). */
+  private spendQueued = false;
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
 
@@ -165,6 +186,8 @@ export class AlertEngine {
     this.applyRules(rules, now);
     this.evaluateLatest(samples);
     this.evaluateStanding(now);
+    // Spend is summed from the stored calls, so a firing spend alert is still firing after a restart.
+    await this.evaluateSpend(now);
     this.kick();
     await this.idle();
     this.timer = setInterval(() => void this.tick().catch(this.options.onError), this.options.everyMs);
@@ -209,6 +232,7 @@ export class AlertEngine {
     for (const id of [...this.muted]) if (!muted.has(id)) this.unmute(id, now);
     this.applyRules(rules, now);
     this.evaluateStanding(now);
+    await this.evaluateSpend(now);
     for (const [k, t] of [...this.tracked]) {
       const [ruleId, agentId] = splitKey(k);
       const rule = this.rules.get(ruleId);
@@ -300,8 +324,10 @@ export class AlertEngine {
             if (t) t.acknowledged = true;
           }
           break;
-        case 'event':
         case 'llm_activity':
+          this.spendSoon();
+          break;
+        case 'event':
           break;
         default:
           return unhandled(m);
@@ -347,6 +373,7 @@ export class AlertEngine {
       case 'crashed':
         return this.agents.get(agentId)?.crashed ?? 0;
       case 'sample':
+      case 'spend':
         return undefined;
     }
   }
@@ -380,6 +407,61 @@ export class AlertEngine {
   /** Every agent against every rule on a standing metric: in memory, no statement per agent. */
   private evaluateStanding(now: number): void {
     for (const agentId of this.agents.keys()) this.evaluateAgent(agentId, now, ['unresolved_errors', 'error_rate', 'offline', 'crashed']);
+  }
+
+  /**
+   * Every spend rule against the LLM calls stored in its window: one GROUP BY statement per window
+   * length (not per agent, not per rule), then per agent or per pool in memory. A pool's alert is
+   * keyed `pool:<name>` and sums the pool's agents in the rule's scope. What no longer has anything
+   * in scope (an agent moved, a pool emptied) ends with `no_data`.
+   */
+  private async evaluateSpend(now: number): Promise<void> {
+    const rules = [...this.rules.values()].filter((r) => r.enabled && isWindowedMetric(r.metric) && r.window_seconds !== null);
+    if (rules.length === 0) return;
+    const sums = new Map<number, Map<string, AgentSpend>>();
+    for (const w of new Set(rules.map((r) => r.window_seconds as number))) {
+      const rows = await spendByAgent(this.deps.db, now - w * 1000, now);
+      sums.set(w, new Map(rows.map((r) => [r.agent_id, r])));
+    }
+    for (const rule of rules) {
+      // The rule set may have been replaced while the statements ran; the newer set is evaluated on its own.
+      if (this.rules.get(rule.id) !== rule || !isWindowedMetric(rule.metric)) continue;
+      const metric = rule.metric;
+      const byAgent = sums.get(rule.window_seconds as number) ?? new Map<string, AgentSpend>();
+      const values = new Map<string, number>();
+      if (rule.group_by === 'pool') {
+        const pools = new Map<string, Omit<AgentSpend, 'agent_id'>>();
+        for (const [agentId, view] of this.agents) {
+          // A paused agent's calls still cost the pool money: pausing mutes the agent's own alerts only.
+          if (view.pool === undefined || !inScope(rule.scope, agentId, view)) continue;
+          pools.set(view.pool, addSpend(pools.get(view.pool) ?? NO_SPEND, byAgent.get(agentId) ?? NO_SPEND));
+        }
+        for (const [pool, spend] of pools) values.set(poolAlertKey(pool), spendValue(metric, spend));
+      } else {
+        for (const [agentId, view] of this.agents) {
+          if (inScope(rule.scope, agentId, view)) values.set(agentId, spendValue(metric, byAgent.get(agentId) ?? NO_SPEND));
+        }
+      }
+      for (const [subject, value] of values) this.observe(rule, subject, value, now);
+      for (const k of [...this.tracked.keys()]) {
+        const [ruleId, subject] = splitKey(k);
+        if (ruleId === rule.id && !values.has(subject)) this.observe(rule, subject, null, now);
+      }
+    }
+  }
+
+  /** New LLM calls committed: evaluates spend after the current tick, once however many arrive meanwhile. */
+  private spendSoon(): void {
+    if (this.spendQueued || !this.timer) return;
+    this.spendQueued = true;
+    this.ticking = this.ticking
+      .catch(() => undefined)
+      .then(async () => {
+        this.spendQueued = false;
+        await this.evaluateSpend(this.deps.clock.now());
+        this.kick();
+      })
+      .catch(this.options.onError);
   }
 
   /** Takes the new rule set; open alerts of a rule that went away, was disabled or changed its condition end. */

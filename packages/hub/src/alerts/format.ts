@@ -1,4 +1,4 @@
-import type { Alert } from '@vigil/protocol';
+import { isWindowedMetric, type Alert } from '@vigil/protocol';
 
 /** Numbers as people read them: at most two decimals, no trailing zeros. */
 function figure(n: number | null): string {
@@ -15,6 +15,8 @@ function duration(ms: number): string {
 /** One sentence about an alert, for the API, the live feed and notifications. */
 export function describeAlert(a: Omit<Alert, 'message'>): string {
   const condition = `${a.metric} ${a.op} ${figure(a.threshold)}`;
+  // A pool-wide spend alert is keyed `pool:<name>` (see WINDOWED_ALERT_METRICS).
+  const on = isWindowedMetric(a.metric) && a.agent_id.startsWith('pool:') ? `pool ${a.agent_id.slice(5)}` : `agent ${a.agent_id}`;
   if (a.metric === 'offline') {
     if (a.state === 'resolved') return `Agent ${a.agent_id} is back (${a.rule_name})`;
     return `Agent ${a.agent_id} is offline (${a.rule_name})`;
@@ -25,12 +27,12 @@ export function describeAlert(a: Omit<Alert, 'message'>): string {
   }
   switch (a.state) {
     case 'pending':
-      return `${a.metric} is ${figure(a.last_value)} on agent ${a.agent_id} (${condition}, pending)`;
+      return `${a.metric} is ${figure(a.last_value)} on ${on} (${condition}, pending)`;
     case 'firing':
-      return `${a.metric} is ${figure(a.last_value)} on agent ${a.agent_id} (${condition}; peak ${figure(a.peak_value)})`;
+      return `${a.metric} is ${figure(a.last_value)} on ${on} (${condition}; peak ${figure(a.peak_value)})`;
     case 'resolved': {
       const lasted = a.started_at !== null && a.resolved_at !== null ? ` after ${duration(a.resolved_at - a.started_at)}` : '';
-      return `${a.metric} is back to ${figure(a.last_value)} on agent ${a.agent_id}${lasted} (${condition}; peak ${figure(a.peak_value)})`;
+      return `${a.metric} is back to ${figure(a.last_value)} on ${on}${lasted} (${condition}; peak ${figure(a.peak_value)})`;
     }
   }
 }

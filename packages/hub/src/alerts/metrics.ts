@@ -1,12 +1,22 @@
-import type { AgentProcessMetrics, AlertMetric, AlertScope, Resources } from '@vigil/protocol';
+import {
+  isWindowedMetric,
+  type AgentProcessMetrics,
+  type AlertMetric,
+  type AlertScope,
+  type Resources,
+  type WindowedAlertMetric,
+} from '@vigil/protocol';
+import type { AgentSpend } from '../store/llm-spend.js';
 
 /**
- * Where a metric's value comes from: each heartbeat (`sample`), or the hub's own view of the agent,
- * which can change without a heartbeat (its error counts, its liveness).
+ * Where a metric's value comes from: each heartbeat (`sample`), the hub's own view of the agent,
+ * which can change without a heartbeat (its error counts, its liveness), or the stored LLM calls of
+ * a sliding window (`spend`).
  */
-export type MetricSource = 'sample' | 'unresolved_errors' | 'error_rate' | 'offline' | 'crashed';
+export type MetricSource = 'sample' | 'unresolved_errors' | 'error_rate' | 'offline' | 'crashed' | 'spend';
 
 export function metricSource(metric: AlertMetric): MetricSource {
+  if (isWindowedMetric(metric)) return 'spend';
   switch (metric) {
     case 'unresolved_errors':
     case 'error_rate':
@@ -36,6 +46,7 @@ export function sampleValue(metric: AlertMetric, resources: Resources, metrics: 
     case 'crashed':
       return undefined;
     default: {
+      if (isWindowedMetric(metric)) return undefined;
       const [group, field] = metric.split('.') as ['resources' | 'metrics', string];
       const value = (group === 'resources' ? resources : metrics)[field as keyof (Resources | AgentProcessMetrics)];
       return typeof value === 'number' ? value : undefined;
@@ -113,5 +124,43 @@ export class ErrorRate {
     while (drop < list.length && (list[drop] as [number, number])[0] <= oldest) drop++;
     if (drop > 0) list.splice(0, drop);
     if (list.length === 0) this.buckets.delete(agentId);
+  }
+}
+
+/** Sums to add spend into: a pool's total is its agents' sums added up. */
+export const NO_SPEND: Omit<AgentSpend, 'agent_id'> = {
+  cost_usd: 0,
+  input_tokens: 0,
+  output_tokens: 0,
+  cache_read_tokens: 0,
+  cache_creation_tokens: 0,
+};
+
+export function addSpend(a: Omit<AgentSpend, 'agent_id'>, b: Omit<AgentSpend, 'agent_id'>): Omit<AgentSpend, 'agent_id'> {
+  return {
+    cost_usd: a.cost_usd + b.cost_usd,
+    input_tokens: a.input_tokens + b.input_tokens,
+    output_tokens: a.output_tokens + b.output_tokens,
+    cache_read_tokens: a.cache_read_tokens + b.cache_read_tokens,
+    cache_creation_tokens: a.cache_creation_tokens + b.cache_creation_tokens,
+  };
+}
+
+/** The figure a spend metric reads from a window's sums. */
+export function spendValue(metric: WindowedAlertMetric, s: Omit<AgentSpend, 'agent_id'>): number {
+  switch (metric) {
+    case 'cost_usd':
+      // Dollars added across agents: rounded again so $0.1 + $0.2 reads as 0.3.
+      return Math.round(s.cost_usd * 1e6) / 1e6;
+    case 'tokens.input':
+      return s.input_tokens;
+    case 'tokens.output':
+      return s.output_tokens;
+    case 'tokens.cache_read':
+      return s.cache_read_tokens;
+    case 'tokens.cache_creation':
+      return s.cache_creation_tokens;
+    case 'tokens.total':
+      return s.input_tokens + s.output_tokens + s.cache_read_tokens + s.cache_creation_tokens;
   }
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
-import { AlertRuleInput } from '@vigil/protocol';
+import { AlertRuleInput, ruleWindowProblem } from '@vigil/protocol';
 import { describeValidation } from '../api/validation.js';
 import { ConfigError } from '../config/config.js';
 
@@ -11,7 +11,7 @@ const check = new Ajv({ coerceTypes: false, removeAdditional: false, useDefaults
 
 /** What is wrong with a rule, as one sentence naming the field (`rule.op must be one of …`); undefined when nothing is. */
 export function ruleProblem(rule: unknown): string | undefined {
-  return check(rule) ? undefined : describeValidation(check.errors ?? [], 'rule');
+  return check(rule) ? ruleWindowProblem(rule) : describeValidation(check.errors ?? [], 'rule');
 }
 
 /**

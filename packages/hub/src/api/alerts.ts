@@ -48,7 +48,10 @@ const CreateWebhook = Type.Object(
 
 /** Turns a refusal into its API error; passes a success through, narrowed. */
 function ok<T extends { ok: boolean }>(result: T): Extract<T, { ok: true }> {
-  if (!result.ok) throw new VigilError((result as unknown as { code: ErrorCode }).code);
+  if (!result.ok) {
+    const refusal = result as unknown as { code: ErrorCode; message?: string };
+    throw new VigilError(refusal.code, refusal.message);
+  }
   return result as Extract<T, { ok: true }>;
 }
 

@@ -1,4 +1,14 @@
-import type { AlertMetric, AlertOp, AlertRule, AlertRuleInput, AlertRulePatch, AlertScope, AlertSeverity } from '@vigil/protocol';
+import {
+  ruleWindowProblem,
+  type AlertGroup,
+  type AlertMetric,
+  type AlertOp,
+  type AlertRule,
+  type AlertRuleInput,
+  type AlertRulePatch,
+  type AlertScope,
+  type AlertSeverity,
+} from '@vigil/protocol';
 import type { SqlExecutor } from './db.js';
 
 interface RuleRow {
@@ -14,6 +24,8 @@ interface RuleRow {
   scope_pool_name: string | null;
   scope_agent_type: string | null;
   enabled: unknown;
+  window_seconds: number | null;
+  group_by: AlertGroup | null;
   source: AlertRule['source'];
   created_at: number;
   updated_at: number;
@@ -21,7 +33,7 @@ interface RuleRow {
 
 const RULE_COLUMNS =
   'id, name, metric, op, threshold, for_seconds, hysteresis, severity, scope_agent_id, scope_pool_name, scope_agent_type, ' +
-  'enabled, source, created_at, updated_at';
+  'enabled, window_seconds, group_by, source, created_at, updated_at';
 
 function toRule(row: RuleRow): AlertRule {
   const scope: AlertScope = {};
@@ -39,13 +51,24 @@ function toRule(row: RuleRow): AlertRule {
     severity: row.severity,
     scope,
     enabled: Boolean(row.enabled),
+    window_seconds: row.window_seconds === null ? null : Number(row.window_seconds),
+    group_by: row.group_by,
     source: row.source,
     created_at: Number(row.created_at),
     updated_at: Number(row.updated_at),
   };
 }
 
-export type RuleRefusal = { ok: false; code: 'VIGIL_ALERT_RULE_NOT_FOUND' | 'VIGIL_ALERT_RULE_EXISTS' };
+export type RuleRefusal =
+  | { ok: false; code: 'VIGIL_ALERT_RULE_NOT_FOUND' | 'VIGIL_ALERT_RULE_EXISTS' }
+  /** A window that does not fit the metric (the schema checks fields one at a time). */
+  | { ok: false; code: 'VIGIL_VALIDATION'; message: string };
+
+/** A spend rule groups per agent unless told otherwise; other rules have no window and no grouping. */
+const windowFields = (window: number | null | undefined, group: AlertGroup | null | undefined) =>
+  window === undefined || window === null
+    ? { window_seconds: null, group_by: null }
+    : { window_seconds: window, group_by: group ?? 'agent' };
 
 export async function listRules(db: SqlExecutor): Promise<AlertRule[]> {
   return (await db.all<RuleRow>(`SELECT ${RULE_COLUMNS} FROM alert_rules ORDER BY id`)).map(toRule);
@@ -66,11 +89,14 @@ export async function insertRule(
   source: AlertRule['source'],
   now: number,
 ): Promise<{ ok: true; rule: AlertRule } | RuleRefusal> {
+  const problem = ruleWindowProblem(r);
+  if (problem !== undefined) return { ok: false, code: 'VIGIL_VALIDATION', message: problem };
   if (await nameTaken(tx, r.name, 0)) return { ok: false, code: 'VIGIL_ALERT_RULE_EXISTS' };
+  const w = windowFields(r.window_seconds, r.group_by);
   const row = await tx.get<RuleRow>(
     `INSERT INTO alert_rules (name, metric, op, threshold, for_seconds, hysteresis, severity, scope_agent_id, scope_pool_name,
-       scope_agent_type, enabled, source, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${RULE_COLUMNS}`,
+       scope_agent_type, enabled, window_seconds, group_by, source, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${RULE_COLUMNS}`,
     [
       r.name,
       r.metric,
@@ -83,6 +109,8 @@ export async function insertRule(
       r.scope?.pool_name ?? null,
       r.scope?.agent_type ?? null,
       r.enabled ?? true,
+      w.window_seconds,
+      w.group_by,
       source,
       now,
       now,
@@ -102,9 +130,12 @@ export async function updateRule(
   if (!current) return { ok: false, code: 'VIGIL_ALERT_RULE_NOT_FOUND' };
   if (patch.name !== undefined && (await nameTaken(tx, patch.name, id))) return { ok: false, code: 'VIGIL_ALERT_RULE_EXISTS' };
   const next = { ...current, ...patch, scope: patch.scope ?? current.scope };
+  const problem = ruleWindowProblem(next);
+  if (problem !== undefined) return { ok: false, code: 'VIGIL_VALIDATION', message: problem };
+  const w = windowFields(next.window_seconds, next.group_by);
   const row = await tx.get<RuleRow>(
     `UPDATE alert_rules SET name = ?, metric = ?, op = ?, threshold = ?, for_seconds = ?, hysteresis = ?, severity = ?,
-       scope_agent_id = ?, scope_pool_name = ?, scope_agent_type = ?, enabled = ?, updated_at = ?
+       scope_agent_id = ?, scope_pool_name = ?, scope_agent_type = ?, enabled = ?, window_seconds = ?, group_by = ?, updated_at = ?
      WHERE id = ? RETURNING ${RULE_COLUMNS}`,
     [
       next.name,
@@ -118,6 +149,8 @@ export async function updateRule(
       next.scope.pool_name ?? null,
       next.scope.agent_type ?? null,
       next.enabled,
+      w.window_seconds,
+      w.group_by,
       now,
       id,
     ],
@@ -132,7 +165,14 @@ export async function deleteRule(tx: SqlExecutor, id: number): Promise<{ ok: tru
 }
 
 /** What a rule in the file means by leaving a field out. */
-const fileDefaults = { for_seconds: 0, hysteresis: null as number | null, severity: 'warning' as AlertSeverity, enabled: true };
+const fileDefaults = {
+  for_seconds: 0,
+  hysteresis: null as number | null,
+  severity: 'warning' as AlertSeverity,
+  enabled: true,
+  window_seconds: null as number | null,
+  group_by: null as AlertGroup | null,
+};
 
 /**
  * Makes the rules of the `--alert-rules` file the stored ones: each replaces the rule of the same
@@ -158,7 +198,7 @@ export async function syncFileRules(
     }
     // Unchanged rules keep their id and their open alerts across restarts.
     const current = toRule(row);
-    const wanted = { ...fileDefaults, ...r, scope: r.scope ?? {} };
+    const wanted = { ...fileDefaults, ...r, ...windowFields(r.window_seconds, r.group_by), scope: r.scope ?? {} };
     const same =
       current.source === 'file' &&
       (Object.keys(fileDefaults) as (keyof typeof fileDefaults)[]).every((k) => current[k] === wanted[k]) &&

@@ -23,7 +23,7 @@ export interface TestHub extends Hub {
 /** Starts a hub on a free loopback port over a fresh store of the given dialect. */
 export async function startTestHub(
   dialect: Dialect,
-  opts: { clock?: Clock; flags?: string[]; target?: string; dir?: string } = {},
+  opts: { clock?: Clock; flags?: string[]; target?: string; dir?: string; alertsEveryMs?: number } = {},
 ): Promise<TestHub> {
   const dir = opts.dir ? { path: opts.dir, remove: () => undefined } : tempDir();
   const store = opts.target ? { target: opts.target, cleanup: async () => undefined } : await storeTarget(dialect, dir.path);
@@ -45,7 +45,12 @@ export async function startTestHub(
     {},
   );
   const clock = opts.clock ?? new ManualClock(Date.now());
-  const hub = await startHub(config, { clock, logger: createLogger('silent'), livenessEveryMs: 3_600_000 });
+  const hub = await startHub(config, {
+    clock,
+    logger: createLogger('silent'),
+    livenessEveryMs: 3_600_000,
+    ...(opts.alertsEveryMs === undefined ? {} : { alertsEveryMs: opts.alertsEveryMs }),
+  });
   const call: TestHub['call'] = async (method, path, body, token = ADMIN_TOKEN) => {
     const headers: Record<string, string> = {};
     if (token !== null) headers.authorization = `Bearer ${token}`;

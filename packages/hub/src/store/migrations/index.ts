@@ -6,6 +6,7 @@ import { notificationOutbox } from './0005_notification_outbox.js';
 import { otlpSchema } from './0006_otlp.js';
 import { crashRule } from './0007_crash_rule.js';
 import { retiredAgents } from './0008_retired_agents.js';
+import { spendRules } from './0009_spend_rules.js';
 import type { Migration } from './types.js';
 
 /** Every migration, oldest first. Append; never edit one that has shipped. */
@@ -18,4 +19,5 @@ export const MIGRATIONS: readonly Migration[] = [
   otlpSchema,
   crashRule,
   retiredAgents,
+  spendRules,
 ];
