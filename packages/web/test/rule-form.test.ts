@@ -58,3 +58,21 @@ test('the scope matches agents as the engine does: every given field must match'
   assert.deepEqual(ids({ pool_name: 'gpu', agent_type: 'trainer' }), ['a']);
   assert.deepEqual(ids({ agent_id: 'c', pool_name: 'gpu' }), []);
 });
+
+test('a spend rule carries its window and grouping; other metrics carry none, and an edit clears it', () => {
+  const spend = ruleBody(
+    { ...EMPTY_DRAFT, name: 'pool spend', metric: 'cost_usd', threshold: '20', window_seconds: '3600', group_by: 'pool' },
+    false,
+  );
+  assert.ok(spend.ok);
+  assert.equal(spend.body.window_seconds, 3600);
+  assert.equal(spend.body.group_by, 'pool');
+  const bad = ruleBody({ ...EMPTY_DRAFT, name: 'x', metric: 'tokens.output', threshold: '1', window_seconds: '0' }, false);
+  assert.deepEqual(bad, { ok: false, message: 'body.window_seconds must be 1 to 604800' });
+  const cpu = ruleBody({ ...EMPTY_DRAFT, name: 'cpu', threshold: '80' }, false);
+  assert.ok(cpu.ok);
+  assert.equal('window_seconds' in cpu.body, false);
+  const edited = ruleBody({ ...EMPTY_DRAFT, name: 'cpu', threshold: '80' }, true);
+  assert.ok(edited.ok);
+  assert.equal(edited.body.window_seconds, null);
+});

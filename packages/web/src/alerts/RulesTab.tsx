@@ -8,6 +8,7 @@ import {
   conditionText,
   draftOf,
   EMPTY_DRAFT,
+  isWindowed,
   METRIC_NAMES,
   OPS,
   ruleBody,
@@ -193,6 +194,27 @@ function RuleForm({ rule, onDone, onCancel }: { rule: AlertRule | null; onDone: 
           ))}
         </select>
       </label>
+      {isWindowed(d.metric) && (
+        <>
+          <label>
+            Window (s)
+            <input
+              name="window_seconds"
+              value={d.window_seconds}
+              onChange={(e) => set({ window_seconds: e.target.value })}
+              inputMode="numeric"
+              size={6}
+            />
+          </label>
+          <label>
+            Sum per
+            <select name="group_by" value={d.group_by} onChange={(e) => set({ group_by: e.target.value as RuleDraft['group_by'] })}>
+              <option value="agent">agent</option>
+              <option value="pool">pool</option>
+            </select>
+          </label>
+        </>
+      )}
       <label>
         Op
         <select name="op" value={d.op} onChange={(e) => set({ op: e.target.value as RuleDraft['op'] })}>

@@ -1,3 +1,4 @@
+import type { WindowedAlertMetric } from '@vigil/protocol';
 import type { Agent, AlertMetric, AlertOp, AlertRule, AlertScope, AlertSeverity } from '../api/types.js';
 
 /**
@@ -31,7 +32,25 @@ const METRICS: Record<AlertMetric, true> = {
   'metrics.cpu_percent': true,
   'metrics.io_read_bps': true,
   'metrics.io_write_bps': true,
+  cost_usd: true,
+  'tokens.input': true,
+  'tokens.output': true,
+  'tokens.cache_read': true,
+  'tokens.cache_creation': true,
+  'tokens.total': true,
 };
+// Spend and token metrics are sums over a window of stored LLM calls; only they take a window and a grouping.
+// A record over the protocol's union (a type import: the page bundles none of the protocol's code).
+const WINDOWED: Record<WindowedAlertMetric, true> = {
+  cost_usd: true,
+  'tokens.input': true,
+  'tokens.output': true,
+  'tokens.cache_read': true,
+  'tokens.cache_creation': true,
+  'tokens.total': true,
+};
+export const isWindowed = (m: AlertMetric): boolean => m in WINDOWED;
+const MAX_WINDOW_SECONDS = 7 * 86_400;
 export const METRIC_NAMES = Object.keys(METRICS) as AlertMetric[];
 export const OPS: readonly AlertOp[] = ['>', '>=', '<', '<='];
 export const SEVERITY_NAMES: readonly AlertSeverity[] = ['info', 'warning', 'critical'];
@@ -53,6 +72,9 @@ export interface RuleDraft {
   pool_name: string;
   agent_type: string;
   enabled: boolean;
+  /** Spend and token metrics only: the sliding window, and whether each agent or each pool is summed. */
+  window_seconds: string;
+  group_by: 'agent' | 'pool';
 }
 
 export const EMPTY_DRAFT: RuleDraft = {
@@ -67,6 +89,8 @@ export const EMPTY_DRAFT: RuleDraft = {
   pool_name: '',
   agent_type: '',
   enabled: true,
+  window_seconds: '3600',
+  group_by: 'agent',
 };
 
 export function draftOf(r: AlertRule): RuleDraft {
@@ -82,6 +106,8 @@ export function draftOf(r: AlertRule): RuleDraft {
     pool_name: r.scope.pool_name ?? '',
     agent_type: r.scope.agent_type ?? '',
     enabled: r.enabled,
+    window_seconds: r.window_seconds === null || r.window_seconds === undefined ? '3600' : String(r.window_seconds),
+    group_by: r.group_by === 'pool' ? 'pool' : 'agent',
   };
 }
 
@@ -96,6 +122,9 @@ export interface RuleBody {
   enabled: boolean;
   /** Null on an edit: back to the default margin. Left out on a create. */
   hysteresis?: number | null;
+  /** Windowed metrics only; null on an edit that moves a rule off one. */
+  window_seconds?: number | null;
+  group_by?: 'agent' | 'pool';
 }
 
 /** The request body, or the first problem, worded as the API words it (`body.<field> …`). */
@@ -138,6 +167,13 @@ export function ruleBody(d: RuleDraft, editing: boolean): { ok: true; body: Rule
     enabled: d.enabled,
   };
   if (hysteresis !== undefined) body.hysteresis = hysteresis;
+  if (isWindowed(d.metric)) {
+    const w = number(d.window_seconds);
+    if (w === null || !Number.isInteger(w)) return { ok: false, message: 'body.window_seconds must be a whole number of seconds' };
+    if (w < 1 || w > MAX_WINDOW_SECONDS) return { ok: false, message: `body.window_seconds must be 1 to ${MAX_WINDOW_SECONDS}` };
+    body.window_seconds = w;
+    body.group_by = d.group_by;
+  } else if (editing) body.window_seconds = null;
   return { ok: true, body };
 }
 
