@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, test } from 'node:test';
 import { loadConfig } from '../src/config/config.js';
+import { LocalPidSampler } from '../src/jobs/local-pids.js';
 import { startTestHub, type TestHub } from './support/hub.js';
 
 /**
@@ -100,4 +101,31 @@ test('sampling local PIDs is on by default with SQLite and off with PostgreSQL, 
   assert.equal(loadConfig(['--db', 'postgres://h/db'], {}).sampleLocalPids, false);
   assert.equal(loadConfig(['--db', 'postgres://h/db', '--sample-local-pids', 'true'], {}).sampleLocalPids, true);
   assert.equal(loadConfig(['--sample-local-pids', 'false'], {}).sampleLocalPids, false);
+});
+
+test('the number of sampled processes is bounded: one past the bound is refused with a reason, not sampled', async () => {
+  const refused: string[] = [];
+  const sampler = new LocalPidSampler(hub.writer, hub.db, hub.bus, hub.clock, { maxPids: 1, onError: (e) => refused.push(String(e)) });
+  sampler.start();
+  try {
+    const child = await holdMemory();
+    for (const [id, pid] of [
+      ['cap-1', process.pid],
+      ['cap-2', child.pid],
+    ] as const) {
+      const r = await hub.call('POST', '/api/v1/agents', {
+        agent_id: id,
+        name: id,
+        agent_type: 'worker',
+        heartbeat_interval_s: 60,
+        metadata: { pid },
+      });
+      assert.equal(r.status, 201);
+    }
+    await until('the refusal', async () => (refused.length > 0 ? true : undefined));
+    assert.deepEqual([...sampler.watched().keys()], ['cap-1']);
+    assert.match(refused[0] ?? '', /already sampling 1 process/);
+  } finally {
+    sampler.stop();
+  }
 });
