@@ -342,3 +342,45 @@ describe('Collector elsewhere', () => {
     assert.equal((await other.next()).process, undefined);
   });
 });
+
+describe('Collector: network I/O from /proc/net/dev', () => {
+  const netDev = (rx: number, tx: number) =>
+    'Inter-|   Receive |  Transmit\n face |bytes packets|bytes packets\n' +
+    `    lo: 999999 1 0 0 0 0 0 0 999999 1 0 0 0 0 0 0\n  eth0: ${rx} 10 0 0 0 0 0 0 ${tx} 10 0 0 0 0 0 0\n`;
+
+  test('bytes per second received and sent since the previous sample, in the heartbeat as net_rx_bps / net_tx_bps', async () => {
+    const h = v2Container();
+    h.write('proc/net/dev', fixture('proc/net-dev.txt'));
+    const { c, next } = collectorOn(h);
+    const first = await next();
+    assert.equal(first.host.netRxBps, undefined, 'a rate needs two samples');
+    assert.equal(toResources(first).net_rx_bps, undefined);
+    h.write(
+      'proc/net/dev',
+      fixture('proc/net-dev.txt')
+        .replace('426365368', String(426365368 + 4_000_000))
+        .replace('2963396', String(2963396 + 1_000_000)),
+    );
+    const second = await next(2000);
+    assert.equal(second.host.netRxBps, 2_000_000);
+    assert.equal(second.host.netTxBps, 500_000);
+    assert.equal(toResources(second).net_rx_bps, 2_000_000);
+    assert.equal(toResources(second).net_tx_bps, 500_000);
+    c.close();
+  });
+
+  test('a counter that went back (an interface removed) gives no rate rather than a negative one; no file gives none', async () => {
+    const h = v2Container();
+    h.write('proc/net/dev', netDev(10_000, 10_000));
+    const { c, next } = collectorOn(h);
+    await next();
+    h.write('proc/net/dev', netDev(5_000, 20_000));
+    assert.equal((await next()).host.netRxBps, undefined);
+    h.write('proc/net/dev', netDev(6_000, 21_000));
+    assert.equal((await next()).host.netRxBps, 1_000);
+    c.close();
+    const bare = collectorOn(v2Container());
+    await bare.next();
+    assert.equal((await bare.next()).host.netRxBps, undefined);
+  });
+});

@@ -7,6 +7,7 @@ import {
   parseInNestedPidNamespace,
   parseLoadavg,
   parseMeminfo,
+  parseNetDev,
   parsePid,
   parsePidIo,
   parsePidStat,
@@ -117,5 +118,29 @@ describe('refusals', () => {
     assert.equal(parsePidStat('12 (x) S 1 2 3'), undefined);
     assert.equal(parsePidIo('read_bytes: 12\n'), undefined);
     assert.equal(parsePidIo('read_bytes: -1\nwrite_bytes: 3\n'), undefined);
+  });
+});
+
+describe('parseNetDev', () => {
+  test('a recorded /proc/net/dev: loopback left out, the other interfaces summed', () => {
+    // Recorded on a VM: lo, two idle ifb devices and eth0.
+    assert.deepEqual(parseNetDev(fixture('proc/net-dev.txt')), { rxBytes: 426365368, txBytes: 2963396, interfaces: 3 });
+  });
+
+  test('a container with a veth pair and counters past 2^32', () => {
+    const text =
+      'Inter-|   Receive                                                |  Transmit\n' +
+      ' face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n' +
+      '    lo:  1000  10 0 0 0 0 0 0  1000  10 0 0 0 0 0 0\n' +
+      'eth0@if12: 5000000000 4000 0 0 0 0 0 0 7000 60 0 0 0 0 0 0\n'.replace('@if12', '') +
+      '  wg0: 100 1 0 0 0 0 0 0 200 2 0 0 0 0 0 0\n';
+    assert.deepEqual(parseNetDev(text), { rxBytes: 5000000100, txBytes: 7200, interfaces: 2 });
+  });
+
+  test('only loopback is zero traffic; garbage and truncated lines are not figures', () => {
+    assert.deepEqual(parseNetDev('h|\nh|\n    lo: 1 1 0 0 0 0 0 0 1 1 0 0 0 0 0 0\n'), { rxBytes: 0, txBytes: 0, interfaces: 0 });
+    assert.equal(parseNetDev(''), undefined);
+    assert.equal(parseNetDev('eth0: 12 34\n'), undefined);
+    assert.equal(parseNetDev('eth0: -1 0 0 0 0 0 0 0 x 0 0 0 0 0 0 0\n'), undefined);
   });
 });

@@ -11,6 +11,7 @@ import type { App } from './api/context.js';
 import type { CommandResult } from './ingest/commands.js';
 import { Writer } from './ingest/writer.js';
 import { HostMetricsJob } from './jobs/host-metrics.js';
+import { LocalPidSampler } from './jobs/local-pids.js';
 import { Bus } from './live/bus.js';
 import { LiveFanout } from './live/fanout.js';
 import { messagesFor } from './live/messages.js';
@@ -68,6 +69,8 @@ export interface Hub {
   sessions: Sessions;
   /** Absent when host sampling is turned off (`--host-metrics-interval 0`). */
   hostMetrics: HostMetricsJob | undefined;
+  /** Absent when `--sample-local-pids false` (the default with PostgreSQL). */
+  localPids: LocalPidSampler | undefined;
   adminToken: string;
   /** Where the admin token came from: the credentials file's path, or VIGIL_ADMIN_TOKEN. */
   adminTokenSource: string;
@@ -263,6 +266,10 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
         })
       : undefined;
 
+  const localPids = config.sampleLocalPids
+    ? new LocalPidSampler(writer, db, bus, clock, { onError: (err) => log.warn({ err }, 'sampling a local agent process failed') })
+    : undefined;
+
   // Alerts start before the hub listens, so no commit goes unseen by the engine.
   if (fileRules) await submitAlertAction(writer, { type: 'sync_file_rules', rules: fileRules, now: startedAt });
   // What a stop or a crash left in the outbox is read before the engine can add to it, so nothing is sent twice at once.
@@ -282,6 +289,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
   const otlpGrpc = await startOtlpGrpc(config, { auth, writer, db, clock, lifecycle, log });
   liveness.start();
   hostMetrics?.start();
+  localPids?.start();
   rollups.start();
   purge.start();
 
@@ -291,6 +299,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
       lifecycle.shuttingDown = true;
       liveness.stop();
       hostMetrics?.stop();
+      localPids?.stop();
       // A rollup or purge pass stops between its steps; one already queued commits with the drain.
       const jobsIdle = Promise.all([rollups.stop(), purge.stop()]);
       // In-flight requests finish (their commits are still accepted); new ones get 503.
@@ -320,6 +329,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     notifier,
     sessions,
     hostMetrics,
+    localPids,
     adminToken: token,
     adminTokenSource: source,
     stop,

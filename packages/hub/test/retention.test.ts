@@ -202,15 +202,18 @@ for (const dialect of DIALECTS) {
         assert.ok(row.bytes > 0, `${t} bytes`);
         assert.equal(row.retention_days, t === 'agents' ? null : DAYS[t as PurgeTarget]);
       }
-      const metrics = byName.get('agent_metrics') as { rows_per_day: number; projected_bytes: number; bytes: number; rows: number };
-      // 12 samples in the last day and a few hours: about 12 a day, so 7 days hold ~84 rows.
+      const metrics = byName.get('agent_metrics') as {
+        rows_per_day: number;
+        projected_bytes: number | null;
+        projection: string;
+        rows: number;
+      };
+      // A few dozen rows are too few to measure bytes per row: no projection, said so (storage-projection.test.ts projects).
       assert.ok(metrics.rows_per_day > 0, 'arrivals observed');
-      const perRow = metrics.bytes / metrics.rows;
-      assert.ok(
-        Math.abs(metrics.projected_bytes - perRow * metrics.rows_per_day * 7) <= perRow * 7,
-        'bytes per row × rows per day × 7 days',
-      );
-      assert.ok(body.projected_total_bytes > 0);
+      assert.equal(metrics.projected_bytes, null);
+      assert.equal(metrics.projection, 'not_enough_data');
+      assert.equal(body.projected_total_bytes, null);
+      assert.equal(body.projection.status, 'not_enough_data');
       assert.ok(body.total_bytes > 0);
       if (dialect === 'sqlite') {
         assert.equal(body.method, 'dbstat');
@@ -226,7 +229,8 @@ for (const dialect of DIALECTS) {
       assert.match(cli.stdout, /^Vigil storage/);
       assert.match(cli.stdout, /agent_metrics_1m +\d+/);
       assert.match(cli.stdout, /llm_traces .* 20 d/);
-      assert.match(cli.stdout, /Projected size at the configured retention: \d/);
+      assert.match(cli.stdout, /Projected size at the configured retention: not enough data yet/);
+      assert.match(cli.stdout, /How: .*bytes per row/);
       const json = await vigil(['storage', '--json', '--db', hub.target, '--data-dir', hub.dir]);
       assert.equal(json.code, 0, json.stderr);
       const parsed = JSON.parse(json.stdout);

@@ -74,6 +74,9 @@ export const Resources = Type.Object(
     gpus: Type.Optional(Type.Array(GpuDevice, { maxItems: MAX_GPUS })),
     /** VRAM held by the agent's own processes, over all GPUs. */
     gpu_process_vram_gb: Type.Optional(gigabytes),
+    /** Network bytes per second received and sent by the host (its network namespace), loopback left out. */
+    net_rx_bps: Type.Optional(Type.Number({ minimum: 0, maximum: 1e15 })),
+    net_tx_bps: Type.Optional(Type.Number({ minimum: 0, maximum: 1e15 })),
   },
   { additionalProperties: true },
 );

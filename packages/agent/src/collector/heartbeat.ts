@@ -21,6 +21,8 @@ export function toResources(s: Sample): ResourceReport {
     r.memory_available_gb = Math.max(0, s.host.memoryLimitBytes - s.host.memoryUsedBytes) / GB;
   }
   if (s.host.cpuPercent !== undefined) r.cpu_percent = s.host.cpuPercent;
+  if (s.host.netRxBps !== undefined) r.net_rx_bps = s.host.netRxBps;
+  if (s.host.netTxBps !== undefined) r.net_tx_bps = s.host.netTxBps;
   if (s.host.cpuCoresUsed !== undefined) r.cpu_cores_available = Math.max(0, s.host.cpuLimitCores - s.host.cpuCoresUsed);
   // A GPU tool that failed says nothing about the GPUs, not even whether there are any.
   if (s.gpu.error === undefined) r.gpu_type = s.gpu.type;

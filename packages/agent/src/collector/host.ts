@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import type { Cgroup } from './cgroup.js';
 import type { KernelFile, KernelFiles } from './files.js';
-import { type CpuTimes, parseCpuinfoCores, parseLoadavg, parseMeminfo, parseProcStat } from './proc-parse.js';
+import { type CpuTimes, type NetDev, parseCpuinfoCores, parseLoadavg, parseMeminfo, parseNetDev, parseProcStat } from './proc-parse.js';
 import type { HostSample, LimitSource } from './types.js';
 
 interface CpuPart {
@@ -26,6 +26,8 @@ export class LinuxHost {
   private readonly stat: KernelFile;
   private readonly meminfo: KernelFile;
   private readonly loadavg: KernelFile;
+  private readonly netDev: KernelFile;
+  private prevNet: { t: number; net: NetDev } | undefined;
   private readonly coresPhysical: number;
   private hostCpus: number;
   private memTotalBytes: number;
@@ -40,6 +42,8 @@ export class LinuxHost {
     this.stat = files.open(join(procRoot, 'stat'));
     this.meminfo = files.open(join(procRoot, 'meminfo'));
     this.loadavg = files.open(join(procRoot, 'loadavg'));
+    // This process's network namespace: the host's, or the container's when the collector runs in one.
+    this.netDev = files.open(join(procRoot, 'net', 'dev'));
     const stat = this.stat.read();
     this.hostCpus = (stat === undefined ? undefined : parseProcStat(stat)?.cpus) || cpus().length || 1;
     const meminfo = this.meminfo.read();
@@ -66,6 +70,11 @@ export class LinuxHost {
     };
     if (cpu.percent !== undefined) s.cpuPercent = cpu.percent;
     if (cpu.coresUsed !== undefined) s.cpuCoresUsed = cpu.coresUsed;
+    const net = this.sampleNet(t);
+    if (net) {
+      s.netRxBps = net.rx;
+      s.netTxBps = net.tx;
+    }
     return s;
   }
 
@@ -73,6 +82,7 @@ export class LinuxHost {
     this.stat.close();
     this.meminfo.close();
     this.loadavg.close();
+    this.netDev.close();
     this.cgroup?.close();
   }
 
@@ -109,6 +119,17 @@ export class LinuxHost {
       part.coresUsed = busy * this.hostCpus;
     }
     return part;
+  }
+
+  /** Bytes per second since the previous sample; none on the first, or when a counter went back (an interface went away). */
+  private sampleNet(t: number): { rx: number; tx: number } | undefined {
+    const text = this.netDev.read();
+    const net = text === undefined ? undefined : parseNetDev(text);
+    const prev = this.prevNet;
+    this.prevNet = net && { t, net };
+    if (!net || !prev || t <= prev.t || net.rxBytes < prev.net.rxBytes || net.txBytes < prev.net.txBytes) return undefined;
+    const seconds = (t - prev.t) / 1000;
+    return { rx: (net.rxBytes - prev.net.rxBytes) / seconds, tx: (net.txBytes - prev.net.txBytes) / seconds };
   }
 
   private sampleMemory(): MemoryPart {

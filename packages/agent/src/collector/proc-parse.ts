@@ -197,3 +197,41 @@ export function parseInNestedPidNamespace(status: string): boolean {
       .split(/\s+/).length > 1
   );
 }
+
+export interface NetDev {
+  /** Bytes received and sent since boot, summed over the interfaces but loopback. */
+  rxBytes: number;
+  txBytes: number;
+  interfaces: number;
+}
+
+/**
+ * /proc/net/dev (of a network namespace): two header lines, then `name: rx_bytes packets errs drop
+ * fifo frame compressed multicast tx_bytes …` per interface. Loopback is left out: traffic a host
+ * sends itself is not network I/O. Undefined when no line can be read.
+ */
+export function parseNetDev(text: string): NetDev | undefined {
+  let rxBytes = 0;
+  let txBytes = 0;
+  let interfaces = 0;
+  for (const line of text.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon < 0) continue;
+    const name = line.slice(0, colon).trim();
+    // Header lines carry `|`, not a colon; a name is what `ip link` allows (no spaces, at most 15 bytes).
+    if (!/^[^\s/:]{1,15}$/.test(name)) continue;
+    const f = line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/);
+    if (f.length < 16) continue;
+    const rx = parseUint(f[0] ?? '');
+    const tx = parseUint(f[8] ?? '');
+    if (rx === undefined || tx === undefined) continue;
+    if (name === 'lo') continue;
+    rxBytes += rx;
+    txBytes += tx;
+    interfaces++;
+  }
+  return interfaces === 0 && !/\blo:/.test(text) ? undefined : { rxBytes, txBytes, interfaces };
+}

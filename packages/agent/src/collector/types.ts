@@ -21,6 +21,12 @@ export interface HostSample {
   /** Working set: usage minus inactive file cache (as cAdvisor), or MemTotal − MemAvailable on the host. */
   memoryUsedBytes: number;
   memoryLimitBytes: number;
+  /**
+   * Bytes per second received and sent over the network interfaces (loopback left out) of this
+   * process's network namespace (/proc/net/dev), since the previous sample; absent on the first.
+   */
+  netRxBps?: number;
+  netTxBps?: number;
 }
 
 export interface DiskSample {

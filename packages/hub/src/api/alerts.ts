@@ -3,6 +3,7 @@ import { AgentId, ALERT_STATES, AlertRuleInput, AlertRulePatch, EpochMs } from '
 import { submitAlertAction } from '../alerts/commands.js';
 import { redactedWebhook } from '../alerts/url-redaction.js';
 import { checkWebhookUrl } from '../alerts/webhook-target.js';
+import { postJson } from '../alerts/webhooks.js';
 import { VigilError, type ErrorCode } from '../errors.js';
 import { getRule, listRules } from '../store/alert-rules.js';
 import { getAlert, listAlerts, listSilences } from '../store/alerts.js';
@@ -23,6 +24,9 @@ const RuleParams = Type.Object({ ruleId: Id });
 const AlertParams = Type.Object({ alertId: Id });
 const SilenceParams = Type.Object({ silenceId: Id });
 const WebhookParams = Type.Object({ webhookId: Id });
+
+/** Longest a test send may take, as for a real delivery. */
+const TEST_SEND_TIMEOUT_MS = 10_000;
 
 /** Longest silence: a year; anything longer is a rule to disable or delete. */
 const MAX_SILENCE_MS = 365 * 86_400_000;
@@ -251,6 +255,28 @@ export const alertRoutes: Routes = (app, { db, writer, clock, alerts }) => {
     async (req) => {
       const { webhook } = ok(await submitAlertAction(writer, { type: 'delete_webhook', id: req.params.webhookId }));
       return { webhook: redactedWebhook(webhook) };
+    },
+  );
+
+  // One POST, now, answered with what the receiver said; not logged as a delivery and never retried,
+  // since it is the operator checking the target by hand.
+  app.post(
+    '/api/v1/webhooks/:webhookId/test',
+    { config: admin, schema: { summary: 'Send a test notification to a webhook now', tags: ['alerts'], params: WebhookParams } },
+    async (req) => {
+      const hook = await getWebhook(db, req.params.webhookId);
+      if (!hook) throw new VigilError('VIGIL_WEBHOOK_NOT_FOUND');
+      const deliveryId = `test-${hook.id}-${clock.now()}`;
+      const body = JSON.stringify({ text: '[TEST] Vigil: this webhook receives alert notifications', event: 'test', delivery_id: deliveryId });
+      const outcome = await postJson(hook.url, body, {
+        timeoutMs: TEST_SEND_TIMEOUT_MS,
+        allowPrivate: alerts.allowPrivateWebhooks,
+        signal: AbortSignal.timeout(TEST_SEND_TIMEOUT_MS + 1_000),
+        headers: { 'x-vigil-delivery-id': deliveryId },
+      });
+      return outcome.ok
+        ? { delivered: true, status_code: outcome.status, error: null }
+        : { delivered: false, status_code: outcome.status, error: outcome.error };
     },
   );
 

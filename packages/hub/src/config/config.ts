@@ -148,6 +148,14 @@ export const SETTINGS = {
       return Number.isInteger(n) && n >= 0 && n <= 86_400 ? n : { error: 'must be an integer from 0 to 86400' };
     },
   },
+  sampleLocalPids: {
+    flag: '--sample-local-pids',
+    env: 'VIGIL_SAMPLE_LOCAL_PIDS',
+    defaultText: 'true with SQLite, false with PostgreSQL',
+    // Off by default with PostgreSQL: several hubs on several hosts would read one PID number on different machines.
+    help: 'true samples the process of an agent registered with metadata.pid alive on this host (docs/local-pids.md)',
+    parse: trueFalse,
+  },
   webDir: {
     flag: '--web-dir',
     env: 'VIGIL_WEB_DIR',
@@ -375,6 +383,7 @@ export interface Config {
   readonly batchMaxDelayMs: number;
   readonly writeDeadlineMs: number;
   readonly hostMetricsIntervalS: number;
+  readonly sampleLocalPids: boolean;
   readonly bodyLimitBytes: number;
   readonly missedHeartbeats: number;
   readonly webDir: string;
@@ -451,6 +460,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
     liveMaxSocketsPerClient: value('liveMaxSocketsPerClient') ?? 50,
     liveMaxBufferedBytes: value('liveMaxBufferedBytes') ?? 4 * 1024 * 1024,
     hostMetricsIntervalS: value('hostMetricsIntervalS') ?? 15,
+    sampleLocalPids: value('sampleLocalPids') ?? !isPostgresUrl(db),
     alertRulesFile: value('alertRulesFile'),
     webhookAllowPrivate: value('webhookAllowPrivate') ?? false,
     webhookAttempts: value('webhookAttempts') ?? 5,

@@ -17,6 +17,24 @@ const ARRIVALS: Record<PurgeTarget, { time: string; ids: boolean; windowMs: numb
   system_metrics_1h: { time: 'bucket', ids: false, windowMs: DAY_MS },
 };
 
+/**
+ * A rate measured over minutes, or bytes per row measured over a few rows (a table's first pages and
+ * its indexes' are mostly empty), multiplied by days of retention, projects nonsense: a database of
+ * 232 KB was once projected to 1.6 GB. A table is projected from its rate only once it holds this many
+ * rows that arrived over at least this long.
+ */
+export const PROJECTION_MIN_ROWS = 1000;
+export const PROJECTION_MIN_SPAN_MS = 3_600_000;
+
+/** How a table's projection was made (`projected_bytes` is null for the last three). */
+export type ProjectionBasis = 'measured_rate' | 'current_size' | 'not_enough_data' | 'kept_forever' | 'unknown_size';
+
+export const PROJECTION_METHOD =
+  'Each table retention purges: bytes per row today × rows arriving per day (measured over the last day, the last hour ' +
+  'for minute rollups) × its retention days, plus unresolved errors, which stay. Tables retention does not purge count at ' +
+  `today's size. A table is projected only once it holds ${PROJECTION_MIN_ROWS.toLocaleString('en-US')} rows that arrived over at least ` +
+  `${PROJECTION_MIN_SPAN_MS / 3_600_000} h; until then it counts at today's size and the total is a floor.`;
+
 export interface TableReport {
   table: string;
   rows: number;
@@ -33,6 +51,7 @@ export interface TableReport {
    * one whose bytes are unknown.
    */
   projected_bytes: number | null;
+  projection: ProjectionBasis;
 }
 
 export interface StorageReport {
@@ -50,22 +69,37 @@ export interface StorageReport {
     rollup_1h_days: number;
   };
   tables: TableReport[];
-  /** The sum of the tables' projections: the size this database settles at once retention is reached. */
-  projected_total_bytes: number;
+  /**
+   * The sum of the tables' projections: the size this database settles at once retention is reached.
+   * Null while no table has enough data to measure its rate (`projection.status` `not_enough_data`).
+   */
+  projected_total_bytes: number | null;
   /** Tables left out of that sum: kept forever, or of unknown size. */
   unprojected_tables: string[];
+  projection: {
+    /** `partial`: some tables counted at today's size for want of data, so the total is a floor. */
+    status: 'projected' | 'partial' | 'not_enough_data';
+    /** How the projection is computed, in words. */
+    method: string;
+    /** Tables with rows, purged by retention, whose rate is not measured yet. */
+    not_enough_data: string[];
+  };
 }
 
 const isPurged = (t: string): t is PurgeTarget => (PURGE_TARGETS as readonly string[]).includes(t);
 
-/** Rows that arrived in the last `windowMs` (or since the first row, if it is younger), per day. */
-async function arrivalsPerDay(db: Db, table: PurgeTarget, now: number): Promise<number | null> {
+/**
+ * Rows that arrived in the last `windowMs` (or since the first row, if it is younger), per day, and
+ * how long ago the first row arrived.
+ */
+async function arrivals(db: Db, table: PurgeTarget, now: number): Promise<{ perDay: number | null; spanMs: number } | null> {
   const a = ARRIVALS[table];
   const first = await db.get<{ t: number | null }>(`SELECT MIN(${a.time}) AS t FROM ${table}`);
   if (first?.t === null || first?.t === undefined) return null;
+  const spanMs = now - Number(first.t);
   const since = Math.max(now - a.windowMs, Number(first.t));
   // Less than a minute of history tells nothing about a day.
-  if (now - since < 60_000) return null;
+  if (now - since < 60_000) return { perDay: null, spanMs };
   let n: number;
   if (a.ids) {
     // Ids grow with arrival: two index lookups instead of counting a day of a big table.
@@ -77,7 +111,7 @@ async function arrivalsPerDay(db: Db, table: PurgeTarget, now: number): Promise<
   } else {
     n = Number((await db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table} WHERE ${a.time} >= ?`, [since]))?.n ?? 0);
   }
-  return (n * DAY_MS) / (now - since);
+  return { perDay: (n * DAY_MS) / (now - since), spanMs };
 }
 
 /** What the database holds, table by table, and what it will hold at the configured retention. */
@@ -87,16 +121,30 @@ export async function storageReport(db: Db, retention: Retention, now: number): 
   const tables: TableReport[] = [];
   let projectedTotal = 0;
   const unprojected: string[] = [];
+  const notEnough: string[] = [];
+  let measured = 0;
   for (const t of [...fp.tables].sort((a, b) => (b.bytes ?? 0) - (a.bytes ?? 0) || a.name.localeCompare(b.name))) {
     const purged = isPurged(t.name);
     const days = purged ? retention[RETENTION_OF[t.name as PurgeTarget]] : null;
-    const perDay = purged ? await arrivalsPerDay(db, t.name as PurgeTarget, now) : null;
+    const seen = purged ? await arrivals(db, t.name as PurgeTarget, now) : null;
+    const perDay = seen?.perDay ?? null;
     let projected: number | null = t.bytes;
-    if (days === 0 && t.rows > 0) projected = null;
-    else if (days !== null && t.bytes !== null && t.rows > 0 && perDay !== null) {
-      const perRow = t.bytes / t.rows;
-      const kept = perDay * days + (t.name === 'error_logs' ? unresolved : 0);
-      projected = Math.round(perRow * kept);
+    let basis: ProjectionBasis = t.bytes === null ? 'unknown_size' : 'current_size';
+    if (days === 0 && t.rows > 0) {
+      projected = null;
+      basis = 'kept_forever';
+    } else if (days !== null && t.bytes !== null && t.rows > 0) {
+      if (perDay === null || seen === null || t.rows < PROJECTION_MIN_ROWS || seen.spanMs < PROJECTION_MIN_SPAN_MS) {
+        // Counted at today's size (a floor) and named, rather than extrapolated from too little.
+        basis = 'not_enough_data';
+        notEnough.push(t.name);
+      } else {
+        const perRow = t.bytes / t.rows;
+        const kept = perDay * days + (t.name === 'error_logs' ? unresolved : 0);
+        projected = Math.round(perRow * kept);
+        basis = 'measured_rate';
+        measured++;
+      }
     }
     if (projected === null) unprojected.push(t.name);
     else projectedTotal += projected;
@@ -107,7 +155,8 @@ export async function storageReport(db: Db, retention: Retention, now: number): 
       bytes: t.bytes,
       retention_days: days,
       rows_per_day: perDay === null ? null : Math.round(perDay),
-      projected_bytes: projected,
+      projected_bytes: basis === 'not_enough_data' ? null : projected,
+      projection: basis,
     });
   }
   return {
@@ -134,8 +183,13 @@ export async function storageReport(db: Db, retention: Retention, now: number): 
       rollup_1h_days: retention.rollup1hDays,
     },
     tables,
-    projected_total_bytes: projectedTotal,
+    projected_total_bytes: notEnough.length > 0 && measured === 0 ? null : projectedTotal,
     unprojected_tables: unprojected,
+    projection: {
+      status: notEnough.length === 0 ? 'projected' : measured === 0 ? 'not_enough_data' : 'partial',
+      method: PROJECTION_METHOD,
+      not_enough_data: notEnough,
+    },
   };
 }
 
@@ -174,7 +228,16 @@ export function formatStorageReport(r: StorageReport): string {
   ];
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length))) ?? [];
   const table = rows.map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  '));
-  const tail = [`Projected size at the configured retention: ${bytesText(r.projected_total_bytes)}`];
+  const tail =
+    r.projected_total_bytes === null
+      ? [`Projected size at the configured retention: not enough data yet`]
+      : [
+          `Projected size at the configured retention: ${r.projection.status === 'partial' ? 'at least ' : ''}${bytesText(r.projected_total_bytes)}`,
+        ];
+  if (r.projection.not_enough_data.length > 0) {
+    tail.push(`  (not enough data yet to measure the rate of: ${r.projection.not_enough_data.join(', ')})`);
+  }
   if (r.unprojected_tables.length > 0) tail.push(`  (not counted, kept forever or of unknown size: ${r.unprojected_tables.join(', ')})`);
+  tail.push(`  How: ${r.projection.method}`);
   return `${[...head, '', ...table, '', ...tail].join('\n')}\n`;
 }

@@ -26,13 +26,14 @@ import { Chart, type ChartLine } from './Chart.js';
 import { GpuTable } from './GpuTable.js';
 import { gpuList, hasGpu } from './gpus.js';
 import { loadSeries, type LoadedSeries } from './load.js';
+import { defaultRange, type YKind } from './axis.js';
 import { appendSample, emptySeries, liveFigures, RANGES, rangeMs, type RangeKey } from './series.js';
 
 // Module-level so the charts are not rebuilt on every render.
-const CPU: ChartLine[] = [
-  { figure: 'cpu_percent', label: 'Process', colorVar: '--chart-1' },
-  { figure: 'host_cpu_percent', label: 'Host', colorVar: '--chart-2' },
-];
+// Two charts, not one: the process's CPU is a percent of one core (200 = two cores busy), the host's a
+// percent of all its cores (or its cgroup's limit); on one axis they read as the same unit and are not.
+const PROCESS_CPU: ChartLine[] = [{ figure: 'cpu_percent', label: 'Process (% of one core)', colorVar: '--chart-1' }];
+const HOST_CPU: ChartLine[] = [{ figure: 'host_cpu_percent', label: 'Host (% of all cores)', colorVar: '--chart-2' }];
 const MEMORY: ChartLine[] = [{ figure: 'memory_mb', label: 'Process memory', colorVar: '--chart-1' }];
 const VRAM: ChartLine[] = [{ figure: 'gpu_vram_available_gb', label: 'VRAM free', colorVar: '--chart-3' }];
 const IO: ChartLine[] = [
@@ -53,7 +54,10 @@ export function AgentPage({ agentId }: { agentId: string }) {
   const now = useNow(1000);
   const row = fleet.state.agents.get(agentId);
   const [agent, setAgent] = useState<Loadable<Agent>>({ kind: 'loading' });
-  const [range, setRange] = useState<RangeKey>('1h');
+  // Until the user picks one, the range fits the agent's life when it is younger than an hour.
+  const [picked, setRange] = useState<RangeKey | null>(null);
+  const registeredAt = agent.kind === 'ready' ? agent.value.registered_at : undefined;
+  const range = picked ?? (agent.kind === 'loading' ? null : defaultRange(registeredAt, now));
   const [series, setSeries] = useState<Loadable<LoadedSeries>>({ kind: 'loading' });
   const [events, setEvents] = useState<StoredEvent[] | null>(null);
   const [errors, setErrors] = useState<StoredError[] | null>(null);
@@ -74,6 +78,7 @@ export function AgentPage({ agentId }: { agentId: string }) {
 
   const loadCharts = useCallback(() => {
     setSeries((s) => (s.kind === 'ready' ? s : { kind: 'loading' }));
+    if (range === null) return;
     loadSeries(api, agentId, range, Date.now()).then(
       (value) => setSeries({ kind: 'ready', value }),
       (err: unknown) => setSeries({ kind: 'error', message: err instanceof Error ? err.message : String(err) }),
@@ -114,7 +119,10 @@ export function AgentPage({ agentId }: { agentId: string }) {
           s.kind === 'ready' && (s.value.source === 'raw' || s.value.resolution === 'raw')
             ? {
                 ...s,
-                value: { ...s.value, data: appendSample(s.value.data, m.received_at, liveFigures(m), m.received_at - rangeMs(range)) },
+                value: {
+                  ...s.value,
+                  data: appendSample(s.value.data, m.received_at, liveFigures(m), m.received_at - rangeMs(range ?? '1h')),
+                },
               }
             : s,
         );
@@ -209,6 +217,8 @@ export function AgentPage({ agentId }: { agentId: string }) {
   // When the oldest of these figures was reported, if it lags the heartbeats (see ages.ts).
   const old = (...fields: string[]) => (a ? staleSince(a.resource_updated_at, fields, lastBeat, a.heartbeat_interval_s) : undefined);
   const data = series.kind === 'ready' ? series.value.data : emptySeries();
+  const windowMs = rangeMs(range ?? '1h');
+  const axes = (yKind: YKind, format: (v: number) => string) => ({ data, format, windowMs, yKind, startMs: registeredAt });
 
   return (
     <div className="page agent-page">
@@ -249,10 +259,11 @@ export function AgentPage({ agentId }: { agentId: string }) {
           <p className="notice small">This hub keeps no rollups yet, so the charts show the last hour of raw samples.</p>
         )}
         <div className="charts" aria-busy={series.kind === 'loading'}>
-          <Chart title="CPU" lines={CPU} data={data} format={pct} windowMs={rangeMs(range)} />
-          <Chart title="Memory" lines={MEMORY} data={data} format={mb} windowMs={rangeMs(range)} />
-          {hasGpu(res) && <Chart title="GPU VRAM free" lines={VRAM} data={data} format={gb} windowMs={rangeMs(range)} />}
-          <Chart title="Disk I/O" lines={IO} data={data} format={rate} windowMs={rangeMs(range)} />
+          <Chart title="Process CPU (% of one core)" lines={PROCESS_CPU} {...axes('percent', pct)} />
+          <Chart title="Host CPU (% of all cores)" lines={HOST_CPU} {...axes('percent', pct)} />
+          <Chart title="Memory" lines={MEMORY} {...axes('amount', mb)} />
+          {hasGpu(res) && <Chart title="GPU VRAM free" lines={VRAM} {...axes('amount', gb)} />}
+          <Chart title="Disk I/O" lines={IO} {...axes('amount', rate)} />
         </div>
       </section>
 
@@ -329,6 +340,14 @@ export function AgentPage({ agentId }: { agentId: string }) {
                 old={old('gpu_vram_available_gb', 'gpu_vram_total_gb')}
                 now={now}
               />
+              {(res.net_rx_bps !== undefined || res.net_tx_bps !== undefined) && (
+                <KV
+                  k="Host network"
+                  v={`${formatRate(res.net_rx_bps)} in · ${formatRate(res.net_tx_bps)} out`}
+                  old={old('net_rx_bps', 'net_tx_bps')}
+                  now={now}
+                />
+              )}
               {extraResources(res).map(([k, v]) => (
                 <KV key={k} k={k} v={formatValue(v, 200)} old={old(k)} now={now} />
               ))}

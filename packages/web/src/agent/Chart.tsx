@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { xRange, yRange, type YKind } from './axis.js';
 import { hasValues, type Figure, type SeriesData } from './series.js';
 
 export interface ChartLine {
@@ -27,6 +28,8 @@ export function Chart({
   data,
   format,
   windowMs,
+  yKind,
+  startMs,
 }: {
   title: string;
   lines: ChartLine[];
@@ -34,11 +37,17 @@ export function Chart({
   format: (v: number) => string;
   /** The range picked (15 min, 1 h …): the x axis always spans it up to now, however few samples there are. */
   windowMs: number;
+  /** Percentages keep a 0–100 axis at least; every chart's axis starts at 0. */
+  yKind: YKind;
+  /** When the agent registered: the x axis does not reach back before it. */
+  startMs?: number | null | undefined;
 }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const windowS = useRef(windowMs / 1000);
   windowS.current = windowMs / 1000;
+  const startS = useRef<number | null>(null);
+  startS.current = typeof startMs === 'number' ? startMs / 1000 : null;
   const [theme, setTheme] = useState(0);
   const empty = !hasValues(
     data,
@@ -68,11 +77,9 @@ export function Chart({
       scales: {
         x: {
           time: true,
-          range: (_u, _min, max) => {
-            const end = Math.max(Date.now() / 1000, max ?? 0);
-            return [end - windowS.current, end];
-          },
+          range: (_u, min, max) => xRange(Date.now() / 1000, { min, max }, windowS.current, startS.current),
         },
+        y: { range: (_u, _min, max) => yRange(yKind, max) },
       },
       axes: [axis, { ...axis, size: 84, values: (_u, splits) => splits.map((v) => (v === null ? '' : format(v))) }],
       series: [
@@ -97,14 +104,14 @@ export function Chart({
       plot.current = null;
     };
     // Built once per theme (colours are read at creation); data flows in through the effect below.
-  }, [theme, lines, format]);
+  }, [theme, lines, format, yKind]);
 
   useEffect(() => {
     plot.current?.setData(toAligned(data, lines));
   }, [data, lines, windowMs]);
 
   return (
-    <figure className="chart" data-points={data.t.length} data-figures={lines.map((l) => l.figure).join(' ')}>
+    <figure className="chart" data-y={yKind} data-points={data.t.length} data-figures={lines.map((l) => l.figure).join(' ')}>
       <figcaption>{title}</figcaption>
       <div className="chart-box" ref={box} />
       {empty && <div className="chart-empty">No samples in this range</div>}

@@ -30,6 +30,7 @@ export function staleSince(
 const SHOWN = new Set([
   'cpu_percent', 'cpu_cores_physical', 'cpu_cores_available', 'cpu_load_1min', 'cpu_load_5min', 'memory_percent',
   'memory_available_gb', 'gpu_vram_total_gb', 'gpu_vram_available_gb', 'gpu_type', 'gpus', 'gpu_process_vram_gb',
+  'net_rx_bps', 'net_tx_bps',
 ]); // prettier-ignore
 
 /** Fields the agent sent that the hub has no name for (the seed's dict is open-ended), sorted by name. */

@@ -56,11 +56,17 @@ function Report({ report }: { report: StorageReport }) {
         </div>
         <div className="card">
           <div className="card-label">At full retention</div>
-          <div className="card-value">{formatBytes(r.projected_total_bytes)}</div>
-          <div className="card-detail">
-            {r.unprojected_tables.length > 0
-              ? `plus ${r.unprojected_tables.join(', ')} (kept forever or unsized)`
-              : 'every table projected'}
+          <div className="card-value" data-testid="storage-projected">
+            {r.projected_total_bytes === null
+              ? 'Not enough data yet'
+              : `${r.projection.status === 'partial' ? '≥ ' : ''}${formatBytes(r.projected_total_bytes)}`}
+          </div>
+          <div className="card-detail" title={r.projection.method}>
+            {r.projection.not_enough_data.length > 0
+              ? `rate not measured yet: ${r.projection.not_enough_data.join(', ')}`
+              : r.unprojected_tables.length > 0
+                ? `plus ${r.unprojected_tables.join(', ')} (kept forever or unsized)`
+                : 'every table projected'}
           </div>
         </div>
         {r.sqlite && (
@@ -103,6 +109,7 @@ function Report({ report }: { report: StorageReport }) {
               ))}
           </tbody>
         </table>
+        <p className="muted small">{r.projection.method}</p>
       </section>
     </>
   );
@@ -121,7 +128,7 @@ function Row({ t }: { t: TableReport }) {
       <td className="numeric">{formatBytes(t.bytes)}</td>
       <td className="numeric">{days(t.retention_days)}</td>
       <td className="numeric">{formatCount(t.rows_per_day)}</td>
-      <td className="numeric">{formatBytes(t.projected_bytes)}</td>
+      <td className="numeric">{t.projection === 'not_enough_data' ? 'not enough data yet' : formatBytes(t.projected_bytes)}</td>
     </tr>
   );
 }
