@@ -333,6 +333,34 @@ describe('webhook URLs in answers', () => {
   });
 });
 
+describe('webhook test send', () => {
+  test('a test send reaches the receiver once with a test payload and reports what it answered; nothing is logged as a delivery', async () => {
+    const receiver = await startReceiver();
+    try {
+      await withHub('sqlite', FLAGS, async (hub) => {
+        const created = await hub.call('POST', '/api/v1/webhooks', { url: receiver.url });
+        const id = created.body.webhook.id as number;
+        const sent = await hub.call('POST', `/api/v1/webhooks/${id}/test`);
+        assert.equal(sent.status, 200);
+        assert.deepEqual(sent.body, { delivered: true, status_code: 200, error: null });
+        assert.equal(receiver.requests.length, 1);
+        const got = receiver.requests[0];
+        assert.equal(got?.body.event, 'test');
+        assert.equal(got?.headers['x-vigil-delivery-id'], got?.body.delivery_id);
+        assert.equal((await hub.call('GET', `/api/v1/webhooks/${id}/deliveries`)).body.deliveries.length, 0);
+
+        receiver.failFirst = 99;
+        const failed = await hub.call('POST', `/api/v1/webhooks/${id}/test`);
+        assert.deepEqual(failed.body, { delivered: false, status_code: 500, error: 'HTTP 500' });
+        assert.equal(receiver.requests.length, 2, 'a test send is never retried');
+        assert.equal((await hub.call('POST', '/api/v1/webhooks/9999/test')).body.error.code, 'VIGIL_WEBHOOK_NOT_FOUND');
+      });
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
 describe('I5: webhook targets', () => {
   const targets = ['http://169.254.169.254/', 'http://localhost:1/', 'file:///etc/passwd', 'ftp://x'];
 

@@ -260,6 +260,9 @@ describe('alerts on the dashboard, in Chromium', { skip }, () => {
       const row = page.locator('tr[data-webhook-id]:has-text("e2e receiver")');
       await row.waitFor();
       assert.doesNotMatch((await row.textContent()) ?? '', /secret-path/, 'the URL is shown redacted');
+      await row.locator('button:has-text("Send test")').click();
+      await row.locator('[data-testid=webhook-test]:has-text("Test delivered (HTTP 200)")').waitFor();
+      assert.equal((received.shift() as { event?: string } | undefined)?.event, 'test', 'the receiver got the test payload');
 
       await register('al-3');
       const rule = await api('POST', '/api/v1/alert-rules', {

@@ -267,7 +267,11 @@ export const alertRoutes: Routes = (app, { db, writer, clock, alerts }) => {
       const hook = await getWebhook(db, req.params.webhookId);
       if (!hook) throw new VigilError('VIGIL_WEBHOOK_NOT_FOUND');
       const deliveryId = `test-${hook.id}-${clock.now()}`;
-      const body = JSON.stringify({ text: '[TEST] Vigil: this webhook receives alert notifications', event: 'test', delivery_id: deliveryId });
+      const body = JSON.stringify({
+        text: '[TEST] Vigil: this webhook receives alert notifications',
+        event: 'test',
+        delivery_id: deliveryId,
+      });
       const outcome = await postJson(hook.url, body, {
         timeoutMs: TEST_SEND_TIMEOUT_MS,
         allowPrivate: alerts.allowPrivateWebhooks,

@@ -105,7 +105,24 @@ export function WebhooksTab() {
   );
 }
 
+interface TestResult {
+  delivered: boolean;
+  status_code: number | null;
+  error: string | null;
+}
+
 function WebhookRow({ w, open, onToggle, onDelete }: { w: Webhook; open: boolean; onToggle: () => void; onDelete: () => void }) {
+  const { api } = useServices();
+  const [test, setTest] = useState<string | null>(null);
+  const sendTest = async () => {
+    setTest('Sending…');
+    try {
+      const r = await api.post<TestResult>(`/api/v1/webhooks/${w.id}/test`, {});
+      setTest(r.delivered ? `Test delivered (HTTP ${r.status_code})` : `Test failed: ${r.error ?? 'no answer'}`);
+    } catch (err) {
+      setTest(`Test failed: ${problemText(err)}`);
+    }
+  };
   return (
     <>
       <tr data-webhook-id={w.id}>
@@ -116,10 +133,18 @@ function WebhookRow({ w, open, onToggle, onDelete }: { w: Webhook; open: boolean
             <button type="button" className="button small" aria-expanded={open} onClick={onToggle}>
               Delivery log
             </button>
+            <button type="button" className="button small" onClick={() => void sendTest()}>
+              Send test
+            </button>
             <button type="button" className="button small danger" onClick={onDelete}>
               Delete
             </button>
           </div>
+          {test && (
+            <p className="muted small" role="status" data-testid="webhook-test">
+              {test}
+            </p>
+          )}
         </td>
       </tr>
       {open && (
