@@ -553,6 +553,8 @@ function baseBodies(now: number): Record<string, { base: Record<string, unknown>
     },
     // No body schema, and the alert does not exist (404).
     'POST /api/v1/alerts/{alertId}/ack': { base: { note: 'fuzz' } },
+    // No body schema, and the webhook does not exist (404): the fuzz never sends a real test.
+    'POST /api/v1/webhooks/{webhookId}/test': { base: { note: 'fuzz' } },
     // One of rule_id and agent_id, and one of until and duration_seconds, are required together.
     'POST /api/v1/silences': {
       base: { agent_id: FUZZ_AGENT, duration_seconds: 3600, comment: 'fuzz' },
@@ -584,6 +586,7 @@ function bodyRoutes(hub: TestHub): BodyRoute[] {
           .replace('{agentId}', FUZZ_AGENT)
           .replace('{errorId}', String(MISSING_ERROR_ID))
           .replace('{alertId}', String(MISSING_ERROR_ID))
+          .replace('{webhookId}', String(MISSING_ERROR_ID))
           .replace('{ruleId}', '1'),
         schema: op.requestBody?.content?.['application/json']?.schema,
         base: entry.base,

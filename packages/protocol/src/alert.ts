@@ -46,6 +46,8 @@ export const ALERT_METRICS = [
   'resources.gpu_vram_total_gb',
   'resources.gpu_vram_available_gb',
   'resources.gpu_process_vram_gb',
+  'resources.net_rx_bps',
+  'resources.net_tx_bps',
   'metrics.memory_mb',
   'metrics.message_count',
   'metrics.cpu_percent',

@@ -27,6 +27,8 @@ const METRICS: Record<AlertMetric, true> = {
   'resources.gpu_vram_total_gb': true,
   'resources.gpu_vram_available_gb': true,
   'resources.gpu_process_vram_gb': true,
+  'resources.net_rx_bps': true,
+  'resources.net_tx_bps': true,
   'metrics.memory_mb': true,
   'metrics.message_count': true,
   'metrics.cpu_percent': true,
