@@ -244,10 +244,13 @@ for (const dialect of DIALECTS) {
         clock.advance(1_000);
         await register(hub, 'big-1');
         await ok(hub, 'POST', '/api/v1/agents/big-1/heartbeat', { status: 'online' });
-        let steps = 1;
-        for (let done = false; !done; steps++)
-          done = (await hub.writer.submitOne({ kind: 'purge_agent_history', agentId: 'big-1', limit: 3 })).done;
-        assert.ok(steps >= 3, `several bounded steps (${steps})`);
+        // Every step stays within its bound. How many steps remain depends on whether the start's
+        // retention pass (which also finishes removals) got to this agent first, so it is not counted.
+        for (let done = false; !done;) {
+          const step = await hub.writer.submitOne({ kind: 'purge_agent_history', agentId: 'big-1', limit: 3 });
+          assert.ok(step.deleted <= 3, `a step deleted ${step.deleted} rows, over its bound of 3`);
+          done = step.done;
+        }
         const rows = await historyRows(hub, 'big-1');
         assert.equal(rows.agent_metrics, 1, 'the heartbeat sent after it came back');
         assert.equal(rows.agent_events, 1, 'its new "registered" event');
