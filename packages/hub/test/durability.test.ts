@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import pg from 'pg';
@@ -14,7 +13,7 @@ import { createLogger, startHub } from '../src/main.js';
 import { SqliteDb } from '../src/store/sqlite-db.js';
 import { ADMIN_TOKEN, startTestHub, type TestHub } from './support/hub.js';
 import { postgresUnavailable, tempDir } from './support/stores.js';
-import { VIGIL } from './support/cli.js';
+import { spawnHub, type HubProcess } from './support/hub-process.js';
 
 /**
  * Group D of RELIABILITY.md: D7 (the durability setting is real), D2-lite (PostgreSQL
@@ -26,51 +25,6 @@ import { VIGIL } from './support/cli.js';
 const AUTH = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
 
 // ---------------------------------------------------------------- real hub processes
-
-interface HubProcess {
-  child: ChildProcess;
-  url: string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  output(): string;
-}
-
-const children = new Set<ChildProcess>();
-after(() => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
-
-/** Spawns `vigil server` (argv array, no shell) and resolves once it prints its URL. */
-async function spawnHub(dataDir: string, env: NodeJS.ProcessEnv = {}): Promise<HubProcess> {
-  const args = [VIGIL, 'server', '--port', '0', '--data-dir', dataDir, '--admin-token', ADMIN_TOKEN, '--log-level', 'warn'];
-  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => {
-      children.delete(child);
-      resolve({ code, signal });
-    }),
-  );
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`hub did not start in 10 s:\n${out}`)), 10_000);
-    const onData = () => {
-      const m = /Vigil hub listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        child.stdout?.off('data', onData);
-        resolve(m[1] as string);
-      }
-    };
-    child.stdout?.on('data', onData);
-    void exited.then(({ code, signal }) => {
-      clearTimeout(timer);
-      reject(new Error(`hub exited (${code ?? signal}) before listening:\n${out}`));
-    });
-  });
-  return { child, url, exited, output: () => out };
-}
 
 /** Resolves with the exit once it comes, or kills the process and fails after `ms`. */
 async function exitWithin(hub: HubProcess, ms: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }> {
@@ -339,7 +293,7 @@ describe('D7: the durability setting is real', () => {
       } finally {
         await hub.stop();
       }
-      const proc = await spawnHub(dir.path, { VIGIL_SQLITE_SYNCHRONOUS: 'normal' });
+      const proc = await spawnHub(dir.path, [], { VIGIL_SQLITE_SYNCHRONOUS: 'normal' });
       try {
         const h = await call(proc.url, 'GET', '/healthz');
         assert.equal(h.body.store.durability.level, 'degraded');
