@@ -8,7 +8,7 @@ import { startTestHub, type TestHub } from './support/hub.js';
 import { DIALECTS, postgresUnavailable } from './support/stores.js';
 
 /**
- * O1 and O2: the route inventory (every route public by name or closed without credentials, and
+ * docs/reliability.md O1 and O2: the route inventory (every route public by name or closed without credentials, and
  * documented) and resource consumption (page caps, range caps, no N+1 on the fleet overview).
  */
 
