@@ -39,6 +39,7 @@ function comments(text: string): { line: number; text: string }[] {
 function markdownFiles(): string[] {
   return [
     'README.md',
+    'bench/RESULTS.md',
     ...readdirSync(join(root, 'docs'), { recursive: true, encoding: 'utf8' })
       .filter((f) => f.endsWith('.md'))
       .map((f) => `docs/${f}`),
