@@ -7,8 +7,8 @@ const JSON_OPTION = { json: { type: 'boolean' } } as const;
 /** The end of every API command's --help: how it finds the hub, and what its exit code means. */
 export function apiHelp(): string {
   return `
-Options (flag, environment variable, meaning):
-  --json                     Print the hub's answer as JSON, for scripts, instead of a table
+--json prints the hub's answer as JSON, for scripts, instead of a table.
+Where the hub is and what key to send (flag, environment variable, meaning):
 ${settingsHelp(CLIENT_SETTINGS)}
 
 Exit codes: 0 done; 1 the hub answered an error (printed as CODE: message); 2 wrong usage or settings;
