@@ -112,6 +112,7 @@ test('vigil agent ID prints one agent; an unknown one exits 1 with the hub error
   assert.match(r.stdout, /^agent: +gpu-1$/m);
   assert.match(r.stdout, /^pool: +gpu$/m);
   assert.match(r.stdout, /^gpu: +20\/24 GB free$/m);
+  assert.match(r.stdout, /^host: +CPU 92\.5%, cores free 12, memory free 48 GB$/m, 'only the figures it reported');
   const json = JSON.parse((await vigil(['agent', 'cpu-1', '--json'], env)).stdout) as { agent_id: string; llm_totals: { calls: number } };
   assert.equal(json.agent_id, 'cpu-1');
   assert.equal(json.llm_totals.calls, 1);
@@ -268,4 +269,21 @@ test("each API command's --help is its own: its usage line, the client settings 
       cmd,
     );
   }
+});
+
+test('vigil agents reads every page: a fleet larger than one page (500) is listed whole', async () => {
+  const ids = Array.from({ length: 503 }, (_, i) => `bulk-${String(i).padStart(3, '0')}`);
+  for (let i = 0; i < ids.length; i += 50) {
+    await Promise.all(
+      ids.slice(i, i + 50).map((id) => call('POST', '/api/v1/agents', { agent_id: id, name: id, agent_type: 'bulk', pool_name: 'bulk' })),
+    );
+  }
+  const r = await vigil(['agents', '--pool', 'bulk', '--json'], env);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(
+    (JSON.parse(r.stdout) as { agent_id: string }[]).map((a) => a.agent_id),
+    ids,
+  );
+  const table = await vigil(['agents', '--pool', 'bulk'], env);
+  assert.equal(table.stdout.trimEnd().split('\n').length, 1 + ids.length);
 });

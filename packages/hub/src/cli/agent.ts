@@ -60,8 +60,23 @@ VIGIL_AGENT_NOT_FOUND.
         ['capabilities', a.capabilities.join(', ') || '-'],
         ['last heartbeat', `${ago(a.last_heartbeat_at, now)} (every ${a.heartbeat_interval_s} s)`],
         ['registered', ago(a.registered_at, now)],
-        ['process', `CPU ${num(a.cpu_percent)}%, memory ${num(a.memory_mb, 0)} MB, ${num(a.message_count, 0)} messages`],
-        ['host', `CPU ${num(r.cpu_percent)}% of ${num(r.cpu_cores_available)} cores, memory ${num(r.memory_percent)}% used`],
+        [
+          'agent figures',
+          known([
+            ['CPU', a.cpu_percent, '%'],
+            ['memory', a.memory_mb, ' MB'],
+            ['messages', a.message_count, ''],
+          ]),
+        ],
+        [
+          'host',
+          known([
+            ['CPU', r.cpu_percent, '%'],
+            ['cores free', r.cpu_cores_available, ''],
+            ['memory used', r.memory_percent, '%'],
+            ['memory free', r.memory_available_gb, ' GB'],
+          ]),
+        ],
         [
           'gpu',
           r.gpu_vram_total_gb === undefined
@@ -76,3 +91,9 @@ VIGIL_AGENT_NOT_FOUND.
     return 0;
   },
 });
+
+/** `CPU 12.5%, memory 300 MB`: the figures the agent reported, leaving out those it did not ('-' for none). */
+function known(figures: [string, number | null | undefined, string][]): string {
+  const shown = figures.filter(([, value]) => value !== null && value !== undefined);
+  return shown.map(([label, value, unit]) => `${label} ${num(value)}${unit}`).join(', ') || '-';
+}
