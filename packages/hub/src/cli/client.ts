@@ -28,7 +28,7 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 export type Query = Record<string, string | number | boolean | undefined>;
 
-/** Reads the hub's HTTP API as the terminal commands need it: GET with a bearer key, JSON back. */
+/** The hub's HTTP API as the terminal commands need it: a bearer key, JSON both ways. */
 export class HubClient {
   private constructor(
     readonly url: string,
@@ -57,14 +57,23 @@ export class HubClient {
     return new HubClient(config.url, token);
   }
 
-  async get<T>(path: string, query: Query = {}): Promise<T> {
+  get<T>(path: string, query: Query = {}): Promise<T> {
+    return this.request<T>('GET', path, { query });
+  }
+
+  /** One request; `body` is sent as JSON. Resolves with the parsed answer of a 2xx, else throws HubError or HubUnreachable. */
+  async request<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, opts: { query?: Query; body?: unknown } = {}): Promise<T> {
     const url = new URL(this.url + path);
-    for (const [name, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(name, String(value));
+    for (const [name, value] of Object.entries(opts.query ?? {})) if (value !== undefined) url.searchParams.set(name, String(value));
+    const headers: Record<string, string> = { authorization: `Bearer ${this.key}`, accept: 'application/json' };
+    if (opts.body !== undefined) headers['content-type'] = 'application/json';
     let res: Response;
     let text: string;
     try {
       res = await fetch(url, {
-        headers: { authorization: `Bearer ${this.key}`, accept: 'application/json' },
+        method,
+        headers,
+        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
       text = await res.text();
