@@ -106,16 +106,26 @@ async function main(argv: string[]): Promise<number> {
   return command.run(rest, { env: process.env, stdout: process.stdout, stderr: process.stderr, cwd: process.cwd() });
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    const usageError =
-      err instanceof ConfigError ||
-      err instanceof UsageError ||
-      err instanceof RunUsageError ||
-      (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    process.stderr.write(`vigil: ${err instanceof Error ? err.message : String(err)}\n`);
-    // A command's own failures say their exit code (the API client: 1 for an error answer, 3 for no answer).
-    process.exit(usageError ? EXIT.usage : ((err as { exitCode?: number }).exitCode ?? EXIT.failed));
-  },
-);
+/**
+ * Exits once stdout and stderr are written out: on a pipe they are asynchronous, and exiting at once
+ * would cut a long answer (`vigil agents --json | jq`) short.
+ */
+function exit(code: number): void {
+  let pending = 2;
+  const done = () => {
+    if (--pending === 0) process.exit(code);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}
+
+main(process.argv.slice(2)).then(exit, (err: unknown) => {
+  const usageError =
+    err instanceof ConfigError ||
+    err instanceof UsageError ||
+    err instanceof RunUsageError ||
+    (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+  process.stderr.write(`vigil: ${err instanceof Error ? err.message : String(err)}\n`);
+  // A command's own failures say their exit code (the API client: 1 for an error answer, 3 for no answer).
+  exit(usageError ? EXIT.usage : ((err as { exitCode?: number }).exitCode ?? EXIT.failed));
+});
