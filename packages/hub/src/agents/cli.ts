@@ -1,5 +1,5 @@
 import { AgentId } from '@vigil/protocol';
-import { ConfigError, parseCommandLine, STORE_SETTINGS } from '../config/config.js';
+import { ConfigError, parseCommandLine, settingsHelp, STORE_SETTINGS } from '../config/config.js';
 import { deleteAgent, purgeAgentHistory, updateAgent, type AgentPatch } from '../store/retire.js';
 import { openStore } from '../store/open.js';
 
@@ -16,7 +16,8 @@ A deleted agent leaves the dashboard and every list. Only a pool key or the admi
 it again (it then comes back as a new agent); its own agent key is refused (VIGIL_AGENT_DELETED).
 A running hub applies pauses and deletions made here within its alert timer (5 s); the API
 (DELETE or PATCH /api/v1/agents/ID) applies them at once and tells webhooks of the alerts they end.
-These actions work on the database: --data-dir, --db and --sqlite-synchronous find it, as for vigil server.
+These actions work on the database, found by these options (flag, environment variable, meaning):
+${settingsHelp(STORE_SETTINGS)}
 `;
 
 /** The API's own rule for agent ids (packages/protocol), so the CLI refuses what the API would. */

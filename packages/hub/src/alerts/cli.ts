@@ -1,5 +1,5 @@
 import type { AlertRule, AlertRuleInput } from '@vigil/protocol';
-import { ConfigError, parseCommandLine, STORE_SETTINGS } from '../config/config.js';
+import { ConfigError, parseCommandLine, settingsHelp, STORE_SETTINGS } from '../config/config.js';
 import { deleteRule, getRule, insertRule, listRules } from '../store/alert-rules.js';
 import { openStore } from '../store/open.js';
 import { ruleProblem } from './rules-file.js';
@@ -13,7 +13,8 @@ vigil alerts rules rm ID|NAME [options]
 cost_usd and tokens.input|output|cache_read|cache_creation|total sum the LLM calls of the last
 --window seconds, per agent or (--group-by pool) per pool.
 Rules written here take effect in a running hub within its alert timer (5 s).
-These commands work on the database: --data-dir, --db and --sqlite-synchronous find it, as for vigil server.
+These commands work on the database, found by these options (flag, environment variable, meaning):
+${settingsHelp(STORE_SETTINGS)}
 `;
 
 const RULE_FLAGS = {
