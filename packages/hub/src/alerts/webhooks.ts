@@ -4,7 +4,7 @@ import type { Clock } from '../clock.js';
 import type { Writer } from '../ingest/writer.js';
 import type { SqlExecutor } from '../store/db.js';
 import { unfinishedDeliveries, type DeliveryStatus, type QueuedDelivery } from '../store/webhooks.js';
-import { submitAlertAction } from './commands.js';
+import { submitAlertAction } from './submit.js';
 import type { Notifier } from './engine.js';
 import { BlockedTargetError, checkWebhookUrl, guardedLookup } from './webhook-target.js';
 

@@ -1,5 +1,6 @@
 import { resolve, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isPostgresUrl } from '../store/db-target.js';
 
 /**
  * Every setting of `vigil server`: its flag, its environment variable, its default and why.
@@ -486,10 +487,6 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
 
 /** Where `npm run build` writes the dashboard, found from this file's place in the compiled hub. */
 const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../../../web/dist/public', import.meta.url));
-
-export function isPostgresUrl(db: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(db);
-}
 
 function parseFlags(argv: readonly string[]): Map<string, string> {
   const known = new Set(Object.values(SETTINGS).map((s) => s.flag));

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isPostgresUrl } from '../config/config.js';
+import { isPostgresUrl } from './db-target.js';
 import type { Db } from './db.js';
 import { openStore, type OpenOptions } from './open.js';
 
