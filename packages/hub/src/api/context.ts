@@ -24,6 +24,17 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal;
   }
+  interface FastifyInstance {
+    /** Every route as it was registered, HEAD twins of GET routes included (the route inventory tests read it). */
+    registeredRoutes: readonly RegisteredRoute[];
+  }
+}
+
+export interface RegisteredRoute {
+  method: string;
+  /** The pattern, prefix included (`/api/v1/agents/:agentId`). */
+  url: string;
+  access: Access | undefined;
 }
 
 /** What the alert routes need beyond the store and the writer. */
