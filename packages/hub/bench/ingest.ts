@@ -741,7 +741,7 @@ if (process.argv[2] === '--child') {
       process.exit(code);
     });
   }
-  main()
+  void main()
     .then(
       (code) => code,
       (err: unknown) => {

@@ -5,10 +5,10 @@ import { FailureThrottle } from './auth/failure-throttle.js';
 import { loadAdminToken } from './auth/secrets.js';
 import { Sessions } from './auth/sessions.js';
 import { systemClock, type Clock } from './clock.js';
-import { isPostgresUrl, type Config } from './config/config.js';
+import type { Config } from './config/config.js';
+import { isPostgresUrl } from './store/db-target.js';
 import { buildApp } from './api/app.js';
 import type { App } from './api/context.js';
-import type { CommandResult } from './ingest/commands.js';
 import { Writer } from './ingest/writer.js';
 import { HostMetricsJob } from './jobs/host-metrics.js';
 import { LocalPidSampler } from './jobs/local-pids.js';
@@ -21,7 +21,7 @@ import { RollupJob } from './jobs/rollups.js';
 import type { Db } from './store/db.js';
 import { openStoreWhenReachable } from './store/open-when-reachable.js';
 import { listenWhileWaiting, type WaitingServer } from './api/waiting-server.js';
-import { submitAlertAction } from './alerts/commands.js';
+import { submitAlertAction } from './alerts/submit.js';
 import { AlertEngine } from './alerts/engine.js';
 import { loadRulesFile } from './alerts/rules-file.js';
 import { WebhookNotifier } from './alerts/webhooks.js';
@@ -182,7 +182,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
       batchMaxItems: config.batchMaxItems,
       batchMaxDelayMs: config.batchMaxDelayMs,
       deadlineMs: config.writeDeadlineMs,
-      onCommitted: (commands, results) => bus.publish(commands.flatMap((cmd, i) => messagesFor(cmd, results[i] as CommandResult))),
+      onCommitted: (committed) => bus.publish(committed.flatMap(messagesFor)),
       onBatch: (commands, seconds, ok) => metrics.batchCommitted(commands, seconds, ok),
     },
     log,

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { request } from 'undici';
 import { systemClock } from '../src/clock.js';
 import { ERRORS } from '../src/errors.js';
+import { routeInventory } from './support/routes.js';
 import { ADMIN_TOKEN, startTestHub, type TestHub } from './support/hub.js';
 import { DIALECTS, postgresUnavailable, storeTarget, tempDir, type Dialect } from './support/stores.js';
 import { VIGIL } from './support/cli.js';
@@ -18,22 +19,6 @@ import { VIGIL } from './support/cli.js';
 const PUBLIC_ALLOWLIST = new Set(['GET /healthz', 'GET /readyz', 'GET /', 'GET /*', 'GET /api/v1/openapi.json', 'POST /api/v1/session']);
 const FORBIDDEN_BODY = { error: { code: 'VIGIL_FORBIDDEN', message: ERRORS.VIGIL_FORBIDDEN.message } };
 const UNAUTHORIZED_BODY = { error: { code: 'VIGIL_UNAUTHORIZED', message: ERRORS.VIGIL_UNAUTHORIZED.message } };
-
-/** Every registered route except HEAD twins, read from Fastify's router (see routes.test.ts, O1). */
-function routeInventory(hub: TestHub): { method: string; url: string }[] {
-  const prefixes: string[] = [];
-  const routes: { method: string; url: string }[] = [];
-  for (const line of hub.app.printRoutes({ commonPrefix: false }).split('\n')) {
-    const m = /^((?:[│ ] {3})*)[└├]── (.+?)(?: \(([A-Z, ]+)\))?$/.exec(line);
-    if (!m) continue;
-    const depth = (m[1] as string).length / 4;
-    prefixes[depth] = (prefixes[depth - 1] ?? '') + (m[2] as string);
-    for (const method of (m[3] ?? '').split(', ').filter(Boolean)) {
-      if (method !== 'HEAD') routes.push({ method, url: prefixes[depth] as string });
-    }
-  }
-  return routes;
-}
 
 function concrete(url: string): string {
   return url.replace(':agentId', 'a-agent').replace(':errorId', '1').replace(':keyId', 'key_000000000000');

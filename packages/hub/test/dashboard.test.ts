@@ -21,6 +21,7 @@ declare const document: any;
 declare const localStorage: any;
 declare const sessionStorage: any;
 declare const getComputedStyle: any;
+declare const MutationObserver: any;
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const ARTIFACTS = `${ROOT}test-artifacts/`;
@@ -144,12 +145,37 @@ describe('the dashboard in Chromium', { skip }, () => {
 
   test('after the live feed drops, the page reconnects and catches up on what it missed', async () => {
     const page = await newPage();
+    // The page's own WebSockets, as the browser sees them: the drop must close one and the reconnect open another.
+    const sockets: { closed: boolean }[] = [];
+    page.on('websocket', (ws) => {
+      const s = { closed: false };
+      sockets.push(s);
+      ws.on('close', () => (s.closed = true));
+    });
     await signIn(page);
     await page.fill('input[type=search]', 'e2e-missed');
-    for (const client of hub.app.websocketServer.clients) client.terminate();
-    await register('e2e-missed-1');
-    await page.waitForSelector('.connection[data-state="reconnecting"]', { timeout: 2000 }).catch(() => undefined);
     await page.waitForSelector('.connection[data-state="live"]');
+    assert.deepEqual(sockets, [{ closed: false }], 'one live socket before the drop');
+    // Every state the badge shows from here on: a reconnect quicker than a poll still leaves its trace.
+    await page.evaluate(() => {
+      window.__states = [];
+      new MutationObserver(() => window.__states.push(document.querySelector('.connection')?.getAttribute('data-state'))).observe(
+        document.body,
+        { subtree: true, childList: true, attributes: true, attributeFilter: ['data-state'] },
+      );
+    });
+    const before = [...hub.app.websocketServer.clients];
+    assert.ok(before.length >= 1, 'the hub holds the page socket');
+    for (const client of before) client.terminate();
+    await register('e2e-missed-1');
+    await page.waitForFunction(() => window.__states.includes('reconnecting') && window.__states.at(-1) === 'live');
+    assert.equal(sockets[0]?.closed, true, 'the first socket dropped');
+    assert.equal(sockets.length, 2, 'a second socket was opened');
+    assert.equal(sockets[1]?.closed, false);
+    assert.ok(
+      [...hub.app.websocketServer.clients].some((c) => !before.includes(c)),
+      'the hub holds a new socket, not one it had before the drop',
+    );
     await page.locator('[data-agent-id="e2e-missed-1"]').waitFor();
   });
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ManualClock } from '../src/clock.js';
+import { assertErrorShape } from './support/error-shape.js';
 import { startTestHub, type TestHub } from './support/hub.js';
 import { DIALECTS, postgresUnavailable, storeTarget, tempDir, type Dialect } from './support/stores.js';
 
@@ -45,13 +46,6 @@ async function events(hub: TestHub, agentId: string, type?: string): Promise<any
 
 async function heartbeat(hub: TestHub, agentId: string, extra: Record<string, unknown> = {}) {
   return hub.call('POST', `/api/v1/agents/${agentId}/heartbeat`, { status: 'online', ...extra });
-}
-
-function assertErrorShape(r: { status: number; body: any; headers: Record<string, unknown> }, status: number, code: string): void {
-  assert.equal(r.status, status, JSON.stringify(r.body));
-  assert.match(String(r.headers['content-type']), /^application\/json/);
-  assert.equal(r.body.error.code, code);
-  assert.equal(typeof r.body.error.message, 'string');
 }
 
 for (const dialect of DIALECTS) {
@@ -279,17 +273,21 @@ for (const dialect of DIALECTS) {
             timestamp: tooFar,
             event_id: 'ts-future',
           }),
-          422,
+          'a future event',
           'VIGIL_TIMESTAMP_IN_FUTURE',
         );
         assertErrorShape(
           await hub.call('POST', '/api/v1/agents/ts-1/errors', { error_type: 'E', message: 'future', timestamp: now + HOUR }),
-          422,
+          'a future error',
           'VIGIL_TIMESTAMP_IN_FUTURE',
         );
         const before = (await agent(hub, 'ts-1')).last_heartbeat_at;
         clock.advance(1_000);
-        assertErrorShape(await heartbeat(hub, 'ts-1', { timestamp: clock.now() + HOUR }), 422, 'VIGIL_TIMESTAMP_IN_FUTURE');
+        assertErrorShape(
+          await heartbeat(hub, 'ts-1', { timestamp: clock.now() + HOUR }),
+          'a future heartbeat',
+          'VIGIL_TIMESTAMP_IN_FUTURE',
+        );
         assert.equal((await agent(hub, 'ts-1')).last_heartbeat_at, before, 'a refused heartbeat is not a sign of life');
         assert.equal((await events(hub, 'ts-1')).filter((e) => e.event_id === 'ts-future').length, 0, 'the refused event is not stored');
 

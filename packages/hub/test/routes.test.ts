@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
-import { ERRORS } from '../src/errors.js';
 import { MAX_PAGE } from '../src/api/paging.js';
 import { MAX_RANGE_MS } from '../src/api/records.js';
+import { assertErrorShape } from './support/error-shape.js';
 import { startTestHub, type TestHub } from './support/hub.js';
+import { routeInventory, routeKeys } from './support/routes.js';
 import { DIALECTS, postgresUnavailable } from './support/stores.js';
 
 /**
@@ -21,34 +22,6 @@ const UNDOCUMENTED = new Set(['GET /', 'GET /*', 'GET /api/v1/openapi.json']);
 /** WebSocket routes: @fastify/websocket hides them from OpenAPI, which cannot describe them; docs/api.md lists them. */
 const WEBSOCKETS = new Set(['GET /api/v1/live']);
 
-interface Route {
-  method: string;
-  url: string;
-}
-
-/**
- * Every registered route, read from Fastify's own router (`printRoutes`), so a route added without
- * an OpenAPI entry is still found. HEAD routes Fastify adds for each GET are folded into the GET.
- */
-function routeInventory(hub: TestHub): Route[] {
-  const tree = hub.app.printRoutes({ commonPrefix: false });
-  const prefixes: string[] = [];
-  const routes: Route[] = [];
-  for (const line of tree.split('\n')) {
-    if (line.trim() === '') continue;
-    const m = /^((?:[│ ] {3})*)[└├]── (.+?)(?: \(([A-Z, ]+)\))?$/.exec(line);
-    assert.ok(m, `unparsed printRoutes line ${JSON.stringify(line)}`);
-    const depth = (m[1] as string).length / 4;
-    const url = (prefixes[depth - 1] ?? '') + (m[2] as string);
-    prefixes[depth] = url;
-    prefixes.length = depth + 1;
-    for (const method of (m[3] ?? '').split(', ').filter(Boolean)) {
-      if (method !== 'HEAD') routes.push({ method, url });
-    }
-  }
-  return routes;
-}
-
 /** A concrete URL for a route pattern: syntactically valid ids that name nothing. */
 function concrete(url: string): string {
   return url
@@ -56,14 +29,6 @@ function concrete(url: string): string {
     .replace(':agentId', 'inventory-agent')
     .replace(':errorId', '424242')
     .replace(':keyId', 'key_000000000000');
-}
-
-function assertErrorShape(res: { status: number; headers: Record<string, unknown>; body: any }, where: string): void {
-  assert.match(String(res.headers['content-type']), /^application\/json/, `${where}: content-type`);
-  const code = res.body?.error?.code as keyof typeof ERRORS;
-  assert.ok(code in ERRORS, `${where}: error code ${JSON.stringify(code)} is in the table`);
-  assert.equal(ERRORS[code].status, res.status, `${where}: status matches the code`);
-  assert.equal(typeof res.body.error.message, 'string', `${where}: message`);
 }
 
 describe('O1: route inventory', () => {
@@ -75,12 +40,29 @@ describe('O1: route inventory', () => {
     await hub.close();
   });
 
-  test('the inventory parser finds every route Fastify knows, and nothing it does not', () => {
+  test('the onRoute inventory is what Fastify routes: each listed once, each GET with its HEAD twin, the public ones exactly the allow-list', () => {
+    const all = hub.app.registeredRoutes;
     const routes = routeInventory(hub);
     assert.ok(routes.length >= 20, `found ${routes.length} routes`);
-    for (const r of routes) assert.ok(hub.app.hasRoute({ method: r.method as 'GET', url: r.url }), `${r.method} ${r.url} is registered`);
-    const keys = routes.map((r) => `${r.method} ${r.url}`);
+    for (const r of all) assert.ok(hub.app.hasRoute({ method: r.method as 'GET', url: r.url }), `${r.method} ${r.url} is registered`);
+    const keys = routeKeys(all);
     assert.equal(new Set(keys).size, keys.length, 'no route listed twice');
+    assert.deepEqual(
+      all
+        .filter((r) => r.method === 'HEAD')
+        .map((r) => r.url)
+        .sort(),
+      routes
+        .filter((r) => r.method === 'GET')
+        .map((r) => r.url)
+        .sort(),
+      'HEAD routes are exactly the twins of the GET routes',
+    );
+    assert.deepEqual(
+      routeKeys(routes.filter((r) => r.access === 'public')),
+      [...PUBLIC_ALLOWLIST].sort(),
+      'the routes declared public are exactly the allow-list',
+    );
     for (const seed of ['GET /api/monitoring/dashboard', 'PATCH /api/monitoring/errors/:errorId/resolve', 'POST /api/v1/ingest']) {
       assert.ok(keys.includes(seed), `${seed} is in the inventory`);
     }
@@ -125,12 +107,13 @@ describe('O1: route inventory', () => {
         documented.add(`${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`);
       }
     }
-    const registered = new Set(routeInventory(hub).map((r) => `${r.method} ${r.url}`));
-    for (const d of documented) assert.ok(registered.has(d), `documented ${d} is registered`);
-    for (const r of registered) {
-      if (!UNDOCUMENTED.has(r) && !WEBSOCKETS.has(r)) assert.ok(documented.has(r), `registered ${r} is in the OpenAPI document`);
-    }
-    assert.equal(documented.size, registered.size - UNDOCUMENTED.size - WEBSOCKETS.size);
+    const registered = routeKeys(routeInventory(hub));
+    assert.deepEqual(
+      [...documented].sort(),
+      registered.filter((r) => !UNDOCUMENTED.has(r) && !WEBSOCKETS.has(r)),
+      'documented routes are exactly the registered ones less the undocumented and WebSocket ones',
+    );
+    for (const r of [...UNDOCUMENTED, ...WEBSOCKETS]) assert.ok(registered.includes(r), `${r} is registered`);
     for (const u of UNDOCUMENTED) assert.ok(PUBLIC_ALLOWLIST.has(u), `${u} is undocumented only because it is public`);
   });
 });

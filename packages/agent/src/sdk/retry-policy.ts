@@ -1,3 +1,5 @@
+import { backoffDelay as delayFor } from '@vigil/protocol/backoff';
+
 /** How long to wait between failed attempts. */
 export interface BackoffPolicy {
   /** Delay before the first retry, in ms. */
@@ -15,12 +17,11 @@ export interface BackoffPolicy {
 const JITTER = 0.25;
 
 /**
- * Delay before retry number `retry` (1 for the first retry): `baseMs · 2^(retry−1)`, capped at
+ * Delay before retry number `retry` (1 for the first): `baseMs · 2^(retry−1)`, capped at
  * `capMs`, less up to a quarter at random.
  */
 export function backoffDelay(retry: number, policy: BackoffPolicy, random: () => number): number {
-  const exponential = Math.min(policy.capMs, policy.baseMs * 2 ** Math.min(Math.max(retry, 1) - 1, 40));
-  return exponential * (1 - JITTER * random());
+  return delayFor(retry, { baseMs: policy.baseMs, capMs: policy.capMs, jitter: JITTER }, random);
 }
 
 /**

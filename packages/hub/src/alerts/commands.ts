@@ -1,6 +1,4 @@
-import type { Alert, AlertChange, AlertRule, AlertRuleInput, AlertRulePatch } from '@vigil/protocol';
-import type { Writer } from '../ingest/writer.js';
-import type { LiveMessage } from '../live/messages.js';
+import type { Alert, AlertRule, AlertRuleInput, AlertRulePatch } from '@vigil/protocol';
 import { deleteRule, insertRule, syncFileRules, updateRule, type RuleRefusal } from '../store/alert-rules.js';
 import { acknowledgeAlert, deleteSilence, insertSilence, writeAlert, type AlertWrite, type Silence } from '../store/alerts.js';
 import type { SqlExecutor } from '../store/db.js';
@@ -47,6 +45,11 @@ export interface AlertResults {
 
 export type AlertResult = AlertResults[keyof AlertResults];
 
+/** A committed action with the result it answered; `type` narrows both, so readers need no casts. */
+export type AppliedAlertAction = {
+  [T in AlertAction['type']]: { type: T; action: Extract<AlertAction, { type: T }>; result: AlertResults[T] };
+}[AlertAction['type']];
+
 export async function applyAlertAction(tx: SqlExecutor, a: AlertAction): Promise<AlertResult> {
   switch (a.type) {
     case 'write_alerts': {
@@ -83,27 +86,5 @@ export async function applyAlertAction(tx: SqlExecutor, a: AlertAction): Promise
       return { ok: true };
     case 'forget_error_counts':
       return { ok: true, deleted: await forgetErrorCounts(tx, a.beforeSecond) };
-  }
-}
-
-/** Submits one alerts action through the single writer and answers its own result type after COMMIT. */
-export async function submitAlertAction<A extends AlertAction>(writer: Writer, action: A): Promise<AlertResults[A['type']]> {
-  return (await writer.submitOne({ kind: 'alerts', action }, { background: true })) as AlertResults[A['type']];
-}
-
-const ANNOUNCED: ReadonlySet<AlertWrite['change']> = new Set(['pending', 'cancelled', 'firing', 'resolved']);
-
-/** The live messages of a committed alerts action: every change of an alert's state, and acknowledgements. */
-export function alertMessages(a: AlertAction, result: AlertResult): LiveMessage[] {
-  if (!result.ok) return [];
-  switch (a.type) {
-    case 'write_alerts':
-      return (result as AlertResults['write_alerts']).written.flatMap(({ write, alert }) =>
-        alert && ANNOUNCED.has(write.change) ? [{ type: 'alert' as const, change: write.change as AlertChange, alert }] : [],
-      );
-    case 'ack':
-      return [{ type: 'alert', change: 'acknowledged', alert: (result as { alert: Alert }).alert }];
-    default:
-      return [];
   }
 }

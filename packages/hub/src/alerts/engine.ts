@@ -21,7 +21,7 @@ import type { SqlExecutor } from '../store/db.js';
 import { errorCountsSince, secondOf } from '../store/error-counts.js';
 import { spendByAgent, type AgentSpend } from '../store/llm-spend.js';
 import type { QueuedDelivery } from '../store/webhooks.js';
-import { submitAlertAction } from './commands.js';
+import { submitAlertAction } from './submit.js';
 import {
   addSpend,
   ERROR_RATE_WINDOW_MS,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { AlertRuleInput, ruleWindowProblem } from '@vigil/protocol';
-import { describeValidation } from '../api/validation.js';
+import { describeValidation } from '../validation-message.js';
 import { ConfigError } from '../config/config.js';
 
 // The same exact validation as the API's bodies: no coercion, unknown fields refused.

@@ -1,23 +1,31 @@
 import http from 'node:http';
 import https from 'node:https';
+import { backoffDelay, type Backoff } from '@vigil/protocol/backoff';
 import type { Clock } from '../clock.js';
 import type { Writer } from '../ingest/writer.js';
 import type { SqlExecutor } from '../store/db.js';
 import { unfinishedDeliveries, type DeliveryStatus, type QueuedDelivery } from '../store/webhooks.js';
-import { submitAlertAction } from './commands.js';
+import { submitAlertAction } from './submit.js';
 import type { Notifier } from './engine.js';
 import { BlockedTargetError, checkWebhookUrl, guardedLookup } from './webhook-target.js';
 
 export interface WebhookOptions {
   /** Attempts per delivery, the first included. */
   maxAttempts: number;
-  /** Wait before the second attempt; each later wait doubles. */
+  /** Wait before the second attempt; each later wait doubles (see RETRY). */
   backoffMs: number;
   /** Longest one attempt may take, connection and answer included. */
   timeoutMs: number;
   /** Loopback and private-network targets are allowed (never metadata or link-local). */
   allowPrivate: boolean;
 }
+
+/**
+ * Between attempts: doubling from `--webhook-backoff-ms`, less up to a quarter at random so that the
+ * deliveries of many alerts that failed on one receiver outage do not all retry in the same instant,
+ * and at most an hour apart, so that a receiver back after a long outage hears within the hour.
+ */
+const RETRY: Omit<Backoff, 'baseMs'> = { capMs: 3_600_000, jitter: 0.25 };
 
 export type SendOutcome = { ok: true; status: number } | { ok: false; status: number | null; error: string; retry: boolean };
 
@@ -149,7 +157,7 @@ export class WebhookNotifier implements Notifier {
         },
       });
       if (last) return;
-      await sleep(backoffMs * 2 ** (attempt - 1), signal);
+      await sleep(backoffDelay(attempt, { ...RETRY, baseMs: backoffMs }), signal);
     }
   }
 }

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { AgentId, ALERT_STATES, AlertRuleInput, AlertRulePatch, EpochMs } from '@vigil/protocol';
-import { submitAlertAction } from '../alerts/commands.js';
+import { submitAlertAction } from '../alerts/submit.js';
 import { redactedWebhook } from '../alerts/url-redaction.js';
 import { checkWebhookUrl } from '../alerts/webhook-target.js';
 import { postJson } from '../alerts/webhooks.js';
@@ -10,14 +10,6 @@ import { getAlert, listAlerts, listSilences } from '../store/alerts.js';
 import { getWebhook, listDeliveries, listWebhooks } from '../store/webhooks.js';
 import type { Routes } from './context.js';
 import { pageLimit, PageQuery } from './paging.js';
-
-/** What the alert routes need beyond the store and the writer. */
-export interface AlertsDeps {
-  /** Re-reads rules and silences and evaluates at once, so a change takes effect before the answer. */
-  engine: { tick(): Promise<void> };
-  /** `--webhook-allow-private`: loopback and private-network webhook targets are accepted. */
-  allowPrivateWebhooks: boolean;
-}
 
 const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
 const RuleParams = Type.Object({ ruleId: Id });

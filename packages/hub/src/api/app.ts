@@ -5,10 +5,11 @@ import websocket from '@fastify/websocket';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ERRORS, VigilError, type ErrorCode } from '../errors.js';
 import { StoreCorruptError } from '../store/sqlite-file.js';
-import type { ApiDeps, App, Routes } from './context.js';
+import type { ApiDeps, App, RegisteredRoute, Routes } from './context.js';
 import { answerClientError } from './client-errors.js';
 import { checkJson } from './json-guard.js';
-import { describeValidation, validatorCompiler } from './validation.js';
+import { describeValidation } from '../validation-message.js';
+import { validatorCompiler } from './validation.js';
 import { agentRoutes } from './agents.js';
 import { recordRoutes } from './records.js';
 import { ingestRoutes } from './ingest.js';
@@ -80,10 +81,14 @@ export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<App> {
   app.setValidatorCompiler(validatorCompiler);
   app.decorateRequest('principal', undefined as never);
 
+  const registered: RegisteredRoute[] = [];
+  app.decorate('registeredRoutes', registered);
   app.addHook('onRoute', (route) => {
-    if (route.config?.access === undefined && !String(route.url).startsWith('/documentation')) {
+    const access = route.config?.access;
+    if (access === undefined && !String(route.url).startsWith('/documentation')) {
       throw new Error(`route ${route.method} ${route.url} does not declare its access`);
     }
+    for (const method of [route.method].flat()) registered.push({ method, url: route.url, access });
   });
 
   // JSON only, parsed here once and checked for what storage cannot hold.

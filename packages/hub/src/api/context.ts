@@ -9,7 +9,6 @@ import type { Bus } from '../live/bus.js';
 import type { LiveFanout } from '../live/fanout.js';
 import type { Db } from '../store/db.js';
 import type { Retention } from '../store/retention.js';
-import type { AlertsDeps } from './alerts.js';
 import type { DashboardBuild } from '../web/assets.js';
 import type { HubMetrics } from '../metrics/hub-metrics.js';
 
@@ -25,6 +24,25 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal;
   }
+  interface FastifyInstance {
+    /** Every route as it was registered, HEAD twins of GET routes included (the route inventory tests read it). */
+    registeredRoutes: readonly RegisteredRoute[];
+  }
+}
+
+export interface RegisteredRoute {
+  method: string;
+  /** The pattern, prefix included (`/api/v1/agents/:agentId`). */
+  url: string;
+  access: Access | undefined;
+}
+
+/** What the alert routes need beyond the store and the writer. */
+export interface AlertsDeps {
+  /** Re-reads rules and silences and evaluates at once, so a change takes effect before the answer. */
+  engine: { tick(): Promise<void> };
+  /** `--webhook-allow-private`: loopback and private-network webhook targets are accepted. */
+  allowPrivateWebhooks: boolean;
 }
 
 /** What the routes need from the rest of the hub, built by the composition root. */

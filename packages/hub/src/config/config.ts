@@ -1,6 +1,7 @@
 import { resolve, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { isPostgresUrl } from '../store/db-target.js';
 
 /**
  * Every setting of the `vigil` commands: its flag, its environment variable, its default and why.
@@ -409,10 +410,6 @@ export const SETTINGS = {
 
 /** Where `npm run build` writes the dashboard, found from this file's place in the compiled hub. */
 const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../../../web/dist/public', import.meta.url));
-
-export function isPostgresUrl(db: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(db);
-}
 
 export type SettingKey = keyof typeof SETTINGS;
 type SettingOf<K extends SettingKey> = (typeof SETTINGS)[K];

@@ -1,5 +1,5 @@
 import type { AgentError, AgentEvent, Heartbeat, LlmTrace, RegisterAgent } from '@vigil/protocol';
-import { applyAlertAction, type AlertAction, type AlertResult } from '../alerts/commands.js';
+import { applyAlertAction, type AlertAction, type AlertResult, type AppliedAlertAction } from '../alerts/commands.js';
 import { queueResolutions } from '../alerts/outbox.js';
 import {
   guardAgent,
@@ -70,6 +70,24 @@ export type Refusal = {
 };
 
 export type CommandResult = ResultMap[keyof ResultMap];
+
+type Kind = Command['kind'];
+
+/**
+ * One committed command with the result it answered, as the writer tells its listeners: `kind`
+ * (and `type` for an alerts action) narrows both, so the live messages read them without casts.
+ */
+export type Committed =
+  | { [K in Exclude<Kind, 'alerts'>]: { kind: K; command: Extract<Command, { kind: K }>; result: ResultMap[K] } }[Exclude<Kind, 'alerts'>]
+  | ({ kind: 'alerts' } & AppliedAlertAction);
+
+/** Pairs a command with its result. */
+export function committed(command: Command, result: CommandResult): Committed {
+  // applyCommand answers ResultMap[command.kind] (AlertResults[action.type] for an alerts action);
+  // TypeScript cannot follow that correlation through the switch, so it is asserted here, once.
+  if (command.kind === 'alerts') return { kind: 'alerts', type: command.action.type, action: command.action, result } as Committed;
+  return { kind: command.kind, command, result } as Committed;
+}
 
 /** Applies one command inside the writer's transaction. */
 export async function applyCommand(tx: SqlExecutor, dialect: Dialect, cmd: Command): Promise<CommandResult> {

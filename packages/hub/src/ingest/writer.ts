@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Db } from '../store/db.js';
 import { VigilError } from '../errors.js';
-import { applyCommand, type Command, type CommandResult, type ResultMap } from './commands.js';
+import { applyCommand, committed, type Command, type CommandResult, type Committed, type ResultMap } from './commands.js';
 
 export interface WriterOptions {
   /** Most commands waiting at once; beyond it `submit` refuses with 429. */
@@ -18,7 +18,7 @@ export interface WriterOptions {
    */
   deadlineMs?: number;
   /** Told what each commit stored, after COMMIT and never before (the live bus listens here). */
-  onCommitted?: (commands: readonly Command[], results: readonly CommandResult[]) => void;
+  onCommitted?: (committed: readonly Committed[]) => void;
   /** Told each batch's size and how long its transaction took, or that it failed (the hub's metrics). */
   onBatch?: (commands: number, seconds: number, ok: boolean) => void;
 }
@@ -261,10 +261,8 @@ export class Writer {
     const listener = this.options.onCommitted;
     if (!listener) return;
     try {
-      listener(
-        batch.flatMap((job) => job.commands),
-        results.flat(),
-      );
+      const outcomes = results.flat();
+      listener(batch.flatMap((job) => job.commands).map((cmd, i) => committed(cmd, outcomes[i] as CommandResult)));
     } catch (err) {
       this.log.error({ err }, 'a commit listener failed');
     }

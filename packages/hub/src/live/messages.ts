@@ -1,8 +1,8 @@
 import type { AgentEventType, AgentProcessMetrics, AgentStatus, Alert, AlertChange, Resources } from '@vigil/protocol';
-import { alertMessages, type AlertResult } from '../alerts/commands.js';
-import type { Command, CommandResult } from '../ingest/commands.js';
+import type { AlertWrite, EndedAlerts } from '../store/alerts.js';
+import type { AppliedAlertAction } from '../alerts/commands.js';
+import type { Committed } from '../ingest/commands.js';
 import { exitReason, type ExitReason } from '../store/agents.js';
-import type { EndedAlerts } from '../store/alerts.js';
 import type { StoredError } from '../store/errors.js';
 import type { AgentBatch } from '../otlp/map.js';
 import type { OtlpResult } from '../otlp/store.js';
@@ -71,17 +71,17 @@ export type LiveMessage =
  * The messages one committed command produces. Built from the command and its result only, so
  * nothing is announced that the transaction did not store, and duplicates announce nothing.
  */
-export function messagesFor(cmd: Command, result: CommandResult): LiveMessage[] {
-  if (!result.ok) return [];
-  switch (cmd.kind) {
+export function messagesFor(c: Committed): LiveMessage[] {
+  switch (c.kind) {
     case 'register': {
-      const r = result as Extract<CommandResult, { agent: unknown; created: boolean }>;
+      const { command: cmd, result: r } = c;
+      if (!r.ok) return [];
       const { agent_id, status, pool_name, agent_type } = r.agent;
       return [{ type: 'agent_status', agent_id, status, reason: 'registered', at: cmd.now, pool_name, agent_type }];
     }
     case 'heartbeat': {
-      const r = result as Extract<CommandResult, { cameOnline: boolean }>;
-      if (r.duplicate) return [];
+      const { command: cmd, result: r } = c;
+      if (!r.ok || r.duplicate) return [];
       const out: LiveMessage[] = [];
       if (r.cameOnline) out.push({ type: 'agent_status', agent_id: cmd.agentId, status: r.status, reason: 'heartbeat', at: cmd.now });
       const update: LiveMessage = {
@@ -97,8 +97,8 @@ export function messagesFor(cmd: Command, result: CommandResult): LiveMessage[] 
       return out;
     }
     case 'event': {
-      const r = result as Extract<CommandResult, { id: number; duplicate: boolean; exited: boolean }>;
-      if (r.duplicate) return [];
+      const { command: cmd, result: r } = c;
+      if (!r.ok || r.duplicate) return [];
       const e = cmd.event;
       const exit = exitReason(e);
       const out: LiveMessage[] = [
@@ -116,8 +116,8 @@ export function messagesFor(cmd: Command, result: CommandResult): LiveMessage[] 
       return out;
     }
     case 'error': {
-      const r = result as Extract<CommandResult, { occurrences: number }>;
-      if (r.duplicate) return [];
+      const { command: cmd, result: r } = c;
+      if (!r.ok || r.duplicate) return [];
       const e = cmd.error;
       return [
         {
@@ -132,30 +132,32 @@ export function messagesFor(cmd: Command, result: CommandResult): LiveMessage[] 
       ];
     }
     case 'resolve': {
-      const r = result as Extract<CommandResult, { error: unknown }>;
+      const { command: cmd, result: r } = c;
+      if (!r.ok) return [];
       return [{ type: 'error_resolved', id: r.error.id, agent_id: r.error.agent_id, resolved_at: r.error.resolved_at ?? cmd.now }];
     }
     case 'unresolve': {
-      const r = result as Extract<CommandResult, { removedId: number | null }>;
+      const { command: cmd, result: r } = c;
       // Reopening an open group stores nothing, so it announces nothing.
-      if (!r.changed) return [];
+      if (!r.ok || !r.changed) return [];
       return [{ type: 'error_reopened', agent_id: r.error.agent_id, error: r.error, removed_id: r.removedId, reopened_at: cmd.now }];
     }
     case 'mark_stale': {
-      const r = result as Extract<CommandResult, { offline: string[] }>;
+      const { command: cmd, result: r } = c;
       return r.offline.map((agent_id) => ({ type: 'agent_status', agent_id, status: 'offline', reason: 'missed_heartbeats', at: cmd.now }));
     }
     case 'otlp':
-      return otlpMessages(cmd.batch, result as Extract<CommandResult, { calls: unknown }>, cmd.now);
+      return c.result.ok ? otlpMessages(c.command.batch, c.result, c.command.now) : [];
     case 'alerts':
-      return alertMessages(cmd.action, result as AlertResult);
+      return alertMessages(c);
     case 'delete_agent': {
-      const r = result as Extract<CommandResult, { purgeBefore: number | null }>;
-      if (!r.deleted) return [];
+      const { command: cmd, result: r } = c;
+      if (!r.ok || !r.deleted) return [];
       return [...endedAlertMessages(r.alerts), { type: 'agent_removed', agent_id: cmd.agentId, at: cmd.now }];
     }
     case 'update_agent': {
-      const r = result as Extract<CommandResult, { pausedChanged: boolean }>;
+      const { command: cmd, result: r } = c;
+      if (!r.ok) return [];
       const { agent_id, name, paused } = r.agent;
       return [...endedAlertMessages(r.alerts), { type: 'agent_updated', agent_id, name, paused, at: cmd.now }];
     }
@@ -164,6 +166,25 @@ export function messagesFor(cmd: Command, result: CommandResult): LiveMessage[] 
     case 'rollup':
     case 'purge':
     case 'purge_agent_history':
+      return [];
+  }
+}
+
+/** The changes of state the feed announces (`values` and `notified` are the engine's bookkeeping). */
+function announced(change: AlertWrite['change']): change is AlertChange & AlertWrite['change'] {
+  return change === 'pending' || change === 'cancelled' || change === 'firing' || change === 'resolved';
+}
+
+/** The live messages of a committed alerts action: every change of an alert's state, and acknowledgements. */
+function alertMessages(a: AppliedAlertAction): LiveMessage[] {
+  switch (a.type) {
+    case 'write_alerts':
+      return a.result.written.flatMap(({ write, alert }) =>
+        alert && announced(write.change) ? [{ type: 'alert' as const, change: write.change, alert }] : [],
+      );
+    case 'ack':
+      return a.result.ok ? [{ type: 'alert', change: 'acknowledged', alert: a.result.alert }] : [];
+    default:
       return [];
   }
 }

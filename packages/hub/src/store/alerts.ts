@@ -8,7 +8,7 @@ import type {
   AlertStateName,
   Resources,
 } from '@vigil/protocol';
-import { describeAlert } from '../alerts/format.js';
+import { describeAlert } from './alert-message.js';
 import { Where, type SqlExecutor } from './db.js';
 
 type AlertRow = Omit<Alert, 'message'>;

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isPostgresUrl } from '../config/config.js';
+import { backoffDelay } from '@vigil/protocol/backoff';
+import { isPostgresUrl } from './db-target.js';
 import type { Db } from './db.js';
 import { openStore, type OpenOptions } from './open.js';
 
@@ -62,8 +63,10 @@ export async function openStoreWhenReachable(
   wait: WaitOptions = {},
 ): Promise<{ db: Db; applied: number[] }> {
   if (!isPostgresUrl(target)) return openStore(target, options);
-  const max = wait.maxDelayMs ?? 5000;
-  for (let attempt = 1, delay = wait.firstDelayMs ?? 500; ; attempt++, delay = Math.min(delay * 2, max)) {
+  // No jitter: one hub waiting for its database has no fleet to spread, and its log reads 0.5, 1, 2, 4, 5 s.
+  const backoff = { baseMs: wait.firstDelayMs ?? 500, capMs: wait.maxDelayMs ?? 5000, jitter: 0 };
+  for (let attempt = 1; ; attempt++) {
+    const delay = backoffDelay(attempt, backoff);
     try {
       return await openStore(target, options);
     } catch (err) {

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { isPostgresUrl } from '../config/config.js';
+import { isPostgresUrl } from './db-target.js';
 import type { Warn } from '../private-files.js';
 import type { Db } from './db.js';
 import { migrate } from './migrate.js';
