@@ -256,7 +256,7 @@ export const SETTINGS = {
     flag: '--retention-metrics-days',
     env: 'VIGIL_RETENTION_METRICS_DAYS',
     defaultText: '7',
-    // The seed's 7 days; older history is read from the rollups, which are a fraction of the size.
+    // The 7 days of docs/seed-requirements.md; older history is read from the rollups, which are a fraction of the size.
     help: 'Days raw agent and host metric samples are kept; 0 keeps them forever',
     parse: days,
   },
@@ -271,7 +271,7 @@ export const SETTINGS = {
     flag: '--retention-errors-days',
     env: 'VIGIL_RETENTION_ERRORS_DAYS',
     defaultText: '7',
-    // As the seed: an error nobody resolved stays until someone does, however old.
+    // As docs/seed-requirements.md asks: an error nobody resolved stays until someone does, however old.
     help: 'Days a resolved error is kept after it was resolved and last seen; unresolved errors are never purged',
     parse: days,
   },

@@ -59,7 +59,7 @@ interface MatchRow extends AgentRow {
 
 /**
  * Online agents with room for the job once active claims are subtracted from what their latest
- * heartbeat measured (seed 001's capacity query), best fit first: the smallest sufficient free VRAM,
+ * heartbeat measured (the capacity query of docs/seed-requirements.md), best fit first: the smallest sufficient free VRAM,
  * then cores, then memory, so big machines stay free for big jobs. Cores and memory are judged in SQL;
  * a GPU condition is judged in SQL on the measured figures (claims only lower them), then per GPU with
  * each GPU's claims subtracted, reading further pages until `limit` agents fit or none are left.
@@ -74,7 +74,7 @@ export async function findCapacity(db: SqlExecutor, dialect: Dialect, q: Capacit
   const order: string[] = [];
   const gpu = gpuCondition(q);
   if (gpu) {
-    // Agents without a `gpus` array (seed 001 clients) are judged by the scalar, as one GPU.
+    // Agents without a `gpus` array (clients of the base resources dict) are judged by the scalar, as one GPU.
     w.add(
       `COALESCE(${dialect.jsonArrayCountAtLeast('resource_metrics', 'gpus', 'vram_free_gb')},
          CASE WHEN gpu_vram_available_gb >= ? THEN 1 ELSE 0 END) >= ?`,
