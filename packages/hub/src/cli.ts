@@ -51,9 +51,14 @@ const COMMANDS: Record<string, { help: [string, string][]; load: () => Promise<{
     load: () => import('./cli/alerts.js'),
   },
   capacity: {
-    help: [['vigil capacity --gpu-vram GB --cpu N [--pool P]', 'Online agents with room for a job, best fit first']],
+    help: [
+      ['vigil capacity --gpu-vram GB --cpu N [--pool P]', 'Online agents with room for a job, best fit first'],
+      ['vigil capacity ... --claim --job NAME [--lease 10m]', 'Reserve the best fit for a job, for a lease'],
+    ],
     load: () => import('./cli/capacity.js'),
   },
+  claims: { help: [['vigil claims [--status S]', 'Capacity claims, newest first']], load: () => import('./cli/claims.js') },
+  release: { help: [['vigil release CLAIM_ID', 'End a capacity claim now']], load: () => import('./cli/release.js') },
   traces: { help: [['vigil traces [--agent ID]', 'LLM calls, newest first']], load: () => import('./cli/traces.js') },
   usage: {
     help: [['vigil usage [--by agent|model|pool]', 'LLM calls, tokens, cost and latency per group']],
@@ -78,7 +83,7 @@ The server's options (also taken by demo; migrate, keys, storage and the databas
 that find the database):
 ${settingsHelp()}
 
-The commands that read the API (agents, agent, errors, alerts, capacity, traces, usage) take --url
+The commands that read the API (agents, agent, errors, alerts, capacity, claims, release, traces, usage) take --url
 (VIGIL_URL), --key (VIGIL_KEY; default: the local hub's admin token) and --json; docs/cli.md.
 Exit codes: 0 done, 1 failed (the hub answered an error), 2 wrong usage or settings, 3 hub unreachable.
 

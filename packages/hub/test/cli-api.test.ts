@@ -171,10 +171,10 @@ test('vigil capacity finds the agents with room for a job, best fit first', asyn
   const r = await vigil(['capacity', '--gpu-vram', '16', '--cpu', '4'], env);
   assert.equal(r.code, 0, r.stderr);
   const [head, ...body] = rows(r.stdout);
-  assert.deepEqual(head, ['AGENT', 'NAME', 'POOL', 'CORES FREE', 'MEM FREE GB', 'VRAM FREE GB', 'GPUS THAT FIT']);
+  assert.deepEqual(head, ['AGENT', 'NAME', 'POOL', 'CORES FREE', 'MEM FREE GB', 'VRAM FREE GB', 'CLAIMS', 'GPUS THAT FIT']);
   assert.deepEqual(
-    body.map((c) => c.slice(0, 6)),
-    [['gpu-1', 'big box', 'gpu', '12', '48', '20']],
+    body.map((c) => c.slice(0, 7)),
+    [['gpu-1', 'big box', 'gpu', '12', '48', '20', '0']],
   );
   const cpu = JSON.parse((await vigil(['capacity', '--cpu', '4', '--pool', 'default', '--json'], env)).stdout) as { agent_id: string }[];
   assert.deepEqual(
@@ -184,6 +184,60 @@ test('vigil capacity finds the agents with room for a job, best fit first', asyn
   assert.equal((await vigil(['capacity', '--gpu-vram', '100'], env)).stdout, 'no online agent has that much room\n');
   const bad = await vigil(['capacity', '--gpu-vram', 'lots'], env);
   assert.deepEqual([bad.code, bad.stderr], [2, 'vigil: --gpu-vram must be a number of at least 0, not "lots"\n']);
+});
+
+test('vigil capacity --claim reserves the best fit; vigil claims lists it; vigil release ends it', async () => {
+  const claimed = await vigil(['capacity', '--gpu-vram', '16', '--cpu', '4', '--claim', '--job', 'finetune', '--lease', '15m'], env);
+  assert.equal(claimed.code, 0, claimed.stderr);
+  // `label:  value` lines, one per field of the claim.
+  const lines = Object.fromEntries(
+    claimed.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]),
+  );
+  assert.equal(lines.job, 'finetune');
+  assert.equal(lines.agent, 'gpu-1 (pool gpu)');
+  assert.equal(lines.cores, '4');
+  assert.equal(lines['GPUs'], '1 GPU × 16 GB', 'gpu-1 reports no per-GPU array: judged as one GPU');
+  assert.match(lines.lease ?? '', /^1[45]m \d+s$/);
+  const id = lines.claim as string;
+
+  // The capacity view subtracts the claim: 12 - 4 cores and 20 - 16 GB of VRAM left.
+  const after = rows((await vigil(['capacity', '--cpu', '1', '--pool', 'gpu'], env)).stdout);
+  assert.deepEqual(after.find((c) => c[0] === 'gpu-1')?.slice(3, 7), ['8', '48', '4', '1']);
+  const again = await vigil(['capacity', '--gpu-vram', '16', '--claim', '--job', 'second'], env);
+  assert.deepEqual([again.code, again.stderr.split(':').slice(0, 2).join(':')], [1, 'vigil: VIGIL_NO_CAPACITY']);
+
+  const listed = rows((await vigil(['claims'], env)).stdout);
+  assert.deepEqual(listed[0], ['CLAIM', 'JOB', 'AGENT', 'CORES', 'MEM GB', 'GPUS', 'LEASE', 'BY']);
+  assert.deepEqual(
+    listed.slice(1).map((c) => c.slice(0, 3)),
+    [[id, 'finetune', 'gpu-1']],
+  );
+  const json = JSON.parse((await vigil(['claims', '--json'], env)).stdout) as { claim_id: string; status: string }[];
+  assert.deepEqual(
+    json.map((c) => [c.claim_id, c.status]),
+    [[id, 'active']],
+  );
+
+  const released = await vigil(['release', id], env);
+  assert.equal(released.code, 0, released.stderr);
+  assert.match(released.stdout, /^lease: +released$/m);
+  assert.equal((await vigil(['claims'], env)).stdout, 'no active claims\n');
+  const unknown = await vigil(['release', '00000000-0000-0000-0000-000000000000'], env);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /VIGIL_CLAIM_NOT_FOUND/);
+  for (const [args, message] of [
+    [['capacity', '--cpu', '1', '--claim'], '--claim needs --job NAME'],
+    [['capacity', '--cpu', '1', '--claim', '--job', 'x', '--lease', '2d'], '--lease must be a duration'],
+    [['capacity', '--cpu', '1', '--job', 'x'], '--job and --lease go with --claim'],
+    [['claims', '--status', 'gone'], '--status must be one of'],
+  ] as const) {
+    const r = await vigil([...args], env);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.ok(r.stderr.includes(message), r.stderr);
+  }
 });
 
 test('vigil traces and vigil usage show the LLM calls and their totals', async () => {
@@ -254,6 +308,8 @@ test("each API command's --help is its own: its usage line, the client settings 
     ['errors', /^vigil errors \[--open\] \[--agent ID\]/],
     ['alerts', /^vigil alerts \[--state pending\|firing\|resolved\]/],
     ['capacity', /^vigil capacity \[--gpu-vram GB\] \[--gpus N\] \[--cpu CORES\]/],
+    ['claims', /^vigil claims \[--status active\|released\|expired\|all\]/],
+    ['release', /^vigil release CLAIM_ID \[--json\] \[options\]: end a capacity claim now/],
     ['traces', /^vigil traces \[--agent ID\] \[--model NAME\]/],
     ['usage', /^vigil usage \[--by agent\|model\|pool\] \[--since DURATION\]/],
   ];

@@ -10,7 +10,7 @@ import { ADMIN_TOKEN, startTestHub, type TestHub } from './support/hub.js';
 /**
  * The dashboard's GPU figures in a real Chromium against a real hub: a row per GPU on the agent page,
  * no GPU chart for an agent without one, figures that stopped arriving marked with their age, and
- * the Capacity page naming the GPUs that fit.
+ * the Capacity page naming the GPUs that fit and showing what claims reserve.
  */
 
 declare const document: any;
@@ -115,5 +115,41 @@ describe('GPUs on the dashboard, in Chromium', { skip }, () => {
     await page.click('button:has-text("Find agents")');
     await page.waitForSelector('text=No online agent has that much room');
     assert.equal(await page.evaluate(() => document.querySelectorAll('td.fitting-gpus').length), 0);
+  });
+  test('the Capacity page shows reservations, subtracts them, and releases one', async () => {
+    const claim = await hub.call('POST', '/api/v1/capacity/claim', { min_gpu_vram_gb: 70, pool: 'gpu', job: 'finetune-7b' });
+    assert.equal(claim.status, 201, JSON.stringify(claim.body));
+    await page.click('nav[aria-label=Main] >> text=Dashboard').catch(() => undefined);
+    await page.click('nav[aria-label=Main] >> text=Capacity');
+    const row = page.locator('.claims-table tbody tr');
+    await row.waitFor();
+    assert.equal(await row.count(), 1);
+    const cells = await row.locator('td').allTextContents();
+    assert.equal(cells[0], 'finetune-7b');
+    assert.equal(cells[1], 'gpu-box');
+    assert.equal(cells[4], '#1 × 70.0 GB');
+    assert.equal(cells[6], 'admin');
+
+    // GPU 1 had 80 GB free; 70 are claimed, so 50 no longer fits anywhere.
+    await page.fill('label:has-text("VRAM free per GPU") input', '50');
+    await page.click('button:has-text("Find agents")');
+    await page.waitForSelector('text=No online agent has that much room');
+    await page.fill('label:has-text("VRAM free per GPU") input', '10');
+    await page.click('button:has-text("Find agents")');
+    const fits = page.locator('td.fitting-gpus');
+    await fits.waitFor();
+    assert.equal(
+      (await fits.textContent())?.trim(),
+      '#1 GPU-1c2d (10.0 GB free), #0 GPU-0a1b (41.0 GB free)',
+      'GPU 1 keeps 10 GB unclaimed',
+    );
+
+    await row.locator('button:has-text("Release")').click();
+    await page.waitForSelector('text=No active claims');
+    const listed = await hub.call('GET', '/api/v1/capacity/claims?status=released');
+    assert.deepEqual(
+      listed.body.claims.map((c: any) => c.job),
+      ['finetune-7b'],
+    );
   });
 });

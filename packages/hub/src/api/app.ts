@@ -14,6 +14,7 @@ import { agentRoutes } from './agents.js';
 import { recordRoutes } from './records.js';
 import { ingestRoutes } from './ingest.js';
 import { capacityRoutes } from './capacity.js';
+import { claimRoutes } from './claims.js';
 import { monitoringRoutes } from './monitoring.js';
 import { keyRoutes } from './keys.js';
 import { healthRoutes } from './health.js';
@@ -39,6 +40,7 @@ const ROUTES: Routes[] = [
   ingestRoutes,
   traceRoutes,
   capacityRoutes,
+  claimRoutes,
   monitoringRoutes,
   keyRoutes,
   systemRoutes,

@@ -11,6 +11,7 @@ import {
   type HeartbeatResult,
   type RegisterResult,
 } from '../store/agents.js';
+import { claimCapacity, releaseClaim, renewClaim, type Claim, type ClaimChange, type ClaimRequest } from '../store/claims.js';
 import type { Dialect, SqlExecutor } from '../store/db.js';
 import { insertAgentEvent } from '../store/events.js';
 import { countErrorReport } from '../store/error-counts.js';
@@ -60,7 +61,11 @@ export type Command =
   | { kind: 'purge'; target: PurgeTarget; cutoff: number; limit: number }
   | { kind: 'delete_agent'; agentId: string; keepHistory: boolean; now: number }
   | { kind: 'purge_agent_history'; agentId: string; limit: number }
-  | { kind: 'update_agent'; agentId: string; patch: AgentPatch; now: number };
+  | { kind: 'update_agent'; agentId: string; patch: AgentPatch; now: number }
+  /** SQLite only: there the single writer makes a claim atomic; PostgreSQL claims in transactions of their own (store/claims.ts). */
+  | { kind: 'claim'; request: ClaimRequest }
+  | { kind: 'release_claim'; claimId: string; now: number; allowedPool?: string | undefined }
+  | { kind: 'renew_claim'; claimId: string; leaseMs: number; now: number; allowedPool?: string | undefined };
 
 export type Refusal = {
   ok: false;
@@ -151,6 +156,12 @@ export async function applyCommand(tx: SqlExecutor, dialect: Dialect, cmd: Comma
       if (r.ok) await queueResolutions(tx, r.alerts.resolved, cmd.now);
       return r;
     }
+    case 'claim':
+      return { ok: true, claim: await claimCapacity(tx, dialect, (fn) => fn(tx), cmd.request) };
+    case 'release_claim':
+      return releaseClaim(tx, cmd.claimId, cmd.now, cmd.allowedPool);
+    case 'renew_claim':
+      return renewClaim(tx, cmd.claimId, cmd.leaseMs, cmd.now, cmd.allowedPool);
   }
 }
 
@@ -173,4 +184,8 @@ export interface ResultMap {
   delete_agent: DeleteAgentResult;
   purge_agent_history: { ok: true; deleted: number; done: boolean };
   update_agent: UpdateAgentResult;
+  /** `claim` undefined: nothing fits. */
+  claim: { ok: true; claim: Claim | undefined };
+  release_claim: ClaimChange;
+  renew_claim: ClaimChange;
 }

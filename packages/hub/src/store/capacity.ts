@@ -1,6 +1,6 @@
 import type { GpuDevice, GpuType, Resources } from '@vigil/protocol';
 import { agentListColumns, toListedAgent, type Agent, type AgentRow } from './agents.js';
-import { Where, type Dialect, type SqlExecutor } from './db.js';
+import { jsonColumn, Where, type Dialect, type SqlExecutor } from './db.js';
 
 export interface CapacityQuery {
   /** Free VRAM each of the job's GPUs needs: a job runs on a GPU, so one GPU must have it all. */
@@ -18,22 +18,59 @@ export interface CapacityQuery {
 /** A GPU that fits the job, as a capacity answer names it. */
 export type FittingGpu = Pick<GpuDevice, 'index' | 'uuid' | 'bus_id' | 'name' | 'vram_free_gb'>;
 
+/** What active claims hold of an agent (already subtracted from the free figures a capacity answer judges by). */
+export interface Reserved {
+  claims: number;
+  cpu_cores: number;
+  memory_gb: number;
+  /** VRAM of all claimed GPUs together. */
+  gpu_vram_gb: number;
+}
+
 export interface CapacityMatch extends Agent {
   /**
-   * With a GPU condition: the agent's GPUs that have the VRAM free, fullest-fitting first; null for an
-   * agent that reports no `gpus` array, which was judged by its `gpu_vram_available_gb` as one GPU.
+   * With a GPU condition: the agent's GPUs that have the VRAM free once claims are subtracted,
+   * tightest fit first; null for an agent that reports no `gpus` array, which was judged by its
+   * `gpu_vram_available_gb` as one GPU.
    */
   fitting_gpus?: FittingGpu[] | null;
+  reserved: Reserved;
+}
+
+/** A claim's hold on one agent, as the capacity query subtracts it. */
+export interface ActiveHold {
+  cpu_cores: number;
+  memory_gb: number;
+  gpu_vram_gb: number;
+  gpu_count: number;
+  /** The claimed GPUs' indexes; null when the agent was judged as one GPU or no GPU was claimed. */
+  gpus: number[] | null;
+}
+
+/** SQL that is true for a claim still holding capacity at the time bound to `?`. */
+export const ACTIVE_CLAIM = 'released_at IS NULL AND expires_at > ?';
+
+interface MatchRow extends AgentRow {
+  reserved_claims: number | string | null;
+  reserved_cpu: number | null;
+  reserved_mem: number | null;
+  reserved_vram: number | null;
 }
 
 /**
- * Online agents whose latest heartbeat leaves room for the job (the capacity query of docs/seed-requirements.md), best fit
- * first: the smallest sufficient free VRAM, then cores, then memory, so big machines stay free for
- * big jobs. Reads plain columns the heartbeat keeps current, so it is one indexed query on either database;
- * a GPU condition counts the fitting GPUs in the stored `gpus` array of the rows that pass the rest.
+ * Online agents with room for the job once active claims are subtracted from what their latest
+ * heartbeat measured (the capacity query of docs/seed-requirements.md), best fit first: the smallest sufficient free VRAM,
+ * then cores, then memory, so big machines stay free for big jobs. Cores and memory are judged in SQL;
+ * a GPU condition is judged in SQL on the measured figures (claims only lower them), then per GPU with
+ * each GPU's claims subtracted, reading further pages until `limit` agents fit or none are left.
+ *
+ * The rule between measurement and reservation (docs/capacity.md): a claim reserves on top of what the
+ * agent measured when it was asked, for as long as its lease runs, so two claims are never handed the
+ * same free capacity; a job that runs under a claim it still holds shows in both, so orchestrators
+ * release a claim once its job is running (or let a short lease lapse).
  */
-export async function findCapacity(db: SqlExecutor, dialect: Dialect, q: CapacityQuery): Promise<CapacityMatch[]> {
-  const w = new Where().add("status = 'online'");
+export async function findCapacity(db: SqlExecutor, dialect: Dialect, q: CapacityQuery, now: number): Promise<CapacityMatch[]> {
+  const w = new Where().add("status = 'online'").add('deleted_at IS NULL');
   const order: string[] = [];
   const gpu = gpuCondition(q);
   if (gpu) {
@@ -45,29 +82,104 @@ export async function findCapacity(db: SqlExecutor, dialect: Dialect, q: Capacit
       gpu.min,
       gpu.count,
     );
-    order.push('gpu_vram_available_gb ASC');
+    order.push('gpu_vram_available_gb - COALESCE(reserved_vram, 0) ASC');
   }
   if (q.min_cpu_cores !== undefined) {
-    w.add('cpu_cores_available >= ?', q.min_cpu_cores);
-    order.push('cpu_cores_available ASC');
+    w.add('cpu_cores_available - COALESCE(reserved_cpu, 0) >= ?', q.min_cpu_cores);
+    order.push('cpu_cores_available - COALESCE(reserved_cpu, 0) ASC');
   }
   if (q.min_memory_gb !== undefined) {
-    w.add('memory_available_gb >= ?', q.min_memory_gb);
-    order.push('memory_available_gb ASC');
+    w.add('memory_available_gb - COALESCE(reserved_mem, 0) >= ?', q.min_memory_gb);
+    order.push('memory_available_gb - COALESCE(reserved_mem, 0) ASC');
   }
   if (q.pool !== undefined) w.add('pool_name = ?', q.pool);
   if (q.gpu_type !== undefined) w.add('gpu_type = ?', q.gpu_type);
   if (q.capability !== undefined) w.add(dialect.jsonArrayContains('capabilities'), q.capability);
   order.push('performance_score DESC', 'agent_id ASC');
-  const rows = await db.all<AgentRow>(`SELECT ${agentListColumns(dialect)} FROM agents ${w.sql()} ORDER BY ${order.join(', ')} LIMIT ?`, [
-    ...w.params,
-    q.limit,
-  ]);
-  return rows.map((row) => {
-    const agent: CapacityMatch = toListedAgent(row);
-    if (gpu) agent.fitting_gpus = fittingGpus(agent.resource_metrics, gpu.min);
-    return agent;
-  });
+  const sql = `SELECT ${agentListColumns(dialect)}, reserved_claims, reserved_cpu, reserved_mem, reserved_vram
+    FROM agents LEFT JOIN (
+      SELECT agent_id AS reserved_agent, COUNT(*) AS reserved_claims, SUM(cpu_cores) AS reserved_cpu,
+        SUM(memory_gb) AS reserved_mem, SUM(gpu_vram_gb * gpu_count) AS reserved_vram
+      FROM capacity_claims WHERE ${ACTIVE_CLAIM} GROUP BY agent_id
+    ) reserved ON reserved_agent = agent_id
+    ${w.sql()} ORDER BY ${order.join(', ')} LIMIT ? OFFSET ?`;
+  const found: CapacityMatch[] = [];
+  // Without a GPU condition SQL judges everything: one page. With one, a page's agents may lose GPUs to
+  // claims, so read on (in pages a little larger than what is still wanted) until enough fit.
+  const pageSize = gpu ? q.limit + 50 : q.limit;
+  for (let offset = 0; ; offset += pageSize) {
+    const rows = await db.all<MatchRow>(sql, [now, ...w.params, pageSize, offset]);
+    const holds = gpu
+      ? await activeHolds(
+          db,
+          rows.filter((r) => Number(r.reserved_claims ?? 0) > 0).map((r) => r.agent_id),
+          now,
+        )
+      : new Map();
+    for (const row of rows) {
+      const agent = toListedAgent(row) as CapacityMatch;
+      // The join's own columns are not part of an agent's answer.
+      for (const key of ['reserved_claims', 'reserved_cpu', 'reserved_mem', 'reserved_vram'] as const)
+        delete (agent as unknown as Record<string, unknown>)[key];
+      agent.reserved = {
+        claims: Number(row.reserved_claims ?? 0),
+        cpu_cores: Number(row.reserved_cpu ?? 0),
+        memory_gb: Number(row.reserved_mem ?? 0),
+        gpu_vram_gb: Number(row.reserved_vram ?? 0),
+      };
+      if (gpu) {
+        const fitting = unreservedGpus(agent, holds.get(agent.agent_id) ?? [], gpu.min);
+        if (fitting !== null && fitting.length < gpu.count) continue;
+        if (fitting === null && (agent.resource_metrics.gpu_vram_available_gb ?? 0) - agent.reserved.gpu_vram_gb < gpu.min) continue;
+        agent.fitting_gpus = fitting;
+      }
+      found.push(agent);
+      if (found.length === q.limit) return found;
+    }
+    if (!gpu || rows.length < pageSize) return found;
+  }
+}
+
+/** The active claims on each of `agentIds`. */
+export async function activeHolds(db: SqlExecutor, agentIds: readonly string[], now: number): Promise<Map<string, ActiveHold[]>> {
+  const holds = new Map<string, ActiveHold[]>();
+  if (agentIds.length === 0) return holds;
+  const rows = await db.all<{
+    agent_id: string;
+    cpu_cores: number;
+    memory_gb: number;
+    gpu_vram_gb: number;
+    gpu_count: number;
+    gpus: unknown;
+  }>(
+    `SELECT agent_id, cpu_cores, memory_gb, gpu_vram_gb, gpu_count, gpus FROM capacity_claims
+     WHERE agent_id IN (${agentIds.map(() => '?').join(', ')}) AND ${ACTIVE_CLAIM}`,
+    [...agentIds, now],
+  );
+  for (const r of rows) {
+    const list = holds.get(r.agent_id) ?? [];
+    list.push({
+      cpu_cores: Number(r.cpu_cores),
+      memory_gb: Number(r.memory_gb),
+      gpu_vram_gb: Number(r.gpu_vram_gb),
+      gpu_count: Number(r.gpu_count),
+      gpus: jsonColumn<{ index: number }[] | null>(r.gpus, null)?.map((g) => g.index) ?? null,
+    });
+    holds.set(r.agent_id, list);
+  }
+  return holds;
+}
+
+/**
+ * The agent's GPUs with `min` GB free once the claims on each are subtracted, tightest fit first
+ * (`vram_free_gb` is what is left unclaimed); null when the agent reports no `gpus` array.
+ */
+export function unreservedGpus(agent: Pick<Agent, 'resource_metrics'>, holds: readonly ActiveHold[], min: number): FittingGpu[] | null {
+  const gpus = agent.resource_metrics.gpus;
+  if (!Array.isArray(gpus)) return null;
+  const claimed = new Map<number, number>();
+  for (const h of holds) for (const index of h.gpus ?? []) claimed.set(index, (claimed.get(index) ?? 0) + h.gpu_vram_gb);
+  return fittingGpus({ gpus: gpus.map((g) => ({ ...g, vram_free_gb: g.vram_free_gb - (claimed.get(g.index) ?? 0) })) } as Resources, min);
 }
 
 function gpuCondition(q: CapacityQuery): { min: number; count: number } | undefined {

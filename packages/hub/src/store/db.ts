@@ -13,6 +13,8 @@ export interface Dialect {
   readonly name: 'sqlite' | 'postgres';
   /** Row lock for read-then-write inside a transaction (several hubs may share PostgreSQL). */
   readonly forUpdate: string;
+  /** `forUpdate` that passes over a row another transaction holds instead of waiting for it (empty on SQLite). */
+  readonly forUpdateSkipLocked: string;
   /** A condition that is true when the JSON array in `column` holds the string bound to `?`. */
   jsonArrayContains(column: string): string;
   /**

@@ -4,6 +4,7 @@ import type { Db, Dialect, Footprint, SqlExecutor } from './db.js';
 export const postgresDialect: Dialect = {
   name: 'postgres',
   forUpdate: ' FOR UPDATE',
+  forUpdateSkipLocked: ' FOR UPDATE SKIP LOCKED',
   jsonArrayContains: (column) => `${column} @> jsonb_build_array(?::text)`,
   jsonBytes: (column) => `octet_length(${column}::text)`,
   // jsonb's || replaces top-level keys only, so the nested timestamps object is merged by hand;

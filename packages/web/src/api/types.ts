@@ -9,6 +9,7 @@ export type { MetricSample, AgentDashboard, FleetSummary } from '../../../hub/sr
 export type { LiveMessage } from '../../../hub/src/live/messages.js';
 export type { StorageReport, TableReport } from '../../../hub/src/store/storage.js';
 export type { CapacityMatch, FittingGpu } from '../../../hub/src/store/capacity.js';
+export type { Claim } from '../../../hub/src/store/claims.js';
 export type { AgentStatus, Resources } from '@vigil/protocol';
 
 import type { Agent } from '../../../hub/src/store/agents.js';

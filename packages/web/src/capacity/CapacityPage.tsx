@@ -4,6 +4,7 @@ import { Link } from '../app/navigation.js';
 import { useServices } from '../app/services.js';
 import { formatGb, formatNumber } from '../ui/format.js';
 import { Empty, ErrorState, Loading } from '../ui/states.js';
+import { ClaimsPanel } from './ClaimsPanel.js';
 
 const GPU_TYPES = ['nvidia', 'amd', 'intel', 'apple'] as const;
 
@@ -14,6 +15,7 @@ const GPU_TYPES = ['nvidia', 'amd', 'intel', 'apple'] as const;
 export function CapacityPage() {
   const { api } = useServices();
   const [form, setForm] = useState({ vram: '', gpus: '', cores: '', memory: '', pool: '', capability: '', gpu: '' });
+  const [claimsVersion, setClaimsVersion] = useState(0);
   const [result, setResult] = useState<
     { kind: 'idle' } | { kind: 'loading' } | { kind: 'ready'; agents: CapacityMatch[] } | { kind: 'error'; message: string }
   >({
@@ -35,6 +37,7 @@ export function CapacityPage() {
     try {
       const r = await api.get<{ agents: CapacityMatch[] }>(`/api/v1/capacity?${q.toString()}`);
       setResult({ kind: 'ready', agents: r.agents });
+      setClaimsVersion((v) => v + 1);
     } catch (err) {
       setResult({ kind: 'error', message: err instanceof Error ? err.message : String(err) });
     }
@@ -48,7 +51,10 @@ export function CapacityPage() {
     <div className="page">
       <div className="page-head">
         <h1>Capacity</h1>
-        <span className="muted">Online agents with room for a job, smallest sufficient fit first. VRAM is free VRAM on one GPU.</span>
+        <span className="muted">
+          Online agents with room for a job, smallest sufficient fit first. VRAM is free VRAM on one GPU. Free figures are what the agent
+          measured less what active claims reserve.
+        </span>
       </div>
       <form className="panel capacity-form" onSubmit={(e) => void submit(e)}>
         <label>
@@ -113,6 +119,9 @@ export function CapacityPage() {
                   <th scope="col" className="numeric">
                     Memory free
                   </th>
+                  <th scope="col" className="numeric">
+                    Reserved
+                  </th>
                   <th scope="col">GPU</th>
                   <th scope="col">GPUs that fit</th>
                 </tr>
@@ -124,9 +133,10 @@ export function CapacityPage() {
                       <Link to={{ page: 'agent', agentId: a.agent_id }}>{a.name}</Link> <span className="agent-id">{a.agent_id}</span>
                     </td>
                     <td>{a.pool_name}</td>
-                    <td className="numeric">{formatGb(a.resource_metrics.gpu_vram_available_gb)}</td>
-                    <td className="numeric">{formatNumber(a.resource_metrics.cpu_cores_available)}</td>
-                    <td className="numeric">{formatGb(a.resource_metrics.memory_available_gb)}</td>
+                    <td className="numeric">{formatGb(less(a.resource_metrics.gpu_vram_available_gb, a.reserved.gpu_vram_gb))}</td>
+                    <td className="numeric">{formatNumber(less(a.resource_metrics.cpu_cores_available, a.reserved.cpu_cores))}</td>
+                    <td className="numeric">{formatGb(less(a.resource_metrics.memory_available_gb, a.reserved.memory_gb))}</td>
+                    <td className="numeric">{reservedText(a.reserved)}</td>
                     <td>{a.resource_metrics.gpu_type ?? '—'}</td>
                     <td className="fitting-gpus">{fitting(a.fitting_gpus)}</td>
                   </tr>
@@ -135,8 +145,25 @@ export function CapacityPage() {
             </table>
           ))}
       </section>
+      <ClaimsPanel version={claimsVersion} onReleased={() => void (result.kind === 'ready' && submit())} />
     </div>
   );
+}
+
+/** A measured free figure less what claims reserve of it. */
+function less(measured: number | undefined, reserved: number): number | undefined {
+  return measured === undefined ? undefined : measured - reserved;
+}
+
+/** `2 claims: 6 cores, 20.0 GB, 40.0 GB VRAM`, or a dash when nothing is reserved. */
+function reservedText(r: CapacityMatch['reserved']): string {
+  if (r.claims === 0) return '—';
+  const parts = [
+    r.cpu_cores ? `${formatNumber(r.cpu_cores)} cores` : '',
+    r.memory_gb ? formatGb(r.memory_gb) : '',
+    r.gpu_vram_gb ? `${formatGb(r.gpu_vram_gb)} VRAM` : '',
+  ];
+  return `${r.claims} claim${r.claims === 1 ? '' : 's'}: ${parts.filter(Boolean).join(', ') || 'nothing measured'}`;
 }
 
 /** `#1 GPU-1c2d… (80.0 GB free)`, one per fitting GPU; for agents that send no per-GPU figures, a note saying so. */

@@ -1,0 +1,268 @@
+import { activeHolds, ACTIVE_CLAIM, findCapacity, unreservedGpus, type CapacityQuery } from './capacity.js';
+import { agentListColumns, toListedAgent, type AgentRow } from './agents.js';
+import { jsonColumn, Where, type Dialect, type SqlExecutor } from './db.js';
+
+/** What a claim asks for: the capacity query's filters, the job's name and how long to hold it. */
+export interface ClaimRequest {
+  query: Omit<CapacityQuery, 'limit'>;
+  job: string;
+  leaseMs: number;
+  /** Who asked (`admin` or `pool:<name>`), kept with the claim for the operator. */
+  claimedBy: string;
+  now: number;
+  /** Chosen by the caller, so a transaction tried again keeps the same id. */
+  claimId: string;
+}
+
+export type ClaimStatus = 'active' | 'released' | 'expired';
+
+export interface ClaimedGpu {
+  index: number;
+  uuid?: string;
+}
+
+/** A reservation as the API answers it (times in epoch milliseconds). */
+export interface Claim {
+  claim_id: string;
+  agent_id: string;
+  pool_name: string;
+  job: string;
+  status: ClaimStatus;
+  cpu_cores: number;
+  memory_gb: number;
+  /** VRAM reserved on each claimed GPU. */
+  gpu_vram_gb: number;
+  gpu_count: number;
+  /** The claimed GPUs; null when the agent reports no `gpus` array (judged as one GPU) or none was asked for. */
+  gpus: ClaimedGpu[] | null;
+  claimed_by: string;
+  created_at: number;
+  expires_at: number;
+  released_at: number | null;
+}
+
+interface ClaimRow {
+  claim_id: string;
+  agent_id: string;
+  pool_name: string;
+  job: string;
+  cpu_cores: number;
+  memory_gb: number;
+  gpu_vram_gb: number;
+  gpu_count: number | string;
+  gpus: unknown;
+  claimed_by: string;
+  created_at: number | string;
+  expires_at: number | string;
+  released_at: number | string | null;
+}
+
+const CLAIM_COLUMNS =
+  'claim_id, agent_id, pool_name, job, cpu_cores, memory_gb, gpu_vram_gb, gpu_count, gpus, claimed_by, created_at, expires_at, released_at';
+
+/** Agents a claim tries, best fit first, before it answers that nothing fits. */
+const CANDIDATES = 100;
+
+function toClaim(row: ClaimRow, now: number): Claim {
+  const released = row.released_at === null ? null : Number(row.released_at);
+  const expires = Number(row.expires_at);
+  return {
+    claim_id: row.claim_id,
+    agent_id: row.agent_id,
+    pool_name: row.pool_name,
+    job: row.job,
+    status: released !== null ? 'released' : expires <= now ? 'expired' : 'active',
+    cpu_cores: Number(row.cpu_cores),
+    memory_gb: Number(row.memory_gb),
+    gpu_vram_gb: Number(row.gpu_vram_gb),
+    gpu_count: Number(row.gpu_count),
+    gpus: jsonColumn<ClaimedGpu[] | null>(row.gpus, null),
+    claimed_by: row.claimed_by,
+    created_at: Number(row.created_at),
+    expires_at: expires,
+    released_at: released,
+  };
+}
+
+/** Runs `fn` in a transaction of its own (PostgreSQL), or inside the one already open (SQLite's writer). */
+export type InTransaction = <T>(fn: (tx: SqlExecutor) => Promise<T>) => Promise<T>;
+
+/**
+ * Picks the best-fitting agent (and GPUs) for the request and records the reservation, or answers
+ * undefined when nothing fits. Candidates come from the capacity query; each is then tried in a small
+ * transaction of its own that locks the agent's row and only then reads its active claims, in a second
+ * statement: under READ COMMITTED that statement sees every claim committed by whoever held the lock
+ * before, so two hubs never hand out the same capacity (one statement that locked and summed would
+ * read the claims from its own older snapshot). Rows another claim holds are passed over first
+ * (SKIP LOCKED) and tried again, waiting, before the answer is "no capacity". On SQLite the single
+ * writer runs the whole claim in its transaction, so nothing can come between the read and the insert.
+ */
+export async function claimCapacity(
+  read: SqlExecutor,
+  dialect: Dialect,
+  inTransaction: InTransaction,
+  req: ClaimRequest,
+): Promise<Claim | undefined> {
+  const candidates = await findCapacity(read, dialect, { ...req.query, limit: CANDIDATES }, req.now);
+  const passedOver: string[] = [];
+  for (const { agent_id } of candidates) {
+    const outcome = await inTransaction((tx) => tryClaim(tx, dialect, agent_id, req, true));
+    if (outcome === 'locked') passedOver.push(agent_id);
+    else if (outcome !== 'no_fit') return outcome;
+  }
+  for (const agentId of passedOver) {
+    const outcome = await inTransaction((tx) => tryClaim(tx, dialect, agentId, req, false));
+    if (outcome !== 'locked' && outcome !== 'no_fit') return outcome;
+  }
+  return undefined;
+}
+
+/** Locks one agent, judges the request against its measured capacity less its active claims, and records the claim if it fits. */
+async function tryClaim(
+  tx: SqlExecutor,
+  dialect: Dialect,
+  agentId: string,
+  req: ClaimRequest,
+  skipLocked: boolean,
+): Promise<Claim | 'locked' | 'no_fit'> {
+  const q = req.query;
+  const w = new Where().add('agent_id = ?', agentId).add("status = 'online'").add('deleted_at IS NULL');
+  // The pool is checked again under the lock: it is what a pool key's claim is authorized by.
+  if (q.pool !== undefined) w.add('pool_name = ?', q.pool);
+  const row = await tx.get<AgentRow>(
+    `SELECT ${agentListColumns(dialect)} FROM agents ${w.sql()}${skipLocked ? dialect.forUpdateSkipLocked : dialect.forUpdate}`,
+    w.params,
+  );
+  // Under SKIP LOCKED a missing row may be one another claim holds: the waiting pass tries it again.
+  if (!row) return skipLocked ? 'locked' : 'no_fit';
+  const agent = toListedAgent(row);
+  // The second statement: it reads the claims committed by whoever held this row's lock before.
+  const holds = (await activeHolds(tx, [agentId], req.now)).get(agentId) ?? [];
+  const r = agent.resource_metrics;
+  const held = (pick: (h: (typeof holds)[number]) => number) => holds.reduce((sum, h) => sum + pick(h), 0);
+  const cpu = q.min_cpu_cores ?? 0;
+  const memory = q.min_memory_gb ?? 0;
+  if (q.min_cpu_cores !== undefined && (r.cpu_cores_available ?? 0) - held((h) => h.cpu_cores) < cpu) return 'no_fit';
+  if (q.min_memory_gb !== undefined && (r.memory_available_gb ?? 0) - held((h) => h.memory_gb) < memory) return 'no_fit';
+  const wantsGpu = q.min_gpu_vram_gb !== undefined || q.gpu_count !== undefined;
+  const vram = q.min_gpu_vram_gb ?? 0;
+  const gpuCount = wantsGpu ? (q.gpu_count ?? 1) : 0;
+  let gpus: ClaimedGpu[] | null = null;
+  if (wantsGpu) {
+    const fitting = unreservedGpus(agent, holds, vram);
+    if (fitting === null) {
+      // Judged as one GPU by the scalar the agent reports.
+      if (gpuCount > 1 || (r.gpu_vram_available_gb ?? 0) - held((h) => h.gpu_vram_gb * h.gpu_count) < vram) return 'no_fit';
+    } else {
+      if (fitting.length < gpuCount) return 'no_fit';
+      gpus = fitting.slice(0, gpuCount).map(({ index, uuid }) => (uuid === undefined ? { index } : { index, uuid }));
+    }
+  }
+  const claim: ClaimRow = {
+    claim_id: req.claimId,
+    agent_id: agentId,
+    pool_name: agent.pool_name,
+    job: req.job,
+    cpu_cores: cpu,
+    memory_gb: memory,
+    gpu_vram_gb: vram,
+    gpu_count: gpuCount,
+    gpus: gpus === null ? null : JSON.stringify(gpus),
+    claimed_by: req.claimedBy,
+    created_at: req.now,
+    expires_at: req.now + req.leaseMs,
+    released_at: null,
+  };
+  await tx.run(
+    `INSERT INTO capacity_claims (${CLAIM_COLUMNS}) VALUES (${CLAIM_COLUMNS.split(',')
+      .map(() => '?')
+      .join(', ')})`,
+    [
+      claim.claim_id,
+      claim.agent_id,
+      claim.pool_name,
+      claim.job,
+      claim.cpu_cores,
+      claim.memory_gb,
+      claim.gpu_vram_gb,
+      claim.gpu_count,
+      claim.gpus,
+      claim.claimed_by,
+      claim.created_at,
+      claim.expires_at,
+      claim.released_at,
+    ],
+  );
+  return { ...toClaim(claim, req.now), gpus };
+}
+
+export type ClaimChange = { ok: true; claim: Claim } | { ok: false; code: 'VIGIL_CLAIM_NOT_FOUND' | 'VIGIL_CLAIM_ENDED' };
+
+/**
+ * Ends a claim now. Releasing a claim that has ended already answers it as it is (a retried release
+ * is not an error); a pool key's `allowedPool` sees other pools' claims as missing.
+ */
+export async function releaseClaim(tx: SqlExecutor, claimId: string, now: number, allowedPool: string | undefined): Promise<ClaimChange> {
+  const found = await getClaimRow(tx, claimId, allowedPool);
+  if (!found) return { ok: false, code: 'VIGIL_CLAIM_NOT_FOUND' };
+  if (found.released_at === null && Number(found.expires_at) > now) {
+    await tx.run('UPDATE capacity_claims SET released_at = ? WHERE claim_id = ? AND released_at IS NULL', [now, claimId]);
+    found.released_at = now;
+  }
+  return { ok: true, claim: toClaim(found, now) };
+}
+
+/** Extends an active claim's lease to `leaseMs` from now; a claim that has ended cannot come back (its capacity may be taken). */
+export async function renewClaim(
+  tx: SqlExecutor,
+  claimId: string,
+  leaseMs: number,
+  now: number,
+  allowedPool: string | undefined,
+): Promise<ClaimChange> {
+  const found = await getClaimRow(tx, claimId, allowedPool);
+  if (!found) return { ok: false, code: 'VIGIL_CLAIM_NOT_FOUND' };
+  const changed = await tx.run(`UPDATE capacity_claims SET expires_at = ? WHERE claim_id = ? AND ${ACTIVE_CLAIM}`, [
+    now + leaseMs,
+    claimId,
+    now,
+  ]);
+  if (changed.changes === 0) return { ok: false, code: 'VIGIL_CLAIM_ENDED' };
+  return { ok: true, claim: toClaim({ ...found, expires_at: now + leaseMs }, now) };
+}
+
+async function getClaimRow(db: SqlExecutor, claimId: string, allowedPool: string | undefined): Promise<ClaimRow | undefined> {
+  const w = new Where().add('claim_id = ?', claimId);
+  if (allowedPool !== undefined) w.add('pool_name = ?', allowedPool);
+  return db.get<ClaimRow>(`SELECT ${CLAIM_COLUMNS} FROM capacity_claims ${w.sql()}`, w.params);
+}
+
+export async function getClaim(db: SqlExecutor, claimId: string, now: number, allowedPool: string | undefined): Promise<Claim | undefined> {
+  const row = await getClaimRow(db, claimId, allowedPool);
+  return row && toClaim(row, now);
+}
+
+export interface ClaimFilter {
+  status?: ClaimStatus | 'all' | undefined;
+  agentId?: string | undefined;
+  pool?: string | undefined;
+  /** Claims created before this (created_at, claim_id) pair: the next page. */
+  before?: { createdAt: number; claimId: string } | undefined;
+  limit: number;
+}
+
+/** Claims newest first; `limit + 1` rows are read so the caller knows whether another page follows. */
+export async function listClaims(db: SqlExecutor, f: ClaimFilter, now: number): Promise<Claim[]> {
+  const w = new Where();
+  if (f.status === 'active' || f.status === undefined) w.add(ACTIVE_CLAIM, now);
+  else if (f.status === 'released') w.add('released_at IS NOT NULL');
+  else if (f.status === 'expired') w.add('released_at IS NULL AND expires_at <= ?', now);
+  if (f.agentId !== undefined) w.add('agent_id = ?', f.agentId);
+  if (f.pool !== undefined) w.add('pool_name = ?', f.pool);
+  if (f.before) w.add('(created_at < ? OR (created_at = ? AND claim_id < ?))', f.before.createdAt, f.before.createdAt, f.before.claimId);
+  const rows = await db.all<ClaimRow>(
+    `SELECT ${CLAIM_COLUMNS} FROM capacity_claims ${w.sql()} ORDER BY created_at DESC, claim_id DESC LIMIT ?`,
+    [...w.params, f.limit + 1],
+  );
+  return rows.map((r) => toClaim(r, now));
+}
