@@ -166,10 +166,10 @@ export function messagesFor(c: Committed): LiveMessage[] {
     case 'rollup':
     case 'purge':
     case 'purge_agent_history':
-    // Claims change no agent's measured state; the capacity page reads them when it refreshes.
     case 'claim':
     case 'release_claim':
     case 'renew_claim':
+      // Claims change no agent's measured state: the capacity page reads them when it refreshes.
       return [];
   }
 }
