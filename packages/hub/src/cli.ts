@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { parseRunArgs, RUN_USAGE, RunUsageError } from '@vigil/agent/run-args';
+import { RUN_USAGE, RunUsageError } from '@vigil/agent/run-args';
 import { ConfigError, loadConfig, settingsHelp, type Config } from './config/config.js';
 
 // Each command loads only what it uses: `vigil run` sits beside every agent for its whole life,
@@ -121,7 +121,7 @@ async function main(argv: string[]): Promise<number> {
     case 'demo':
       return demo(rest);
     case 'run':
-      return (await import('@vigil/agent')).runMonitored(parseRunArgs(rest, process.env), {
+      return (await import('@vigil/agent/cli')).runCommand(rest, {
         stderr: process.stderr,
         env: process.env,
         cwd: process.cwd(),
