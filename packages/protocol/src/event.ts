@@ -1,10 +1,7 @@
 import { Type, type Static } from 'typebox';
+import { AGENT_EVENT_TYPES, TEXT_LIMITS } from './constants.js';
 import { EpochMs, EventId, Metadata } from './ids.js';
 
-/** Event types an agent may send. */
-// `stopped` is a planned stop (exit 0, or the operator's signal); `crashed` an exit nobody asked for, or a command
-// that could not start (metadata.phase `start`).
-export const AGENT_EVENT_TYPES = ['started', 'stopped', 'crashed', 'error', 'warning', 'info'] as const;
 /** Event types only the hub writes; clients cannot forge them. */
 export const HUB_EVENT_TYPES = ['registered', 'online', 'offline'] as const;
 export type AgentEventType = (typeof AGENT_EVENT_TYPES)[number];
@@ -16,7 +13,7 @@ export const AgentEventTypeSchema = Type.Enum(AGENT_EVENT_TYPES);
 export const AgentEvent = Type.Object(
   {
     event_type: AgentEventTypeSchema,
-    message: Type.Optional(Type.String({ maxLength: 8192 })),
+    message: Type.Optional(Type.String({ maxLength: TEXT_LIMITS.message })),
     metadata: Type.Optional(Metadata),
     timestamp: Type.Optional(EpochMs),
     event_id: Type.Optional(EventId),

@@ -1,3 +1,4 @@
+export * from './constants.js';
 export * from './ids.js';
 export * from './resources.js';
 export * from './agent.js';

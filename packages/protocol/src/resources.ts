@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from 'typebox';
+import { MAX_GPUS } from './constants.js';
 
 /**
  * GPU vendors the collector recognises. The hub accepts any short lowercase word (`apple`, `qualcomm`,
@@ -17,9 +18,6 @@ const percent = Type.Number({ minimum: 0, maximum: 100 });
 const gigabytes = Type.Number({ minimum: 0, maximum: 1_000_000 });
 const cores = Type.Number({ minimum: 0, maximum: 100_000 });
 const load = Type.Number({ minimum: 0, maximum: 1_000_000 });
-
-/** Most GPUs one heartbeat may describe. */
-export const MAX_GPUS = 64;
 
 /** One GPU as its vendor's tool reports it; figures the tool does not give are absent. */
 export const GpuDevice = Type.Object(

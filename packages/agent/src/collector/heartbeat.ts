@@ -1,4 +1,5 @@
-import { MAX_GPUS, type AgentProcessMetrics, type GpuDevice, type ResourceReport } from '@vigil/protocol';
+import { MAX_GPUS } from '@vigil/protocol/constants';
+import type { AgentProcessMetrics, GpuDevice, ResourceReport } from '@vigil/protocol';
 import type { GpuDevice as CollectedGpu, Sample } from './types.js';
 
 const GB = 1024 ** 3;

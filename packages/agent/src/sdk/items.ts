@@ -1,14 +1,15 @@
-import { AGENT_EVENT_TYPES, AgentError, AgentEvent, LlmTrace, type AgentEventType } from '@vigil/protocol';
+// Values from the light entry, types only from the schemas: the SDK never loads TypeBox (constants.ts says why).
+import { AGENT_EVENT_TYPES, LLM_TRACE_FIELDS, TEXT_LIMITS } from '@vigil/protocol/constants';
+import type { AgentError, AgentEvent, AgentEventType, LlmTrace } from '@vigil/protocol';
 
-/** The string limits the hub enforces, read from the wire schemas so they cannot drift. */
-const maxLength = (schema: object): number => (schema as { maxLength: number }).maxLength;
+/** The string limits the hub enforces; the wire schemas are built from the same values, so they cannot drift. */
 const LIMITS = {
-  message: maxLength(AgentEvent.properties.message),
-  errorType: maxLength(AgentError.properties.error_type),
-  stack: maxLength(AgentError.properties.stack_trace),
-  model: maxLength(LlmTrace.properties.model),
-  provider: maxLength(LlmTrace.properties.provider),
-  traceError: maxLength(LlmTrace.properties.error),
+  message: TEXT_LIMITS.message,
+  errorType: TEXT_LIMITS.errorType,
+  stack: TEXT_LIMITS.stackTrace,
+  model: TEXT_LIMITS.model,
+  provider: TEXT_LIMITS.provider,
+  traceError: TEXT_LIMITS.message,
 };
 
 /** How many `cause`s of an error are appended to its stack trace. */
@@ -104,8 +105,7 @@ export type TraceInput = Omit<LlmTrace, 'event_id'>;
 export function traceBody(t: TraceInput): LlmTrace {
   // Only the schema's fields: the hub refuses unknown ones, and a JS caller may pass anything.
   const picked: Record<string, unknown> = {};
-  for (const k of Object.keys(LlmTrace.properties))
-    if (k !== 'event_id' && t[k as keyof TraceInput] !== undefined) picked[k] = t[k as keyof TraceInput];
+  for (const k of LLM_TRACE_FIELDS) if (k !== 'event_id' && t[k as keyof TraceInput] !== undefined) picked[k] = t[k as keyof TraceInput];
   const body = picked as LlmTrace;
   body.model = truncate(String(t.model), LIMITS.model);
   if (typeof t.provider === 'string') body.provider = truncate(t.provider, LIMITS.provider);

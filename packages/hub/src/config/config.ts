@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -408,8 +409,12 @@ export const SETTINGS = {
   }),
 };
 
-/** Where `npm run build` writes the dashboard, found from this file's place in the compiled hub. */
-const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../../../web/dist/public', import.meta.url));
+/**
+ * Where `npm run build` writes the dashboard, found from this file's place in the compiled hub; an installed
+ * @vigil/hub package has no packages/web beside it and serves the copy its `prepack` put in its own dist/public.
+ */
+const REPO_WEB_DIR = fileURLToPath(new URL('../../../../web/dist/public', import.meta.url));
+const DEFAULT_WEB_DIR = existsSync(REPO_WEB_DIR) ? REPO_WEB_DIR : fileURLToPath(new URL('../../public', import.meta.url));
 
 export type SettingKey = keyof typeof SETTINGS;
 type SettingOf<K extends SettingKey> = (typeof SETTINGS)[K];

@@ -16,9 +16,12 @@ after(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
 
-/** Spawns `vigil server` (argv array, no shell) on a free port and resolves once it prints its URL. */
-export async function spawnHub(dataDir: string, flags: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<HubProcess> {
-  const args = [VIGIL, 'server', '--port', '0', '--data-dir', dataDir, '--admin-token', ADMIN_TOKEN, '--log-level', 'warn', ...flags];
+/**
+ * Spawns `vigil server` (argv array, no shell) on a free port and resolves once it prints its URL; `bin` is this
+ * repository's `vigil` unless a test runs an installed one.
+ */
+export async function spawnHub(dataDir: string, flags: string[] = [], env: NodeJS.ProcessEnv = {}, bin = VIGIL): Promise<HubProcess> {
+  const args = [bin, 'server', '--port', '0', '--data-dir', dataDir, '--admin-token', ADMIN_TOKEN, '--log-level', 'warn', ...flags];
   const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let out = '';
