@@ -3,23 +3,27 @@
  * over a large fleet, on SQLite and on PostgreSQL, over real HTTP against `vigil server` child
  * processes (so the load generator in this process does not share the hubs' event loop).
  *
- *  1. Claims: BENCH_CLIENTS orchestrators, each looping claim → (hold up to BENCH_HOLD claims) →
- *     release the oldest, against BENCH_CLAIM_AGENTS agents with two GPUs each (80 and 40 GB free),
- *     8 cores and 64 GB: every claim asks for 2 cores, 8 GB and one GPU with 30 GB free (every fifth
- *     for two GPUs), so the fleet holds about as many claims as the clients want and some claims are
+ *  1. Claims: BENCH_CLIENTS orchestrators, each looping claim → (hold up to BENCH_HOLD + 1 claims) →
+ *     release the oldest (and one after a refusal), against BENCH_CLAIM_AGENTS agents with two GPUs
+ *     each (80 and 40 GB free), 8 cores and 64 GB. Every claim asks for 2 cores, 8 GB and one GPU with
+ *     30 GB free; claims of other jobs, written before the run, leave room for one more claim on each
+ *     of BENCH_FREE_AGENTS agents, so the fleet is nearly full from the start and some claims are
  *     answered VIGIL_NO_CAPACITY. Runs: one SQLite hub; one PostgreSQL hub; two PostgreSQL hubs on
  *     one database (the clients split between them). Latency p50/p99 of granted and refused claims
- *     and of releases; and a correctness check: every BENCH_CHECK_MS and at the end, the active
+ *     and of releases, CPU of the load generator and the hubs, and on PostgreSQL transactions and
+ *     server CPU a claim; and a correctness check: every BENCH_CHECK_MS and at the end, the active
  *     claims (one consistent read of the database) must fit each agent's cores, memory and each
- *     GPU's VRAM. A breach fails the run (exit code 1).
+ *     GPU's VRAM. A breach, or an answer other than 201/409 VIGIL_NO_CAPACITY, fails the run (exit 1).
  *  2. The capacity query, `GET /api/v1/capacity` (cores and memory; and a GPU condition), over
  *     BENCH_QUERY_AGENTS agents written straight into the store: p50/p99 with no claims (the
- *     baseline), then with BENCH_ACTIVE_CLAIMS active claims (and 10× as many ended ones).
+ *     baseline), then with BENCH_ACTIVE_CLAIMS active claims (and 10× as many ended ones); and
+ *     BENCH_CLAIMS_ONE_BY_ONE claims one at a time on that fleet (a claim runs the same query).
  *
- * Environment: BENCH_SECONDS (claim run, default 15), BENCH_CLIENTS (50), BENCH_HOLD (12),
- * BENCH_CLAIM_AGENTS (200), BENCH_QUERY_AGENTS (10000), BENCH_ACTIVE_CLAIMS (2000),
- * BENCH_QUERIES (60 a case), BENCH_QUERY_LIMIT (10), BENCH_CHECK_MS (2000), BENCH_DIALECTS
- * (sqlite,postgres), VIGIL_TEST_PG_URL (the PostgreSQL server to create databases on).
+ * Environment: BENCH_SECONDS (a claim run, default 15), BENCH_CLIENTS (50), BENCH_HOLD (2),
+ * BENCH_CLAIM_AGENTS (200), BENCH_FREE_AGENTS (100), BENCH_CHECK_MS (2000), BENCH_QUERY_AGENTS
+ * (10000), BENCH_ACTIVE_CLAIMS (2000), BENCH_QUERIES (60 a case), BENCH_QUERY_LIMIT (10),
+ * BENCH_CLAIMS_ONE_BY_ONE (20), BENCH_PARTS (claims,query), BENCH_DIALECTS (sqlite,postgres),
+ * VIGIL_TEST_PG_URL (the PostgreSQL server to create databases on).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -48,6 +52,7 @@ const QUERY_AGENTS = envInt('BENCH_QUERY_AGENTS', 10_000);
 const ACTIVE_CLAIMS = envInt('BENCH_ACTIVE_CLAIMS', 2000);
 const QUERIES = envInt('BENCH_QUERIES', 60);
 const QUERY_LIMIT = envInt('BENCH_QUERY_LIMIT', 10);
+const CLAIMS_ONE_BY_ONE = envInt('BENCH_CLAIMS_ONE_BY_ONE', 20);
 const CHECK_MS = envInt('BENCH_CHECK_MS', 2000);
 const DIALECTS = (process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',') as Dialect[];
 const PARTS = (process.env.BENCH_PARTS ?? 'claims,query').split(',');
@@ -587,6 +592,21 @@ async function queryCases(hub: Hub, stage: string): Promise<string[]> {
     }
     lines.push(`  ${stage}, ${q.name} (${q.query}), ${found} found: ${summary(times)}`);
   }
+  // A claim runs the same query for its candidates (on SQLite inside the single writer, which nothing else can use meanwhile).
+  const claims: number[] = [];
+  for (let i = 0; i < CLAIMS_ONE_BY_ONE; i++) {
+    const t = performance.now();
+    const r = await call(hub.url, 'POST', '/api/v1/capacity/claim', {
+      min_gpu_vram_gb: 40,
+      min_cpu_cores: 4,
+      job: `q-${i}`,
+      lease_seconds: 60,
+    });
+    claims.push(performance.now() - t);
+    if (r.status !== 201) throw new Error(`claim answered ${r.status}: ${JSON.stringify(r.body)}`);
+    await call(hub.url, 'POST', `/api/v1/capacity/claims/${r.body.claim_id}/release`);
+  }
+  lines.push(`  ${stage}, claim one at a time (min_gpu_vram_gb=40&min_cpu_cores=4, then its release): ${summary(claims)}`);
   return lines;
 }
 
