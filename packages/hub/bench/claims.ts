@@ -610,6 +610,45 @@ async function queryCases(hub: Hub, stage: string): Promise<string[]> {
   return lines;
 }
 
+/**
+ * What claims cost the hub's other writes: heartbeats one at a time (baseline), then the same while
+ * CLAIMS_ONE_BY_ONE claims run one at a time beside them (on SQLite both go through the single writer).
+ */
+async function heartbeatsBesideClaims(hub: Hub): Promise<string[]> {
+  const heartbeats = async (until: () => boolean): Promise<number[]> => {
+    const times: number[] = [];
+    for (let i = 0; !until(); i++) {
+      const t = performance.now();
+      const r = await call(hub.url, 'POST', `/api/v1/agents/agent-${String(i % 100).padStart(5, '0')}/heartbeat`, { status: 'online' });
+      times.push(performance.now() - t);
+      if (r.status !== 200) throw new Error(`heartbeat answered ${r.status}: ${JSON.stringify(r.body)}`);
+    }
+    return times;
+  };
+  let sent = 0;
+  const alone = await heartbeats(() => sent++ >= QUERIES);
+  let claiming = true;
+  const [beside] = await Promise.all([
+    heartbeats(() => !claiming),
+    (async () => {
+      for (let i = 0; i < CLAIMS_ONE_BY_ONE; i++) {
+        const r = await call(hub.url, 'POST', '/api/v1/capacity/claim', {
+          min_gpu_vram_gb: 40,
+          min_cpu_cores: 4,
+          job: `h-${i}`,
+          lease_seconds: 60,
+        });
+        if (r.status === 201) await call(hub.url, 'POST', `/api/v1/capacity/claims/${r.body.claim_id}/release`);
+      }
+      claiming = false;
+    })(),
+  ]);
+  return [
+    `  heartbeats one at a time, alone: ${summary(alone)}`,
+    `  heartbeats one at a time, beside ${CLAIMS_ONE_BY_ONE} claims one at a time: ${summary(beside)}`,
+  ];
+}
+
 async function queryRun(dialect: Dialect): Promise<void> {
   const store = await createStore(dialect);
   let hub: Hub | undefined;
@@ -626,6 +665,7 @@ async function queryRun(dialect: Dialect): Promise<void> {
     await seedClaims(store, fleet);
     log(`  (${ACTIVE_CLAIMS} active and ${ACTIVE_CLAIMS * 10} ended claims written in ${((performance.now() - t) / 1000).toFixed(1)} s)`);
     for (const line of await queryCases(hub, `${ACTIVE_CLAIMS} active claims`)) log(line);
+    for (const line of await heartbeatsBesideClaims(hub)) log(line);
   } finally {
     await hub?.close();
     await store.drop();
