@@ -19,9 +19,9 @@
  *     baseline), then with BENCH_ACTIVE_CLAIMS active claims (and 10× as many ended ones); and
  *     BENCH_CLAIMS_ONE_BY_ONE claims one at a time on that fleet (a claim runs the same query).
  *
- * Environment: BENCH_SECONDS (a claim run, default 15), BENCH_CLIENTS (50), BENCH_HOLD (2),
+ * Environment: BENCH_SECONDS (a claim run, default 10), BENCH_CLIENTS (50), BENCH_HOLD (2),
  * BENCH_CLAIM_AGENTS (200), BENCH_FREE_AGENTS (100), BENCH_CHECK_MS (2000), BENCH_QUERY_AGENTS
- * (10000), BENCH_ACTIVE_CLAIMS (2000), BENCH_QUERIES (60 a case), BENCH_QUERY_LIMIT (10),
+ * (10000), BENCH_ACTIVE_CLAIMS (2000), BENCH_QUERIES (40 a case), BENCH_QUERY_LIMIT (10),
  * BENCH_CLAIMS_ONE_BY_ONE (20), BENCH_PARTS (claims,query), BENCH_DIALECTS (sqlite,postgres),
  * VIGIL_TEST_PG_URL (the PostgreSQL server to create databases on).
  */
@@ -43,14 +43,14 @@ const envInt = (name: string, fallback: number): number => {
   if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer`);
   return n;
 };
-const SECONDS = envInt('BENCH_SECONDS', 15);
+const SECONDS = envInt('BENCH_SECONDS', 10);
 const CLIENTS = envInt('BENCH_CLIENTS', 50);
 const HOLD = envInt('BENCH_HOLD', 2);
 const FREE_AGENTS = envInt('BENCH_FREE_AGENTS', 100);
 const CLAIM_AGENTS = envInt('BENCH_CLAIM_AGENTS', 200);
 const QUERY_AGENTS = envInt('BENCH_QUERY_AGENTS', 10_000);
 const ACTIVE_CLAIMS = envInt('BENCH_ACTIVE_CLAIMS', 2000);
-const QUERIES = envInt('BENCH_QUERIES', 60);
+const QUERIES = envInt('BENCH_QUERIES', 40);
 const QUERY_LIMIT = envInt('BENCH_QUERY_LIMIT', 10);
 const CLAIMS_ONE_BY_ONE = envInt('BENCH_CLAIMS_ONE_BY_ONE', 20);
 const CHECK_MS = envInt('BENCH_CHECK_MS', 2000);
