@@ -5,7 +5,16 @@ import { deleteRule, insertRule, syncFileRules, updateRule, type RuleRefusal } f
 import { acknowledgeAlert, deleteSilence, insertSilence, writeAlert, type AlertWrite, type Silence } from '../store/alerts.js';
 import type { SqlExecutor } from '../store/db.js';
 import { forgetErrorCounts } from '../store/error-counts.js';
-import { deleteWebhook, insertWebhook, recordAttempt, type AttemptRecord, type QueuedDelivery, type Webhook } from '../store/webhooks.js';
+import {
+  claimDelivery,
+  deleteWebhook,
+  insertWebhook,
+  recordAttempt,
+  type AttemptRecord,
+  type DeliveryClaim,
+  type QueuedDelivery,
+  type Webhook,
+} from '../store/webhooks.js';
 import { queueNotifications } from './outbox.js';
 
 /**
@@ -24,6 +33,7 @@ export type AlertAction =
   | { type: 'create_webhook'; webhook: { url: string; name?: string }; now: number }
   | { type: 'delete_webhook'; id: number }
   | { type: 'record_attempt'; attempt: AttemptRecord }
+  | { type: 'claim_delivery'; claim: DeliveryClaim }
   | { type: 'forget_error_counts'; beforeSecond: number };
 
 type NotFound<C> = { ok: false; code: C };
@@ -42,6 +52,8 @@ export interface AlertResults {
   create_webhook: { ok: true; webhook: Webhook };
   delete_webhook: { ok: true; webhook: Webhook } | NotFound<'VIGIL_WEBHOOK_NOT_FOUND'>;
   record_attempt: { ok: true };
+  /** `attempts`: made so far; null when the delivery is finished or another hub holds it. */
+  claim_delivery: { ok: true; attempts: number | null };
   forget_error_counts: { ok: true; deleted: number };
 }
 
@@ -81,6 +93,8 @@ export async function applyAlertAction(tx: SqlExecutor, a: AlertAction): Promise
     case 'record_attempt':
       await recordAttempt(tx, a.attempt);
       return { ok: true };
+    case 'claim_delivery':
+      return { ok: true, attempts: (await claimDelivery(tx, a.claim))?.attempts ?? null };
     case 'forget_error_counts':
       return { ok: true, deleted: await forgetErrorCounts(tx, a.beforeSecond) };
   }

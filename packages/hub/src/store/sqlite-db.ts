@@ -9,6 +9,7 @@ import { checkVigilTables, corruptionAdvice, isCorruption, StoreCorruptError, St
 export const sqliteDialect: Dialect = {
   name: 'sqlite',
   forUpdate: '',
+  commitOrder: undefined,
   jsonArrayContains: (column) => `EXISTS (SELECT 1 FROM json_each(${column}) WHERE json_each.value = ?)`,
   jsonBytes: (column) => `octet_length(${column})`,
   jsonMergePatch: (column) => `json_patch(${column}, ?)`,
