@@ -264,6 +264,64 @@ describe('several hubs on one PostgreSQL database', { skip }, () => {
 });
 
 describe('the jobs move to another hub when their owner dies', { skip }, () => {
+  test('D12: a rule crossed once with two hubs, the owner killed with SIGKILL meanwhile: exactly one firing and one resolved', async () => {
+    const db = await createPgDatabase();
+    const dirs = [tempDir(), tempDir()];
+    const procs: HubProcess[] = [];
+    const receiver = await startReceiver();
+    const flags = ['--db', db.url, '--host-metrics-interval', '0', '--otlp-grpc-port', '0', '--webhook-allow-private', 'true'];
+    const call = async (url: string, method: string, path: string, body?: unknown) => {
+      const res = await request(`${url}${path}`, {
+        method: method as 'POST',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: res.statusCode, body: (await res.body.json()) as any };
+    };
+    try {
+      for (const d of dirs) procs.push(await spawnHub(d.path, flags));
+      const [owner, other] = procs as [HubProcess, HubProcess];
+      assert.equal((await call(other.url, 'POST', '/api/v1/webhooks', { url: receiver.url })).status, 201);
+      const rule = {
+        name: 'd12',
+        metric: 'cpu_percent',
+        op: '>',
+        threshold: 50,
+        for_seconds: 0,
+        severity: 'critical',
+        scope: { agent_id: 'd12-1' },
+      };
+      assert.equal((await call(other.url, 'POST', '/api/v1/alert-rules', rule)).status, 201);
+      assert.ok(
+        [200, 201].includes(
+          (await call(other.url, 'POST', '/api/v1/agents', { agent_id: 'd12-1', name: 'd12-1', agent_type: 'w' })).status,
+        ),
+      );
+      // The owner applies a rule made elsewhere at its next timer run (5 s).
+      await new Promise((r) => setTimeout(r, 5500));
+      const hot = await call(other.url, 'POST', '/api/v1/agents/d12-1/heartbeat', { status: 'online', metrics: { cpu_percent: 91 } });
+      assert.equal(hot.status, 200);
+      owner.child.kill('SIGKILL');
+      await owner.exited;
+      const [firing] = await receiver.waitFor(1, 40_000);
+      assert.equal(firing.event, 'firing');
+      const cool = await call(other.url, 'POST', '/api/v1/agents/d12-1/heartbeat', { status: 'online', metrics: { cpu_percent: 5 } });
+      assert.equal(cool.status, 200);
+      await receiver.waitFor(2, 40_000);
+      await new Promise((r) => setTimeout(r, 2000));
+      assert.deepEqual(
+        receiver.delivered().map((b: { event: string }) => b.event),
+        ['firing', 'resolved'],
+      );
+    } finally {
+      for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
+      await Promise.all(procs.map((p) => p.exited));
+      await receiver.close();
+      await db.drop();
+      for (const d of dirs) d.remove();
+    }
+  });
+
   test('kill -9 of the job-owning hub hands its jobs to one of the two others within 5 s', async () => {
     const db = await createPgDatabase();
     const dirs = [tempDir(), tempDir(), tempDir()];
