@@ -248,7 +248,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
         if (jobOwner?.isOwner)
           void alerts
             .stop()
-            .then(() => alerts.start())
+            .then(() => (jobOwner?.isOwner ? alerts.start() : undefined))
             .catch((err: unknown) => log.warn({ err }, 'reloading alerts failed'));
       },
       onError: (err, message) => log.warn({ err }, message),
@@ -362,6 +362,8 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     address = await app.listen({ port, host: config.host });
   } catch (err) {
     await app.close().catch(() => undefined);
+    await jobOwner?.stop().catch(() => undefined);
+    await cluster?.stop().catch(() => undefined);
     await db.close().catch(() => undefined);
     throw err;
   }

@@ -104,6 +104,29 @@ describe('several hubs on one PostgreSQL database', { skip }, () => {
     }
   });
 
+  test('a key revoked on hub A stops working on hub B at once, not when the one-second cache there runs out', async () => {
+    const [a, b] = (await startHubs(2, db.url)) as [TestHub, TestHub];
+    try {
+      await register(a, 'key-1');
+      const created = await a.call('POST', '/api/v1/keys', { agent_id: 'key-1' });
+      assert.equal(created.status, 201);
+      const beat = () => b.call('POST', '/api/v1/agents/key-1/heartbeat', { status: 'online' }, created.body.key);
+      assert.equal((await beat()).status, 200, 'hub B takes the key (and caches the lookup for a second)');
+      assert.equal((await a.call('DELETE', `/api/v1/keys/${created.body.key_id}`)).status, 200);
+      const revokedAt = performance.now();
+      let status = 200;
+      while (status === 200 && performance.now() - revokedAt < 2000) {
+        status = (await beat()).status;
+        if (status === 200) await new Promise((r) => setTimeout(r, 20));
+      }
+      const ms = performance.now() - revokedAt;
+      assert.equal(status, 401);
+      assert.ok(ms < 600, `refused on hub B ${ms.toFixed(0)} ms after the revocation`);
+    } finally {
+      await closeAll([b, a]);
+    }
+  });
+
   test('one alert transition sends exactly one webhook across three hubs, whichever hubs sweep the outbox', async () => {
     const receiver = await startReceiver();
     const hubs = await startHubs(3, db.url);
