@@ -238,7 +238,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
   });
   if (shared) {
     cluster = new ClusterLink(config.db, hubId, db, {
-      onMessages: (messages) => bus.publish(messages),
+      onMessages: (messages) => bus.publish(messages, 'remote'),
       onSessionsEnded: (hashes) => sessions.closeSockets(hashes),
       onKeysRevoked: () => auth.forgetCached(),
       onGap: () => {
