@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
@@ -161,6 +163,58 @@ describe('several hubs on one PostgreSQL database', { skip }, () => {
     } finally {
       await closeAll([c, b, a]);
       await receiver.close();
+    }
+  });
+
+  test('a hub that stops mid-delivery lets go of its claim: the next owner sends it within its 5 s sweep', async () => {
+    // The first request is held unanswered (the stopping hub aborts it); later ones are answered 200.
+    const bodies: { event: string }[] = [];
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as { event: string });
+        if (bodies.length > 1) res.writeHead(200).end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    const [a, b] = (await startHubs(2, db.url)) as [TestHub, TestHub];
+    let bStopped = false;
+    try {
+      assert.equal((await a.call('POST', '/api/v1/webhooks', { url })).status, 201);
+      const rule = {
+        name: 'handover',
+        metric: 'cpu_percent',
+        op: '>',
+        threshold: 50,
+        for_seconds: 0,
+        severity: 'warning',
+        scope: { agent_id: 'hand-1' },
+      };
+      assert.equal((await a.call('POST', '/api/v1/alert-rules', rule)).status, 201);
+      await register(b, 'hand-1');
+      await cpu(b, 'hand-1', 77);
+      for (let i = 0; i < 100 && bodies.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(bodies.length, 1, 'hub A is sending (the receiver holds the request)');
+      const stoppedAt = performance.now();
+      await a.close();
+      for (let i = 0; i < 200 && bodies.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+      const ms = performance.now() - stoppedAt;
+      assert.equal(bodies.length, 2, 'hub B sent it');
+      assert.ok(ms < 8000, `sent again ${ms.toFixed(0)} ms after hub A stopped`);
+      assert.equal(bodies[1]?.event, 'firing');
+      await b.notifier.idle();
+      const d = await b.db.get<{ status: string; claimed_by: string }>(
+        "SELECT status, claimed_by FROM webhook_deliveries WHERE kind = 'firing'",
+      );
+      assert.deepEqual([d?.status, d?.claimed_by], ['delivered', b.hubId]);
+      await b.close();
+      bStopped = true;
+    } finally {
+      if (!bStopped) await closeAll([b, a]);
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
     }
   });
 

@@ -7,6 +7,7 @@ import type { SqlExecutor } from '../store/db.js';
 import { forgetErrorCounts } from '../store/error-counts.js';
 import {
   claimDelivery,
+  releaseClaims,
   deleteWebhook,
   insertWebhook,
   recordAttempt,
@@ -34,6 +35,7 @@ export type AlertAction =
   | { type: 'delete_webhook'; id: number }
   | { type: 'record_attempt'; attempt: AttemptRecord }
   | { type: 'claim_delivery'; claim: DeliveryClaim }
+  | { type: 'release_claims'; by: string }
   | { type: 'forget_error_counts'; beforeSecond: number };
 
 type NotFound<C> = { ok: false; code: C };
@@ -54,6 +56,7 @@ export interface AlertResults {
   record_attempt: { ok: true };
   /** `attempts`: made so far; null when the delivery is finished or another hub holds it. */
   claim_delivery: { ok: true; attempts: number | null };
+  release_claims: { ok: true; released: number };
   forget_error_counts: { ok: true; deleted: number };
 }
 
@@ -95,6 +98,8 @@ export async function applyAlertAction(tx: SqlExecutor, a: AlertAction): Promise
       return { ok: true };
     case 'claim_delivery':
       return { ok: true, attempts: (await claimDelivery(tx, a.claim))?.attempts ?? null };
+    case 'release_claims':
+      return { ok: true, released: await releaseClaims(tx, a.by) };
     case 'forget_error_counts':
       return { ok: true, deleted: await forgetErrorCounts(tx, a.beforeSecond) };
   }

@@ -128,10 +128,14 @@ export class WebhookNotifier implements Notifier {
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
   }
 
-  /** Aborts requests and waits in flight; what was not delivered stays pending for the next start. */
+  /**
+   * Aborts requests and waits in flight; what was not delivered stays pending for the next start, or
+   * for another hub's sweep: this hub's claims are let go, so that hub need not wait for them to lapse.
+   */
   async stop(): Promise<void> {
     this.abort.abort();
     await this.idle();
+    await submitAlertAction(this.deps.writer, { type: 'release_claims', by: this.options.hubId }).catch(this.deps.onError);
   }
 
   private track(p: Promise<void>): void {

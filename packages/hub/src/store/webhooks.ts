@@ -157,6 +157,11 @@ export async function claimDelivery(tx: SqlExecutor, c: DeliveryClaim): Promise<
   return row && { attempts: Number(row.attempts) };
 }
 
+/** Lets go of every claim `by` holds on deliveries still pending (a hub stopping), so another hub may send them at once. */
+export async function releaseClaims(tx: SqlExecutor, by: string): Promise<number> {
+  return (await tx.run(`UPDATE webhook_deliveries SET claim_until = NULL WHERE claimed_by = ? AND status = 'pending'`, [by])).changes;
+}
+
 /** A webhook's deliveries, newest first, keyset-paged by id. */
 export async function listDeliveries(
   db: SqlExecutor,
