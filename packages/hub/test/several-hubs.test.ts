@@ -182,7 +182,8 @@ describe('several hubs on one PostgreSQL database', { skip }, () => {
     const [a, b] = (await startHubs(2, db.url)) as [TestHub, TestHub];
     let bStopped = false;
     try {
-      assert.equal((await a.call('POST', '/api/v1/webhooks', { url })).status, 201);
+      const hook = await a.call('POST', '/api/v1/webhooks', { url });
+      assert.equal(hook.status, 201);
       const rule = {
         name: 'handover',
         metric: 'cpu_percent',
@@ -206,7 +207,8 @@ describe('several hubs on one PostgreSQL database', { skip }, () => {
       assert.equal(bodies[1]?.event, 'firing');
       await b.notifier.idle();
       const d = await b.db.get<{ status: string; claimed_by: string }>(
-        "SELECT status, claimed_by FROM webhook_deliveries WHERE kind = 'firing'",
+        'SELECT status, claimed_by FROM webhook_deliveries WHERE webhook_id = ?',
+        [hook.body.webhook.id],
       );
       assert.deepEqual([d?.status, d?.claimed_by], ['delivered', b.hubId]);
       await b.close();

@@ -253,21 +253,29 @@ export class Writer {
 
   private transactionOnce(batch: Job[]): Promise<(CommandResult[] | undefined)[]> {
     return this.db.transaction(async (tx) => {
-      // A job that passed its deadline while the transaction waited to begin was answered 503: leave it
-      // out, so that for it 503 means "not stored".
-      const live = batch.map((job) => (job.settled ? undefined : job));
       const order: { job: number; cmd: number; agent: string }[] = [];
-      live.forEach((job, j) => job?.commands.forEach((cmd, c) => order.push({ job: j, cmd: c, agent: agentOf(cmd) })));
+      batch.forEach((job, j) => job.commands.forEach((cmd, c) => order.push({ job: j, cmd: c, agent: agentOf(cmd) })));
       // Array.prototype.sort is stable: one agent's commands keep their order.
       order.sort((a, b) => (a.agent < b.agent ? -1 : a.agent > b.agent ? 1 : 0));
-      const results = live.map((job) => (job ? new Array<CommandResult>(job.commands.length) : undefined));
+      const results: (CommandResult[] | undefined)[] = batch.map(() => undefined);
       for (const o of order) {
-        const cmd = (live[o.job] as Job).commands[o.cmd] as Command;
-        (results[o.job] as CommandResult[])[o.cmd] = await applyCommand(tx, this.db.dialect, cmd);
+        const job = batch[o.job] as Job;
+        let jobResults = results[o.job];
+        if (!jobResults) {
+          // A job that passed its deadline before the transaction reached it was answered 503: leave it
+          // out, so that for it 503 means "not stored". One already begun is applied whole.
+          if (job.settled) continue;
+          results[o.job] = jobResults = new Array<CommandResult>(job.commands.length);
+        }
+        jobResults[o.cmd] = await applyCommand(tx, this.db.dialect, job.commands[o.cmd] as Command);
       }
+      // A job of no commands has nothing to apply, and is answered like the others.
+      batch.forEach((job, j) => {
+        if (job.commands.length === 0 && !job.settled) results[j] = [];
+      });
       const hook = this.options.inTransaction;
       if (hook) {
-        const applied = live.flatMap((job) => job?.commands ?? []);
+        const applied = batch.flatMap((job, j) => (results[j] ? job.commands : []));
         await hook(
           tx,
           applied,
