@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { Authenticator } from './auth/authenticate.js';
@@ -13,7 +14,7 @@ import { Writer } from './ingest/writer.js';
 import { HostMetricsJob } from './jobs/host-metrics.js';
 import { LocalPidSampler } from './jobs/local-pids.js';
 import { Bus } from './live/bus.js';
-import { LiveFanout } from './live/fanout.js';
+import { LIVE_MISSED_CLOSE, LiveFanout } from './live/fanout.js';
 import { messagesFor } from './live/messages.js';
 import { LivenessJob } from './jobs/liveness.js';
 import { retentionFromConfig, RetentionJob } from './jobs/retention.js';
@@ -29,9 +30,13 @@ import { loadDashboardBuild } from './web/assets.js';
 import { ensurePrivateDir, type Warn } from './private-files.js';
 import { OtlpGrpcServer } from './otlp/grpc.js';
 import { HubMetrics } from './metrics/hub-metrics.js';
+import { ClusterLink } from './cluster/link.js';
+import { JobOwner } from './cluster/job-owner.js';
 
 /** Longest one webhook attempt may take; a receiver slower than this is failing. */
 const WEBHOOK_TIMEOUT_MS = 10_000;
+/** How often the job owner looks for webhook deliveries left unsent (a dead hub's lapsed claims). */
+const DELIVERY_SWEEP_MS = 5000;
 
 /** Headers that carry credentials; never logged. */
 const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]'];
@@ -67,6 +72,12 @@ export interface Hub {
   notifier: WebhookNotifier;
   /** Dashboard sign-in sessions. */
   sessions: Sessions;
+  /** This hub's id among several on one database ('local' on SQLite, which has one hub). */
+  hubId: string;
+  /** PostgreSQL only: what the other hubs commit, sessions they end, keys they revoke (LISTEN/NOTIFY). */
+  cluster: ClusterLink | undefined;
+  /** PostgreSQL only: whether this hub holds the lock that runs liveness, alerts, retention and rollups. */
+  jobOwner: JobOwner | undefined;
   /** Absent when host sampling is turned off (`--host-metrics-interval 0`). */
   hostMetrics: HostMetricsJob | undefined;
   /** Absent when `--sample-local-pids false` (the default with PostgreSQL). */
@@ -157,6 +168,10 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
   if (durability.level !== 'full') log.warn({ detail: durability.detail }, 'acknowledged writes may not survive a power loss');
 
   const bus = new Bus((err) => log.error({ err }, 'a live listener failed'));
+  // Several hubs may share a PostgreSQL database (docs/several-hubs.md); a SQLite file has one hub.
+  const shared = isPostgresUrl(config.db);
+  const hubId = shared ? randomUUID() : 'local';
+  let cluster: ClusterLink | undefined;
   const live = new LiveFanout({
     maxSockets: config.liveMaxSockets,
     maxSocketsPerClient: config.liveMaxSocketsPerClient,
@@ -183,6 +198,9 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
       batchMaxDelayMs: config.batchMaxDelayMs,
       deadlineMs: config.writeDeadlineMs,
       onCommitted: (committed) => bus.publish(committed.flatMap(messagesFor)),
+      inTransaction: shared
+        ? (tx, committed) => (cluster as ClusterLink).notifyInTransaction(tx, committed.flatMap(messagesFor), clock.now())
+        : undefined,
       onBatch: (commands, seconds, ok) => metrics.batchCommitted(commands, seconds, ok),
     },
     log,
@@ -197,6 +215,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
       backoffMs: config.webhookBackoffMs,
       timeoutMs: WEBHOOK_TIMEOUT_MS,
       allowPrivate: config.webhookAllowPrivate,
+      hubId,
     },
   );
   const alerts = new AlertEngine(
@@ -208,7 +227,29 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
       onError: (err) => log.warn({ err }, 'alert evaluation failed'),
     },
   );
-  const sessions = new Sessions(() => clock.now(), { idleMs: config.sessionIdleMinutes * 60_000 });
+  const sessions = new Sessions(db, () => clock.now(), {
+    idleMs: config.sessionIdleMinutes * 60_000,
+    onEnded: shared ? (hashes) => cluster?.sessionsEnded(hashes) : undefined,
+  });
+  if (shared) {
+    cluster = new ClusterLink(config.db, hubId, db, {
+      onMessages: (messages) => bus.publish(messages, 'remote'),
+      onSessionsEnded: (hashes) => sessions.closeSockets(hashes),
+      onKeysRevoked: () => auth.forgetCached(),
+      onGap: () => {
+        log.warn("may have missed other hubs' changes; live sockets refetch");
+        live.closeAll(LIVE_MISSED_CLOSE, 'missed changes from another hub; reconnect and refetch');
+        // The engine's state is built from the feed: the owner reloads it from the store.
+        if (jobOwner?.isOwner)
+          void alerts
+            .stop()
+            .then(() => (jobOwner?.isOwner ? alerts.start() : undefined))
+            .catch((err: unknown) => log.warn({ err }, 'reloading alerts failed'));
+      },
+      onError: (err, message) => log.warn({ err }, message),
+    });
+    auth.onForget = () => cluster?.keysRevoked();
+  }
   const dashboard = loadDashboardBuild(config.webDir);
   if (!dashboard.ok) log.warn({ reason: dashboard.reason }, 'the web dashboard is not built (npm run build); / says how to build it');
   const lifecycle = { shuttingDown: false };
@@ -272,9 +313,42 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
 
   // Alerts start before the hub listens, so no commit goes unseen by the engine.
   if (fileRules) await submitAlertAction(writer, { type: 'sync_file_rules', rules: fileRules, now: startedAt });
-  // What a stop or a crash left in the outbox is read before the engine can add to it, so nothing is sent twice at once.
-  await notifier.resume();
-  await alerts.start();
+  // With several hubs, the hub holding the job lock runs the jobs; it hears the others' commits through
+  // the cluster link, so it listens first. The first ask is answered before this hub listens.
+  let jobOwner: JobOwner | undefined;
+  let sweep: NodeJS.Timeout | undefined;
+  if (shared) {
+    await (cluster as ClusterLink).start();
+    jobOwner = new JobOwner(config.db, {
+      acquired: async () => {
+        log.info({ hub: hubId }, 'this hub runs the jobs (liveness, alerts, retention, rollups)');
+        await notifier.resume();
+        await alerts.start();
+        liveness.start();
+        rollups.start();
+        purge.start();
+        // Deliveries a dead hub had claimed are taken over once their claim lapses.
+        sweep = setInterval(
+          () => void notifier.resume().catch((err: unknown) => log.warn({ err }, 'webhook sweep failed')),
+          DELIVERY_SWEEP_MS,
+        );
+        sweep.unref();
+      },
+      lost: async () => {
+        log.warn({ hub: hubId }, 'this hub no longer runs the jobs');
+        clearInterval(sweep);
+        liveness.stop();
+        await Promise.all([rollups.stop(), purge.stop(), alerts.stop()]);
+      },
+      onError: (err, message) => log.warn({ err }, message),
+    });
+    await jobOwner.start();
+  } else {
+    // What a stop or a crash left in the outbox is read before the engine can add to it, so nothing is sent twice at once.
+    await notifier.resume();
+    await alerts.start();
+  }
+  sessions.start();
 
   let address: string;
   try {
@@ -283,25 +357,31 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     address = await app.listen({ port, host: config.host });
   } catch (err) {
     await app.close().catch(() => undefined);
+    await jobOwner?.stop().catch(() => undefined);
+    await cluster?.stop().catch(() => undefined);
     await db.close().catch(() => undefined);
     throw err;
   }
   const otlpGrpc = await startOtlpGrpc(config, { auth, writer, db, clock, lifecycle, log });
-  liveness.start();
   hostMetrics?.start();
   localPids?.start();
-  rollups.start();
-  purge.start();
+  if (!shared) {
+    liveness.start();
+    rollups.start();
+    purge.start();
+  }
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       lifecycle.shuttingDown = true;
-      liveness.stop();
+      sessions.stop();
       hostMetrics?.stop();
       localPids?.stop();
       // A rollup or purge pass stops between its steps; one already queued commits with the drain.
-      const jobsIdle = Promise.all([rollups.stop(), purge.stop()]);
+      // Letting the job lock go hands the jobs to another hub at once.
+      liveness.stop();
+      const jobsIdle = jobOwner ? jobOwner.stop() : Promise.all([rollups.stop(), purge.stop()]);
       // In-flight requests finish (their commits are still accepted); new ones get 503.
       await Promise.all([app.close(), otlpGrpc?.close()]);
       live.stop();
@@ -311,6 +391,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
       await writer.drain();
       // A pass's last space-reclaiming step runs on the write connection, so it ends before the store closes.
       await jobsIdle;
+      await cluster?.stop();
       await db.close();
     })());
 
@@ -328,6 +409,9 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     alerts,
     notifier,
     sessions,
+    hubId,
+    cluster,
+    jobOwner,
     hostMetrics,
     localPids,
     adminToken: token,

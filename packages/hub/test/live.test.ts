@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { ManualClock } from '../src/clock.js';
@@ -124,6 +125,14 @@ describe('live feed over WebSocket', () => {
     const updates = live.messages.filter((m) => m.type === 'metrics_update' && m.agent_id === 'live-1');
     assert.equal(updates.length, 2, 'the retried heartbeat was not announced again');
     live.socket.close();
+  });
+
+  test('a quiet socket is pinged every 25 to 30 s, so load balancers keep it open', async () => {
+    const opened = await open(hub);
+    const at = performance.now();
+    const pinged = await new Promise<number>((resolve) => opened.socket.once('ping', () => resolve(performance.now() - at)));
+    assert.ok(pinged >= 24_000 && pinged <= 30_000, `first ping after ${pinged.toFixed(0)} ms`);
+    opened.socket.close();
   });
 
   test('W2: a frame above 64 KiB closes the socket with 1009', async () => {

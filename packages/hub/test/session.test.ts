@@ -5,6 +5,10 @@ import WebSocket from 'ws';
 import { ManualClock } from '../src/clock.js';
 import { readCookie, SESSION_ENDED_CLOSE, sessionCookie, Sessions } from '../src/auth/sessions.js';
 import { ADMIN_TOKEN, startTestHub, type TestHub } from './support/hub.js';
+import { tempDir } from './support/stores.js';
+import { openStore } from '../src/store/open.js';
+import type { Db } from '../src/store/db.js';
+import { join } from 'node:path';
 
 /**
  * Dashboard sessions over real HTTP and a real WebSocket: sign-in, the cookie's attributes, CSRF
@@ -231,35 +235,65 @@ describe('dashboard sessions', () => {
 });
 
 describe('the session table', () => {
-  test('ids are random, only their hashes are kept, and unknown or malformed ids find nothing', () => {
-    const t = { now: 0 };
-    const sessions = new Sessions(() => t.now, { idleMs: 1000 });
-    const a = sessions.create();
-    const b = sessions.create();
-    assert.notEqual(a.id, b.id);
-    assert.notEqual(a.csrf, b.csrf);
-    assert.equal(sessions.use(a.id)?.csrf, a.csrf);
-    assert.equal(sessions.use(undefined), undefined);
-    assert.equal(sessions.use('short'), undefined);
-    assert.equal(sessions.use(a.csrf), undefined, 'the CSRF token is not a session id');
+  const dir = tempDir();
+  let db: Db;
+  before(async () => {
+    ({ db } = await openStore(join(dir.path, 'sessions.db'), { sqliteSynchronous: 'full', now: 0 }));
+  });
+  after(async () => {
+    await db.close();
+    dir.remove();
   });
 
-  test('at most `max` sessions: the longest idle makes room, and its sockets close', () => {
+  test('ids are random, only their hashes are kept, and unknown or malformed ids find nothing', async () => {
     const t = { now: 0 };
-    const sessions = new Sessions(() => t.now, { idleMs: 10_000, max: 2 });
-    const first = sessions.create();
+    const sessions = new Sessions(db, () => t.now, { idleMs: 1000 });
+    const a = await sessions.create();
+    const b = await sessions.create();
+    assert.notEqual(a.id, b.id);
+    assert.notEqual(a.csrf, b.csrf);
+    assert.equal((await sessions.use(a.id))?.csrf, a.csrf);
+    assert.equal(await sessions.use(undefined), undefined);
+    assert.equal(await sessions.use('short'), undefined);
+    assert.equal(await sessions.use(a.csrf), undefined, 'the CSRF token is not a session id');
+    const stored = await db.all<{ id_hash: string }>('SELECT id_hash FROM sessions');
+    assert.ok(stored.length >= 2);
+    assert.ok(!stored.some((r) => r.id_hash === a.id || r.id_hash === b.id), 'the table holds no usable cookie');
+    await sessions.revokeAll();
+  });
+
+  test('a session lives in the database: another Sessions on the same store (a restart, another hub) knows it', async () => {
+    const t = { now: 0 };
+    const first = new Sessions(db, () => t.now, { idleMs: 1000 });
+    const second = new Sessions(db, () => t.now, { idleMs: 1000 });
+    const a = await first.create();
+    assert.equal((await second.use(a.id))?.csrf, a.csrf);
+    t.now = 1001;
+    assert.equal(await second.use(a.id), undefined, 'idle past the limit, on whichever hub asks');
+    const b = await first.create();
+    assert.equal(await second.revoke(b.id), true);
+    assert.equal(await first.use(b.id), undefined, 'signed out on one, signed out on all');
+  });
+
+  test('at most `max` sessions: the longest idle makes room, and its sockets close', async () => {
+    const t = { now: 0 };
+    const ended: string[][] = [];
+    const sessions = new Sessions(db, () => t.now, { idleMs: 10_000, max: 2, onEnded: (h) => ended.push(h) });
+    await sessions.revokeAll();
+    const first = await sessions.create();
     const closes: number[] = [];
     sessions.attach(first.id, { close: (code) => closes.push(code ?? 0), once: () => undefined });
     t.now = 1;
-    const second = sessions.create();
+    const second = await sessions.create();
     t.now = 2;
-    sessions.create();
-    assert.equal(sessions.size, 2);
-    assert.equal(sessions.use(first.id), undefined);
+    await sessions.create();
+    assert.equal(await sessions.count(), 2);
+    assert.equal(await sessions.use(first.id), undefined);
     assert.deepEqual(closes, [SESSION_ENDED_CLOSE]);
-    assert.ok(sessions.use(second.id));
-    sessions.revokeAll();
-    assert.equal(sessions.size, 0);
+    assert.equal(ended.at(-1)?.length, 1, 'the other hubs are told which session ended');
+    assert.ok(await sessions.use(second.id));
+    await sessions.revokeAll();
+    assert.equal(await sessions.count(), 0);
   });
 
   test('the Secure attribute is set under TLS', () => {

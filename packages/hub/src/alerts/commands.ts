@@ -3,7 +3,17 @@ import { deleteRule, insertRule, syncFileRules, updateRule, type RuleRefusal } f
 import { acknowledgeAlert, deleteSilence, insertSilence, writeAlert, type AlertWrite, type Silence } from '../store/alerts.js';
 import type { SqlExecutor } from '../store/db.js';
 import { forgetErrorCounts } from '../store/error-counts.js';
-import { deleteWebhook, insertWebhook, recordAttempt, type AttemptRecord, type QueuedDelivery, type Webhook } from '../store/webhooks.js';
+import {
+  claimDelivery,
+  releaseClaims,
+  deleteWebhook,
+  insertWebhook,
+  recordAttempt,
+  type AttemptRecord,
+  type DeliveryClaim,
+  type QueuedDelivery,
+  type Webhook,
+} from '../store/webhooks.js';
 import { queueNotifications } from './outbox.js';
 
 /**
@@ -22,6 +32,8 @@ export type AlertAction =
   | { type: 'create_webhook'; webhook: { url: string; name?: string }; now: number }
   | { type: 'delete_webhook'; id: number }
   | { type: 'record_attempt'; attempt: AttemptRecord }
+  | { type: 'claim_delivery'; claim: DeliveryClaim }
+  | { type: 'release_claims'; by: string }
   | { type: 'forget_error_counts'; beforeSecond: number };
 
 type NotFound<C> = { ok: false; code: C };
@@ -40,6 +52,9 @@ export interface AlertResults {
   create_webhook: { ok: true; webhook: Webhook };
   delete_webhook: { ok: true; webhook: Webhook } | NotFound<'VIGIL_WEBHOOK_NOT_FOUND'>;
   record_attempt: { ok: true };
+  /** `attempts`: made so far; null when the delivery is finished or another hub holds it. */
+  claim_delivery: { ok: true; attempts: number | null };
+  release_claims: { ok: true; released: number };
   forget_error_counts: { ok: true; deleted: number };
 }
 
@@ -84,6 +99,10 @@ export async function applyAlertAction(tx: SqlExecutor, a: AlertAction): Promise
     case 'record_attempt':
       await recordAttempt(tx, a.attempt);
       return { ok: true };
+    case 'claim_delivery':
+      return { ok: true, attempts: (await claimDelivery(tx, a.claim))?.attempts ?? null };
+    case 'release_claims':
+      return { ok: true, released: await releaseClaims(tx, a.by) };
     case 'forget_error_counts':
       return { ok: true, deleted: await forgetErrorCounts(tx, a.beforeSecond) };
   }

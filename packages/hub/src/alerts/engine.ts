@@ -115,7 +115,7 @@ export class AlertEngine {
   private readonly agents = new Map<string, AgentView>();
   private readonly tracked = new Map<string, Tracked>();
   private readonly unresolved = new Map<string, Set<number>>();
-  private readonly errorRate = new ErrorRate();
+  private errorRate = new ErrorRate();
   /** The oldest second `error_counts` may still hold; the timer deletes what falls out of the window. */
   private oldestErrorCount: number | undefined;
   /** Agents whose alerts are off: paused or deleted. The store ended their alerts; nothing new opens. */
@@ -129,6 +129,11 @@ export class AlertEngine {
   private spendQueued = false;
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
+  /**
+   * Between `start` and `stop`. With several hubs only the job owner's engine runs (cluster/job-owner.ts);
+   * elsewhere `tick` does nothing, and the owner's timer applies rule changes within one period.
+   */
+  private running = false;
 
   constructor(
     private readonly deps: { db: SqlExecutor; writer: Writer; bus: Bus; clock: Clock; notifier: Notifier },
@@ -139,6 +144,13 @@ export class AlertEngine {
   async start(): Promise<void> {
     const { db } = this.deps;
     const now = this.deps.clock.now();
+    // A start after a stop (the jobs came back to this hub) begins from the store, not from what this hub last knew.
+    this.agents.clear();
+    this.tracked.clear();
+    this.unresolved.clear();
+    this.errorRate = new ErrorRate();
+    this.outbox = [];
+    this.waitForTimer = false;
     const [rules, agents, open, errors, silences, counts, samples, muted] = await Promise.all([
       listRules(db),
       agentPlacements(db),
@@ -192,10 +204,12 @@ export class AlertEngine {
     await this.idle();
     this.timer = setInterval(() => void this.tick().catch(this.options.onError), this.options.everyMs);
     this.timer.unref();
+    this.running = true;
   }
 
   /** Stops the timer and listening, then commits the alert writes already decided. */
   async stop(): Promise<void> {
+    this.running = false;
     clearInterval(this.timer);
     this.timer = undefined;
     this.unsubscribe?.();
@@ -209,6 +223,7 @@ export class AlertEngine {
    * it after changing rules or silences, and tests call it after moving their clock.
    */
   tick(): Promise<void> {
+    if (!this.running) return Promise.resolve();
     // One tick at a time; a failed tick (the store was down) must not stop the ones after it.
     this.ticking = this.ticking.catch(() => undefined).then(() => this.runTick());
     return this.ticking;

@@ -18,6 +18,12 @@ export interface WebhookOptions {
   timeoutMs: number;
   /** Loopback and private-network targets are allowed (never metadata or link-local). */
   allowPrivate: boolean;
+  /**
+   * Who claims deliveries (store/webhooks.ts `claimDelivery`): several hubs on one database each
+   * have their own id, so exactly one of them sends each delivery. One hub keeps one id across
+   * restarts, so what it was sending when it stopped is its own to resume at once.
+   */
+  hubId: string;
 }
 
 /**
@@ -26,6 +32,8 @@ export interface WebhookOptions {
  * and at most an hour apart, so that a receiver back after a long outage hears within the hour.
  */
 const RETRY: Omit<Backoff, 'baseMs'> = { capMs: 3_600_000, jitter: 0.25 };
+/** Slack on a claim beyond the attempt and the wait after it, so a slow hub does not lose its claim mid-attempt. */
+const CLAIM_SLACK_MS = 5000;
 
 export type SendOutcome = { ok: true; status: number } | { ok: false; status: number | null; error: string; retry: boolean };
 
@@ -93,6 +101,10 @@ export function postJson(
  * not retried. What a stop or a crash cut short is still `pending` and is sent at the next start,
  * under the same `x-vigil-delivery-id`: a crash after a receiver answered and before the hub
  * recorded it sends that notification again, which the id lets the receiver recognise.
+ *
+ * Before each attempt the notifier claims the delivery in the database for the attempt and the wait
+ * after it (a lease); a delivery another hub holds is left to it, and one whose holder died is taken
+ * over once the lease lapses, by whichever hub's sweep (`resume`) claims it first.
  */
 export class WebhookNotifier implements Notifier {
   private readonly inFlight = new Set<Promise<void>>();
@@ -123,10 +135,14 @@ export class WebhookNotifier implements Notifier {
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
   }
 
-  /** Aborts requests and waits in flight; what was not delivered stays pending for the next start. */
+  /**
+   * Aborts requests and waits in flight; what was not delivered stays pending for the next start, or
+   * for another hub's sweep: this hub's claims are let go, so that hub need not wait for them to lapse.
+   */
   async stop(): Promise<void> {
     this.abort.abort();
     await this.idle();
+    await submitAlertAction(this.deps.writer, { type: 'release_claims', by: this.options.hubId }).catch(this.deps.onError);
   }
 
   private track(p: Promise<void>): void {
@@ -138,8 +154,17 @@ export class WebhookNotifier implements Notifier {
     const { maxAttempts, backoffMs, timeoutMs, allowPrivate } = this.options;
     const signal = this.abort.signal;
     const headers = { 'x-vigil-delivery-id': d.deliveryId };
-    for (let attempt = d.attempts + 1; attempt <= maxAttempts; attempt++) {
+    for (;;) {
       if (signal.aborted) return;
+      // The attempts count comes from the claim, so a delivery taken over from a dead hub goes on where it stopped.
+      const now = this.deps.clock.now();
+      const made = await this.claim(
+        d.id,
+        now,
+        now + timeoutMs + Math.min(RETRY.capMs, backoffMs * 2 ** Math.max(0, d.attempts)) + CLAIM_SLACK_MS,
+      );
+      if (made === null || made >= maxAttempts) return;
+      const attempt = made + 1;
       const outcome = await postJson(d.url, d.body, { timeoutMs, allowPrivate, signal, headers });
       // Cut short by a stop: not the receiver's failure, and the next start tries again.
       if (signal.aborted && !outcome.ok) return;
@@ -157,8 +182,15 @@ export class WebhookNotifier implements Notifier {
         },
       });
       if (last) return;
+      d = { ...d, attempts: attempt };
       await sleep(backoffDelay(attempt, { ...RETRY, baseMs: backoffMs }), signal);
     }
+  }
+
+  /** Claims (or renews) a delivery for this hub; the attempts made so far, or null when it is not this hub's to send. */
+  private async claim(id: number, now: number, until: number): Promise<number | null> {
+    const r = await submitAlertAction(this.deps.writer, { type: 'claim_delivery', claim: { id, by: this.options.hubId, now, until } });
+    return r.attempts;
   }
 }
 

@@ -136,7 +136,7 @@ export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<App> {
     const principal =
       req.headers.authorization !== undefined
         ? await deps.auth.authenticate(req.headers.authorization, req.ip)
-        : sessionPrincipal(req, deps.sessions);
+        : await sessionPrincipal(req, deps.sessions);
     if (!principal) throw new VigilError('VIGIL_UNAUTHORIZED');
     if (access === 'admin' && principal.kind !== 'admin') throw new VigilError('VIGIL_FORBIDDEN');
     req.principal = principal;

@@ -3,6 +3,12 @@ import { VigilError } from '../errors.js';
 import type { Routes } from './context.js';
 import { sameOrigin } from './origin.js';
 
+/**
+ * A ping this often keeps a quiet socket busy enough that load balancers and proxies (often a 60 s
+ * idle timeout) do not cut it; browsers answer pings by themselves.
+ */
+export const LIVE_PING_MS = 25_000;
+
 /** Clients only listen; anything they send beyond a small frame is refused (close 1009). */
 export const MAX_INBOUND_BYTES = 64 * 1024;
 
@@ -35,6 +41,9 @@ export const liveRoutes: Routes = (app, { live, sessions }) => {
       // A dashboard socket belongs to its sign-in session: signing out closes it (docs/reliability.md A6).
       if (session !== undefined) sessions.attach(session, socket);
       socket.send(JSON.stringify({ type: 'hello', at: Date.now() }));
+      const ping = setInterval(() => socket.ping(), LIVE_PING_MS);
+      ping.unref();
+      socket.once('close', () => clearInterval(ping));
     },
   );
 };

@@ -18,8 +18,8 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * (docs/reliability.md W3). Reads need neither: SameSite=Strict keeps the cookie off cross-site
  * requests, and no other origin can read the answers.
  */
-export function sessionPrincipal(req: FastifyRequest, sessions: Sessions): Principal | undefined {
-  const session = sessions.use(readCookie(req.headers.cookie, SESSION_COOKIE));
+export async function sessionPrincipal(req: FastifyRequest, sessions: Sessions): Promise<Principal | undefined> {
+  const session = await sessions.use(readCookie(req.headers.cookie, SESSION_COOKIE));
   if (!session) return undefined;
   if (!SAFE_METHODS.has(req.method)) {
     assertSameSite(req);
@@ -57,7 +57,7 @@ export const sessionRoutes: Routes = (app, { auth, sessions }) => {
       // Failed sign-ins count against the address like failed keys (429 once it is locked out).
       const principal = await auth.authenticate(`Bearer ${req.body.token}`, req.ip);
       if (principal?.kind !== 'admin') throw new VigilError('VIGIL_UNAUTHORIZED', 'That is not the admin token');
-      const { id, csrf } = sessions.create();
+      const { id, csrf } = await sessions.create();
       reply.header('set-cookie', sessionCookie(id, req.protocol === 'https'));
       return reply.status(201).send({ csrf_token: csrf, idle_timeout_s: idleTimeoutS });
     },
@@ -74,7 +74,8 @@ export const sessionRoutes: Routes = (app, { auth, sessions }) => {
       },
     },
     async (req) => {
-      const session = req.headers.authorization === undefined ? sessions.use(readCookie(req.headers.cookie, SESSION_COOKIE)) : undefined;
+      const session =
+        req.headers.authorization === undefined ? await sessions.use(readCookie(req.headers.cookie, SESSION_COOKIE)) : undefined;
       return { csrf_token: session?.csrf ?? null, idle_timeout_s: idleTimeoutS };
     },
   );
@@ -83,7 +84,7 @@ export const sessionRoutes: Routes = (app, { auth, sessions }) => {
     '/api/v1/session',
     { config: { access: 'admin' }, schema: { summary: 'Sign out: ends the session and closes its live sockets', tags: ['session'] } },
     async (req, reply) => {
-      sessions.revoke(readCookie(req.headers.cookie, SESSION_COOKIE));
+      await sessions.revoke(readCookie(req.headers.cookie, SESSION_COOKIE));
       return reply
         .header('set-cookie', clearedSessionCookie(req.protocol === 'https'))
         .status(204)

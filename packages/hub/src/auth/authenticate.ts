@@ -83,8 +83,17 @@ export class Authenticator {
     return principal;
   }
 
-  /** Forgets cached lookups at once (after a revocation on this hub). */
+  /** Told when a key is revoked on this hub: other hubs on the same database forget theirs too (cluster/link.ts). */
+  onForget: (() => void) | undefined;
+
+  /** Forgets cached lookups at once (after a revocation on this hub), here and on the other hubs. */
   forget(): void {
+    this.forgetCached();
+    this.onForget?.();
+  }
+
+  /** Forgets this hub's cached lookups (another hub revoked a key). */
+  forgetCached(): void {
     this.cache.clear();
   }
 }

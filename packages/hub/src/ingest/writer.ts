@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { Db } from '../store/db.js';
+import type { Db, SqlExecutor } from '../store/db.js';
 import { VigilError } from '../errors.js';
 import { applyCommand, committed, type Command, type CommandResult, type Committed, type ResultMap } from './commands.js';
 
@@ -19,6 +19,11 @@ export interface WriterOptions {
   deadlineMs?: number;
   /** Told what each commit stored, after COMMIT and never before (the live bus listens here). */
   onCommitted?: (committed: readonly Committed[]) => void;
+  /**
+   * Runs last inside each batch's transaction with what it applied (several hubs: the batch's one
+   * NOTIFY to the other hubs, delivered at COMMIT and never for a batch that rolled back).
+   */
+  inTransaction?: (tx: SqlExecutor, committed: readonly Committed[]) => Promise<void>;
   /** Told each batch's size and how long its transaction took, or that it failed (the hub's metrics). */
   onBatch?: (commands: number, seconds: number, ok: boolean) => void;
 }
@@ -229,20 +234,53 @@ export class Writer {
     }
   }
 
-  /** Each job's results, or undefined for a job left out because it passed its deadline first. */
-  private transaction(batch: Job[]): Promise<(CommandResult[] | undefined)[]> {
+  /**
+   * Each job's results, or undefined for a job left out because it passed its deadline first.
+   * Several hubs on one PostgreSQL database write the same agent rows, so a batch applies its
+   * commands in a stable order of agent id (each job's results still come back in its order): two
+   * batches then lock shared rows in the same order and do not deadlock. A deadlock or serialization
+   * failure that happens anyway (PostgreSQL's 40P01, 40001) is retried once before the batch is refused.
+   */
+  private async transaction(batch: Job[]): Promise<(CommandResult[] | undefined)[]> {
+    try {
+      return await this.transactionOnce(batch);
+    } catch (err) {
+      if (!isRetryableConflict(err)) throw err;
+      this.log.warn({ code: (err as { code: string }).code }, 'batch met a concurrent writer; retrying once');
+      return this.transactionOnce(batch);
+    }
+  }
+
+  private transactionOnce(batch: Job[]): Promise<(CommandResult[] | undefined)[]> {
     return this.db.transaction(async (tx) => {
-      const results: (CommandResult[] | undefined)[] = [];
-      for (const job of batch) {
-        // A job that passed its deadline while the transaction waited to begin was answered 503: leave it
-        // out, so that for it 503 means "not stored".
-        if (job.settled) {
-          results.push(undefined);
-          continue;
+      const order: { job: number; cmd: number; agent: string }[] = [];
+      batch.forEach((job, j) => job.commands.forEach((cmd, c) => order.push({ job: j, cmd: c, agent: agentOf(cmd) })));
+      // Array.prototype.sort is stable: one agent's commands keep their order.
+      order.sort((a, b) => (a.agent < b.agent ? -1 : a.agent > b.agent ? 1 : 0));
+      const results: (CommandResult[] | undefined)[] = batch.map(() => undefined);
+      for (const o of order) {
+        const job = batch[o.job] as Job;
+        let jobResults = results[o.job];
+        if (!jobResults) {
+          // A job that passed its deadline before the transaction reached it was answered 503: leave it
+          // out, so that for it 503 means "not stored". One already begun is applied whole.
+          if (job.settled) continue;
+          results[o.job] = jobResults = new Array<CommandResult>(job.commands.length);
         }
-        const jobResults: CommandResult[] = [];
-        for (const cmd of job.commands) jobResults.push(await applyCommand(tx, this.db.dialect, cmd));
-        results.push(jobResults);
+        jobResults[o.cmd] = await applyCommand(tx, this.db.dialect, job.commands[o.cmd] as Command);
+      }
+      // A job of no commands has nothing to apply, and is answered like the others.
+      batch.forEach((job, j) => {
+        if (job.commands.length === 0 && !job.settled) results[j] = [];
+      });
+      const hook = this.options.inTransaction;
+      if (hook) {
+        const applied = batch.flatMap((job, j) => (results[j] ? job.commands : []));
+        const outcomes = results.flatMap((r) => r ?? []);
+        await hook(
+          tx,
+          applied.map((cmd, i) => committed(cmd, outcomes[i] as CommandResult)),
+        );
       }
       return results;
     });
@@ -289,4 +327,30 @@ export class Writer {
     this.schedule();
     await idle;
   }
+}
+
+/** The agent a command writes, for the batch's lock order; commands of no one agent sort first. */
+function agentOf(cmd: Command): string {
+  switch (cmd.kind) {
+    case 'register':
+      return cmd.agent.agent_id;
+    case 'otlp':
+      return cmd.batch.agentId;
+    case 'heartbeat':
+    case 'event':
+    case 'error':
+    case 'trace':
+    case 'delete_agent':
+    case 'purge_agent_history':
+    case 'update_agent':
+      return cmd.agentId;
+    default:
+      return '';
+  }
+}
+
+/** PostgreSQL's deadlock_detected and serialization_failure: the same batch may well pass a second time. */
+function isRetryableConflict(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return code === '40P01' || code === '40001';
 }

@@ -51,7 +51,7 @@ export class LocalPidSampler {
   }
 
   start(): void {
-    this.unsubscribe = this.bus.subscribe((messages) => this.onCommit(messages));
+    this.unsubscribe = this.bus.subscribe((messages, origin) => this.onCommit(messages, origin === 'local'));
   }
 
   stop(): void {
@@ -65,9 +65,11 @@ export class LocalPidSampler {
     return new Map([...this.watches].map(([id, w]) => [id, w.pid]));
   }
 
-  private onCommit(messages: readonly LiveMessage[]): void {
+  private onCommit(messages: readonly LiveMessage[], local: boolean): void {
     for (const m of messages) {
+      // An agent registered through another hub runs on that hub's host: its PID means nothing here.
       if (m.type === 'agent_status' && m.reason === 'registered') {
+        if (!local) continue;
         this.consider(m.agent_id).catch(this.options.onError);
       } else if (m.type === 'agent_removed') {
         this.unwatch(m.agent_id);

@@ -12,7 +12,9 @@ export abstract class PeriodicPasses<R> {
 
   protected abstract pass(): Promise<R>;
 
+  /** Starts (or, after `stop`, starts again: the job may move between hubs and back). */
   start(): void {
+    this.stopped = false;
     const tick = () => void this.runOnce().catch((err: unknown) => this.stopped || this.schedule.onError(err));
     tick();
     this.timer = setInterval(tick, this.schedule.everyMs);

@@ -1,6 +1,9 @@
 import type { LiveMessage } from './messages.js';
 
-export type Listener = (messages: readonly LiveMessage[]) => void;
+/** `local`: committed by this hub's writer; `remote`: by another hub on the same database (cluster/link.ts). */
+export type Origin = 'local' | 'remote';
+
+export type Listener = (messages: readonly LiveMessage[], origin: Origin) => void;
 
 /**
  * In-process fan-out of what each commit stored. Listeners get a whole batch at once and must not
@@ -16,11 +19,11 @@ export class Bus {
     return () => this.listeners.delete(listener);
   }
 
-  publish(messages: readonly LiveMessage[]): void {
+  publish(messages: readonly LiveMessage[], origin: Origin = 'local'): void {
     if (messages.length === 0) return;
     for (const listener of this.listeners) {
       try {
-        listener(messages);
+        listener(messages, origin);
       } catch (err) {
         this.onListenerError(err);
       }

@@ -3,6 +3,11 @@ import type { LiveMessage } from './messages.js';
 
 /** Close code for a socket that had more unsent than allowed: it missed messages, so it must refetch. */
 export const LIVE_TOO_SLOW_CLOSE = 4008;
+/**
+ * Close code for every socket when this hub may have missed other hubs' commits (its listening
+ * connection to PostgreSQL was down): the dashboard reconnects and refetches, as after 4008.
+ */
+export const LIVE_MISSED_CLOSE = 4012;
 /** Close code for a socket over the hub's or its client's socket cap (4000 + HTTP's 429). */
 export const LIVE_TOO_MANY_CLOSE = 4029;
 
@@ -174,6 +179,14 @@ export class LiveFanout {
       totalBuffered += socket.bufferedAmount;
     }
     return { sockets: this.sockets.size, maxBuffered, totalBuffered, ...this.counts };
+  }
+
+  /** Closes every socket with `code`: they reconnect and refetch what they show. */
+  closeAll(code: number, reason: string): void {
+    for (const socket of [...this.sockets.keys()]) {
+      this.remove(socket);
+      socket.close(code, reason);
+    }
   }
 
   /** Stops the tick; pending messages are dropped (the hub is stopping and its sockets are closing). */

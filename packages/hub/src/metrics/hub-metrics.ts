@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { SqlExecutor } from '../store/db.js';
+import type { Dialect, SqlExecutor } from '../store/db.js';
+import { committedMaxId } from '../store/id-horizon.js';
 import { agentFigures, fleetGroups, llmSumsAfter } from '../store/fleet-metrics.js';
 
 /** What the hub's parts report to, so that none of them needs to know about Prometheus. */
@@ -23,7 +24,7 @@ export interface MetricsSources {
 }
 
 export interface HubMetricsOptions {
-  db: SqlExecutor;
+  db: SqlExecutor & { readonly dialect: Dialect };
   sources: MetricsSources;
   /** False leaves out per-agent series (a very large fleet): pools, types and models remain. */
   perAgent: boolean;
@@ -217,7 +218,7 @@ export class HubMetrics implements MetricsHooks {
     const [groups, agents, llm] = await Promise.all([
       fleetGroups(db),
       perAgent ? agentFigures(db) : Promise.resolve([]),
-      llmSumsAfter(db, this.llmAfterId, perAgent),
+      committedMaxId(db, db.dialect, 'llm_traces', this.llmAfterId).then((upTo) => llmSumsAfter(db, this.llmAfterId, upTo, perAgent)),
     ]);
     this.agents.reset();
     this.unresolvedErrors.reset();

@@ -34,6 +34,21 @@ export interface Dialect {
    * to `?`; NULL when there is no such array. `member` and `field` are the caller's constants.
    */
   jsonArrayCountAtLeast(column: string, member: string, field: string): string;
+  /**
+   * Where transactions of several writers commit out of id order (PostgreSQL: ids are taken at INSERT,
+   * so a lower id may commit after a higher one is read), what tells which rows may still come in below
+   * an id already read (store/id-horizon.ts); undefined where one writer commits ids in order (SQLite).
+   */
+  readonly commitOrder: CommitOrder | undefined;
+}
+
+export interface CommitOrder {
+  /** Rows `{ xid }` (text): this database's transactions now running that have written, other than the caller's. */
+  running: string;
+  /** `{ n }`: how many of the transactions bound to `?` (a list of those xids) are still running. */
+  stillRunning: string;
+  /** A condition on a table's row: it was written by one of the transactions bound to `?` (a list of xids). */
+  writtenBy: string;
 }
 
 export interface Db extends SqlExecutor {

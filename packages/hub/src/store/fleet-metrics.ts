@@ -80,10 +80,11 @@ export async function agentFigures(db: SqlExecutor): Promise<AgentFigures[]> {
 }
 
 /**
- * LLM calls with an id above `afterId`, summed per pool and model, and per agent when `perAgent`.
- * Reading by id lets the caller keep running totals that retention purges cannot make go down.
+ * LLM calls with an id above `afterId` and at most `upTo`, summed per pool and model, and per agent
+ * when `perAgent`. Reading by id lets the caller keep running totals that retention purges cannot make
+ * go down; `upTo` (store/id-horizon.ts) keeps it from passing a lower id another hub has yet to commit.
  */
-export async function llmSumsAfter(db: SqlExecutor, afterId: number, perAgent: boolean): Promise<LlmSums[]> {
+export async function llmSumsAfter(db: SqlExecutor, afterId: number, upTo: number, perAgent: boolean): Promise<LlmSums[]> {
   const agentCol = perAgent ? 't.agent_id' : 'NULL';
   const rows = await db.all<Record<string, unknown>>(
     `SELECT a.pool_name, ${agentCol} AS agent_id, COALESCE(t.model, 'unknown') AS model, COUNT(*) AS calls,
@@ -92,9 +93,9 @@ export async function llmSumsAfter(db: SqlExecutor, afterId: number, perAgent: b
        SUM(t.cache_read_tokens) AS cache_read_tokens, SUM(t.cache_creation_tokens) AS cache_creation_tokens,
        SUM(t.cost_usd) AS cost_usd, MAX(t.id) AS max_id
      FROM llm_traces t JOIN agents a ON a.agent_id = t.agent_id
-     WHERE t.id > ?
+     WHERE t.id > ? AND t.id <= ?
      GROUP BY a.pool_name, ${perAgent ? 't.agent_id, ' : ''}COALESCE(t.model, 'unknown')`,
-    [afterId],
+    [afterId, upTo],
   );
   return rows.map((r) => ({
     pool: String(r['pool_name']),

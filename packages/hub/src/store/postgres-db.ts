@@ -5,6 +5,15 @@ export const postgresDialect: Dialect = {
   name: 'postgres',
   forUpdate: ' FOR UPDATE',
   forUpdateSkipLocked: ' FOR UPDATE SKIP LOCKED',
+  // pg_stat_activity rather than pg_current_snapshot(): a snapshot lists every database's transactions,
+  // and an idle-in-transaction session elsewhere on the server must not hold this database's readers back.
+  commitOrder: {
+    running:
+      'SELECT CAST(backend_xid AS text) AS xid FROM pg_stat_activity WHERE datname = current_database() AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()',
+    stillRunning:
+      'SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND CAST(backend_xid AS text) = ANY(CAST(? AS text[]))',
+    writtenBy: 'CAST(xmin AS text) = ANY(CAST(? AS text[]))',
+  },
   jsonArrayContains: (column) => `${column} @> jsonb_build_array(?::text)`,
   jsonBytes: (column) => `octet_length(${column}::text)`,
   // jsonb's || replaces top-level keys only, so the nested timestamps object is merged by hand;

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Dialect, SqlExecutor } from './db.js';
+import { anyStillRunning, runningWriters } from './id-horizon.js';
 
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 3_600_000;
@@ -166,7 +167,7 @@ class SeriesSql {
     readonly s: Series,
     dialect: Dialect,
   ) {
-    this.state = `SELECT minute_mark, seen_id FROM rollup_state WHERE series = ?${dialect.forUpdate}`;
+    this.state = `SELECT minute_mark, seen_id, horizon_id, horizon_mark, horizon_xids FROM rollup_state WHERE series = ?${dialect.forUpdate}`;
     this.minRaw = `SELECT MIN(received_at) AS t FROM ${s.raw}`;
     this.maxId = `SELECT MAX(id) AS id FROM ${s.raw}`;
     this.chunkEnd = `SELECT received_at AS t FROM ${s.raw} WHERE received_at >= ? ORDER BY received_at LIMIT 1 OFFSET ?`;
@@ -174,9 +175,12 @@ class SeriesSql {
     this.mergeHours = upsertMerge(s, s.hour, minuteAggregate(s, `${s.minute} m`, 'm.bucket >= ? AND m.bucket < ?'));
     // Rows that arrived (by id) since the last pass but were stamped inside minutes already rolled:
     // the minutes and hours they touch are recomputed from all their rows, for their keys only.
+    // Several hubs (store/id-horizon.ts): of the rows stamped in minutes rolled since the horizon was
+    // read, only those written by a transaction then running missed their roll.
+    const missed = dialect.commitOrder ? ` AND (received_at < ? OR ${dialect.commitOrder.writtenBy})` : '';
     const touched = (size: number) =>
       `WITH touched AS (SELECT DISTINCT ${s.key}, (received_at / ${size}) * ${size} AS bucket FROM ${s.raw} ` +
-      'WHERE id > ? AND id <= ? AND received_at >= ? AND received_at < ?) ';
+      `WHERE id > ? AND id <= ? AND received_at >= ? AND received_at < ?${missed}) `;
     this.lateMinutes =
       touched(MINUTE_MS) +
       upsertReplace(
@@ -201,8 +205,9 @@ class SeriesSql {
         ),
       );
     this.saveState =
-      'INSERT INTO rollup_state (series, minute_mark, seen_id, updated_at) VALUES (?, ?, ?, ?) ' +
-      'ON CONFLICT (series) DO UPDATE SET minute_mark = excluded.minute_mark, seen_id = excluded.seen_id, updated_at = excluded.updated_at';
+      'INSERT INTO rollup_state (series, minute_mark, seen_id, horizon_id, horizon_mark, horizon_xids, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
+      'ON CONFLICT (series) DO UPDATE SET minute_mark = excluded.minute_mark, seen_id = excluded.seen_id, horizon_id = excluded.horizon_id, ' +
+      'horizon_mark = excluded.horizon_mark, horizon_xids = excluded.horizon_xids, updated_at = excluded.updated_at';
   }
 }
 
@@ -246,12 +251,13 @@ export interface RollupResult {
  *  2. the next complete minutes after `minute_mark` (about `budget` raw rows) are rolled from raw,
  *     replacing their minute rows, then folded into their hours, exactly once each.
  * Buckets key on `received_at`, the hub's clock (as retention and the agent view do), so rows only
- * arrive late by the writer's queue or another hub's commit, and raw ids grow with commit order.
+ * arrive late by the writer's queue or another hub's commit. With one writer raw ids grow with commit
+ * order; with several hubs on PostgreSQL they do not, which `trustedId` accounts for.
  */
 export async function rollupStep(tx: SqlExecutor, dialect: Dialect, step: RollupStep): Promise<RollupResult> {
   const started = performance.now();
   const q = sqlFor(step.series, dialect);
-  const state = await tx.get<{ minute_mark: number; seen_id: number }>(q.state, [step.series]);
+  const state = await tx.get<{ minute_mark: number; seen_id: number } & StoredHorizon>(q.state, [step.series]);
   const maxId = Number((await tx.get<{ id: number | null }>(q.maxId))?.id ?? 0);
   let mark: number;
   let seen: number;
@@ -265,10 +271,14 @@ export async function rollupStep(tx: SqlExecutor, dialect: Dialect, step: Rollup
     seen = maxId;
   }
 
+  const trust = await lateHorizon(tx, dialect, state, maxId, seen, mark);
   let late = 0;
-  const seenTo = Math.min(maxId, seen + step.budget);
+  const seenTo = Math.min(trust.upTo, seen + step.budget);
+  // Cut short by the budget: the rest of the horizon's ids are checked against the same horizon next step.
+  if (seenTo < trust.upTo && trust.checking) trust.next = trust.checking;
   if (seenTo > seen && mark > step.lateFloor) {
-    const args = [seen, seenTo, step.lateFloor, mark];
+    const args: unknown[] = [seen, seenTo, step.lateFloor, mark];
+    if (trust.checking) args.push(trust.checking.mark, trust.checking.xids);
     late = (await tx.run(q.lateMinutes, args)).changes;
     if (late > 0) await tx.run(q.lateHours, args);
   }
@@ -284,8 +294,64 @@ export async function rollupStep(tx: SqlExecutor, dialect: Dialect, step: Rollup
     await tx.run(q.mergeHours, [mark, to]);
     mark = to;
   }
-  await tx.run(q.saveState, [step.series, mark, seen, step.now]);
-  return { ok: true, minuteMark: mark, late, rolled, done: mark >= until && seen >= maxId, ms: performance.now() - started };
+  const next = trust.next;
+  await tx.run(q.saveState, [
+    step.series,
+    mark,
+    seen,
+    next?.id ?? null,
+    next?.mark ?? null,
+    next ? JSON.stringify(next.xids) : null,
+    step.now,
+  ]);
+  // Rows not yet trusted wait for the next pass rather than spin this one while another hub's batch runs.
+  const done = mark >= until && (seen >= maxId || trust.blocked);
+  return { ok: true, minuteMark: mark, late, rolled, done, ms: performance.now() - started };
+}
+
+interface StoredHorizon {
+  horizon_id: number | null;
+  horizon_mark: number | null;
+  horizon_xids: string | null;
+}
+
+/** The largest raw id a step read, its minute mark before it rolled, and the transactions then running. */
+interface Horizon {
+  id: number;
+  mark: number;
+  xids: string[];
+}
+
+/**
+ * Which ids the late-row check may pass (several hubs, PostgreSQL). Ids are taken at INSERT and
+ * committed in any order across hubs, so when a step reads `maxId`, a lower id may still be uncommitted
+ * on another hub; passing it would miss that row for good (an undercount). So each step records a
+ * horizon: the `maxId` it read, its mark before rolling, and the transactions running then. A later
+ * step checks the ids up to that horizon only once all those transactions have ended, and among them
+ * treats as late the rows stamped before that mark (as with one writer) plus the rows those running
+ * transactions wrote (they missed the rolls made while they ran). The check thus runs a step (at most
+ * a pass) behind. SQLite's one writer commits ids in order: the check passes `maxId` at once.
+ */
+async function lateHorizon(
+  tx: SqlExecutor,
+  dialect: Dialect,
+  state: StoredHorizon | undefined,
+  maxId: number,
+  seen: number,
+  mark: number,
+): Promise<{ upTo: number; checking: Horizon | undefined; next: Horizon | undefined; blocked: boolean }> {
+  if (dialect.commitOrder === undefined) return { upTo: maxId, checking: undefined, next: undefined, blocked: false };
+  const fresh: Horizon = { id: maxId, mark, xids: await runningWriters(tx, dialect) };
+  if (state?.horizon_id === null || state?.horizon_id === undefined || state.horizon_mark === null) {
+    return { upTo: seen, checking: undefined, next: fresh, blocked: false };
+  }
+  const prev: Horizon = {
+    id: Number(state.horizon_id),
+    mark: Number(state.horizon_mark),
+    xids: JSON.parse(state.horizon_xids ?? '[]') as string[],
+  };
+  if (await anyStillRunning(tx, dialect, prev.xids)) return { upTo: seen, checking: undefined, next: prev, blocked: true };
+  return { upTo: Math.max(seen, Math.min(prev.id, maxId)), checking: prev, next: fresh, blocked: false };
 }
 
 // ---------------------------------------------------------------------------------------------

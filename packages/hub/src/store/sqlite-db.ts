@@ -10,6 +10,7 @@ export const sqliteDialect: Dialect = {
   name: 'sqlite',
   forUpdate: '',
   forUpdateSkipLocked: '',
+  commitOrder: undefined,
   jsonArrayContains: (column) => `EXISTS (SELECT 1 FROM json_each(${column}) WHERE json_each.value = ?)`,
   jsonBytes: (column) => `octet_length(${column})`,
   jsonMergePatch: (column) => `json_patch(${column}, ?)`,

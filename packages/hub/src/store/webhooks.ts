@@ -122,12 +122,44 @@ export interface AttemptRecord {
 }
 
 export async function recordAttempt(tx: SqlExecutor, a: AttemptRecord): Promise<void> {
+  // A finished delivery's claim is let go; a pending one's stays until its holder renews it or it lapses.
   await tx.run(
     `UPDATE webhook_deliveries SET attempts = ?, status = ?, last_status_code = ?, last_error = ?, updated_at = ?,
+       claim_until = CASE WHEN ? = 'pending' THEN claim_until ELSE NULL END,
        delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END
      WHERE id = ?`,
-    [a.attempts, a.status, a.statusCode, a.error, a.at, a.status, a.at, a.id],
+    [a.attempts, a.status, a.statusCode, a.error, a.at, a.status, a.status, a.at, a.id],
   );
+}
+
+export interface DeliveryClaim {
+  id: number;
+  /** The hub asking (its cluster id). */
+  by: string;
+  now: number;
+  /** When the claim lapses if not renewed or finished: another hub may then send the delivery. */
+  until: number;
+}
+
+/**
+ * Claims a pending delivery for one hub until `until` (a lease): answers its attempts so far, or
+ * undefined when it is finished or another hub holds a live claim. A conditional UPDATE … RETURNING
+ * is one atomic step on both databases, so of hubs asking at once exactly one gets it; the holder
+ * renews its claim before each attempt.
+ */
+export async function claimDelivery(tx: SqlExecutor, c: DeliveryClaim): Promise<{ attempts: number } | undefined> {
+  const row = await tx.get<{ attempts: number }>(
+    `UPDATE webhook_deliveries SET claimed_by = ?, claim_until = ?
+     WHERE id = ? AND status = 'pending' AND (claimed_by IS NULL OR claimed_by = ? OR claim_until IS NULL OR claim_until < ?)
+     RETURNING attempts`,
+    [c.by, c.until, c.id, c.by, c.now],
+  );
+  return row && { attempts: Number(row.attempts) };
+}
+
+/** Lets go of every claim `by` holds on deliveries still pending (a hub stopping), so another hub may send them at once. */
+export async function releaseClaims(tx: SqlExecutor, by: string): Promise<number> {
+  return (await tx.run(`UPDATE webhook_deliveries SET claim_until = NULL WHERE claimed_by = ? AND status = 'pending'`, [by])).changes;
 }
 
 /** A webhook's deliveries, newest first, keyset-paged by id. */

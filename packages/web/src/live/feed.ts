@@ -32,7 +32,8 @@ export interface LiveFeedDeps {
 export const SESSION_ENDED = 4001;
 /*
  * Other closes reconnect with backoff and refetch, which is what they ask for: 4008 (this page fell
- * behind the feed and missed messages) and 4029 (too many live sockets on the hub or for this session).
+ * behind the feed and missed messages), 4012 (the hub may have missed another hub's changes) and 4029
+ * (too many live sockets on the hub or for this session).
  */
 
 /** Every message type the hub sends; a type not listed here (a newer hub) is ignored rather than misread. */
