@@ -27,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Agent, request } from 'undici';
 import { ClusterLink } from '../src/cluster/link.js';
-import type { Command, CommandResult } from '../src/ingest/commands.js';
+import type { Command } from '../src/ingest/commands.js';
 import { Writer } from '../src/ingest/writer.js';
 import { messagesFor } from '../src/live/messages.js';
 import { openStore } from '../src/store/open.js';
