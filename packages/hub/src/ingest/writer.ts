@@ -1,7 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import type { Db } from '../store/db.js';
 import { VigilError } from '../errors.js';
-import { applyCommand, type Command, type CommandResult, type ResultMap } from './commands.js';
+import applyJobs, { type JobsInput, type JobsResult } from './apply-jobs.js';
+import type { Command, CommandResult, ResultMap } from './commands.js';
+
+/** Where SQLite's writer thread finds the batch's code (see Db.transactionIn). */
+const APPLY_JOBS = new URL('./apply-jobs.js', import.meta.url).href;
 
 export interface WriterOptions {
   /** Most commands waiting at once; beyond it `submit` refuses with 429. */
@@ -34,6 +38,8 @@ interface Job {
   counted: number;
   /** Answered already (committed, refused, or past its deadline); a later outcome is dropped. */
   settled: boolean;
+  /** Its slot in the running batch's shared flags, which tell the writer thread to leave it out. */
+  flag: { flags: Int32Array; index: number } | undefined;
   deadline: NodeJS.Timeout | undefined;
   resolve(results: CommandResult[]): void;
   reject(err: unknown): void;
@@ -100,6 +106,7 @@ export class Writer {
         commands,
         counted,
         settled: false,
+        flag: undefined,
         deadline: undefined,
         resolve: (results) => this.settle(job) && resolve(results),
         reject: (err) => this.settle(job) && reject(err),
@@ -121,6 +128,7 @@ export class Writer {
   private settle(job: Job): boolean {
     if (job.settled) return false;
     job.settled = true;
+    if (job.flag) Atomics.store(job.flag.flags, job.flag.index, 1);
     clearTimeout(job.deadline);
     return true;
   }
@@ -229,23 +237,27 @@ export class Writer {
     }
   }
 
-  /** Each job's results, or undefined for a job left out because it passed its deadline first. */
-  private transaction(batch: Job[]): Promise<(CommandResult[] | undefined)[]> {
-    return this.db.transaction(async (tx) => {
-      const results: (CommandResult[] | undefined)[] = [];
-      for (const job of batch) {
-        // A job that passed its deadline while the transaction waited to begin was answered 503: leave it
-        // out, so that for it 503 means "not stored".
-        if (job.settled) {
-          results.push(undefined);
-          continue;
-        }
-        const jobResults: CommandResult[] = [];
-        for (const cmd of job.commands) jobResults.push(await applyCommand(tx, this.db.dialect, cmd));
-        results.push(jobResults);
-      }
-      return results;
+  /**
+   * Each job's results, or undefined for a job left out because it passed its deadline first. On
+   * SQLite the batch runs on the writer thread; a job answered meanwhile is flagged in shared memory.
+   */
+  private async transaction(batch: Job[]): Promise<(CommandResult[] | undefined)[]> {
+    const input: JobsInput = {
+      jobs: batch.map((job) => job.commands),
+      settled: new Int32Array(new SharedArrayBuffer(4 * batch.length)),
+    };
+    batch.forEach((job, index) => {
+      job.flag = { flags: input.settled, index };
+      if (job.settled) Atomics.store(input.settled, index, 1);
     });
+    try {
+      const results: JobsResult = this.db.transactionIn
+        ? await this.db.transactionIn<JobsResult>(APPLY_JOBS, input)
+        : await this.db.transaction((tx) => applyJobs(tx, this.db.dialect, input));
+      return results.map((r) => r ?? undefined);
+    } finally {
+      for (const job of batch) job.flag = undefined;
+    }
   }
 
   /** Tells the metrics hook; a hook that throws must not turn a committed batch into a refused one. */
