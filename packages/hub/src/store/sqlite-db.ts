@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { tightenFile, type Warn } from '../private-files.js';
@@ -47,6 +47,8 @@ export class SqliteDb implements Db {
   /** The write connection's synchronous setting (2 FULL, 1 NORMAL). */
   private synchronous: number;
   corruption: StoreCorruption | undefined;
+  /** The writer thread's id in the operating system (Linux only), for per-thread CPU figures (bench:ingest). */
+  readonly writerThreadId: number | undefined;
 
   constructor(
     readonly path: string,
@@ -103,6 +105,7 @@ export class SqliteDb implements Db {
         throw new StoreFileError(`cannot open ${path}: ${corruptionAdvice(path, (err as unknown as { code: string }).code)}`);
       throw err;
     }
+    this.writerThreadId = (opened.value as { tid: number | undefined }).tid;
     // Read once: /healthz asks for it, and must not wait behind a batch that waits for the write lock.
     this.synchronous = Number(this.pragma('synchronous'));
     this.remote = {
@@ -112,6 +115,11 @@ export class SqliteDb implements Db {
         this.call({ op: 'get', sql, params }).then((row) => buffers(row) as T | undefined),
       run: (sql: string, params?: readonly unknown[]) => this.call({ op: 'run', sql, params }) as Promise<{ changes: number }>,
     };
+  }
+
+  /** The writer thread's event-loop utilisation (time not idle, blocked in fsync included), for profiles. */
+  writerUtilization(since?: EventLoopUtilization): EventLoopUtilization {
+    return this.thread.performance.eventLoopUtilization(since);
   }
 
   get statementCount(): number {
