@@ -32,7 +32,7 @@ import { createRequire } from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import Fastify from 'fastify';
 import { request } from 'undici';
@@ -66,6 +66,7 @@ const CONNECTIONS = Math.round(envInt('BENCH_CONNECTIONS', 50));
 const BATCH_CONNECTIONS = Math.round(envInt('BENCH_BATCH_CONNECTIONS', 8));
 const CLIENTS = Math.round(envInt('BENCH_CLIENTS', 1));
 const STEP_ROWS = Math.round(envInt('BENCH_STEP_ROWS', 200_000));
+const BEFORE = process.env.BENCH_BEFORE ? resolve(process.env.BENCH_BEFORE) : undefined;
 const ONLY = process.env.BENCH_ONLY?.split(',').filter(Boolean);
 const CPU_PROF = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined;
 
@@ -157,7 +158,7 @@ function checkHeartbeatJson(): void {
 
 type ChildSpec =
   | { role: 'bare' }
-  | { role: 'hub'; dir: string; sync: Sync }
+  | { role: 'hub'; dir: string; sync: Sync; before?: boolean }
   | { role: 'raw'; dir: string; sync: Sync; warmupS: number; seconds: number; batch: number }
   | { role: 'client'; url: string; kind: 'single' | 'batch'; connections: number; offset: number };
 
@@ -380,13 +381,15 @@ async function startBare(): Promise<ChildServer> {
 }
 
 /** The hub as `vigil server` starts it, on a fresh SQLite file, logging nothing. */
-async function startHubChild(spec: { dir: string; sync: Sync }): Promise<ChildServer> {
+async function startHubChild(spec: { dir: string; sync: Sync; before?: boolean }): Promise<ChildServer> {
   const config = loadConfig(
     ['--port', '0', '--data-dir', spec.dir, '--admin-token', ADMIN_TOKEN, '--sqlite-synchronous', spec.sync, '--log-level', 'silent'],
     {},
   );
-  const hub = await startHub(config, { logger: createLogger('silent') });
-  if (!(hub.db instanceof SqliteDb)) throw new Error('the bench hub runs on SQLite');
+  // BENCH_BEFORE: the same bench against an earlier build of the hub (its dist/src/main.js), for a before/after in one run.
+  const main = spec.before ? ((await import(pathToFileURL(BEFORE as string).href)) as { startHub: typeof startHub }) : { startHub };
+  const hub = await main.startHub(config, { logger: createLogger('silent') });
+  if (!spec.before && !(hub.db instanceof SqliteDb)) throw new Error('the bench hub runs on SQLite');
   const seed = async (rows: number) => {
     const eventId = idSource();
     const start = Date.now() - 3 * HOUR_MS;
@@ -401,7 +404,7 @@ async function startHubChild(spec: { dir: string; sync: Sync }): Promise<ChildSe
   };
   return {
     url: hub.url,
-    db: hub.db,
+    db: hub.db instanceof SqliteDb ? hub.db : undefined,
     rows: async () => (await hub.db.get<{ n: number }>('SELECT count(*) AS n FROM agent_metrics'))?.n,
     seed,
     steps: new Steps(hub.writer),
@@ -771,10 +774,11 @@ async function measureBare(kind: 'single' | 'batch'): Promise<Measured> {
 }
 
 let hubRuns = 0;
-async function measureHub(kind: 'single' | 'batch', sync: Sync, options: { steps?: boolean } = {}): Promise<Measured> {
+async function measureHub(kind: 'single' | 'batch', sync: Sync, options: { steps?: boolean; before?: boolean } = {}): Promise<Measured> {
+  if (options.before && !BEFORE) throw new Error('set BENCH_BEFORE to the dist/src/main.js of an earlier build');
   const dir = freshDir(`hub-${kind}-${sync}-${hubRuns++}`);
   try {
-    return await withChild({ role: 'hub', dir, sync }, async (proc, url) => {
+    return await withChild({ role: 'hub', dir, sync, before: options.before ?? false }, async (proc, url) => {
       await registerAgents(url);
       if (options.steps) await ask(proc, { type: 'seed', rows: STEP_ROWS }, 'ok', 600_000);
       return drive(proc, url, kind, options);
@@ -820,6 +824,10 @@ const RUNS = [
   ['rawNormal', `raw better-sqlite3, ${BATCH} rows/tx, NORMAL`],
   ['hubBatchNormal', `hub, /api/v1/ingest ${BATCH}/request, NORMAL`],
   ['bareBatch', `bare Fastify, ${BATCH}-heartbeat IngestBatch (validate only)`],
+  // Only with BENCH_BEFORE (and named in BENCH_ONLY): an earlier build of the hub, same client, same run.
+  ['beforeSingleFull', 'BEFORE: hub, single heartbeat, synchronous FULL'],
+  ['beforeSingleSteps', 'BEFORE: hub, single heartbeat, FULL, while rollup and purge steps run'],
+  ['beforeBatchFull', `BEFORE: hub, /api/v1/ingest ${BATCH}/request, FULL`],
 ] as const;
 type RunKey = (typeof RUNS)[number][0];
 
@@ -833,6 +841,9 @@ const MEASURE: Record<RunKey, () => Promise<Measured>> = {
   rawNormal: () => measureRaw('normal'),
   hubBatchNormal: () => measureHub('batch', 'normal'),
   bareBatch: () => measureBare('batch'),
+  beforeSingleFull: () => measureHub('single', 'full', { before: true }),
+  beforeSingleSteps: () => measureHub('single', 'full', { steps: true, before: true }),
+  beforeBatchFull: () => measureHub('batch', 'full', { before: true }),
 };
 
 const median = (xs: number[]) => percentile(xs, 0.5);
@@ -922,7 +933,7 @@ function report(all: Record<RunKey, Measured[]>): string {
       'Client CPU',
       'Notes',
     ],
-    RUNS.map(([key, label]) => {
+    RUNS.filter(([key]) => all[key].length > 0).map(([key, label]) => {
       const runs = all[key];
       const med = (f: (r: Measured) => number) => median(runs.map(f));
       const client = runs.every((r) => r.client) ? pct(med((r) => (r.client as Usage).cpu)) : '—';
@@ -986,7 +997,7 @@ async function main(): Promise<number> {
       `${CONNECTIONS} connections (single), ${BATCH_CONNECTIONS} connections × ${BATCH} heartbeats (batched)\n`,
   );
   const all = Object.fromEntries(RUNS.map(([key]) => [key, [] as Measured[]])) as Record<RunKey, Measured[]>;
-  const runs = RUNS.filter(([key]) => !ONLY || ONLY.includes(key));
+  const runs = RUNS.filter(([key]) => (ONLY ? ONLY.includes(key) : !key.startsWith('before')));
   if (runs.length === 0) throw new Error(`BENCH_ONLY names no run; the runs are ${RUNS.map(([key]) => key).join(', ')}`);
   for (let round = 1; round <= ROUNDS; round++) {
     for (const [key, label] of runs) {
@@ -1004,7 +1015,7 @@ async function main(): Promise<number> {
       );
     }
   }
-  if (runs.length === RUNS.length) console.log(`\n${report(all)}`);
+  if (RUNS.every(([key]) => key.startsWith('before') || runs.some(([run]) => run === key))) console.log(`\n${report(all)}`);
   return 0;
 }
 
