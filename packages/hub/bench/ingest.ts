@@ -857,6 +857,18 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
+/**
+ * CPU microseconds one thread spent per request (or row), median over the rounds: less at the mercy of
+ * a shared machine than rates are, since a thread that is descheduled spends no CPU either.
+ */
+function perUnit(runs: Measured[], cpu: (r: Measured) => number | undefined, rate: (r: Measured) => number): string {
+  const xs = runs.map((r) => {
+    const c = cpu(r);
+    return c === undefined || rate(r) <= 0 ? undefined : (c / rate(r)) * 1e6;
+  });
+  return xs.length > 0 && xs.every((x) => x !== undefined) ? int(median(xs as number[])) : '—';
+}
+
 function stepsNote(st: StepsReport): string {
   return `${st.rollupSteps} rollup + ${st.purgeSteps} purge steps, writer held ${pct(st.share)} of the run, slowest step ${ms(st.maxStepMs)} ms`;
 }
@@ -928,6 +940,8 @@ function report(all: Record<RunKey, Measured[]>): string {
       'Server CPU',
       'HTTP thread CPU',
       'Writer thread CPU',
+      'HTTP µs/req',
+      'Writer µs/row',
       'Server busy',
       'Writer busy',
       'Client CPU',
@@ -956,6 +970,16 @@ function report(all: Record<RunKey, Measured[]>): string {
         pct(med((r) => r.server.cpu)),
         share((u) => u.main),
         share((u) => u.writer),
+        perUnit(
+          runs,
+          (r) => r.server.main,
+          (r) => (key.includes('Batch') ? r.rate / BATCH : r.rate),
+        ),
+        perUnit(
+          runs,
+          (r) => r.server.writer,
+          (r) => r.rate,
+        ),
         pct(med((r) => r.server.busy)),
         share((u) => u.writerBusy),
         client,
@@ -981,6 +1005,8 @@ function report(all: Record<RunKey, Measured[]>): string {
     'mostly time waiting on the disk.',
     'HTTP thread / writer thread CPU: per-thread CPU time from /proc/self/task/<tid>/stat; the rest of server CPU is V8 and',
     "libuv helper threads (GC, compilation). Writer busy: the writer thread's event-loop utilisation (fsync waits included).",
+    "HTTP µs/req: the HTTP thread's CPU per request; writer µs/row: the writer thread's per stored row. Both are steadier",
+    'than rates on a shared machine, where a thread that is descheduled spends no CPU either.',
     `Client CPU: the autocannon process(es) (${CLIENTS}), each a process of its own; near 100 % per process means the load`,
     'generator, not the server, set the pace.',
   ].join('\n');
