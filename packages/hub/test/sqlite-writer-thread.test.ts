@@ -116,7 +116,7 @@ describe('the SQLite writer thread', () => {
     await withDb(async (db) => {
       await (db as unknown as { thread: { terminate(): Promise<number> } }).thread.terminate();
       const err = await run(db, { do: 'insert', value: 'z' }).catch((e: unknown) => e);
-      assert.equal((err as { code?: unknown }).code, 'VIGIL_WRITER_THREAD_EXITED');
+      assert.equal((err as { code?: unknown }).code, 'WRITER_THREAD_EXITED');
       assert.equal(db.isUnavailable(err), true);
     });
   });

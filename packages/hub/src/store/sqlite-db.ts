@@ -19,7 +19,7 @@ export interface SqliteOptions {
 
 // Codes (not messages) that mean "cannot commit now": disk full, I/O failure, lock contention, or
 // the writer thread gone.
-const UNAVAILABLE = /^(SQLITE_(FULL|IOERR|BUSY|LOCKED|READONLY|CANTOPEN|NOMEM|PROTOCOL)|VIGIL_WRITER_THREAD_EXITED)/;
+const UNAVAILABLE = /^(SQLITE_(FULL|IOERR|BUSY|LOCKED|READONLY|CANTOPEN|NOMEM|PROTOCOL)|WRITER_THREAD_EXITED)/;
 
 /** Longest a synchronous call (opening, `pragma`) waits for the writer thread. */
 const SYNC_CALL_MS = 60_000;
@@ -193,7 +193,7 @@ export class SqliteDb implements Db {
   private lose(cause: Error): void {
     if (this.gone) return;
     this.gone = Object.assign(new Error(`the SQLite writer thread is gone: ${cause.message}`, { cause }), {
-      code: 'VIGIL_WRITER_THREAD_EXITED',
+      code: 'WRITER_THREAD_EXITED',
     });
     for (const waiter of this.waiting.values()) waiter.reject(this.gone);
     this.waiting.clear();
@@ -322,7 +322,7 @@ export class SqliteDb implements Db {
     await this.lock;
     this.reader?.conn.close();
     if (!this.gone) await this.call({ op: 'close' });
-    this.gone ??= Object.assign(new Error('the SQLite store is closed'), { code: 'VIGIL_WRITER_THREAD_EXITED' });
+    this.gone ??= Object.assign(new Error('the SQLite store is closed'), { code: 'WRITER_THREAD_EXITED' });
     await this.thread.terminate();
   }
 }
