@@ -66,6 +66,14 @@ describe('the SQLite writer thread', () => {
     });
   });
 
+  test('input that cannot cross the thread (a function) fails that call alone; the store goes on', async () => {
+    await withDb(async (db) => {
+      const err = await db.transactionIn(MODULE, { do: 'insert', value: 'f', extra: () => 1 }).catch((e: unknown) => e);
+      assert.equal((err as Error).name, 'DataCloneError');
+      assert.deepEqual(await run(db, { do: 'insert', value: 'g' }), { dialect: 'sqlite', rows: 1 });
+    });
+  });
+
   test('the event loop runs while a transaction is open on the writer thread', async () => {
     await withDb(async (db) => {
       const flag = new Int32Array(new SharedArrayBuffer(4));

@@ -153,9 +153,10 @@ export class SqliteDb implements Db {
     if (this.gone) return Promise.reject(this.gone);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
+      // First: input that cannot be copied (a function) throws here, and rejects this call alone.
+      this.thread.postMessage({ ...req, id });
       if (this.waiting.size === 0) this.thread.ref();
       this.waiting.set(id, { resolve, reject });
-      this.thread.postMessage({ ...req, id });
     });
   }
 
