@@ -26,7 +26,7 @@ export default tseslint.config(
     },
   },
   {
-    // The dashboard shows strings agents control (names, messages, stack traces) only ever as text (RELIABILITY.md W4).
+    // The dashboard shows strings agents control (names, messages, stack traces) only ever as text (docs/reliability.md W4).
     files: ['packages/web/**/*.{ts,tsx}'],
     rules: {
       'no-restricted-syntax': [

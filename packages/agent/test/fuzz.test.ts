@@ -26,7 +26,7 @@ import {
 } from '../src/collector/proc-parse.js';
 import { FakeHost, fixture } from './support/fake-host.js';
 
-/** P4: every number anywhere in a parser's result is finite. */
+/** docs/reliability.md P4: every number anywhere in a parser's result is finite. */
 function assertFinite(value: unknown, path = 'result'): void {
   if (typeof value === 'number') assert.ok(Number.isFinite(value), `${path} is ${value}`);
   else if (value instanceof Map) assertFinite([...value], path);

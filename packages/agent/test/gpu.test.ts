@@ -113,7 +113,7 @@ esac`);
     ]);
     // Only the watched PID (4242) counts as ours, not 4243 or other users' 7001 and 7002.
     assert.equal(r.gpu_process_vram_gb, 62);
-    // The seed's scalars stay, as sums.
+    // The base dict's VRAM scalars stay, as sums (docs/seed-requirements.md).
     assert.equal(r.gpu_vram_available_gb, 121);
     assert.equal(r.gpu_vram_total_gb, (2 * 143771) / 1024);
     c.close();

@@ -110,7 +110,7 @@ function idSource(): (seq: number) => string {
   return (seq) => `${prefix}-${seq.toString(16).padStart(12, '0')}`;
 }
 
-/** A full seed-001 heartbeat: every resources and metrics field, a timestamp and an event id. */
+/** A full heartbeat (every field of docs/seed-requirements.md): every resources and metrics field, a timestamp and an event id. */
 function heartbeat(seq: number, eventId: string, now = Date.now()): HeartbeatBody {
   return {
     status: 'online',

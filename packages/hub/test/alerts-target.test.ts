@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { checkWebhookUrl, classifyAddress, guardedLookup } from '../src/alerts/webhook-target.js';
 
-/** RELIABILITY.md I5, the pure part: which webhook URLs and addresses the hub may reach. */
+/** docs/reliability.md I5, the pure part: which webhook URLs and addresses the hub may reach. */
 
 describe('webhook targets (I5)', () => {
   test('addresses are classified by range, IPv4-mapped IPv6 included', () => {

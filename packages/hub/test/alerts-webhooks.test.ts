@@ -8,7 +8,7 @@ import { DIALECTS, postgresUnavailable, type Dialect } from './support/stores.js
 /**
  * Notifications: a webhook receiver on loopback gets the firing and the resolve (a Slack-compatible
  * `text` beside the alert's fields), even when it fails twice first (the delivery log shows 3
- * attempts); silences hold; acknowledgement stops repeats; RELIABILITY.md I5 targets are refused.
+ * attempts); silences hold; acknowledgement stops repeats; docs/reliability.md I5 targets are refused.
  */
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);

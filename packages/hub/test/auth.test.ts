@@ -12,7 +12,7 @@ import { DIALECTS, postgresUnavailable, storeTarget, tempDir, type Dialect } fro
 import { VIGIL } from './support/cli.js';
 
 /**
- * Group A (authentication and authorization) and L1 (no credential in any log), on both databases.
+ * docs/reliability.md group A (authentication and authorization) and L1 (no credential in any log), on both databases.
  */
 
 const PUBLIC_ALLOWLIST = new Set(['GET /healthz', 'GET /readyz', 'GET /', 'GET /*', 'GET /api/v1/openapi.json', 'POST /api/v1/session']);

@@ -9,7 +9,7 @@ import { ADMIN_TOKEN, startTestHub, type TestHub } from './support/hub.js';
 import { DIALECTS, postgresUnavailable } from './support/stores.js';
 
 /**
- * Groups P (malformed input), B1 (the ingest status table), I3 (path traversal) and I4 (SQL
+ * docs/reliability.md groups P (malformed input), B1 (the ingest status table), I3 (path traversal) and I4 (SQL
  * injection round trips), against a real hub over HTTP.
  */
 

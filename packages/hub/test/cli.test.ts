@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { FORWARDED_SIGNALS } from '@vigil/agent/run-args';
-import { SETTINGS } from '../src/config/config.js';
+import { CLIENT_SETTINGS, HUB_SETTINGS, SETTINGS } from '../src/config/config.js';
 import { vigil } from './support/cli.js';
 import { tempDir } from './support/stores.js';
 
@@ -16,9 +16,17 @@ test('vigil --help and vigil server --help describe every setting, its flag and 
   }
   const server = await vigil(['server', '--help']);
   assert.equal(server.code, 0);
-  for (const s of Object.values(SETTINGS)) {
+  for (const s of HUB_SETTINGS.map((k) => SETTINGS[k])) {
     assert.ok(server.stdout.includes(s.flag), `server --help lists ${s.flag}`);
     assert.ok(server.stdout.includes(s.env), `server --help lists ${s.env}`);
+  }
+  assert.ok(!server.stdout.includes('--url'), "the client settings are not the server's");
+  // The commands that call the API list theirs, from the same table.
+  for (const cmd of ['agents', 'agent', 'errors', 'alerts', 'capacity', 'traces', 'usage']) {
+    const help = await vigil([cmd, '--help']);
+    for (const s of CLIENT_SETTINGS.map((k) => SETTINGS[k]))
+      assert.ok(help.stdout.includes(`${s.flag} <value>`) && help.stdout.includes(s.env), `${cmd} --help lists ${s.flag}`);
+    assert.match(help.stdout, /Exit codes: 0 done; 1 the hub answered an error/, cmd);
   }
 });
 
@@ -32,8 +40,8 @@ test("vigil <command> --help prints that command's own help, for every command",
     [['keys', 'create', '-h'], /^vigil keys create --agent ID/],
     [['storage', '--help'], /^vigil storage \[--json\] \[options\]: rows and bytes per table/],
     [['demo', '--help'], /^vigil demo \[--agents N\] \[options\]: a hub with simulated agents/],
-    [['alerts', '--help'], /^vigil alerts rules list/],
-    [['agents', '--help'], /^vigil agents rm ID \[--keep-history\]/],
+    [['alerts', '--help'], /^vigil alerts \[--state pending\|firing\|resolved\][^]*\nvigil alerts rules list/],
+    [['agents', '--help'], /^vigil agents \[--status online\|offline\|busy\][^]*\nvigil agents rm ID \[--keep-history\]/],
     [['run', '--help'], /^vigil run \[options\] -- <command>/],
   ];
   for (const [args, usage] of own) {
@@ -62,6 +70,18 @@ test('bad configuration exits 2 with a message naming the setting', async () => 
   const unknown = await vigil(['server', '--prot', '1']);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /unknown option "--prot"/);
+  // Every problem at once: a bad flag, a bad variable and an unknown option in one message.
+  const all = await vigil(['server', '--port', 'x', '--prot', '1', '--retention-events-days', '-1'], { VIGIL_LOG_LEVEL: 'loud' });
+  assert.equal(all.code, 2);
+  assert.match(all.stderr, /^vigil: 4 problems:\n/);
+  for (const what of [
+    /unknown option "--prot"/,
+    /--port \/ VIGIL_PORT: "x"/,
+    /VIGIL_RETENTION_EVENTS_DAYS: "-1"/,
+    /VIGIL_LOG_LEVEL: "loud" must be one of/,
+  ]) {
+    assert.match(all.stderr, what);
+  }
   const cmd = await vigil(['serve']);
   assert.equal(cmd.code, 2);
   assert.match(cmd.stderr, /unknown command "serve"/);

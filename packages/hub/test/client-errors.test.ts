@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { startTestHub, type TestHub } from './support/hub.js';
 
 /**
- * Requests Node refuses before Fastify sees them (RELIABILITY.md's fuzzing pass found them
+ * Requests Node refuses before Fastify sees them (the fuzzing pass of docs/reliability.md P1 found them
  * answered in Fastify's own shape): they get `{error: {code, message}}` and `Connection: close`.
  */
 

@@ -10,7 +10,7 @@ import { launchChromium } from './support/browser.js';
 
 /**
  * The dashboard end to end, in a real headless Chromium against a real hub: sign-in, live updates,
- * resolving and reopening an error, the agent page's charts, and RELIABILITY.md W1, W3, W4 and A6 as
+ * resolving and reopening an error, the agent page's charts, and docs/reliability.md W1, W3, W4 and A6 as
  * a browser sees them. Screenshots go to test-artifacts/ (gitignored) for a person to look at.
  */
 

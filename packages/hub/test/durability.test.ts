@@ -16,7 +16,7 @@ import { postgresUnavailable, tempDir } from './support/stores.js';
 import { spawnHub, type HubProcess } from './support/hub-process.js';
 
 /**
- * Group D of RELIABILITY.md: D7 (the durability setting is real), D2-lite (PostgreSQL
+ * Group D of docs/reliability.md: D7 (the durability setting is real), D2-lite (PostgreSQL
  * synchronous_commit on /healthz), D8 (disk full on SQLite), D5 (SIGTERM during load) and the CI
  * variant of D1 (5 kill -9 cycles during ingest). The oracle is the Jepsen-style set check:
  * acked ⊆ stored ⊆ sent, with no duplicate (agent_id, event_id).

@@ -4,7 +4,7 @@ import { request } from 'undici';
 import { ADMIN_TOKEN, startTestHub, type TestHub } from './support/hub.js';
 
 /**
- * `Content-Type: application/json` with no body at all, as the README's own curl example and many
+ * `Content-Type: application/json` with no body at all, as docs/api.md's own curl examples and many
  * HTTP clients send it: a route that takes no body goes ahead, a route that needs one says the body
  * is missing (a validation error), and neither calls it malformed JSON.
  */

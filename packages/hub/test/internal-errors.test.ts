@@ -12,7 +12,7 @@ import { ADMIN_TOKEN } from './support/hub.js';
 import { DIALECTS, postgresUnavailable, storeTarget, tempDir } from './support/stores.js';
 
 /**
- * RELIABILITY.md L2: a database failure on any route answers a 5xx whose body says nothing about
+ * docs/reliability.md L2: a database failure on any route answers a 5xx whose body says nothing about
  * the SQL, the schema or the code's paths, and whose requestId matches one line of the hub's log.
  */
 

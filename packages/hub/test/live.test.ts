@@ -7,7 +7,7 @@ import { ADMIN_TOKEN, startTestHub, type TestHub } from './support/hub.js';
 
 /**
  * The live feed `/api/v1/live` over a real WebSocket: what each commit announces, and the
- * handshake and size rules of RELIABILITY.md W1 and W2.
+ * handshake and size rules of docs/reliability.md W1 and W2.
  */
 
 interface Opened {
@@ -142,7 +142,7 @@ describe('live feed over WebSocket', () => {
   });
 });
 
-/** Live-feed limits: socket caps, coalescing, and what a socket that stops reading may cost (RELIABILITY.md W2). */
+/** Live-feed limits: socket caps, coalescing, and what a socket that stops reading may cost (docs/reliability.md W2). */
 describe('live feed limits', () => {
   const MAX_BUFFERED = 65_536;
   let hub: TestHub;

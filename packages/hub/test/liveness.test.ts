@@ -5,7 +5,7 @@ import { startTestHub, type TestHub } from './support/hub.js';
 import { DIALECTS, postgresUnavailable, storeTarget, tempDir, type Dialect } from './support/stores.js';
 
 /**
- * Liveness by the hub's clock (F1's rule, F3's clock skew), driven by a ManualClock and
+ * Liveness by the hub's clock (docs/reliability.md F1's rule, F3's clock skew), driven by a ManualClock and
  * `hub.liveness.sweep()` so every boundary is exact: offline after `missed × interval` (3 × 10 s
  * here) without a heartbeat, one interval of grace after a hub restart, `stopped` as a planned stop.
  */

@@ -7,7 +7,7 @@ import { LocalPidSampler } from '../src/jobs/local-pids.js';
 import { startTestHub, type TestHub } from './support/hub.js';
 
 /**
- * Seed 002's sampling from the hub (docs/local-pids.md): an agent registered with the PID of a live
+ * The monitoring API's sampling from the hub (docs/seed-requirements.md, docs/local-pids.md): an agent registered with the PID of a live
  * process on the hub's host gets heartbeats the hub takes from that process, until it exits.
  */
 

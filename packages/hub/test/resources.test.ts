@@ -7,7 +7,7 @@ import { ADMIN_TOKEN, startTestHub, type TestHub } from './support/hub.js';
 import { DIALECTS, postgresUnavailable } from './support/stores.js';
 
 // Heartbeats complete the agent's resources rather than replace them, and the capacity query asks
-// for VRAM on one GPU (RELIABILITY.md-style checks on both databases, over real HTTP).
+// for VRAM on one GPU (checks in the manner of docs/reliability.md on both databases, over real HTTP).
 
 const GB = 1;
 /** A two-GPU box as the collector reports it: 41 GB free on GPU 0, 80 GB free on GPU 1. */

@@ -8,7 +8,7 @@ import { startTestHub, type TestHub } from './support/hub.js';
 import { DIALECTS, postgresUnavailable } from './support/stores.js';
 
 /**
- * D10 and D11 of RELIABILITY.md, sized for CI: a purge of 200k expired rows while events are
+ * docs/reliability.md D10 and D11, sized for CI: a purge of 200k expired rows while events are
  * ingested over HTTP, and the SQLite WAL under sustained ingest, purges and dashboard polling.
  */
 
@@ -157,7 +157,7 @@ for (const dialect of DIALECTS) {
         );
         assert.equal(await count('error_logs', 'resolved = FALSE'), unresolved, 'unresolved errors kept');
         assert.equal(await count('error_logs', 'resolved = TRUE'), 0, 'resolved errors past retention purged');
-        // RELIABILITY.md D10: no writer stall over 250 ms, which is what a batch's DELETE holds the
+        // docs/reliability.md D10: no writer stall over 250 ms, which is what a batch's DELETE holds the
         // writer for. A step's time also counts its wait for the writer's turn behind ingest batches,
         // which a shared 2-core machine stretches (251 ms seen once on PostgreSQL): a looser bound.
         assert.ok(report.maxBatchMs <= 250, `slowest purge batch held the writer ${report.maxBatchMs.toFixed(1)} ms`);

@@ -8,7 +8,7 @@ import { startTestHub, type TestHub } from './support/hub.js';
 import { DIALECTS, postgresUnavailable } from './support/stores.js';
 
 /**
- * O1 and O2: the route inventory (every route public by name or closed without credentials, and
+ * docs/reliability.md O1 and O2: the route inventory (every route public by name or closed without credentials, and
  * documented) and resource consumption (page caps, range caps, no N+1 on the fleet overview).
  */
 
@@ -18,7 +18,7 @@ const PUBLIC_ALLOWLIST = new Set(['GET /healthz', 'GET /readyz', 'GET /', 'GET /
 const PUBLIC_STATUS: Record<string, number> = { 'POST /api/v1/session': 400 };
 /** Routes deliberately left out of the OpenAPI document (the dashboard's pages and the document itself). */
 const UNDOCUMENTED = new Set(['GET /', 'GET /*', 'GET /api/v1/openapi.json']);
-/** WebSocket routes: @fastify/websocket hides them from OpenAPI, which cannot describe them; the README lists them. */
+/** WebSocket routes: @fastify/websocket hides them from OpenAPI, which cannot describe them; docs/api.md lists them. */
 const WEBSOCKETS = new Set(['GET /api/v1/live']);
 
 interface Route {

@@ -10,7 +10,7 @@ import { VIGIL } from './support/cli.js';
 
 /**
  * `vigil run` end to end: the real binary wraps real child processes and reports them to a real
- * hub over HTTP (issue 3; RELIABILITY.md I1 for the command line).
+ * hub over HTTP (issue 3; docs/reliability.md I1 for the command line).
  */
 
 interface Wrapped {

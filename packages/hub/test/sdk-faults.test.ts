@@ -7,7 +7,7 @@ import { systemClock } from '../src/clock.js';
 import { ADMIN_TOKEN, startTestHub, type TestHub } from './support/hub.js';
 
 /**
- * RELIABILITY.md F1 (partition) and F2 (latency and connection resets), CI-sized: a real SDK
+ * docs/reliability.md F1 (partition) and F2 (latency and connection resets), CI-sized: a real SDK
  * talks to a real hub through a TCP proxy that can blackhole, delay or reset the traffic.
  */
 

@@ -11,7 +11,7 @@ import { tempDir } from './support/stores.js';
 
 /**
  * The agent SDK against a real hub over real HTTP, and against scripted servers for the failure
- * modes a real hub cannot be made to show on demand: RELIABILITY.md S1-S5 (CI-sized) and F3.
+ * modes a real hub cannot be made to show on demand: docs/reliability.md S1-S5 (CI-sized) and F3.
  */
 
 const SDK_MODULE = new URL('../../../agent/dist/src/index.js', import.meta.url).href;

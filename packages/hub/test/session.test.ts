@@ -8,7 +8,7 @@ import { ADMIN_TOKEN, startTestHub, type TestHub } from './support/hub.js';
 
 /**
  * Dashboard sessions over real HTTP and a real WebSocket: sign-in, the cookie's attributes, CSRF
- * (RELIABILITY.md W3), the live feed's origin check with a cookie (W1), security headers (W5), and
+ * (docs/reliability.md W3), the live feed's origin check with a cookie (W1), security headers (W5), and
  * sign-out closing the session's sockets (A6).
  */
 

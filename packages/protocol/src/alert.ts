@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { AgentId } from './ids.js';
 
-/** Numeric fields of the heartbeat's `resources` dict (seed 001), watchable as `resources.<field>`. */
+/** Numeric fields of the heartbeat's `resources` dict (docs/seed-requirements.md), watchable as `resources.<field>`. */
 export const RESOURCE_ALERT_FIELDS = [
   'cpu_percent',
   'cpu_cores_physical',
@@ -14,11 +14,11 @@ export const RESOURCE_ALERT_FIELDS = [
   'gpu_vram_available_gb',
 ] as const;
 
-/** Numeric fields of the heartbeat's `metrics` (the agent process, seed 002), watchable as `metrics.<field>`. */
+/** Numeric fields of the heartbeat's `metrics` (the agent process, the monitoring API's figures in docs/seed-requirements.md), watchable as `metrics.<field>`. */
 export const PROCESS_ALERT_FIELDS = ['memory_mb', 'message_count', 'cpu_percent', 'io_read_bps', 'io_write_bps'] as const;
 
 /**
- * What a rule can watch. The short names are the seed 002 figures: `cpu_percent` is the agent
+ * What a rule can watch. The short names are the monitoring API's figures (docs/seed-requirements.md): `cpu_percent` is the agent
  * process's CPU when it reports one, else its host's (as on the agent row); `unresolved_errors` counts
  * the agent's unresolved error groups; `error_rate` counts error reports in the last minute;
  * `offline` is 1 while liveness holds the agent offline for missed heartbeats, else 0; `crashed` is 1

@@ -2,7 +2,7 @@ import { Type, type Static, type TSchema } from 'typebox';
 
 /**
  * GPU vendors the collector recognises. The hub accepts any short lowercase word (`apple`, `qualcomm`,
- * …) because the seed's resource dict is open-ended; these are only the names Vigil itself sends.
+ * …) because the resources dict is open-ended (docs/seed-requirements.md); these are only the names Vigil itself sends.
  */
 export const GPU_TYPES = ['nvidia', 'amd', 'intel', 'apple', 'none'] as const;
 export const GpuType = Type.String({
@@ -53,7 +53,7 @@ export const MAX_EXTRA_TEXT = 256;
 export const EXTRA_FIELD_NAME = `^[a-z][a-z0-9_]{0,${MAX_EXTRA_NAME - 1}}$`;
 
 /**
- * An agent's latest resources as the hub keeps them: the seed 001 dict, field for field, plus the
+ * An agent's latest resources as the hub keeps them: the base resources dict (docs/seed-requirements.md), field for field, plus the
  * per-GPU figures. Every field is optional because a value that was never measured (the first CPU
  * sample, a host without a GPU tool) is absent, not 0. Fields the hub does not know are kept beside
  * these (see `ResourceReport`).
@@ -67,7 +67,7 @@ export const Resources = Type.Object(
     cpu_load_5min: Type.Optional(load),
     memory_percent: Type.Optional(percent),
     memory_available_gb: Type.Optional(gigabytes),
-    /** Sums over the GPUs, kept for seed 001 clients; `gpus` has each one. */
+    /** Sums over the GPUs, kept for clients of the base dict; `gpus` has each one. */
     gpu_vram_total_gb: Type.Optional(gigabytes),
     gpu_vram_available_gb: Type.Optional(gigabytes),
     gpu_type: Type.Optional(GpuType),
@@ -108,7 +108,7 @@ export const ResourceReport = Type.Unsafe<ResourceReport>(
   ),
 );
 
-/** The seed 002 per-agent figures: the agent process's own usage and work counters. */
+/** The monitoring API's per-agent figures (docs/seed-requirements.md): the agent process's own usage and work counters. */
 export const AgentProcessMetrics = Type.Object(
   {
     memory_mb: Type.Optional(Type.Number({ minimum: 0, maximum: 1e9 })),

@@ -9,7 +9,7 @@ test('an agent has a GPU when it sends devices, VRAM, or a vendor other than non
   assert.equal(hasGpu({ gpu_type: 'none' }), false);
   assert.equal(hasGpu({ gpu_type: 'none', gpus: [] }), false);
   assert.equal(hasGpu({ gpu_type: 'apple' }), true);
-  assert.equal(hasGpu({ gpu_vram_total_gb: 24 }), true, 'a seed 001 client sends only the sums');
+  assert.equal(hasGpu({ gpu_vram_total_gb: 24 }), true, 'a client of the base resources dict sends only the sums');
   assert.equal(hasGpu({ gpus: [gpu(0, 1)] }), true);
 });
 

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 const SRC = fileURLToPath(new URL('../../src', import.meta.url));
 
 /**
- * RELIABILITY.md W4: agent-controlled strings (names, messages, stack traces, metadata) reach the
+ * docs/reliability.md W4: agent-controlled strings (names, messages, stack traces, metadata) reach the
  * DOM only as text. React escapes text; these are the ways around it, and none may appear.
  */
 const FORBIDDEN = [

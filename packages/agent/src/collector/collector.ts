@@ -32,7 +32,7 @@ export interface CollectorOptions {
   nvidiaSmiPath?: string;
   /** Default `rocm-smi`, looked up on PATH. */
   rocmSmiPath?: string;
-  /** How long a GPU tool may run before it is killed; default 5000 ms (I2). */
+  /** How long a GPU tool may run before it is killed; default 5000 ms (docs/reliability.md I2). */
   gpuTimeoutMs?: number;
   /** How much a GPU tool may print before it is killed; default 1 MiB, a hundred times what 16 GPUs print. */
   gpuMaxOutputBytes?: number;

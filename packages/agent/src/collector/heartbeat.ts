@@ -5,7 +5,7 @@ const GB = 1024 ** 3;
 const MB = 1024 ** 2;
 
 /**
- * The seed 001 `resources` dict of a heartbeat, computed from one sample. Unmeasured figures are
+ * The base `resources` dict (docs/seed-requirements.md) of a heartbeat, computed from one sample. Unmeasured figures are
  * absent, never 0: the hub then keeps their last value. Figures known to be gone (a host whose GPU
  * tool answered that it has no GPU) are `null`, which clears them on the hub.
  */
@@ -59,7 +59,7 @@ function toGpu(d: CollectedGpu): GpuDevice {
   return g;
 }
 
-/** The seed 002 per-agent figures of a heartbeat (the watched process tree's own usage). */
+/** The monitoring API's per-agent figures (docs/seed-requirements.md) of a heartbeat (the watched process tree's own usage). */
 export function toProcessMetrics(s: Sample): AgentProcessMetrics {
   const p = s.process;
   if (!p) return {};

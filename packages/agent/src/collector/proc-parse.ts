@@ -7,7 +7,7 @@ const PID = /^[1-9][0-9]{0,9}$/;
 // Twenty digits cover every 64-bit counter and keep Number() finite.
 const UINT = /^[0-9]{1,20}$/;
 
-/** A PID usable in a /proc path, or undefined (I1: `1/../self`, `-1`, `0x1f`, 2^53 are refused). */
+/** A PID usable in a /proc path, or undefined (docs/reliability.md I1: `1/../self`, `-1`, `0x1f`, 2^53 are refused). */
 export function parsePid(value: unknown): number | undefined {
   if (typeof value !== 'number' && typeof value !== 'string') return undefined;
   const s = String(value);

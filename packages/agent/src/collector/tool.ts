@@ -9,7 +9,7 @@ export type ToolResult =
 
 export interface ToolLimits {
   timeoutMs: number;
-  /** stdout beyond this kills the tool (I2: a tool printing without end must not fill memory). */
+  /** stdout beyond this kills the tool (docs/reliability.md I2: a tool printing without end must not fill memory). */
   maxBytes: number;
 }
 

@@ -83,7 +83,7 @@ class Fifo<T extends { bytes: number }> {
 }
 
 /**
- * The SDK's bounded in-memory queue (RELIABILITY.md principle 4). Heartbeats are samples where the
+ * The SDK's bounded in-memory queue (docs/reliability.md, decision 4). Heartbeats are samples where the
  * latest wins, so they are shed first, oldest first; events, errors and traces are kept until they
  * alone fill the bound, then the oldest of them go. Items handed out for sending still count
  * against the bound until they are settled, so a slow request cannot let memory grow past it.

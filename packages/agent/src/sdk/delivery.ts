@@ -16,7 +16,7 @@ const KIND_OF_LIST = new Map(ITEM_KINDS.map((k) => [LIST[k], k] as const));
 /**
  * Moves reports from the buffer to the hub, one request at a time so they arrive in order:
  * registers first (and again whenever the hub has forgotten the agent), then sends batches
- * through `POST /api/v1/ingest`, deciding after each answer what comes next (RELIABILITY S3).
+ * through `POST /api/v1/ingest`, deciding after each answer what comes next (docs/reliability.md S3).
  */
 export class Delivery {
   /** Aborts whatever request is in flight when the final flush runs out of time. */

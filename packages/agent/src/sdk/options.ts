@@ -4,7 +4,7 @@ import type { BackoffPolicy } from './retry-policy.js';
 
 /** What a heartbeat reports besides liveness; see {@link VigilClientOptions.collect}. */
 export interface CollectedResources {
-  /** The seed 001 `resources` dict (host or cgroup figures); a field left out keeps its last value on the hub, `null` clears it. */
+  /** The base `resources` dict (docs/seed-requirements.md) (host or cgroup figures); a field left out keeps its last value on the hub, `null` clears it. */
   resources?: ResourceReport;
   /** The agent process's own figures; `message_count` is filled in by the client. */
   metrics?: AgentProcessMetrics;
@@ -71,9 +71,9 @@ export interface VigilClientOptions {
 export const DEFAULTS = {
   // The hub's own default heartbeat interval; the registration tells the hub the chosen value.
   interval: 15_000,
-  // RELIABILITY S4: a blackholed hub must cost an attempt at most 10 s.
+  // docs/reliability.md S4: a blackholed hub must cost an attempt at most 10 s.
   requestTimeoutMs: 10_000,
-  // RELIABILITY S1: the SDK's memory stays within 8 MiB of buffer whatever the outage.
+  // docs/reliability.md S1: the SDK's memory stays within 8 MiB of buffer whatever the outage.
   maxBufferBytes: 8 * 1024 * 1024,
   // Bounds the per-item overhead of many tiny reports, which the byte bound alone would not.
   maxBufferItems: 100_000,
@@ -86,15 +86,15 @@ export const DEFAULTS = {
   backoffBaseMs: 1_000,
   // A fleet retrying a down hub sends it at most one request per agent per 22.5-30 s. Retries
   // also never wait longer than one heartbeat interval, so an agent is back online within an
-  // interval of the hub's return (RELIABILITY F1) and never retries more often than it heartbeats.
+  // interval of the hub's return (docs/reliability.md F1) and never retries more often than it heartbeats.
   backoffCapMs: 30_000,
-  // RELIABILITY S3: after 401/403, at most one request a minute until an operator fixes the key.
+  // docs/reliability.md S3: after 401/403, at most one request a minute until an operator fixes the key.
   blockedRetryMs: 60_000,
   // vigil run and most hosts give the final flush a few seconds.
   closeTimeoutMs: 5_000,
   // A warning event about shed items at most once a minute, however long the hub stays slow.
   dropReportEveryMs: 60_000,
-  // The hub refuses timestamps more than 5 min ahead of its clock (RELIABILITY F3). A skew beyond
+  // The hub refuses timestamps more than 5 min ahead of its clock (docs/reliability.md F3). A skew beyond
   // a minute is a wrong clock, not NTP jitter or the `Date` header's 1 s resolution, and is corrected.
   clockSkewToleranceMs: 60_000,
 };

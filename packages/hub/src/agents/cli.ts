@@ -1,6 +1,5 @@
-import { parseArgs } from 'node:util';
 import { AgentId } from '@vigil/protocol';
-import { ConfigError, loadConfig } from '../config/config.js';
+import { ConfigError, parseCommandLine, settingsHelp, STORE_SETTINGS } from '../config/config.js';
 import { deleteAgent, purgeAgentHistory, updateAgent, type AgentPatch } from '../store/retire.js';
 import { openStore } from '../store/open.js';
 
@@ -17,7 +16,8 @@ A deleted agent leaves the dashboard and every list. Only a pool key or the admi
 it again (it then comes back as a new agent); its own agent key is refused (VIGIL_AGENT_DELETED).
 A running hub applies pauses and deletions made here within its alert timer (5 s); the API
 (DELETE or PATCH /api/v1/agents/ID) applies them at once and tells webhooks of the alerts they end.
-Options: --data-dir and --db find the database, as for vigil server.
+These actions work on the database, found by these options (flag, environment variable, meaning):
+${settingsHelp(STORE_SETTINGS)}
 `;
 
 /** The API's own rule for agent ids (packages/protocol), so the CLI refuses what the API would. */
@@ -26,31 +26,29 @@ const AGENT_ID = new RegExp((AgentId as unknown as { pattern: string }).pattern)
 /** Rows of history removed per transaction, so a running hub's writes go on between them. */
 const HISTORY_BATCH_ROWS = 5_000;
 
-/** `vigil agents …`: retires agents in the store directly, as `vigil keys` and `vigil alerts rules` do. */
-export async function agentsCommand(argv: readonly string[], env: NodeJS.ProcessEnv, out: NodeJS.WritableStream): Promise<number> {
-  const [sub, ...rest] = argv;
-  const own: string[] = [];
-  const store: string[] = [];
-  const positional: string[] = [];
-  for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i] as string;
-    if (arg === '--keep-history') own.push(arg);
-    else if (arg.startsWith('--')) {
-      store.push(arg);
-      if (!arg.includes('=') && i + 1 < rest.length) store.push(rest[++i] as string);
-    } else positional.push(arg);
-  }
-  const { values } = parseArgs({ args: own, options: { 'keep-history': { type: 'boolean' } }, strict: true });
+/** `vigil agents rm|rename|pause|resume …`: retires agents in the store directly, as `vigil keys` and `vigil alerts rules` do. */
+export async function agentsCommand(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  out: NodeJS.WritableStream,
+  cwd = process.cwd(),
+): Promise<number> {
+  const { values, positionals, config } = parseCommandLine(
+    argv,
+    env,
+    { command: 'agents', settings: STORE_SETTINGS, options: { 'keep-history': { type: 'boolean' } }, positionals: 3 },
+    cwd,
+  );
+  const [sub, ...rest] = positionals;
   const wanted = { rm: 1, rename: 2, pause: 1, resume: 1 }[sub ?? ''];
   if (wanted === undefined) throw new ConfigError(`unknown agents command ${JSON.stringify(sub ?? '')}: use rm, rename, pause or resume`);
-  if (positional.length !== wanted) {
-    throw new ConfigError(`agents ${sub} needs ${wanted === 1 ? 'an agent id' : 'an agent id and a name'}\nusage:\n${AGENTS_USAGE}`);
+  if (rest.length !== wanted) {
+    throw new ConfigError(`agents ${sub} needs ${wanted === 1 ? 'an agent id' : 'an agent id and a name'} (vigil agents --help)`);
   }
   if (values['keep-history'] && sub !== 'rm') throw new ConfigError('--keep-history goes with agents rm only');
-  const [agentId, name] = positional as [string, string | undefined];
+  const [agentId, name] = rest as [string, string | undefined];
   if (!AGENT_ID.test(agentId)) throw new ConfigError(`${JSON.stringify(agentId)} is not an agent id`);
   if (name !== undefined && (name.length === 0 || name.length > 200)) throw new ConfigError('the name must be 1 to 200 characters');
-  const config = loadConfig(store, env);
   const now = Date.now();
   const { db } = await openStore(config.db, { sqliteSynchronous: config.sqliteSynchronous, now });
   try {

@@ -1,6 +1,5 @@
-import { parseArgs } from 'node:util';
 import type { AlertRule, AlertRuleInput } from '@vigil/protocol';
-import { ConfigError, loadConfig } from '../config/config.js';
+import { ConfigError, parseCommandLine, settingsHelp, STORE_SETTINGS } from '../config/config.js';
 import { deleteRule, getRule, insertRule, listRules } from '../store/alert-rules.js';
 import { openStore } from '../store/open.js';
 import { ruleProblem } from './rules-file.js';
@@ -14,7 +13,8 @@ vigil alerts rules rm ID|NAME [options]
 cost_usd and tokens.input|output|cache_read|cache_creation|total sum the LLM calls of the last
 --window seconds, per agent or (--group-by pool) per pool.
 Rules written here take effect in a running hub within its alert timer (5 s).
-Options: --data-dir and --db find the database, as for vigil server.
+These commands work on the database, found by these options (flag, environment variable, meaning):
+${settingsHelp(STORE_SETTINGS)}
 `;
 
 const RULE_FLAGS = {
@@ -35,55 +35,49 @@ const RULE_FLAGS = {
 } as const;
 
 /** `vigil alerts rules …`: manages rules in the store directly, as `vigil keys` does with keys. */
-export async function alertsCommand(argv: readonly string[], env: NodeJS.ProcessEnv, out: NodeJS.WritableStream): Promise<number> {
-  const [group, sub, ...rest] = argv;
+export async function alertsCommand(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  out: NodeJS.WritableStream,
+  cwd = process.cwd(),
+): Promise<number> {
+  const { values, positionals, config } = parseCommandLine(
+    argv,
+    env,
+    { command: 'alerts', settings: STORE_SETTINGS, options: RULE_FLAGS, positionals: 3 },
+    cwd,
+  );
+  const [group, sub, which] = positionals;
   if (group !== 'rules' || sub === undefined) throw new ConfigError(`usage:\n${ALERTS_USAGE}`);
-  const own: string[] = [];
-  const store: string[] = [];
-  const positional: string[] = [];
-  for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i] as string;
-    const name = arg.replace(/^--/, '').split('=')[0] as string;
-    const isOwn = arg.startsWith('--') && name in RULE_FLAGS;
-    const target = isOwn ? own : arg.startsWith('--') ? store : positional;
-    target.push(arg);
-    const takesValue = !isOwn || RULE_FLAGS[name as keyof typeof RULE_FLAGS].type === 'string';
-    if (arg.startsWith('--') && !arg.includes('=') && takesValue && i + 1 < rest.length) target.push(rest[++i] as string);
-  }
-  const config = loadConfig(store, env);
-  const { values } = parseArgs({ args: own, options: RULE_FLAGS, strict: true });
+  if (sub !== 'list' && sub !== 'add' && sub !== 'rm')
+    throw new ConfigError(`unknown alerts rules command ${JSON.stringify(sub)}: use list, add or rm`);
+  if (which !== undefined && sub !== 'rm') throw new ConfigError(`unexpected argument ${JSON.stringify(which)} (see vigil alerts --help)`);
+  const target = which ?? '';
+  if (sub === 'rm' && target === '') throw new ConfigError('alerts rules rm needs a rule id or name');
+  const rule = sub === 'add' ? ruleFromFlags(values) : undefined;
   const now = Date.now();
   const { db } = await openStore(config.db, { sqliteSynchronous: config.sqliteSynchronous, now });
   try {
-    switch (sub) {
-      case 'list': {
-        const rules = await listRules(db);
-        if (values.json) out.write(`${JSON.stringify(rules, null, 2)}\n`);
-        else for (const r of rules) out.write(`${describeRule(r)}\n`);
-        return 0;
-      }
-      case 'add': {
-        const rule = ruleFromFlags(values);
-        const result = await db.transaction((tx) => insertRule(tx, rule, 'cli', now));
-        if (!result.ok) throw new ConfigError(`a rule named ${JSON.stringify(rule.name)} exists`);
-        out.write(`added ${describeRule(result.rule)}\n`);
-        return 0;
-      }
-      case 'rm': {
-        const which = positional[0];
-        if (which === undefined) throw new ConfigError('alerts rules rm needs a rule id or name');
-        const rule = /^\d+$/.test(which) ? await getRule(db, Number(which)) : (await listRules(db)).find((r) => r.name === which);
-        const removed = rule && (await db.transaction((tx) => deleteRule(tx, rule.id)));
-        if (!removed?.ok) {
-          process.stderr.write(`no alert rule ${JSON.stringify(which)}\n`);
-          return 1;
-        }
-        out.write(`removed rule ${removed.rule.id} (${removed.rule.name})\n`);
-        return 0;
-      }
-      default:
-        throw new ConfigError(`unknown alerts rules command ${JSON.stringify(sub)}: use list, add or rm`);
+    if (sub === 'list') {
+      const rules = await listRules(db);
+      if (values.json) out.write(`${JSON.stringify(rules, null, 2)}\n`);
+      else for (const r of rules) out.write(`${describeRule(r)}\n`);
+      return 0;
     }
+    if (rule !== undefined) {
+      const result = await db.transaction((tx) => insertRule(tx, rule, 'cli', now));
+      if (!result.ok) throw new ConfigError(`a rule named ${JSON.stringify(rule.name)} exists`);
+      out.write(`added ${describeRule(result.rule)}\n`);
+      return 0;
+    }
+    const found = /^\d+$/.test(target) ? await getRule(db, Number(target)) : (await listRules(db)).find((r) => r.name === target);
+    const removed = found && (await db.transaction((tx) => deleteRule(tx, found.id)));
+    if (!removed?.ok) {
+      process.stderr.write(`no alert rule ${JSON.stringify(target)}\n`);
+      return 1;
+    }
+    out.write(`removed rule ${removed.rule.id} (${removed.rule.name})\n`);
+    return 0;
   } finally {
     await db.close();
   }

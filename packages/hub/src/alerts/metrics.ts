@@ -32,7 +32,7 @@ export function metricSource(metric: AlertMetric): MetricSource {
 export function sampleValue(metric: AlertMetric, resources: Resources, metrics: AgentProcessMetrics): number | undefined {
   switch (metric) {
     case 'cpu_percent':
-      // As on the agent row (seed 002): the process's own CPU when reported, else its host's.
+      // As on the agent row (docs/seed-requirements.md): the process's own CPU when reported, else its host's.
       return metrics.cpu_percent ?? resources.cpu_percent;
     case 'memory_mb':
       return metrics.memory_mb;

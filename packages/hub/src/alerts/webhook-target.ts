@@ -3,7 +3,7 @@ import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { ipv6Groups } from '../ip-address.js';
 
 /**
- * Where a webhook may point (RELIABILITY.md I5). A webhook URL is chosen by whoever holds the admin
+ * Where a webhook may point (docs/reliability.md I5). A webhook URL is chosen by whoever holds the admin
  * token, but the hub sends from inside the network: without these checks it would POST to the
  * cloud metadata service (instance credentials), to services bound to loopback, or across the
  * private network (Uptime Kuma GHSA-vffh-c9pq-4crh and friends).

@@ -32,7 +32,7 @@ export const liveRoutes: Routes = (app, { live, sessions }) => {
       // The feed is admin-only, so a client is a sign-in session (cookie) or the admin token (bearer).
       const session = req.headers.authorization === undefined ? readCookie(req.headers.cookie, SESSION_COOKIE) : undefined;
       if (!live.admit(socket, session !== undefined ? `session:${session}` : 'admin-token')) return;
-      // A dashboard socket belongs to its sign-in session: signing out closes it (RELIABILITY.md A6).
+      // A dashboard socket belongs to its sign-in session: signing out closes it (docs/reliability.md A6).
       if (session !== undefined) sessions.attach(session, socket);
       socket.send(JSON.stringify({ type: 'hello', at: Date.now() }));
     },

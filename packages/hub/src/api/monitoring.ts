@@ -14,7 +14,7 @@ import { ErrorParams } from './records.js';
 import { accepted, assertMayWrite, assertNotFuture } from './refusals.js';
 import { refuseWhenQueueFull } from './queue-gate.js';
 
-/** Seed 002's event body: camelCase, as its agents send it. */
+/** The monitoring API's event body (docs/seed-requirements.md): camelCase, as its agents send it. */
 const SeedEvent = Type.Object(
   {
     eventType: AgentEventTypeSchema,
@@ -26,7 +26,7 @@ const SeedEvent = Type.Object(
   { additionalProperties: false },
 );
 
-/** Seed 002's error body: a serialised JavaScript Error under `error`. */
+/** The monitoring API's error body: a serialised JavaScript Error under `error`. */
 const SeedError = Type.Object(
   {
     error: Type.Object(
@@ -45,7 +45,7 @@ const SeedError = Type.Object(
 );
 
 /**
- * The seed 002 routes with the response shapes its dashboard reads (`agentId`, `metrics.cpuPercent`,
+ * The monitoring API's routes (docs/seed-requirements.md) with the response shapes its dashboard reads (`agentId`, `metrics.cpuPercent`,
  * `systemMetrics.cpuUsage`, …). Each answer comes from a fixed number of set-based queries.
  */
 export const monitoringRoutes: Routes = (app, { writer, db, clock }) => {
@@ -77,7 +77,7 @@ export const monitoringRoutes: Routes = (app, { writer, db, clock }) => {
         })),
         recentEvents: d.recentEvents,
         activeErrors: d.activeErrors,
-        // The hub's own host, as the seed reports it (load average, MB, seconds).
+        // The hub's own host, as docs/seed-requirements.md reports it (load average, MB, seconds).
         systemMetrics: {
           cpuUsage: loadavg()[0] ?? 0,
           totalMemory: Math.round(totalmem() / 1048576),

@@ -22,7 +22,7 @@ export function assertAdmin(p: Principal): void {
   if (p.kind !== 'admin') throw new VigilError('VIGIL_FORBIDDEN');
 }
 
-/** Agents may lag or lead the hub a little; more than five minutes ahead is a broken clock (F3). */
+/** Agents may lag or lead the hub a little; more than five minutes ahead is a broken clock (docs/reliability.md F3). */
 export const MAX_FUTURE_MS = 5 * 60_000;
 
 export function assertNotFuture(timestamp: number | undefined, now: number): void {

@@ -3,7 +3,7 @@ import type { App } from './context.js';
 /**
  * The dashboard's content security policy. Scripts only from the hub's own files (no inline
  * script, no eval), so a string an agent stored cannot run even if it reached the DOM as markup
- * (RELIABILITY.md W4). Styles come from files too: React and uPlot set element styles through the
+ * (docs/reliability.md W4). Styles come from files too: React and uPlot set element styles through the
  * CSSOM (`el.style.x = …`), which CSP does not govern, so no 'unsafe-inline' is needed anywhere.
  * `connect-src 'self'` covers the same-origin WebSocket in CSP level 3 browsers.
  */
@@ -19,7 +19,7 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-/** Sent with every answer, API and pages alike (RELIABILITY.md W5). A route may set a stricter CSP of its own. */
+/** Sent with every answer, API and pages alike (docs/reliability.md W5). A route may set a stricter CSP of its own. */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'content-security-policy': CONTENT_SECURITY_POLICY,
   'x-content-type-options': 'nosniff',

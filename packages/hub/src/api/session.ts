@@ -15,7 +15,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * The admin, when the request carries a live session cookie and no `Authorization` header.
  * A cookie is sent by the browser on its own, so every change it authorises must also prove it
  * came from the dashboard's page: same origin, and the session's CSRF token in `x-vigil-csrf`
- * (RELIABILITY.md W3). Reads need neither: SameSite=Strict keeps the cookie off cross-site
+ * (docs/reliability.md W3). Reads need neither: SameSite=Strict keeps the cookie off cross-site
  * requests, and no other origin can read the answers.
  */
 export function sessionPrincipal(req: FastifyRequest, sessions: Sessions): Principal | undefined {

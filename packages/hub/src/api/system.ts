@@ -5,7 +5,7 @@ import type { Routes } from './context.js';
 
 const DEFAULT_WINDOW_MS = 3_600_000;
 
-/** The hub's own host metrics (seed 000), sampled by the host-metrics job. */
+/** The hub's own host metrics (docs/seed-requirements.md, host metrics), sampled by the host-metrics job. */
 export const systemRoutes: Routes = (app, { db, clock }) => {
   app.get(
     '/api/v1/system/metrics',

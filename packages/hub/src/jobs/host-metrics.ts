@@ -13,7 +13,7 @@ export interface HostMetricsOptions {
 }
 
 /**
- * Samples the hub's own host (seed 000) and stores it in `system_metrics` through the single
+ * Samples the hub's own host (docs/seed-requirements.md, host metrics) and stores it in `system_metrics` through the single
  * writer, so these rows commit in order with everything else and never add a second writer.
  */
 export class HostMetricsJob {

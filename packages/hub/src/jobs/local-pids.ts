@@ -26,7 +26,7 @@ interface Watch {
 }
 
 /**
- * Seed 002's sampling from the hub: an agent that registers with `metadata.pid` of a process alive
+ * The monitoring API's sampling from the hub (docs/seed-requirements.md): an agent that registers with `metadata.pid` of a process alive
  * on the hub's own host gets heartbeats the hub takes itself, from that process tree, at the agent's
  * interval, until the process exits. The hub did not start the process, so it cannot learn its exit
  * status: an exit is reported as a `stopped` event saying so (docs/local-pids.md), never as a crash.

@@ -9,7 +9,7 @@ import type { OtlpResult } from '../otlp/store.js';
 
 /**
  * What the hub tells live listeners (the WebSocket, the alert engine) after a commit. The names are
- * the seed 002 ones (`metrics_update`, `alert`) plus `event`, `error`, `error_resolved`, `error_reopened`
+ * the monitoring API's ones (docs/seed-requirements.md) (`metrics_update`, `alert`) plus `event`, `error`, `error_resolved`, `error_reopened`
  * `agent_status`, and `agent_updated` and `agent_removed` (an agent renamed, paused or resumed, or deleted).
  */
 export type LiveMessage =

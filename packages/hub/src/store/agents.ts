@@ -23,7 +23,7 @@ export interface Agent extends Truncatable {
   heartbeat_interval_s: number;
   registered_at: number;
   updated_at: number;
-  /** Latest per-agent figures (seed 002): the process's CPU % (or its host's when that is all it sent). */
+  /** Latest per-agent figures (docs/seed-requirements.md): the process's CPU % (or its host's when that is all it sent). */
   cpu_percent: number | null;
   memory_mb: number | null;
   message_count: number | null;

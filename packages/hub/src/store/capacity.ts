@@ -27,7 +27,7 @@ export interface CapacityMatch extends Agent {
 }
 
 /**
- * Online agents whose latest heartbeat leaves room for the job (seed 001's capacity query), best fit
+ * Online agents whose latest heartbeat leaves room for the job (the capacity query of docs/seed-requirements.md), best fit
  * first: the smallest sufficient free VRAM, then cores, then memory, so big machines stay free for
  * big jobs. Reads plain columns the heartbeat keeps current, so it is one indexed query on either database;
  * a GPU condition counts the fitting GPUs in the stored `gpus` array of the rows that pass the rest.
@@ -37,7 +37,7 @@ export async function findCapacity(db: SqlExecutor, dialect: Dialect, q: Capacit
   const order: string[] = [];
   const gpu = gpuCondition(q);
   if (gpu) {
-    // Agents without a `gpus` array (seed 001 clients) are judged by the scalar, as one GPU.
+    // Agents without a `gpus` array (clients of the base resources dict) are judged by the scalar, as one GPU.
     w.add(
       `COALESCE(${dialect.jsonArrayCountAtLeast('resource_metrics', 'gpus', 'vram_free_gb')},
          CASE WHEN gpu_vram_available_gb >= ? THEN 1 ELSE 0 END) >= ?`,

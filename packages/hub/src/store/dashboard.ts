@@ -98,7 +98,7 @@ export interface AgentDashboard {
   errors: StoredError[];
 }
 
-/** The seed 002 agent view: the last hour of samples, 50 events and 20 errors. */
+/** The monitoring API's agent view (docs/seed-requirements.md): the last hour of samples, 50 events and 20 errors. */
 export async function loadAgentDashboard(db: ListReader, agentId: string, now: number): Promise<AgentDashboard> {
   const metrics = await agentMetrics(db, agentId, now - 3_600_000, now + 1, 1000);
   const { events } = await listEvents(db, { agent_id: agentId, limit: 50 });

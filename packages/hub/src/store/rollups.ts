@@ -4,7 +4,7 @@ import type { Dialect, SqlExecutor } from './db.js';
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 3_600_000;
 
-/** The agent figures rolled up: the process's own (seed 002) and its host's (seed 001 resources). */
+/** The agent figures rolled up: the process's own and its host's resources (docs/seed-requirements.md). */
 export const AGENT_FIGURES = [
   'cpu_percent',
   'memory_mb',
@@ -17,7 +17,7 @@ export const AGENT_FIGURES = [
 ] as const;
 export type AgentFigure = (typeof AGENT_FIGURES)[number];
 
-/** The hub host's figures rolled up (seed 000 `system_metrics`). */
+/** The hub host's figures rolled up (`system_metrics`, docs/seed-requirements.md). */
 export const HOST_FIGURES = [
   'cpu_percent',
   'memory_percent',

@@ -1,6 +1,6 @@
 import type { SqlExecutor } from './db.js';
 
-/** One sample of the hub's own host (seed 000), as stored in `system_metrics`. */
+/** One sample of the hub's own host (docs/seed-requirements.md, host metrics), as stored in `system_metrics`. */
 export interface SystemMetricsRow {
   host: string;
   received_at: number;

@@ -34,7 +34,7 @@ const MAX_BYTES = 32 * 1024 * 1024;
 /**
  * Reads the built dashboard into memory once, at start. Requests are then answered from this map by
  * exact URL path: no path from a request is ever joined to a directory, so no request can read a
- * file outside the build (RELIABILITY.md I3). Files are gzipped here once rather than per request.
+ * file outside the build (docs/reliability.md I3). Files are gzipped here once rather than per request.
  */
 export function loadDashboardBuild(dir: string): DashboardBuild {
   if (!existsSync(join(dir, 'index.html'))) {

@@ -33,7 +33,7 @@ const SHOWN = new Set([
   'net_rx_bps', 'net_tx_bps',
 ]); // prettier-ignore
 
-/** Fields the agent sent that the hub has no name for (the seed's dict is open-ended), sorted by name. */
+/** Fields the agent sent that the hub has no name for (the resources dict is open-ended, docs/seed-requirements.md), sorted by name. */
 export function extraResources(res: Readonly<Record<string, unknown>>): [string, unknown][] {
   return Object.entries(res)
     .filter(([k]) => !SHOWN.has(k))

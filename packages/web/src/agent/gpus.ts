@@ -11,7 +11,7 @@ export function hasGpu(res: Resources): boolean {
   return typeof res.gpu_type === 'string' && res.gpu_type !== 'none';
 }
 
-/** The agent's GPUs in index order; an empty list when it sends none (seed 001 clients send only the sums). */
+/** The agent's GPUs in index order; an empty list when it sends none (clients of the base resources dict, docs/seed-requirements.md, send only the sums). */
 export function gpuList(res: Resources): GpuDevice[] {
   return Array.isArray(res.gpus) ? [...res.gpus].sort((a, b) => a.index - b.index) : [];
 }

@@ -4,7 +4,7 @@ import { fromPoints, fromSamples, rangeMs, type RangeKey, type RangePoint, type 
 
 export interface LoadedSeries {
   data: SeriesData;
-  /** `rollups`: the metrics range API (any range); `raw`: the seed 002 agent view (its last hour only). */
+  /** `rollups`: the metrics range API (any range); `raw`: the monitoring API's agent view (docs/seed-requirements.md) (its last hour only). */
   source: 'rollups' | 'raw';
   resolution: string | null;
   /** The range asked for is longer than what this hub can give. */

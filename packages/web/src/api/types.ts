@@ -15,7 +15,7 @@ import type { Agent } from '../../../hub/src/store/agents.js';
 import type { StoredEvent } from '../../../hub/src/store/events.js';
 import type { FleetSummary } from '../../../hub/src/store/dashboard.js';
 
-/** `GET /api/monitoring/dashboard` as the dashboard reads it (the seed 002 extras are not used). */
+/** `GET /api/monitoring/dashboard` as the dashboard reads it (the extras of the monitoring API, docs/seed-requirements.md, are not used). */
 export interface DashboardPage {
   agents: Agent[];
   recentEvents: StoredEvent[];

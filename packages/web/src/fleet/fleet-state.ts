@@ -12,7 +12,7 @@ export interface FleetAgent {
   cpu_percent: number | null;
   memory_mb: number | null;
   message_count: number | null;
-  /** Unresolved error occurrences (the seed's "errors" column). */
+  /** Unresolved error occurrences (the "errors" column of the monitoring dashboard, docs/seed-requirements.md). */
   error_count: number;
   resources: Resources;
   capabilities: string[];

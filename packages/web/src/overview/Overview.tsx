@@ -7,7 +7,7 @@ import { Empty, ErrorState } from '../ui/states.js';
 import { AgentTable } from './AgentTable.js';
 import { SummaryCards } from './SummaryCards.js';
 
-/** The fleet at a glance (seed 002): summary cards, the agent table and the latest events, all live. */
+/** The fleet at a glance (the monitoring dashboard, docs/seed-requirements.md): summary cards, the agent table and the latest events, all live. */
 export function Overview() {
   const fleet = useFleet();
   const version = fleet.getVersion();

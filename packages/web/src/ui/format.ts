@@ -1,6 +1,6 @@
 /**
  * How figures and times read on the dashboard. Every function takes the value as stored (null when
- * never measured) and shows a missing value as an em dash, never as 0 (STYLE.md: no value is not 0).
+ * never measured) and shows a missing value as an em dash, never as 0 (no value is not 0).
  */
 
 export const NONE = '—';
@@ -16,7 +16,7 @@ export function formatPercent(v: number | null | undefined): string {
   return `${v < 100 ? oneDecimal.format(v) : integer.format(v)}%`;
 }
 
-/** Memory in MB as the seed table shows it, with thousands grouped: `1,536 MB`. */
+/** Memory in MB as the monitoring dashboard's table shows it (docs/seed-requirements.md), with thousands grouped: `1,536 MB`. */
 export function formatMb(v: number | null | undefined): string {
   return isNumber(v) ? `${integer.format(v)} MB` : NONE;
 }

@@ -23,7 +23,7 @@ export const alertsSchema: Migration = {
       created_at ${t.bigint} NOT NULL,
       updated_at ${t.bigint} NOT NULL
     )`,
-    // The seed 002 checks, now with durations, plus offline. CPU and memory must last a while
+    // The monitoring API's checks (docs/seed-requirements.md), now with durations, plus offline. CPU and memory must last a while
     // before anyone is told (a compile spikes CPU for seconds); an error count and an offline
     // verdict are already sustained conditions (liveness has waited three heartbeat intervals).
     `INSERT INTO alert_rules (name, metric, op, threshold, for_seconds, severity, enabled, source, created_at, updated_at) VALUES
