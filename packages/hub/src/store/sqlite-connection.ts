@@ -24,7 +24,7 @@ export const BUSY_SLICE_MS = 20;
 
 type Param = string | number | bigint | Buffer | null;
 
-export function bindable(params: readonly unknown[]): Param[] {
+function bindable(params: readonly unknown[]): Param[] {
   return params.map((p) => {
     if (p === undefined || p === null) return null;
     if (typeof p === 'boolean') return p ? 1 : 0;
