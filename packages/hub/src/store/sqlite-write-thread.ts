@@ -14,7 +14,7 @@ import { BUSY_SLICE_MS, LOCK_WAIT_MS, openWriteConnection, sqliteDialect, Statem
 import { serializeError, type Reply, type Request, type SyncRequest, type WriteThreadData } from './sqlite-write-protocol.js';
 
 /** What a batch module exports as default: it runs inside one write transaction and must not commit. */
-export type ThreadTransaction = (tx: SqlExecutor, dialect: Dialect, input: unknown) => Promise<unknown>;
+type ThreadTransaction = (tx: SqlExecutor, dialect: Dialect, input: unknown) => Promise<unknown>;
 
 const data = workerData as WriteThreadData;
 const port = parentPort as MessagePort;
