@@ -1,7 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import type { Db, SqlExecutor } from '../store/db.js';
 import { VigilError } from '../errors.js';
-import { applyCommand, committed, type Command, type CommandResult, type Committed, type ResultMap } from './commands.js';
+import applyJobs, { type JobsInput, type JobsResult } from './apply-jobs.js';
+import { committed, type Command, type CommandResult, type Committed, type ResultMap } from './commands.js';
+
+/** Where SQLite's writer thread finds the batch's code (see Db.transactionIn). */
+const APPLY_JOBS = new URL('./apply-jobs.js', import.meta.url).href;
 
 export interface WriterOptions {
   /** Most commands waiting at once; beyond it `submit` refuses with 429. */
@@ -39,6 +43,8 @@ interface Job {
   counted: number;
   /** Answered already (committed, refused, or past its deadline); a later outcome is dropped. */
   settled: boolean;
+  /** Its slot in the running batch's shared flags, which tell the writer thread to leave it out. */
+  flag: { flags: Int32Array; index: number } | undefined;
   deadline: NodeJS.Timeout | undefined;
   resolve(results: CommandResult[]): void;
   reject(err: unknown): void;
@@ -105,6 +111,7 @@ export class Writer {
         commands,
         counted,
         settled: false,
+        flag: undefined,
         deadline: undefined,
         resolve: (results) => this.settle(job) && resolve(results),
         reject: (err) => this.settle(job) && reject(err),
@@ -126,6 +133,7 @@ export class Writer {
   private settle(job: Job): boolean {
     if (job.settled) return false;
     job.settled = true;
+    if (job.flag) Atomics.store(job.flag.flags, job.flag.index, 1);
     clearTimeout(job.deadline);
     return true;
   }
@@ -235,11 +243,12 @@ export class Writer {
   }
 
   /**
-   * Each job's results, or undefined for a job left out because it passed its deadline first.
+   * Each job's results, or undefined for a job left out because it passed its deadline first. On
+   * SQLite the batch runs on the writer thread; a job answered meanwhile is flagged in shared memory.
    * Several hubs on one PostgreSQL database write the same agent rows, so a batch applies its
-   * commands in a stable order of agent id (each job's results still come back in its order): two
-   * batches then lock shared rows in the same order and do not deadlock. A deadlock or serialization
-   * failure that happens anyway (PostgreSQL's 40P01, 40001) is retried once before the batch is refused.
+   * commands in a stable order of agent id (apply-jobs.ts): two batches then lock shared rows in the
+   * same order and do not deadlock. A deadlock or serialization failure that happens anyway
+   * (PostgreSQL's 40P01, 40001) is retried once before the batch is refused.
    */
   private async transaction(batch: Job[]): Promise<(CommandResult[] | undefined)[]> {
     try {
@@ -251,39 +260,29 @@ export class Writer {
     }
   }
 
-  private transactionOnce(batch: Job[]): Promise<(CommandResult[] | undefined)[]> {
-    return this.db.transaction(async (tx) => {
-      const order: { job: number; cmd: number; agent: string }[] = [];
-      batch.forEach((job, j) => job.commands.forEach((cmd, c) => order.push({ job: j, cmd: c, agent: agentOf(cmd) })));
-      // Array.prototype.sort is stable: one agent's commands keep their order.
-      order.sort((a, b) => (a.agent < b.agent ? -1 : a.agent > b.agent ? 1 : 0));
-      const results: (CommandResult[] | undefined)[] = batch.map(() => undefined);
-      for (const o of order) {
-        const job = batch[o.job] as Job;
-        let jobResults = results[o.job];
-        if (!jobResults) {
-          // A job that passed its deadline before the transaction reached it was answered 503: leave it
-          // out, so that for it 503 means "not stored". One already begun is applied whole.
-          if (job.settled) continue;
-          results[o.job] = jobResults = new Array<CommandResult>(job.commands.length);
-        }
-        jobResults[o.cmd] = await applyCommand(tx, this.db.dialect, job.commands[o.cmd] as Command);
-      }
-      // A job of no commands has nothing to apply, and is answered like the others.
-      batch.forEach((job, j) => {
-        if (job.commands.length === 0 && !job.settled) results[j] = [];
-      });
-      const hook = this.options.inTransaction;
-      if (hook) {
-        const applied = batch.flatMap((job, j) => (results[j] ? job.commands : []));
-        const outcomes = results.flatMap((r) => r ?? []);
-        await hook(
-          tx,
-          applied.map((cmd, i) => committed(cmd, outcomes[i] as CommandResult)),
-        );
-      }
-      return results;
+  private async transactionOnce(batch: Job[]): Promise<(CommandResult[] | undefined)[]> {
+    const input: JobsInput = {
+      jobs: batch.map((job) => job.commands),
+      settled: new Int32Array(new SharedArrayBuffer(4 * batch.length)),
+    };
+    batch.forEach((job, index) => {
+      job.flag = { flags: input.settled, index };
+      if (job.settled) Atomics.store(input.settled, index, 1);
     });
+    try {
+      // The in-transaction hook is PostgreSQL's (several hubs); SQLite's writer thread runs no hub code.
+      const hook = this.options.inTransaction;
+      const results: JobsResult = this.db.transactionIn
+        ? await this.db.transactionIn<JobsResult>(APPLY_JOBS, input)
+        : await this.db.transaction(async (tx) => {
+            const applied = await applyJobs(tx, this.db.dialect, input);
+            if (hook) await hook(tx, committedOf(batch, applied));
+            return applied;
+          });
+      return results.map((r) => r ?? undefined);
+    } finally {
+      for (const job of batch) job.flag = undefined;
+    }
   }
 
   /** Tells the metrics hook; a hook that throws must not turn a committed batch into a refused one. */
@@ -329,28 +328,16 @@ export class Writer {
   }
 }
 
-/** The agent a command writes, for the batch's lock order; commands of no one agent sort first. */
-function agentOf(cmd: Command): string {
-  switch (cmd.kind) {
-    case 'register':
-      return cmd.agent.agent_id;
-    case 'otlp':
-      return cmd.batch.agentId;
-    case 'heartbeat':
-    case 'event':
-    case 'error':
-    case 'trace':
-    case 'delete_agent':
-    case 'purge_agent_history':
-    case 'update_agent':
-      return cmd.agentId;
-    default:
-      return '';
-  }
-}
-
 /** PostgreSQL's deadlock_detected and serialization_failure: the same batch may well pass a second time. */
 function isRetryableConflict(err: unknown): boolean {
   const code = (err as { code?: unknown } | undefined)?.code;
   return code === '40P01' || code === '40001';
+}
+
+/** What a batch applied, paired with its results (the jobs left out contribute nothing). */
+function committedOf(batch: readonly Job[], results: JobsResult): Committed[] {
+  return batch.flatMap((job, j) => {
+    const r = results[j];
+    return r ? job.commands.map((cmd, i) => committed(cmd, r[i] as CommandResult)) : [];
+  });
 }

@@ -55,6 +55,13 @@ export interface Db extends SqlExecutor {
   readonly dialect: Dialect;
   /** Runs `fn` in one write transaction and commits; transactions never interleave. */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /**
+   * Runs the default export of `module` (a file URL), `fn(tx, dialect, input)`, in one write transaction
+   * on the thread that holds the write connection, and resolves with its answer once committed; `input`
+   * and the answer must survive a structured clone (no functions). SQLite only, whose writer is a
+   * thread of its own; PostgreSQL's writes do not block the event loop, and callers use `transaction`.
+   */
+  transactionIn?<T>(module: string, input: unknown): Promise<T>;
   /** Runs SQL without parameters on the write connection (DDL, pragmas). */
   exec(sql: string): Promise<void>;
   /** True when the error means the database cannot commit now (full, down, locked), not bad data. */

@@ -1,23 +1,15 @@
 import { existsSync, statSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { tightenFile, type Warn } from '../private-files.js';
-import type { Db, Dialect, Footprint, SqlExecutor, StoreCorruption } from './db.js';
+import type { Db, Footprint, SqlExecutor, StoreCorruption } from './db.js';
+import { sqliteDialect, Statements } from './sqlite-connection.js';
 import type { DbstatAnswer } from './sqlite-dbstat-worker.js';
+import { reviveError, type Reply, type Request, type SyncRequest, type WriteThreadData } from './sqlite-write-protocol.js';
 import { checkVigilTables, corruptionAdvice, isCorruption, StoreCorruptError, StoreFileError } from './sqlite-file.js';
 
-export const sqliteDialect: Dialect = {
-  name: 'sqlite',
-  forUpdate: '',
-  forUpdateSkipLocked: '',
-  commitOrder: undefined,
-  jsonArrayContains: (column) => `EXISTS (SELECT 1 FROM json_each(${column}) WHERE json_each.value = ?)`,
-  jsonBytes: (column) => `octet_length(${column})`,
-  jsonMergePatch: (column) => `json_patch(${column}, ?)`,
-  jsonArrayCountAtLeast: (column, member, field) =>
-    `(CASE WHEN json_type(${column}, '$.${member}') = 'array' THEN (SELECT COUNT(*) FROM json_each(${column}, '$.${member}') AS e
-       WHERE json_extract(e.value, '$.${field}') >= ?) END)`,
-};
+export { sqliteDialect };
 
 export interface SqliteOptions {
   synchronous: 'full' | 'normal';
@@ -25,47 +17,49 @@ export interface SqliteOptions {
   onWarning?: Warn;
 }
 
-// Codes (not messages) that mean "cannot commit now": disk full, I/O failure, lock contention.
-const UNAVAILABLE = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|READONLY|CANTOPEN|NOMEM|PROTOCOL)/;
+// Codes (not messages) that mean "cannot commit now": disk full, I/O failure, lock contention, or
+// the writer thread gone.
+const UNAVAILABLE = /^(SQLITE_(FULL|IOERR|BUSY|LOCKED|READONLY|CANTOPEN|NOMEM|PROTOCOL)|WRITER_THREAD_EXITED)/;
 
-/** Longest a transaction waits for the write lock another process holds. */
-const LOCK_WAIT_MS = 5000;
-/** Longest one try for the lock blocks the event loop. */
-const BUSY_SLICE_MS = 20;
-
-type Param = string | number | bigint | Buffer | null;
-
-function bindable(params: readonly unknown[]): Param[] {
-  return params.map((p) => {
-    if (p === undefined || p === null) return null;
-    if (typeof p === 'boolean') return p ? 1 : 0;
-    return p as Param;
-  });
-}
+/** Longest a synchronous call (opening, `pragma`) waits for the writer thread. */
+const SYNC_CALL_MS = 60_000;
 
 /**
- * SQLite through better-sqlite3: one connection for the single writer, one read-only connection
- * for queries, so readers never see a batch that has not committed (WAL gives them a snapshot).
+ * SQLite through better-sqlite3: one connection for the single writer, on a thread of its own
+ * (sqlite-write-thread.ts) so that statements and fsync never hold the event loop, and one
+ * read-only connection on this thread for queries, so readers never see a batch that has not
+ * committed (WAL gives them a snapshot).
  */
 export class SqliteDb implements Db {
   readonly dialect = sqliteDialect;
-  statementCount = 0;
-  private readonly writer: Database.Database;
-  private reader: Database.Database | undefined;
-  private readonly cache = new Map<string, Database.Statement>();
-  private readonly readCache = new Map<string, Database.Statement>();
+  private readonly thread: Worker;
+  private readonly syncPort: MessagePort;
+  private readonly syncState = new Int32Array(new SharedArrayBuffer(4));
+  private reader: Statements | undefined;
+  /** Statements the writer thread has run (its last answer says). */
+  private written = 0;
+  private nextId = 1;
+  private readonly waiting = new Map<number, { resolve(value: unknown): void; reject(err: unknown): void }>();
+  /** Why the writer thread is gone, once it is. */
+  private gone: Error | undefined;
   private lock: Promise<unknown> = Promise.resolve();
+  private readonly remote: SqlExecutor;
+  /** The write connection's synchronous setting (2 FULL, 1 NORMAL). */
+  private synchronous: number;
   corruption: StoreCorruption | undefined;
+  /** The writer thread's id in the operating system (Linux only), for per-thread CPU figures (bench:ingest). */
+  readonly writerThreadId: number | undefined;
 
   constructor(
     readonly path: string,
     options: SqliteOptions,
   ) {
     const existed = existsSync(path);
-    this.writer = new Database(path);
+    // The checks and file-wide settings, on a connection of this thread before the writer thread opens its own.
+    const setup = new Database(path);
     try {
       // Before anything is written: a file of another application would get Vigil's tables beside its own.
-      checkVigilTables(path, this.writer.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]);
+      checkVigilTables(path, setup.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]);
       // The database holds every agent's data: 0600. SQLite creates the -wal and -shm files with the
       // database file's mode, so setting it before the first statement covers them; files of an
       // existing database that were looser are set to 0600 with a warning.
@@ -78,128 +72,203 @@ export class SqliteDb implements Db {
       // Lets retention give purged pages back to the file system (incremental_vacuum). SQLite only
       // honours it on a new, empty database, and only before the switch to WAL writes the header;
       // on a database created without it, it changes nothing (footprint() reports the mode).
-      this.writer.pragma('auto_vacuum = INCREMENTAL');
-      this.writer.pragma('journal_mode = WAL');
-      this.writer.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-      // Short: SQLite's busy handler sleeps on the event loop's thread, so a lock held by another process
-      // would freeze the whole hub; a transaction waits for the lock asynchronously instead (whenUnlocked).
-      this.writer.pragma(`busy_timeout = ${BUSY_SLICE_MS}`);
-      this.writer.pragma('foreign_keys = ON');
-      // Fewer, larger checkpoints keep inserts fast on big tables; 10,000 pages bounds the WAL near 40 MiB.
-      this.writer.pragma('wal_autocheckpoint = 10000');
-      // A WAL that grew while a reader held it back is cut back to 64 MiB when it is next reset.
-      this.writer.pragma('journal_size_limit = 67108864');
-      this.writer.pragma('cache_size = -32768');
+      setup.pragma('auto_vacuum = INCREMENTAL');
+      setup.pragma('journal_mode = WAL');
     } catch (err) {
-      this.writer.close();
       if (isCorruption(err)) throw new StoreFileError(`cannot open ${path}: ${corruptionAdvice(path, (err as { code: string }).code)}`);
       throw err;
+    } finally {
+      setup.close();
+    }
+
+    const channel = new MessageChannel();
+    this.syncPort = channel.port1;
+    this.syncPort.unref();
+    const data: WriteThreadData = { path, synchronous: options.synchronous, syncPort: channel.port2, syncState: this.syncState };
+    this.thread = new Worker(new URL('./sqlite-write-thread.js', import.meta.url), { workerData: data, transferList: [channel.port2] });
+    // Referenced only while a call waits for it: a store nobody closed does not keep the process alive.
+    this.thread.unref();
+    this.thread.on('message', (reply: Reply) => this.answer(reply));
+    this.thread.on('error', (err) => this.lose(err));
+    this.thread.on('exit', (code) => this.lose(new Error(`the SQLite writer thread exited (code ${code})`)));
+    let opened: Reply;
+    try {
+      opened = this.callSync({ op: 'open' });
+    } catch (err) {
+      void this.thread.terminate();
+      throw err;
+    }
+    if (!opened.ok) {
+      void this.thread.terminate();
+      const err = reviveError(opened.error);
+      if (isCorruption(err))
+        throw new StoreFileError(`cannot open ${path}: ${corruptionAdvice(path, (err as unknown as { code: string }).code)}`);
+      throw err;
+    }
+    this.writerThreadId = (opened.value as { tid: number | undefined }).tid;
+    // Read once: /healthz asks for it, and must not wait behind a batch that waits for the write lock.
+    this.synchronous = Number(this.pragma('synchronous'));
+    this.remote = {
+      all: <T>(sql: string, params?: readonly unknown[]) =>
+        this.call({ op: 'all', sql, params }).then((rows) => (rows as unknown[]).map(buffers) as T[]),
+      get: <T>(sql: string, params?: readonly unknown[]) =>
+        this.call({ op: 'get', sql, params }).then((row) => buffers(row) as T | undefined),
+      run: (sql: string, params?: readonly unknown[]) => this.call({ op: 'run', sql, params }) as Promise<{ changes: number }>,
+    };
+  }
+
+  /** The writer thread's event-loop utilisation (time not idle, blocked in fsync included), for profiles. */
+  writerUtilization(since?: EventLoopUtilization): EventLoopUtilization {
+    return this.thread.performance.eventLoopUtilization(since);
+  }
+
+  get statementCount(): number {
+    return (this.reader?.count ?? 0) + this.written;
+  }
+
+  /** Reads a pragma back from the write connection (tests check the durability setting is real). Blocks until the writer thread answers. */
+  pragma(name: string): unknown {
+    const value = this.settle(this.callSync({ op: 'pragma', name }));
+    if (/^\s*synchronous\s*=/i.test(name)) this.synchronous = Number(this.settle(this.callSync({ op: 'pragma', name: 'synchronous' })));
+    return value;
+  }
+
+  /** Waits, blocking this thread, for the writer thread's answer to `req`. */
+  private callSync(req: SyncRequest): Reply {
+    if (this.gone) throw this.gone;
+    Atomics.store(this.syncState, 0, 0);
+    this.syncPort.postMessage(req);
+    const giveUp = performance.now() + SYNC_CALL_MS;
+    for (;;) {
+      const received = receiveMessageOnPort(this.syncPort);
+      if (received) return received.message as Reply;
+      const left = giveUp - performance.now();
+      if (left <= 0) throw new Error(`the SQLite writer thread did not answer ${req.op} within ${SYNC_CALL_MS} ms`);
+      Atomics.wait(this.syncState, 0, 0, left);
     }
   }
 
-  /** Reads a pragma back from the write connection (tests check the durability setting is real). */
-  pragma(name: string): unknown {
-    return this.writer.pragma(name, { simple: true });
+  /** One request to the writer thread; the answer comes back in order. */
+  private call(req: DistributiveOmit<Request, 'id'>): Promise<unknown> {
+    if (this.gone) return Promise.reject(this.gone);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      // First: input that cannot be copied (a function) throws here, and rejects this call alone.
+      this.thread.postMessage({ ...req, id });
+      if (this.waiting.size === 0) this.thread.ref();
+      this.waiting.set(id, { resolve, reject });
+    });
   }
 
-  private readConn(): Database.Database {
+  private answer(reply: Reply): void {
+    const waiter = reply.id === undefined ? undefined : this.waiting.get(reply.id);
+    if (!waiter) return;
+    this.waiting.delete(reply.id as number);
+    if (this.waiting.size === 0) this.thread.unref();
+    try {
+      waiter.resolve(this.settle(reply));
+    } catch (err) {
+      waiter.reject(err);
+    }
+  }
+
+  /**
+   * The value of an answer, or its error rethrown here. A damaged file is noted: the first
+   * SQLITE_CORRUPT or SQLITE_NOTADB flips readiness (`corruption`) and every such failure is raised
+   * as StoreCorruptError, which the API answers as VIGIL_STORE_CORRUPT rather than an unexplained 500.
+   */
+  private settle(reply: Reply): unknown {
+    this.written = reply.statements;
+    if (reply.ok) return reply.value;
+    throw this.noteCorruption(reviveError(reply.error));
+  }
+
+  private noteCorruption(err: unknown): unknown {
+    if (!isCorruption(err)) return err;
+    const code = (err as { code: string }).code;
+    this.corruption ??= { code, since: Date.now(), advice: corruptionAdvice(this.path, code) };
+    return new StoreCorruptError(this.path, code, err);
+  }
+
+  /** The writer thread ended by itself: every call waiting and every later one fails as unavailable. */
+  private lose(cause: Error): void {
+    if (this.gone) return;
+    this.gone = Object.assign(new Error(`the SQLite writer thread is gone: ${cause.message}`, { cause }), {
+      code: 'WRITER_THREAD_EXITED',
+    });
+    for (const waiter of this.waiting.values()) waiter.reject(this.gone);
+    this.waiting.clear();
+  }
+
+  private readConn(): Statements {
     // Opened lazily so migrations have created the schema before the first read.
     if (!this.reader) {
-      this.reader = new Database(this.path, { readonly: true });
-      this.reader.pragma('busy_timeout = 5000');
-      this.reader.pragma('cache_size = -32768');
+      const conn = new Database(this.path, { readonly: true });
+      conn.pragma('busy_timeout = 5000');
+      conn.pragma('cache_size = -32768');
+      this.reader = new Statements(conn);
     }
     return this.reader;
   }
 
-  private prepare(conn: Database.Database, cache: Map<string, Database.Statement>, sql: string) {
-    let stmt = cache.get(sql);
-    if (!stmt) {
-      stmt = conn.prepare(sql);
-      cache.set(sql, stmt);
-    }
-    this.statementCount++;
-    return stmt;
-  }
-
-  /**
-   * Runs `fn`, noting a damaged file: the first SQLITE_CORRUPT or SQLITE_NOTADB flips readiness
-   * (`corruption`) and every such failure is raised as StoreCorruptError, which the API answers
-   * as VIGIL_STORE_CORRUPT rather than an unexplained 500.
-   */
-  private guard<T>(fn: () => T): T {
+  private guard = <T>(fn: () => T): T => {
     try {
       return fn();
     } catch (err) {
-      if (!isCorruption(err)) throw err;
-      const code = (err as { code: string }).code;
-      this.corruption ??= { code, since: Date.now(), advice: corruptionAdvice(this.path, code) };
-      throw new StoreCorruptError(this.path, code, err);
+      throw this.noteCorruption(err);
     }
-  }
-
-  private executor(conn: Database.Database, cache: Map<string, Database.Statement>): SqlExecutor {
-    return {
-      all: async <T>(sql: string, params: readonly unknown[] = []) =>
-        this.guard(() => this.prepare(conn, cache, sql).all(...bindable(params)) as T[]),
-      get: async <T>(sql: string, params: readonly unknown[] = []) =>
-        this.guard(() => this.prepare(conn, cache, sql).get(...bindable(params)) as T | undefined),
-      run: async (sql: string, params: readonly unknown[] = []) =>
-        this.guard(() => {
-          const stmt = this.prepare(conn, cache, sql);
-          if (stmt.reader) return { changes: stmt.all(...bindable(params)).length };
-          return { changes: stmt.run(...bindable(params)).changes };
-        }),
-    };
-  }
+  };
 
   all<T>(sql: string, params?: readonly unknown[]): Promise<T[]> {
-    return this.executor(this.readConn(), this.readCache).all<T>(sql, params);
+    return this.readConn().executor(this.guard).all<T>(sql, params);
   }
   get<T>(sql: string, params?: readonly unknown[]): Promise<T | undefined> {
-    return this.executor(this.readConn(), this.readCache).get<T>(sql, params);
+    return this.readConn().executor(this.guard).get<T>(sql, params);
   }
   run(sql: string, params?: readonly unknown[]): Promise<{ changes: number }> {
     return this.transaction((tx) => tx.run(sql, params));
   }
 
-  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    const result = this.lock.then(async () => {
-      await this.whenUnlocked('BEGIN IMMEDIATE');
-      try {
-        const value = await fn(this.executor(this.writer, this.cache));
-        this.guard(() => this.writer.exec('COMMIT'));
-        return value;
-      } catch (err) {
-        if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
-        throw err;
-      }
-    });
+  /** Runs `fn` after every call queued before it, alone on the write connection. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.lock.then(fn);
     this.lock = result.catch(() => undefined);
     return result;
   }
 
   /**
-   * Runs `sql` on the write connection, waiting up to LOCK_WAIT_MS for another process's write lock in
-   * short slices with the event loop free between them, then failing with SQLITE_BUSY (503).
+   * An ad-hoc transaction (migrations, the CLI, tests): `fn` runs here and each of its statements
+   * is one message to the writer thread. The writer's batches use transactionIn instead.
    */
-  private async whenUnlocked(sql: string): Promise<void> {
-    const giveUp = performance.now() + LOCK_WAIT_MS;
-    for (let pause = 5; ; pause = Math.min(pause * 2, 100)) {
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.serial(async () => {
+      await this.call({ op: 'begin' });
       try {
-        this.guard(() => this.writer.exec(sql));
-        return;
+        const value = await fn(this.remote);
+        await this.call({ op: 'commit' });
+        return value;
       } catch (err) {
-        if (!String((err as { code?: unknown }).code).startsWith('SQLITE_BUSY') || performance.now() + pause > giveUp) throw err;
+        await this.call({ op: 'rollback' }).catch(() => undefined);
+        throw err;
       }
-      await new Promise((resolve) => setTimeout(resolve, pause));
-    }
+    });
   }
 
+  /**
+   * Runs the default export of `module` (a file URL) as `fn(tx, dialect, input)` in one write
+   * transaction on the writer thread, with a synchronous executor, and resolves with its answer
+   * once committed. `input` and the answer are copied between threads (structured clone).
+   */
+  transactionIn<T>(module: string, input: unknown): Promise<T> {
+    return this.serial(() => this.call({ op: 'batch', module, input }) as Promise<T>);
+  }
+
+  /**
+   * Runs `sql` on the write connection; when another process holds the write lock the writer
+   * thread waits for it up to 5 s in short slices, then fails with SQLITE_BUSY (503).
+   */
   exec(sql: string): Promise<void> {
-    const result = this.lock.then(() => this.whenUnlocked(sql));
-    this.lock = result.catch(() => undefined);
-    return result;
+    return this.serial(() => this.call({ op: 'exec', sql }) as Promise<void>);
   }
 
   isUnavailable(err: unknown): boolean {
@@ -208,7 +277,7 @@ export class SqliteDb implements Db {
   }
 
   async durability() {
-    const sync = Number(this.writer.pragma('synchronous', { simple: true }));
+    const sync = this.synchronous;
     // 2 = FULL: a commit is on disk before it is acknowledged. 1 = NORMAL: it survives a crash of
     // the hub but the last commits before a power loss may roll back.
     return sync >= 2
@@ -216,36 +285,12 @@ export class SqliteDb implements Db {
       : { level: 'degraded' as const, detail: 'sqlite synchronous=NORMAL: power loss may lose the last commits' };
   }
 
-  /** Runs `fn` on the write connection between transactions, in their order (pragmas that cannot run inside one). */
-  private between<T>(fn: () => T): Promise<T> {
-    const result = this.lock.then(() => this.guard(fn));
-    this.lock = result.catch(() => undefined);
-    return result;
-  }
-
   reclaimFreePages(maxPages: number, keepPages: number): Promise<{ freed: number; remaining: number }> {
-    return this.between(() => {
-      const free = () => Number(this.writer.pragma('freelist_count', { simple: true }));
-      const before = free();
-      const pages = Math.min(Math.floor(maxPages), before - keepPages);
-      if (pages <= 0 || Number(this.writer.pragma('auto_vacuum', { simple: true })) !== 2) return { freed: 0, remaining: before };
-      this.writer.exec(`PRAGMA incremental_vacuum(${pages})`);
-      const after = free();
-      return { freed: before - after, remaining: after };
-    });
+    return this.serial(() => this.call({ op: 'reclaim', maxPages, keepPages }) as Promise<{ freed: number; remaining: number }>);
   }
 
   truncateWal(): Promise<boolean> {
-    return this.between(() => {
-      // Never wait: a reader elsewhere (a backup, `vigil storage`) must not stall the writer.
-      this.writer.pragma('busy_timeout = 0');
-      try {
-        const [r] = this.writer.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
-        return r?.busy === 0;
-      } finally {
-        this.writer.pragma(`busy_timeout = ${BUSY_SLICE_MS}`);
-      }
-    });
+    return this.serial(() => this.call({ op: 'truncateWal' }) as Promise<boolean>);
   }
 
   async footprint(): Promise<Footprint> {
@@ -256,7 +301,7 @@ export class SqliteDb implements Db {
         return 0;
       }
     };
-    const pragma = (name: string) => Number(this.readConn().pragma(name, { simple: true }));
+    const pragma = (name: string) => Number(this.readConn().conn.pragma(name, { simple: true }));
     const pageSize = pragma('page_size');
     const totalBytes = pragma('page_count') * pageSize;
     const freeBytes = pragma('freelist_count') * pageSize;
@@ -276,7 +321,21 @@ export class SqliteDb implements Db {
 
   async close(): Promise<void> {
     await this.lock;
-    this.reader?.close();
-    this.writer.close();
+    this.reader?.conn.close();
+    if (!this.gone) await this.call({ op: 'close' });
+    this.gone ??= Object.assign(new Error('the SQLite store is closed'), { code: 'WRITER_THREAD_EXITED' });
+    await this.thread.terminate();
   }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** Blobs come back from the writer thread as Uint8Array; the store's code expects Buffers, as on the read connection. */
+function buffers(row: unknown): unknown {
+  if (row === null || typeof row !== 'object') return row;
+  for (const [key, value] of Object.entries(row)) {
+    if (value instanceof Uint8Array && !Buffer.isBuffer(value))
+      (row as Record<string, unknown>)[key] = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  }
+  return row;
 }

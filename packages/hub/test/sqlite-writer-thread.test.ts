@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { VigilError } from '../src/errors.js';
+import { SqliteDb } from '../src/store/sqlite-db.js';
+import { tempDir } from './support/stores.js';
+import type { Probe } from './support/writer-thread-module.js';
+
+/**
+ * Issue 14: SQLite's write connection lives on a worker thread. What crosses the thread boundary
+ * (answers, errors, blobs, statement counts) must arrive as it left, and the event loop must stay
+ * free while a transaction runs there.
+ */
+
+const MODULE = new URL('./support/writer-thread-module.js', import.meta.url).href;
+
+async function withDb(fn: (db: SqliteDb, path: string) => Promise<void>): Promise<void> {
+  const dir = tempDir();
+  const path = join(dir.path, 'thread.db');
+  const db = new SqliteDb(path, { synchronous: 'full' });
+  try {
+    await db.exec('CREATE TABLE probe (id INTEGER PRIMARY KEY, value TEXT UNIQUE, data BLOB)');
+    await fn(db, path);
+  } finally {
+    await db.close();
+    dir.remove();
+  }
+}
+
+const run = (db: SqliteDb, probe: Probe) => db.transactionIn<unknown>(MODULE, probe);
+
+describe('the SQLite writer thread', () => {
+  test('a batch runs there in one transaction; its answer comes back after COMMIT and is visible to the read connection', async () => {
+    await withDb(async (db) => {
+      assert.deepEqual(await run(db, { do: 'insert', value: 'a' }), { dialect: 'sqlite', rows: 1 });
+      assert.equal((await db.get<{ n: number }>('SELECT count(*) AS n FROM probe'))?.n, 1);
+      const before = db.statementCount;
+      await run(db, { do: 'insert', value: 'b' });
+      assert.equal(db.statementCount - before, 2, 'statements run on the writer thread are counted');
+    });
+  });
+
+  test('errors keep what the hub decides on: VigilError code and Retry-After, SQLite codes; a failed batch is rolled back', async () => {
+    await withDb(async (db) => {
+      const refused = await run(db, { do: 'refuse' }).catch((e: unknown) => e);
+      assert.ok(refused instanceof VigilError, 'a VigilError stays a VigilError');
+      assert.equal(refused.code, 'VIGIL_INGEST_QUEUE_FULL');
+      assert.equal(refused.retryAfterS, 7);
+      assert.equal(refused.message, 'refused on the writer thread');
+
+      const failed = await run(db, { do: 'insert-then-fail', value: 'x' }).catch((e: unknown) => e);
+      assert.match(String((failed as { code?: unknown }).code), /^SQLITE_CONSTRAINT/);
+      assert.equal(db.isUnavailable(failed), false, 'bad data is not an outage');
+      assert.equal((await db.get<{ n: number }>('SELECT count(*) AS n FROM probe'))?.n, 0, 'the first insert was rolled back');
+
+      // The same through an ad-hoc transaction, one message per statement.
+      const adHoc = await db
+        .transaction(async (tx) => {
+          await tx.run('INSERT INTO probe (value) VALUES (?)', ['y']);
+          await tx.run('INSERT INTO probe (value) VALUES (?)', ['y']);
+        })
+        .catch((e: unknown) => e);
+      assert.match(String((adHoc as { code?: unknown }).code), /^SQLITE_CONSTRAINT/);
+      assert.equal((await db.get<{ n: number }>('SELECT count(*) AS n FROM probe'))?.n, 0);
+    });
+  });
+
+  test('input that cannot cross the thread (a function) fails that call alone; the store goes on', async () => {
+    await withDb(async (db) => {
+      const err = await db.transactionIn(MODULE, { do: 'insert', value: 'f', extra: () => 1 }).catch((e: unknown) => e);
+      assert.equal((err as Error).name, 'DataCloneError');
+      assert.deepEqual(await run(db, { do: 'insert', value: 'g' }), { dialect: 'sqlite', rows: 1 });
+    });
+  });
+
+  test('the event loop runs while a transaction is open on the writer thread', async () => {
+    await withDb(async (db) => {
+      const flag = new Int32Array(new SharedArrayBuffer(4));
+      const answer = run(db, { do: 'wait-for-main', flag });
+      // Only this thread's event loop sets the flag; the transaction waits for it.
+      setTimeout(() => {
+        Atomics.store(flag, 0, 1);
+        Atomics.notify(flag, 0);
+      }, 20);
+      assert.deepEqual(await answer, { seen: true });
+    });
+  });
+
+  test('blobs and pragmas cross the thread: a Buffer comes back a Buffer, pragma() reads the write connection', async () => {
+    await withDb(async (db) => {
+      const data = Buffer.from([0, 1, 2, 250, 255]);
+      const back = await db.transaction(async (tx) => {
+        await tx.run('INSERT INTO probe (value, data) VALUES (?, ?)', ['blob', data]);
+        return tx.get<{ data: Buffer }>('SELECT data FROM probe WHERE value = ?', ['blob']);
+      });
+      assert.ok(Buffer.isBuffer(back?.data));
+      assert.deepEqual(back?.data, data);
+      assert.equal(db.pragma('synchronous'), 2);
+      assert.equal(db.pragma('foreign_keys'), 1, 'the write connection has the hub settings');
+      db.pragma('max_page_count = 12345');
+      assert.equal(Number(db.pragma('max_page_count')), 12345, 'a pragma set is a pragma of the write connection');
+    });
+  });
+
+  test('another process holding the write lock: the writer waits, pragma() still answers, the batch commits once the lock is free', async () => {
+    await withDb(async (db, path) => {
+      const other = new Database(path);
+      try {
+        other.exec('BEGIN IMMEDIATE');
+        const answer = run(db, { do: 'insert', value: 'after-lock' });
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        assert.equal(db.pragma('synchronous'), 2, 'answered between the tries for the lock');
+        other.exec('COMMIT');
+        assert.deepEqual(await answer, { dialect: 'sqlite', rows: 1 });
+      } finally {
+        if (other.inTransaction) other.exec('ROLLBACK');
+        other.close();
+      }
+    });
+  });
+
+  test('a writer thread that is gone makes writes unavailable (503), not a crash', async () => {
+    await withDb(async (db) => {
+      await (db as unknown as { thread: { terminate(): Promise<number> } }).thread.terminate();
+      const err = await run(db, { do: 'insert', value: 'z' }).catch((e: unknown) => e);
+      assert.equal((err as { code?: unknown }).code, 'WRITER_THREAD_EXITED');
+      assert.equal(db.isUnavailable(err), true);
+    });
+  });
+});
