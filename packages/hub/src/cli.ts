@@ -172,6 +172,7 @@ async function migrateCommand(config: Config): Promise<number> {
     sqliteSynchronous: config.sqliteSynchronous,
     sqliteInitEmpty: config.sqliteInitEmpty,
     now: Date.now(),
+    onProgress: (line) => process.stdout.write(`${line}\n`),
   });
   await db.close();
   process.stdout.write(applied.length ? `applied migrations ${applied.join(', ')}\n` : 'the schema is up to date\n');

@@ -73,7 +73,7 @@ async function seed(
   const at = `CAST(? AS BIGINT) + i * ${Math.max(1, Math.floor(spreadMs / n))}`;
   const select = {
     agent_events: `(agent_id, event_type, message, timestamp, received_at) SELECT 'load-' || (i % ${AGENTS}), 'info', 'seeded', ${at}, ${at}`,
-    agent_metrics: `(agent_id, received_at, status, cpu_percent, memory_mb) SELECT 'load-' || (i % ${AGENTS}), ${at}, 'online', i % 100, i % 700`,
+    agent_metrics: `(agent_key, received_at, status, cpu_percent, memory_mb) SELECT (SELECT agent_key FROM agent_keys WHERE agent_id = 'load-' || (i % ${AGENTS})), ${at}, 1, i % 100, i % 700`,
     llm_traces: `(agent_id, model, timestamp, received_at) SELECT 'load-' || (i % ${AGENTS}), 'm', ${at}, ${at}`,
   }[table];
   const times = table === 'agent_metrics' ? [oldest] : [oldest, oldest];

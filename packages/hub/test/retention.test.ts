@@ -23,6 +23,7 @@ const FLAGS = ['--retention-events-days', '10', '--retention-traces-days', '20']
 /** Each table's time column, and the columns that identify a row. */
 const SHAPE: Record<PurgeTarget, { time: string; id: string }> = {
   agent_metrics: { time: 'received_at', id: 'id' },
+  heartbeat_event_ids: { time: 'received_at', id: 'event_id' },
   system_metrics: { time: 'received_at', id: 'id' },
   agent_events: { time: 'received_at', id: 'id' },
   error_logs: { time: 'last_seen_at', id: 'id' },
@@ -36,6 +37,8 @@ const SHAPE: Record<PurgeTarget, { time: string; id: string }> = {
 };
 const DAYS: Record<PurgeTarget, number> = {
   agent_metrics: 7,
+  // Remembered for retries for an hour (store/heartbeat-samples.ts), whatever the metrics retention.
+  heartbeat_event_ids: 1 / 24,
   system_metrics: 7,
   agent_events: 10,
   error_logs: 7,
@@ -71,6 +74,7 @@ for (const dialect of DIALECTS) {
         for (const agent of ['p-1', 'p-2']) {
           for (let i = 0; i < 3; i++) {
             const hb = await hub.call('POST', `/api/v1/agents/${agent}/heartbeat`, {
+              event_id: `hb-${++n}`,
               resources: { cpu_percent: age % 100 },
               metrics: { memory_mb: i },
             });
@@ -127,6 +131,9 @@ for (const dialect of DIALECTS) {
       const late = await hub.call('POST', '/api/v1/agents/p-1/errors', { error_type: 'Slow', message: 'resolved lately' });
       clock.set(NOW - 2 * DAY_MS);
       await hub.call('POST', `/api/v1/errors/${late.body.id}/resolve`);
+      // A heartbeat within the event-id window: its id is kept, the older ones go.
+      clock.set(NOW - 600_000);
+      assert.equal((await hub.call('POST', '/api/v1/agents/p-2/heartbeat', { event_id: 'hb-recent' })).status, 200);
       clock.set(NOW);
       await hub.rollups.runOnce();
     });
@@ -165,8 +172,9 @@ for (const dialect of DIALECTS) {
           t === 'error_logs' ? [...new Set([...(keep.get(t) ?? []), ...unresolved, ...recentlyResolved])].sort() : keep.get(t);
         assert.deepEqual(await ids(t, 'TRUE'), expected, `${t}: exactly the newer rows remain`);
       }
-      // Three ages are within 7 days, two agents, three heartbeats each.
-      assert.equal((await ids('agent_metrics', 'TRUE')).length, 3 * 2 * 3);
+      // Three ages are within 7 days, two agents, three heartbeats each, and the recent one.
+      assert.equal((await ids('agent_metrics', 'TRUE')).length, 3 * 2 * 3 + 1);
+      assert.deepEqual(await ids('heartbeat_event_ids', 'TRUE'), ['hb-recent']);
       assert.deepEqual(await ids('error_logs', 'resolved = FALSE'), unresolved, 'unresolved errors are never purged, however old');
       assert.equal(report.deleted.agent_metrics, 6 * 2 * 3);
 

@@ -48,7 +48,9 @@ async function ok(hub: TestHub, method: string, path: string, body?: unknown, to
 async function historyRows(hub: TestHub, agentId: string): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const table of HISTORY) {
-    const row = await hub.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table} WHERE agent_id = ?`, [agentId]);
+    // Samples name their agent by its integer key.
+    const who = table === 'agent_metrics' ? 'agent_key = (SELECT agent_key FROM agent_keys WHERE agent_id = ?)' : 'agent_id = ?';
+    const row = await hub.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table} WHERE ${who}`, [agentId]);
     out[table] = Number(row?.n ?? 0);
   }
   return out;

@@ -136,7 +136,10 @@ for (const dialect of DIALECTS) {
     let hub: TestHub;
     const clock = new ManualClock(START);
     const rawRows = async (): Promise<Row[]> =>
-      hub.db.all<Row>(`SELECT id, agent_id, received_at, ${AGENT_FIGURES.join(', ')} FROM agent_metrics WHERE agent_id LIKE 'r-%'`);
+      hub.db.all<Row>(
+        `SELECT m.id, k.agent_id, m.received_at, ${AGENT_FIGURES.map((f) => `m.${f}`).join(', ')} ` +
+          "FROM agent_metrics m JOIN agent_keys k ON k.agent_key = m.agent_key WHERE k.agent_id LIKE 'r-%'",
+      );
     const table = async (name: string): Promise<Row[]> => hub.db.all<Row>(`SELECT * FROM ${name} WHERE agent_id LIKE 'r-%'`);
     const mark = async (): Promise<number> =>
       Number((await hub.db.get<{ m: number }>("SELECT minute_mark AS m FROM rollup_state WHERE series = 'agent'"))?.m);

@@ -1,9 +1,10 @@
 import type { Db } from './db.js';
-import { DAY_MS, PURGE_TARGETS, RETENTION_OF, type PurgeTarget, type Retention } from './retention.js';
+import { DAY_MS, PURGE_TARGETS, retentionDays, type PurgeTarget, type Retention } from './retention.js';
 
 /** How each purged table's arrivals are observed: its time column, and whether ids count rows. */
 const ARRIVALS: Record<PurgeTarget, { time: string; ids: boolean; windowMs: number }> = {
   agent_metrics: { time: 'received_at', ids: true, windowMs: DAY_MS },
+  heartbeat_event_ids: { time: 'received_at', ids: false, windowMs: 3_600_000 },
   system_metrics: { time: 'received_at', ids: true, windowMs: DAY_MS },
   agent_events: { time: 'received_at', ids: true, windowMs: DAY_MS },
   llm_traces: { time: 'received_at', ids: true, windowMs: DAY_MS },
@@ -125,7 +126,7 @@ export async function storageReport(db: Db, retention: Retention, now: number): 
   let measured = 0;
   for (const t of [...fp.tables].sort((a, b) => (b.bytes ?? 0) - (a.bytes ?? 0) || a.name.localeCompare(b.name))) {
     const purged = isPurged(t.name);
-    const days = purged ? retention[RETENTION_OF[t.name as PurgeTarget]] : null;
+    const days = purged ? retentionDays(t.name as PurgeTarget, retention) : null;
     const seen = purged ? await arrivals(db, t.name as PurgeTarget, now) : null;
     const perDay = seen?.perDay ?? null;
     let projected: number | null = t.bytes;

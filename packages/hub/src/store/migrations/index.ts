@@ -7,6 +7,7 @@ import { otlpSchema } from './0006_otlp.js';
 import { crashRule } from './0007_crash_rule.js';
 import { retiredAgents } from './0008_retired_agents.js';
 import { spendRules } from './0009_spend_rules.js';
+import { compactMetrics } from './0010_compact_metrics.js';
 import type { Migration } from './types.js';
 
 /** Every migration, oldest first. Append; never edit one that has shipped. */
@@ -20,4 +21,5 @@ export const MIGRATIONS: readonly Migration[] = [
   crashRule,
   retiredAgents,
   spendRules,
+  compactMetrics,
 ];

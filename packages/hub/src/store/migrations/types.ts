@@ -41,4 +41,16 @@ export interface Migration {
   name: string;
   /** `now`: the migration's time (epoch ms), for rows a migration inserts. */
   statements(t: SqlTypes, now: number): string[];
+  /**
+   * Moves existing rows, after `statements` and in the same transaction, in batches so that memory
+   * stays bounded however big the store is; `log` is told how far it got. Migrations whose data
+   * move cannot be one statement (too slow to show no progress) use this.
+   */
+  moveRows?(tx: MigrationExecutor, dialect: 'sqlite' | 'postgres', now: number, log: (line: string) => void): Promise<void>;
+}
+
+/** What a migration's row move may run: plain statements, as `SqlExecutor` has them (no import from the app). */
+export interface MigrationExecutor {
+  run(sql: string, params?: readonly unknown[]): Promise<{ changes: number }>;
+  get<T>(sql: string, params?: readonly unknown[]): Promise<T | undefined>;
 }
