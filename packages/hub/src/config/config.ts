@@ -285,7 +285,7 @@ export const SETTINGS = {
   retentionRollup1mDays: {
     flag: '--retention-rollup-1m-days',
     env: 'VIGIL_RETENTION_ROLLUP_1M_DAYS',
-    defaultText: '30',
+    defaultText: '3',
     help: 'Days per-minute metric rollups are kept; 0 keeps them forever',
     parse: days,
   },
@@ -470,7 +470,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd 
     retentionEventsDays: value('retentionEventsDays') ?? 30,
     retentionErrorsDays: value('retentionErrorsDays') ?? 7,
     retentionTracesDays: value('retentionTracesDays') ?? 30,
-    retentionRollup1mDays: value('retentionRollup1mDays') ?? 30,
+    retentionRollup1mDays: value('retentionRollup1mDays') ?? 3,
     retentionRollup1hDays: value('retentionRollup1hDays') ?? 365,
     retentionIntervalS: value('retentionIntervalS') ?? 300,
     rollupIntervalS: value('rollupIntervalS') ?? 60,

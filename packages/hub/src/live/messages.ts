@@ -162,6 +162,7 @@ export function messagesFor(cmd: Command, result: CommandResult): LiveMessage[] 
     case 'trace':
     case 'system_metrics':
     case 'rollup':
+    case 'seal':
     case 'purge':
     case 'purge_agent_history':
       return [];

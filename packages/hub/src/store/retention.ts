@@ -17,6 +17,7 @@ export interface Retention {
 /** Every table retention purges: a closed union, so a new table must be given its rule below. */
 export const PURGE_TARGETS = [
   'agent_metrics',
+  'agent_metric_blocks',
   'heartbeat_event_ids',
   'system_metrics',
   'agent_events',
@@ -34,6 +35,8 @@ export type PurgeTarget = (typeof PURGE_TARGETS)[number];
 /** Which retention setting governs each table; null: a fixed window, not a setting. */
 export const RETENTION_OF: Record<PurgeTarget, keyof Retention | null> = {
   agent_metrics: 'metricsDays',
+  // Sealed samples (sealing.ts): a block goes once its last sample is past retention.
+  agent_metric_blocks: 'metricsDays',
   // Heartbeat event ids are remembered for retries only (heartbeat-samples.ts), not with the samples.
   heartbeat_event_ids: null,
   system_metrics: 'metricsDays',
@@ -89,6 +92,13 @@ function purgeStatement(target: PurgeTarget): { sql: string; cutoffs: number } {
     case 'error_logs':
       // Resolved and quiet since the cutoff: neither resolved nor seen again after it.
       return { sql: byId(target, 'resolved = TRUE AND last_seen_at < ? AND resolved_at < ?', 'last_seen_at'), cutoffs: 2 };
+    case 'agent_metric_blocks':
+      return {
+        sql:
+          'DELETE FROM agent_metric_blocks WHERE (agent_key, start_at) IN ' +
+          '(SELECT agent_key, start_at FROM agent_metric_blocks WHERE end_at < ? ORDER BY end_at LIMIT ?)',
+        cutoffs: 1,
+      };
     case 'heartbeat_event_ids':
       return {
         sql:

@@ -65,6 +65,7 @@ export async function deleteAgent(
 const HISTORY: readonly { table: string; select: string; time: string; key: string; agent?: string }[] = [
   // Samples name their agent by its integer key; its event ids expire within the hour on their own.
   { table: 'agent_metrics', select: 'id', time: 'received_at', key: 'id', agent: 'agent_key' },
+  { table: 'agent_metric_blocks', select: 'start_at', time: 'start_at', key: 'start_at', agent: 'agent_key' },
   { table: 'agent_events', select: 'id', time: 'received_at', key: 'id' },
   { table: 'error_event_ids', select: 'event_id', time: 'received_at', key: 'event_id' },
   { table: 'error_logs', select: 'id', time: 'first_seen_at', key: 'id' },

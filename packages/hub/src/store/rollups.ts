@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Dialect, SqlExecutor } from './db.js';
+import { readSealed } from './sealing.js';
 
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 3_600_000;
@@ -446,7 +447,7 @@ function toPoint(figures: readonly string[], row: BucketRow): Point {
   return { t: Number(row.bucket), samples: Number(row.samples), figures: out };
 }
 
-/** Raw samples per key in [since, until), oldest first, at most `limit` in all. */
+/** Raw samples per key in [since, until), oldest first, at most `limit` in all: rows, and for agents the sealed blocks. */
 export async function readRaw(
   db: SqlExecutor,
   q: RangeQuery,
@@ -458,22 +459,38 @@ export async function readRaw(
   let sql = rawSql.get(cacheKey);
   if (!sql) {
     sql =
-      `SELECT ${s.keyText} AS ${s.key}, r.received_at AS received_at, ${q.figures.map((f) => `r.${f} AS ${f}`).join(', ')} FROM ${s.rawFrom} ` +
-      `WHERE ${oneKey ? `${s.rawKeyMatch} AND ` : ''}r.received_at >= ? AND r.received_at < ? ORDER BY r.${s.rawKey}, r.received_at, r.id LIMIT ?`;
+      `SELECT r.${s.rawKey} AS rk, ${s.keyText} AS ${s.key}, r.received_at AS received_at, ${q.figures.map((f) => `r.${f} AS ${f}`).join(', ')} ` +
+      `FROM ${s.rawFrom} WHERE ${oneKey ? `${s.rawKeyMatch} AND ` : ''}r.received_at >= ? AND r.received_at < ? ` +
+      `ORDER BY r.${s.rawKey}, r.received_at, r.id LIMIT ?`;
     rawSql.set(cacheKey, sql);
   }
   const rows = await db.all<BucketRow>(sql, [...(oneKey ? [q.key] : []), q.since, q.until, limit + 1]);
+  type Sample = { rk: string | number; key: string; t: number; values: Record<string, unknown> };
+  let samples: Sample[] = rows.map((r) => ({ rk: r.rk ?? '', key: String(r[s.key]), t: Number(r.received_at), values: r }));
+  if (q.series === 'agent') {
+    // Past the recent window an agent's samples are sealed into hourly blocks (sealing.ts); they
+    // are older than its rows, so they go first, ties kept in stored order by the stable sort.
+    const sealed = await readSealed(db, q.key, q.since, q.until, limit);
+    if (sealed.length > 0) {
+      const older: Sample[] = sealed.map(({ agentId, sample }) => ({
+        rk: sample.agentKey,
+        key: agentId,
+        t: sample.received_at,
+        values: sample.figures,
+      }));
+      samples = [...older, ...samples].sort((a, b) => Number(a.rk) - Number(b.rk) || a.t - b.t);
+    }
+  }
   const points = new Map<string, Point[]>();
-  for (const row of rows.slice(0, limit)) {
+  for (const sample of samples.slice(0, limit)) {
     const figures: Record<string, FigureStats | null> = {};
     for (const f of q.figures) {
-      const v = row[f];
+      const v = sample.values[f];
       figures[f] = v === null || v === undefined ? null : { min: Number(v), max: Number(v), avg: Number(v), last: Number(v) };
     }
-    const key = String(row[s.key]);
-    const list = points.get(key) ?? [];
-    list.push({ t: Number(row.received_at), samples: 1, figures });
-    points.set(key, list);
+    const list = points.get(sample.key) ?? [];
+    list.push({ t: sample.t, samples: 1, figures });
+    points.set(sample.key, list);
   }
-  return { points, truncated: rows.length > limit };
+  return { points, truncated: samples.length > limit };
 }

@@ -17,6 +17,8 @@ const BATCH = 50_000;
  *    text id, in the row and in every index entry;
  *  - a sample keeps only numbers: its status as a small code (1 online, 2 busy), no `gpu_type` (the
  *    agent's row has it), no `error_count` (never written);
+ *  - past a recent window (two hours), each agent's hour of samples is sealed into one compressed
+ *    block of columns (`agent_metric_blocks`) by the rollup job; this migration only makes the table;
  *  - idempotency no longer costs a unique index over every sample kept for days: event ids live in
  *    `heartbeat_event_ids` for an hour (retries arrive within minutes) and retention purges them.
  * Ids are kept as they were, so the rollup job's mark (`rollup_state.seen_id`) stays right.
@@ -43,6 +45,16 @@ export const compactMetrics: Migration = {
       status INTEGER NOT NULL,
       ${FIGURES.map((f) => `${f} ${f === 'message_count' ? t.bigint : f === 'cpu_cores_physical' ? 'INTEGER' : t.double}`).join(',\n      ')}
     )`,
+    // Past a recent window, an agent's hour of samples is one compressed block (store/sealing.ts).
+    `CREATE TABLE agent_metric_blocks (
+      agent_key ${t.bigint} NOT NULL,
+      start_at ${t.bigint} NOT NULL,
+      end_at ${t.bigint} NOT NULL,
+      samples INTEGER NOT NULL,
+      data ${t.blob} NOT NULL,
+      PRIMARY KEY (agent_key, start_at)
+    )${t.clusteredByKey}`,
+    `CREATE INDEX idx_agent_metric_blocks_end ON agent_metric_blocks (end_at)`,
     `CREATE TABLE heartbeat_event_ids (
       event_id TEXT NOT NULL,
       agent_key ${t.bigint} NOT NULL,

@@ -7,6 +7,8 @@ export interface SqlTypes {
   double: string;
   bool: string;
   json: string;
+  /** Bytes (a compressed block). */
+  blob: string;
   /** Statements only one database needs (PostgreSQL's GIN index). */
   postgresOnly(sql: string): string;
   /**
@@ -22,6 +24,7 @@ export const SQLITE_TYPES: SqlTypes = {
   double: 'REAL',
   bool: 'INTEGER',
   json: 'TEXT',
+  blob: 'BLOB',
   postgresOnly: () => '',
   clusteredByKey: ' WITHOUT ROWID',
 };
@@ -32,6 +35,7 @@ export const POSTGRES_TYPES: SqlTypes = {
   double: 'DOUBLE PRECISION',
   bool: 'BOOLEAN',
   json: 'JSONB',
+  blob: 'BYTEA',
   postgresOnly: (sql) => sql,
   clusteredByKey: '',
 };
