@@ -37,6 +37,10 @@ export interface RollupReport {
 const SERIES: SeriesName[] = ['agent', 'host'];
 const MIN_BUDGET = 1_000;
 const MAX_BUDGET = 100_000;
+// Sealing reads one agent's rows, which sit one to a page among the fleet's: far fewer rows per
+// millisecond than a set-based rollup, so it has a budget of its own, sized the same way.
+const MIN_SEAL_BUDGET = 200;
+const MAX_SEAL_BUDGET = 20_000;
 
 /**
  * Writes the per-minute and per-hour rollups through the single writer, in bounded steps, every
@@ -44,6 +48,7 @@ const MAX_BUDGET = 100_000;
  */
 export class RollupJob extends PeriodicPasses<RollupReport> {
   private budget: number;
+  private sealBudget = 2_000;
 
   constructor(
     private readonly writer: Writer,
@@ -85,9 +90,9 @@ export class RollupJob extends PeriodicPasses<RollupReport> {
     const horizon = floorTo(Math.min(now - sealAfter, report.marks.agent), HOUR_MS);
     for (;;) {
       if (this.stopped) return report;
-      const r = await this.writer.submitOne({ kind: 'seal', step: { horizon, budget: this.budget } }, { background: true });
-      if (r.ms > target) this.budget = Math.max(MIN_BUDGET, Math.floor(this.budget / 2));
-      else if (r.ms < target / 4) this.budget = Math.min(MAX_BUDGET, this.budget * 2);
+      const r = await this.writer.submitOne({ kind: 'seal', step: { horizon, budget: this.sealBudget } }, { background: true });
+      if (r.ms > target) this.sealBudget = Math.max(MIN_SEAL_BUDGET, Math.floor(this.sealBudget / 2));
+      else if (r.ms < target / 4) this.sealBudget = Math.min(MAX_SEAL_BUDGET, this.sealBudget * 2);
       report.steps++;
       report.sealed += r.sealed;
       if (r.done) break;
