@@ -92,15 +92,19 @@ export async function sealStep(tx: SqlExecutor, dialect: Dialect, step: SealStep
   let sealed = 0;
   let blocks = 0;
   while (sealed < step.budget) {
+    // An agent's newest sample stays a row whatever its age: the alert engine reads it back after a
+    // restart (alerts.ts, latestSamples), and an agent with a long interval may be that quiet.
     const oldest = await tx.get<{ agent_key: number }>(
-      'SELECT agent_key FROM agent_metrics WHERE received_at < ? ORDER BY received_at LIMIT 1',
+      'SELECT agent_key FROM agent_metrics m WHERE received_at < ? ' +
+        'AND received_at < (SELECT MAX(received_at) FROM agent_metrics n WHERE n.agent_key = m.agent_key) ORDER BY received_at LIMIT 1',
       [step.horizon],
     );
     if (!oldest) return { ok: true, sealed, blocks, done: true, ms: performance.now() - started };
     const key = Number(oldest.agent_key);
     const rows = await tx.all<Row>(
-      `SELECT ${ROW_COLUMNS} FROM agent_metrics WHERE agent_key = ? AND received_at < ? ORDER BY received_at, id LIMIT ?`,
-      [key, step.horizon, step.budget - sealed],
+      `SELECT ${ROW_COLUMNS} FROM agent_metrics WHERE agent_key = ? AND received_at < ? ` +
+        'AND received_at < (SELECT MAX(received_at) FROM agent_metrics WHERE agent_key = ?) ORDER BY received_at, id LIMIT ?',
+      [key, step.horizon, key, step.budget - sealed],
     );
     let i = 0;
     while (i < rows.length) {
