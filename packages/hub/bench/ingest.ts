@@ -476,15 +476,15 @@ class Steps {
 }
 
 const METRIC_COLUMNS = [
-  'agent_id', 'event_id', 'timestamp', 'received_at', 'status',
+  'agent_key', 'timestamp', 'received_at', 'status',
   'cpu_percent', 'memory_mb', 'message_count', 'io_read_bps', 'io_write_bps',
   'host_cpu_percent', 'cpu_cores_physical', 'cpu_cores_available', 'cpu_load_1min', 'cpu_load_5min',
-  'memory_percent', 'memory_available_gb', 'gpu_vram_total_gb', 'gpu_vram_available_gb', 'gpu_type',
+  'memory_percent', 'memory_available_gb', 'gpu_vram_total_gb', 'gpu_vram_available_gb',
 ]; // prettier-ignore
 
 /**
  * The ceiling: better-sqlite3 on the hub's migrated schema with the hub's pragmas, writing what a
- * heartbeat writes (one agent_metrics row, one agents update) for `batch` heartbeats per
+ * heartbeat writes (its event id, one agent_metrics row by the agent's key, one agents update) for `batch` heartbeats per
  * transaction, in a tight synchronous loop. No HTTP, no validation, no agent lookup.
  */
 async function rawInserts(spec: Extract<ChildSpec, { role: 'raw' }>) {
@@ -506,9 +506,14 @@ async function rawInserts(spec: Extract<ChildSpec, { role: 'raw' }>) {
   db.pragma('foreign_keys = ON');
   db.pragma('wal_autocheckpoint = 10000');
   db.pragma('cache_size = -32768');
+  // What the hub writes per heartbeat since migration 10: its event id into the hour's window, then
+  // the sample, by the agent's integer key.
+  const keyOf = db.prepare('SELECT agent_key FROM agent_keys WHERE agent_id = ?').pluck();
+  const remember = db.prepare(
+    'INSERT INTO heartbeat_event_ids (event_id, agent_key, received_at) VALUES (?, ?, ?) ON CONFLICT (event_id, agent_key) DO NOTHING',
+  );
   const insert = db.prepare(
-    `INSERT INTO agent_metrics (${METRIC_COLUMNS.join(', ')}) VALUES (${METRIC_COLUMNS.map(() => '?').join(', ')})` +
-      ' ON CONFLICT (agent_id, event_id) DO NOTHING',
+    `INSERT INTO agent_metrics (${METRIC_COLUMNS.join(', ')}) VALUES (${METRIC_COLUMNS.map(() => '?').join(', ')})`,
   );
   const update = db.prepare(
     `UPDATE agents SET status = ?, offline_reason = NULL, last_heartbeat_at = ?, updated_at = ?, resource_metrics = ?,
@@ -521,11 +526,13 @@ async function rawInserts(spec: Extract<ChildSpec, { role: 'raw' }>) {
       const r = hb.resources ?? {};
       const m = hb.metrics ?? {};
       const status = hb.status ?? 'online';
+      const key = keyOf.get(agent) as number;
+      if (hb.event_id !== undefined && remember.run(hb.event_id, key, now).changes === 0) continue;
       insert.run(
-        agent, hb.event_id, hb.timestamp, now, status,
+        key, hb.timestamp, now, status === 'busy' ? 2 : 1,
         m.cpu_percent, m.memory_mb, m.message_count, m.io_read_bps, m.io_write_bps,
         r.cpu_percent, r.cpu_cores_physical, r.cpu_cores_available, r.cpu_load_1min, r.cpu_load_5min,
-        r.memory_percent, r.memory_available_gb, r.gpu_vram_total_gb, r.gpu_vram_available_gb, r.gpu_type,
+        r.memory_percent, r.memory_available_gb, r.gpu_vram_total_gb, r.gpu_vram_available_gb,
       ); // prettier-ignore
       update.run(
         status, now, now, JSON.stringify(r), r.cpu_cores_available, r.memory_available_gb, r.gpu_vram_available_gb, r.gpu_type,

@@ -31,12 +31,13 @@ try {
         `INSERT INTO agents (agent_id, name, agent_type, status, registered_at, updated_at) VALUES (?, ?, 'bench', 'online', ?, ?)`,
         [id, id, now, now],
       );
+      await tx.run('INSERT INTO agent_keys (agent_id) VALUES (?)', [id]);
       for (let i = 0; i < ROWS; i++) {
         const at = now - (ROWS - i) * 15_000;
         await tx.run(
-          `INSERT INTO agent_metrics (agent_id, event_id, timestamp, received_at, status, cpu_percent, memory_mb)
-           VALUES (?, ?, ?, ?, 'online', 12.5, 512)`,
-          [id, `${id}-${i}`, at, at],
+          `INSERT INTO agent_metrics (agent_key, timestamp, received_at, status, cpu_percent, memory_mb)
+           VALUES ((SELECT agent_key FROM agent_keys WHERE agent_id = ?), ?, ?, 1, 12.5, 512)`,
+          [id, at, at],
         );
         if (i % 10 === 0) {
           await tx.run(
@@ -51,7 +52,8 @@ try {
 
   let t = performance.now();
   await db.transaction(async (tx) => {
-    for (const table of ['agent_metrics', 'agent_events']) await tx.run(`DELETE FROM ${table} WHERE agent_id = ?`, ['a']);
+    await tx.run("DELETE FROM agent_metrics WHERE agent_key = (SELECT agent_key FROM agent_keys WHERE agent_id = 'a')");
+    await tx.run('DELETE FROM agent_events WHERE agent_id = ?', ['a']);
   });
   const oneTx = performance.now() - t;
   log(`baseline, one transaction: ${oneTx.toFixed(0)} ms (the writer is held all that time)`);

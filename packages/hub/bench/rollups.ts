@@ -1,11 +1,14 @@
 /**
- * `npm run bench:rollups`: chart and dashboard queries on a fleet's week of metrics, read from the
- * rollups beside the same answers computed from raw rows, on one SQLite file.
+ * `npm run bench:rollups`: bytes on disk per heartbeat per tier, and chart and dashboard queries on
+ * a fleet's week of metrics, read from the rollups beside the same answers computed from raw rows,
+ * on one SQLite file.
  *
  *  1. Generates BENCH_AGENTS agents × BENCH_DAYS days of heartbeats every BENCH_INTERVAL_S seconds
  *     (1,000 × 7 × 15 s = 40.3 M rows by default) straight into `agent_metrics` with a prepared
- *     statement in large transactions, in arrival order (every agent at each tick), on the hub's
- *     own schema (its migrations), with every figure, a timestamp and a UUID-shaped event id.
+ *     statement in large transactions, in arrival order (every agent at each tick), on the schema
+ *     before compact samples (migrations 1–9: text ids, a unique event-id index), with every
+ *     figure, a timestamp and a UUID-shaped event id; measures its bytes per heartbeat, then
+ *     migrates it in place (migration 10, timed) and measures again: before and after, same rows.
  *  2. Rolls them up with the hub's own rollup step (the code the job runs through the writer),
  *     in steps of the job's default budget, and times it.
  *  3. Times each query BENCH_RUNS times (raw ones BENCH_RAW_RUNS times; they are slow) and reports
@@ -24,10 +27,13 @@ import Database from 'better-sqlite3';
 import { request } from 'undici';
 import { loadConfig } from '../src/config/config.js';
 import { createLogger, startHub } from '../src/main.js';
-import { openStore } from '../src/store/open.js';
+import { migrate } from '../src/store/migrate.js';
+import { HEARTBEAT_EVENT_ID_WINDOW_MS } from '../src/store/heartbeat-samples.js';
+import { SEAL_AFTER_MS, sealStep } from '../src/store/sealing.js';
 import { AGENT_FIGURES, HOUR_MS, MINUTE_MS, rawBucketsSql, readBuckets, rollupStep, type Point } from '../src/store/rollups.js';
 import { DAY_MS } from '../src/store/retention.js';
 import { SqliteDb } from '../src/store/sqlite-db.js';
+import type { Footprint } from '../src/store/db.js';
 
 const envInt = (name: string, fallback: number): number => {
   const raw = process.env[name];
@@ -65,7 +71,8 @@ function endOf(now: number): number {
 }
 
 async function generate(path: string, end: number): Promise<{ rows: number; seconds: number }> {
-  const { db } = await openStore(path, { sqliteSynchronous: 'normal', now: end });
+  const db = new SqliteDb(path, { synchronous: 'normal' });
+  await migrate(db, end, undefined, 9);
   await db.close();
   const raw = new Database(path);
   // Only the generator runs this way; the hub's pragmas apply when the benchmark opens it after.
@@ -235,7 +242,18 @@ async function main(): Promise<void> {
         `Generated ${g.rows.toLocaleString()} agent_metrics rows in ${g.seconds.toFixed(0)} s (${Math.round(g.rows / g.seconds).toLocaleString()} rows/s)`,
       );
     }
+    const perHeartbeat = (fp: Footprint, table: string, heartbeats: number) =>
+      (fp.tables.find((x) => x.name === table)?.bytes ?? 0) / heartbeats;
     const db = new SqliteDb(path, { synchronous: 'full' });
+    let rawBefore: number | undefined;
+    if (!reuse) {
+      const heartbeats = AGENTS * Math.floor((DAYS * DAY_MS) / INTERVAL_MS);
+      rawBefore = perHeartbeat(await db.footprint(), 'agent_metrics', heartbeats);
+      out(`Before (schema 9): agent_metrics ${mib(rawBefore * heartbeats)} with indexes, ${rawBefore.toFixed(1)} B per heartbeat`);
+      const t0 = performance.now();
+      await migrate(db, end, (line) => log(`  ${line}`));
+      out(`Migrated in place (migration 10) in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    }
     if (!reuse) {
       log('rolling up');
       const r = await rollUp(db, end);
@@ -249,10 +267,41 @@ async function main(): Promise<void> {
     const fpSeconds = (performance.now() - fpStarted) / 1000;
     const rows = (t: string) => fp.tables.find((x) => x.name === t);
     out(`Database ${mib(size(path))}; footprint (dbstat, worker thread) took ${fpSeconds.toFixed(1)} s`);
-    for (const t of ['agent_metrics', 'agent_metrics_1m', 'agent_metrics_1h']) {
+    for (const t of ['agent_metrics', 'heartbeat_event_ids', 'agent_keys', 'agent_metrics_1m', 'agent_metrics_1h']) {
       out(`  ${t}: ${rows(t)?.rows.toLocaleString()} rows, ${mib(rows(t)?.bytes ?? 0)} with indexes`);
     }
     out();
+    // Every tier holds the same heartbeats (the whole generated span), so bytes per heartbeat compare
+    // the tiers per unit of time as well.
+    const heartbeats = rows('agent_metrics')?.rows ?? 1;
+    const tiers = (f: Footprint, label: string) => {
+      const bytes = (t: string) => f.tables.find((x) => x.name === t)?.bytes ?? 0;
+      const raw = (bytes('agent_metrics') + bytes('agent_metric_blocks')) / heartbeats;
+      const m1 = perHeartbeat(f, 'agent_metrics_1m', heartbeats);
+      const h1 = perHeartbeat(f, 'agent_metrics_1h', heartbeats);
+      const idRows = f.tables.find((x) => x.name === 'heartbeat_event_ids')?.rows ?? 0;
+      const ids = bytes('heartbeat_event_ids') / Math.max(1, idRows);
+      out(`${label}:`);
+      out();
+      out('| Tier | Bytes per heartbeat (indexes included) | Of the tier below |');
+      out('| ---- | -------------------------------------- | ----------------- |');
+      if (rawBefore !== undefined) out(`| raw, before (schema 9) | ${rawBefore.toFixed(1)} | |`);
+      out(`| raw (agent_metrics rows + agent_metric_blocks) | ${raw.toFixed(1)} | |`);
+      out(`| 1 min (agent_metrics_1m) | ${m1.toFixed(1)} | ${((m1 / raw) * 100).toFixed(0)} % |`);
+      out(`| 1 h (agent_metrics_1h) | ${h1.toFixed(2)} | ${((h1 / m1) * 100).toFixed(1)} % |`);
+      out(`| event-id window (heartbeat_event_ids, per id kept) | ${ids.toFixed(1)} | |`);
+      // The defaults (config.ts): raw 7 days, 1 min rollups 3 (30 before migration 10), 1 h rollups 365; ids for an hour.
+      const perDay = (1000 * DAY_MS) / 15_000;
+      const gb = (b: number) => `${(b / 1e9).toFixed(1)} GB`;
+      const projected = perDay * (7 * raw + 3 * m1 + 365 * h1) + (perDay * HEARTBEAT_EVENT_ID_WINDOW_MS * ids) / DAY_MS;
+      out();
+      out(`Projection, 1,000 agents at 15 s, default retentions (raw 7 d, 1 min 3 d, 1 h 365 d, ids 1 h): ${gb(projected)}`);
+      if (rawBefore !== undefined) {
+        out(`  before (schema 9 rows; raw 7 d, 1 min 30 d, 1 h 365 d): ${gb(perDay * (7 * rawBefore + 30 * m1 + 365 * h1))}`);
+      }
+      out();
+    };
+    tiers(fp, 'Samples as rows (before sealing)');
 
     const agent = agentId(Math.floor(AGENTS / 2));
     // Ranges start on a bucket boundary, as the range API's do (it floors `since` to the bucket), so
@@ -327,13 +376,48 @@ async function main(): Promise<void> {
       );
       const raw = await time(RAW_RUNS, () =>
         db.all<Row>(
-          `SELECT agent_id, (received_at / ${HOUR_MS}) * ${HOUR_MS} AS bucket, AVG(cpu_percent) AS cpu FROM agent_metrics
-           WHERE agent_id IN (${inList}) AND received_at >= ? AND received_at < ? GROUP BY 1, 2 ORDER BY 1, 2`,
+          `SELECT k.agent_id, (m.received_at / ${HOUR_MS}) * ${HOUR_MS} AS bucket, AVG(m.cpu_percent) AS cpu
+           FROM agent_keys k JOIN agent_metrics m ON m.agent_key = k.agent_key
+           WHERE k.agent_id IN (${inList}) AND m.received_at >= ? AND m.received_at < ? GROUP BY 1, 2 ORDER BY 1, 2`,
           [...page, since, day.until],
         ),
       );
       assertSameRows(rollup.answer, raw.answer, 'sparklines');
       results.push({ name: 'dashboard: 24-hour CPU sparklines for 50 agents (hourly)', rollup, raw, points: rollup.answer.length });
+    }
+    // Sealing: every agent's whole hours past the recent window become one block each, as the
+    // rollup job does after each pass (the job's step, the job's budget).
+    if (!reuse) {
+      const t0 = performance.now();
+      let steps = 0;
+      let sealed = 0;
+      let slowest = 0;
+      const horizon = Math.floor((end - SEAL_AFTER_MS) / HOUR_MS) * HOUR_MS;
+      // The job's budget rule (jobs/rollups.ts): start at 2,000 rows, halve past 100 ms, double under 25 ms.
+      let budget = 2_000;
+      for (;;) {
+        const s0 = performance.now();
+        const r = await db.transaction((tx) => sealStep(tx, db.dialect, { horizon, budget }));
+        const ms = performance.now() - s0;
+        if (ms > 100) budget = Math.max(200, Math.floor(budget / 2));
+        else if (ms < 25) budget = Math.min(20_000, budget * 2);
+        slowest = Math.max(slowest, ms);
+        steps++;
+        sealed += r.sealed;
+        if (steps % 500 === 0) log(`  sealed ${sealed.toLocaleString()} samples (${steps} steps)`);
+        if (r.done) break;
+      }
+      out(
+        `Sealed ${sealed.toLocaleString()} samples into hourly blocks with the job's step in ${((performance.now() - t0) / 1000).toFixed(0)} s: ` +
+          `${steps} steps, slowest ${slowest.toFixed(0)} ms`,
+      );
+      const sealedFp = await db.footprint();
+      for (const t of ['agent_metrics', 'agent_metric_blocks']) {
+        const x = sealedFp.tables.find((y) => y.name === t);
+        out(`  ${t}: ${x?.rows.toLocaleString()} rows, ${mib(x?.bytes ?? 0)} with indexes`);
+      }
+      out();
+      tiers(sealedFp, 'Samples sealed past the recent window (what the hub keeps)');
     }
     await db.close();
 
@@ -394,14 +478,34 @@ async function main(): Promise<void> {
         return body;
       };
       for (const [label, q] of [
+        ['365 days, CPU and memory', `since=${end - 365 * DAY_MS}&until=${end}&fields=cpu_percent,memory_mb`],
         ['365 days', `since=${end - 365 * DAY_MS}&until=${end}`],
         ['7 days', `since=${week.since}&until=${week.until}`],
         ['1 day', `since=${day.since}&until=${day.until}`],
         ['1 hour', `since=${end - HOUR_MS}&until=${end}`],
+        ['6 hours a day ago (sealed blocks)', `since=${end - DAY_MS - 6 * HOUR_MS}&until=${end - DAY_MS}&fields=cpu_percent,memory_mb`],
       ] as const) {
         const t = await time(RUNS, () => get(q));
         out(
           `GET /api/v1/agents/:id/metrics, ${label}: ${t.answer.resolution}, ${t.answer.points.length} points, median ${median(t.ms).toFixed(1)} ms over HTTP`,
+        );
+      }
+      // The dashboard's own requests on this store: p95 of 20 each.
+      const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.ceil(xs.length * 0.95) - 1] ?? NaN;
+      for (const path of [
+        '/api/monitoring/dashboard',
+        '/api/v1/agents?limit=50',
+        `/api/monitoring/agents/${agent}`,
+        `/api/v1/agents/${agent}/metrics?since=${day.since}&until=${day.until}&fields=cpu_percent,memory_mb`,
+        `/api/v1/agents/${agent}/metrics?since=${week.since}&until=${week.until}&fields=cpu_percent,memory_mb`,
+      ]) {
+        const t = await time(20, async () => {
+          const res = await request(`${hub.url}${path}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+          await res.body.dump();
+          if (res.statusCode !== 200) throw new Error(`${path} answered ${res.statusCode}`);
+        });
+        out(
+          `dashboard request ${path.replace(agent, ':id').replace(/\?.*/, '')}${path.includes('?') ? '?' + path.split('?')[1]?.replace(/\d{10,}/g, '…') : ''}: p95 ${p95(t.ms).toFixed(1)} ms of 20`,
         );
       }
     } finally {

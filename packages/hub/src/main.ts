@@ -147,6 +147,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
       sqliteSynchronous: config.sqliteSynchronous,
       sqliteInitEmpty: config.sqliteInitEmpty,
       onWarning: warn,
+      onProgress: (line) => log.info(line),
       now: startedAt,
       onIdleError: (err) => log.warn({ err: err.message }, 'database connection lost; will reconnect'),
     },

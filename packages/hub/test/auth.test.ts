@@ -51,7 +51,9 @@ async function createKey(
 async function rowsFor(hub: TestHub, agentId: string): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const table of ['agents', 'agent_metrics', 'agent_events', 'error_logs', 'error_event_ids']) {
-    const row = await hub.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table} WHERE agent_id = ?`, [agentId]);
+    // Samples name their agent by its integer key.
+    const who = table === 'agent_metrics' ? 'agent_key = (SELECT agent_key FROM agent_keys WHERE agent_id = ?)' : 'agent_id = ?';
+    const row = await hub.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table} WHERE ${who}`, [agentId]);
     out[table] = Number(row?.n);
   }
   return out;

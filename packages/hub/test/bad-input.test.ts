@@ -602,10 +602,19 @@ for (const dialect of DIALECTS) {
             .filter((x) => x.kind === kind && x.r.status < 300)
             .map((x) => x.id)
             .sort();
-        const storedHb = (await busy.db.all<{ event_id: string }>("SELECT event_id FROM agent_metrics WHERE agent_id = 'q-1'"))
+        // A heartbeat's sample and its event id are stored in one transaction; the id says which one it was.
+        const storedHb = (
+          await busy.db.all<{ event_id: string }>(
+            "SELECT e.event_id FROM heartbeat_event_ids e JOIN agent_keys k ON k.agent_key = e.agent_key WHERE k.agent_id = 'q-1'",
+          )
+        )
           .map((r) => r.event_id)
           .sort();
         assert.deepEqual(storedHb, acked('hb'));
+        const samples = await busy.db.get<{ n: number }>(
+          "SELECT COUNT(*) AS n FROM agent_metrics WHERE agent_key = (SELECT agent_key FROM agent_keys WHERE agent_id = 'q-1')",
+        );
+        assert.equal(Number(samples?.n), acked('hb').length);
         const storedEv = (
           await busy.db.all<{ event_id: string }>("SELECT event_id FROM agent_events WHERE agent_id = 'q-1' AND event_id IS NOT NULL")
         )

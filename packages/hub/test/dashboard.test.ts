@@ -390,7 +390,16 @@ describe('the dashboard in Chromium', { skip }, () => {
     assert.equal(cells[1], metrics.rows.toLocaleString('en-US'), `rows cell ${cells[1]}`);
     assert.match(cells[2] ?? '', /^\d[\d.,]* (B|KB|MB|GB)$/, `size cell ${cells[2]}`);
     assert.equal(cells[3], '7 d', 'raw metrics are kept 7 days by default');
-    assert.equal(await page.locator('tbody tr').count(), report.body.tables.length, 'one row per table');
+    assert.equal(await page.locator('tbody tr[data-table]').count(), report.body.tables.length, 'one row per table');
+    // The heartbeat history by tier: a young store has no measured rate yet, and says so.
+    assert.equal(await page.locator('tbody tr[data-tier]').count(), report.body.tiers.length);
+    const raw = await page.locator('tr[data-tier="raw"] td').allTextContents();
+    assert.equal(
+      raw[1],
+      report.body.tiers[0].bytes_per_heartbeat === null ? 'not measured yet' : `${report.body.tiers[0].bytes_per_heartbeat.toFixed(1)} B`,
+    );
+    assert.equal(raw[2], '7 d');
+    assert.equal((await page.locator('tr[data-tier="event_ids"] td').allTextContents())[2], '1 h', 'event ids are kept an hour');
     await page.screenshot({ path: `${ARTIFACTS}dashboard-storage.png`, fullPage: true });
   });
 

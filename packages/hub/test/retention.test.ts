@@ -18,11 +18,13 @@ const NOW = Date.UTC(2026, 5, 1, 12);
 const AGES = [400, 100, 40, 25, 15, 9, 6.9, 1, 0.1];
 // Events and traces get non-default retentions, to show the settings take effect.
 const RETENTION: Retention = { metricsDays: 7, eventsDays: 10, errorsDays: 7, tracesDays: 20, rollup1mDays: 30, rollup1hDays: 365 };
-const FLAGS = ['--retention-events-days', '10', '--retention-traces-days', '20'];
+const FLAGS = ['--retention-events-days', '10', '--retention-traces-days', '20', '--retention-rollup-1m-days', '30'];
 
 /** Each table's time column, and the columns that identify a row. */
 const SHAPE: Record<PurgeTarget, { time: string; id: string }> = {
   agent_metrics: { time: 'received_at', id: 'id' },
+  agent_metric_blocks: { time: 'end_at', id: "agent_key || '/' || start_at" },
+  heartbeat_event_ids: { time: 'received_at', id: 'event_id' },
   system_metrics: { time: 'received_at', id: 'id' },
   agent_events: { time: 'received_at', id: 'id' },
   error_logs: { time: 'last_seen_at', id: 'id' },
@@ -36,6 +38,9 @@ const SHAPE: Record<PurgeTarget, { time: string; id: string }> = {
 };
 const DAYS: Record<PurgeTarget, number> = {
   agent_metrics: 7,
+  // Remembered for retries for an hour (store/heartbeat-samples.ts), whatever the metrics retention.
+  heartbeat_event_ids: 1 / 24,
+  agent_metric_blocks: 7,
   system_metrics: 7,
   agent_events: 10,
   error_logs: 7,
@@ -71,6 +76,7 @@ for (const dialect of DIALECTS) {
         for (const agent of ['p-1', 'p-2']) {
           for (let i = 0; i < 3; i++) {
             const hb = await hub.call('POST', `/api/v1/agents/${agent}/heartbeat`, {
+              event_id: `hb-${++n}`,
               resources: { cpu_percent: age % 100 },
               metrics: { memory_mb: i },
             });
@@ -127,6 +133,9 @@ for (const dialect of DIALECTS) {
       const late = await hub.call('POST', '/api/v1/agents/p-1/errors', { error_type: 'Slow', message: 'resolved lately' });
       clock.set(NOW - 2 * DAY_MS);
       await hub.call('POST', `/api/v1/errors/${late.body.id}/resolve`);
+      // A heartbeat within the event-id window: its id is kept, the older ones go.
+      clock.set(NOW - 600_000);
+      assert.equal((await hub.call('POST', '/api/v1/agents/p-2/heartbeat', { event_id: 'hb-recent' })).status, 200);
       clock.set(NOW);
       await hub.rollups.runOnce();
     });
@@ -135,6 +144,22 @@ for (const dialect of DIALECTS) {
     });
 
     test('a purge removes exactly what is past retention, keeps everything newer and every unresolved error', { skip }, async () => {
+      // Samples past the recent window were sealed into hourly blocks by the rollup pass.
+      const samples = async () =>
+        (await ids('agent_metrics', 'TRUE')).length +
+        Number((await hub.db.get<{ n: number }>('SELECT SUM(samples) AS n FROM agent_metric_blocks'))?.n ?? 0);
+      assert.equal(await samples(), AGES.length * 2 * 3 + 1);
+      // Still rows: p-2's recent sample, and p-1's newest (an agent's newest sample is never sealed).
+      assert.equal((await ids('agent_metrics', 'TRUE')).length, 2);
+      // Rows past retention that were never sealed (a hub that seals nothing, or is behind): purged as rows.
+      for (const at of [NOW - 8 * DAY_MS, NOW - 8 * DAY_MS + 1]) {
+        await hub.db.transaction((tx) =>
+          tx.run(
+            `INSERT INTO agent_metrics (agent_key, received_at, status) VALUES ((SELECT agent_key FROM agent_keys WHERE agent_id = 'p-1'), ?, 1)`,
+            [at],
+          ),
+        );
+      }
       const cutoff = (t: PurgeTarget) => NOW - DAYS[t] * DAY_MS;
       const keep = new Map<PurgeTarget, string[]>();
       for (const t of PURGE_TARGETS) {
@@ -165,10 +190,13 @@ for (const dialect of DIALECTS) {
           t === 'error_logs' ? [...new Set([...(keep.get(t) ?? []), ...unresolved, ...recentlyResolved])].sort() : keep.get(t);
         assert.deepEqual(await ids(t, 'TRUE'), expected, `${t}: exactly the newer rows remain`);
       }
-      // Three ages are within 7 days, two agents, three heartbeats each.
-      assert.equal((await ids('agent_metrics', 'TRUE')).length, 3 * 2 * 3);
+      // Three ages are within 7 days, two agents, three heartbeats each, and the recent one.
+      assert.equal(await samples(), 3 * 2 * 3 + 1);
+      assert.equal(report.deleted.agent_metrics, 2, 'the two unsealed rows past retention');
+      assert.deepEqual(await ids('heartbeat_event_ids', 'TRUE'), ['hb-recent']);
       assert.deepEqual(await ids('error_logs', 'resolved = FALSE'), unresolved, 'unresolved errors are never purged, however old');
-      assert.equal(report.deleted.agent_metrics, 6 * 2 * 3);
+      // Six ages past 7 days, two agents: one block each.
+      assert.equal(report.deleted.agent_metric_blocks, 6 * 2);
 
       const again = await hub.retention.runOnce();
       assert.equal(

@@ -48,7 +48,14 @@ async function ok(hub: TestHub, method: string, path: string, body?: unknown, to
 async function historyRows(hub: TestHub, agentId: string): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const table of HISTORY) {
-    const row = await hub.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table} WHERE agent_id = ?`, [agentId]);
+    // Samples name their agent by its integer key, as rows and (past the recent window) in sealed blocks.
+    const key = '(SELECT agent_key FROM agent_keys WHERE agent_id = ?)';
+    const sql =
+      table === 'agent_metrics'
+        ? `SELECT (SELECT COUNT(*) FROM agent_metrics WHERE agent_key = ${key}) + ` +
+          `COALESCE((SELECT SUM(samples) FROM agent_metric_blocks WHERE agent_key = ${key}), 0) AS n`
+        : `SELECT COUNT(*) AS n FROM ${table} WHERE agent_id = ?`;
+    const row = await hub.db.get<{ n: number }>(sql, table === 'agent_metrics' ? [agentId, agentId] : [agentId]);
     out[table] = Number(row?.n ?? 0);
   }
   return out;

@@ -307,9 +307,11 @@ describe('several hubs on one PostgreSQL database', { skip }, () => {
         });
       // Another hub's batch holding an id below rows already committed, still uncommitted while the rollup runs.
       await other.query('BEGIN');
-      await other.query(`INSERT INTO agent_metrics (agent_id, received_at, status, cpu_percent) VALUES ('roll-late', $1, 'online', 55)`, [
-        clock.now() + 1000,
-      ]);
+      await other.query(
+        `INSERT INTO agent_metrics (agent_key, received_at, status, cpu_percent)
+         VALUES ((SELECT agent_key FROM agent_keys WHERE agent_id = 'roll-late'), $1, 1, 55)`,
+        [clock.now() + 1000],
+      );
       for (let round = 0; round < 12; round++) {
         clock.advance(15_000);
         const [ra, rb] = await Promise.all([beat(a, round), beat(b, round), a.rollups.runOnce()]);
@@ -325,8 +327,9 @@ describe('several hubs on one PostgreSQL database', { skip }, () => {
         'SELECT agent_id, bucket, samples, cpu_percent_sum AS s FROM agent_metrics_1m ORDER BY agent_id, bucket',
       );
       const raw = await a.db.all<{ agent_id: string; bucket: number; samples: number; s: number }>(
-        `SELECT agent_id, (received_at / 60000) * 60000 AS bucket, COUNT(*) AS samples, SUM(cpu_percent) AS s
-         FROM agent_metrics WHERE received_at < ? GROUP BY agent_id, (received_at / 60000) * 60000 ORDER BY agent_id, bucket`,
+        `SELECT k.agent_id AS agent_id, (m.received_at / 60000) * 60000 AS bucket, COUNT(*) AS samples, SUM(m.cpu_percent) AS s
+         FROM agent_metrics m JOIN agent_keys k ON k.agent_key = m.agent_key
+         WHERE m.received_at < ? GROUP BY k.agent_id, (m.received_at / 60000) * 60000 ORDER BY k.agent_id, bucket`,
         [mark],
       );
       const norm = (rows: typeof raw) =>

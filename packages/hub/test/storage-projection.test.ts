@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { ManualClock } from '../src/clock.js';
 import type { Command } from '../src/ingest/commands.js';
+import { SEAL_AFTER_MS } from '../src/store/sealing.js';
 import { PROJECTION_MIN_ROWS } from '../src/store/storage.js';
 import { startTestHub, type TestHub } from './support/hub.js';
 import { vigil } from './support/cli.js';
@@ -60,10 +61,27 @@ test('two hours and thousands of rows project from the measured rate', async () 
   // Rows over the time since the first: 1,480 in 2 h 10 min, about 16,400 a day.
   assert.ok(Math.abs(metrics.rows_per_day - (1480 * 86_400_000) / (130 * 60_000)) < 50, String(metrics.rows_per_day));
   const perRow = metrics.bytes / metrics.rows;
-  assert.ok(Math.abs(metrics.projected_bytes - perRow * metrics.rows_per_day * 7) <= perRow * 7);
+  // Samples stay rows for the recent window and the hour being filled, then live in sealed blocks.
+  const rowDays = (SEAL_AFTER_MS + 3_600_000) / 86_400_000;
+  assert.ok(Math.abs(metrics.projected_bytes - perRow * metrics.rows_per_day * rowDays) <= perRow);
   assert.notEqual(r.projected_total_bytes, null);
   assert.ok(r.projected_total_bytes >= metrics.projected_bytes);
   // Events of the registration are a handful of rows: still named as unmeasured, so the total is a floor.
   assert.equal(r.projection.status, r.projection.not_enough_data.length > 0 ? 'partial' : 'projected');
   assert.ok(!r.projection.not_enough_data.includes('agent_metrics'));
+
+  // The raw tier: what one heartbeat costs on disk, indexes included, and the tier's size at retention from it.
+  const raw = r.tiers.find((t: { tier: string }) => t.tier === 'raw');
+  assert.equal(raw.table, 'agent_metrics');
+  assert.equal(raw.heartbeats_per_day, metrics.rows_per_day);
+  assert.ok(Math.abs(raw.bytes_per_heartbeat - perRow) < 0.01, `${raw.bytes_per_heartbeat} vs ${perRow}`);
+  assert.ok(Math.abs(raw.projected_bytes - raw.bytes_per_heartbeat * raw.heartbeats_per_day * 7) <= 7 * raw.heartbeats_per_day * 0.01);
+  assert.equal(raw.retention_days, 7);
+  // Rollups not run yet here (the job runs hourly): their tiers are not measured, and say so.
+  assert.equal(r.tiers.find((t: { tier: string }) => t.tier === '1h').bytes_per_heartbeat, null);
+  const cli = await vigil(['storage', '--data-dir', hub.dir, '--db', hub.target]);
+  // (The CLI reads the real clock, months after this test's: it sees no arrivals in its last day.)
+  assert.match(cli.stdout, /Heartbeat history by tier/);
+  assert.match(cli.stdout, /raw +agent_metrics +not measured yet, kept 7 d/);
+  assert.match(cli.stdout, /event_ids +heartbeat_event_ids +not measured yet, kept 1 h/);
 });

@@ -19,6 +19,8 @@ ${settingsHelp(SETTINGS)}
       sqliteSynchronous: config.sqliteSynchronous,
       sqliteInitEmpty: config.sqliteInitEmpty,
       now: Date.now(),
+      // A migration that moves rows (0010) says how far it is.
+      onProgress: (line) => io.stdout.write(`${line}\n`),
     });
     await db.close();
     io.stdout.write(applied.length ? `applied migrations ${applied.join(', ')}\n` : 'the schema is up to date\n');

@@ -310,7 +310,8 @@ export const SETTINGS = {
   retentionRollup1mDays: setting({
     flag: '--retention-rollup-1m-days',
     env: 'VIGIL_RETENTION_ROLLUP_1M_DAYS',
-    default: 30,
+    // Short: a minute tier holds 15 times the rows of the hour tier, and charts past 2 days read hours.
+    default: 3,
     help: 'Days per-minute metric rollups are kept; 0 keeps them forever',
     parse: days,
   }),

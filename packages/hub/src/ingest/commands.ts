@@ -26,6 +26,7 @@ import {
   type UpdateAgentResult,
 } from '../store/retire.js';
 import { rollupStep, type RollupResult, type RollupStep } from '../store/rollups.js';
+import { sealStep, type SealResult, type SealStep } from '../store/sealing.js';
 import { insertSystemMetrics, type SystemMetricsRow } from '../store/system-metrics.js';
 import { insertTrace } from '../store/traces.js';
 import type { AgentBatch } from '../otlp/map.js';
@@ -58,6 +59,7 @@ export type Command =
   | { kind: 'mark_stale'; now: number; bootedAt: number; missed: number }
   | { kind: 'alerts'; action: AlertAction }
   | { kind: 'rollup'; step: RollupStep }
+  | { kind: 'seal'; step: SealStep }
   | { kind: 'purge'; target: PurgeTarget; cutoff: number; limit: number }
   | { kind: 'delete_agent'; agentId: string; keepHistory: boolean; now: number }
   | { kind: 'purge_agent_history'; agentId: string; limit: number }
@@ -142,6 +144,8 @@ export async function applyCommand(tx: SqlExecutor, dialect: Dialect, cmd: Comma
       return applyAlertAction(tx, cmd.action);
     case 'rollup':
       return rollupStep(tx, dialect, cmd.step);
+    case 'seal':
+      return sealStep(tx, dialect, cmd.step);
     case 'purge':
       return purgeBatch(tx, cmd.target, cmd.cutoff, cmd.limit);
     case 'delete_agent': {
@@ -180,6 +184,7 @@ export interface ResultMap {
   mark_stale: { ok: true; offline: string[] };
   alerts: AlertResult;
   rollup: RollupResult;
+  seal: SealResult;
   purge: PurgeResult;
   delete_agent: DeleteAgentResult;
   purge_agent_history: { ok: true; deleted: number; done: boolean };

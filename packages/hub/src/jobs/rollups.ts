@@ -3,6 +3,7 @@ import { PeriodicPasses } from './passes.js';
 import type { Writer } from '../ingest/writer.js';
 import { cutoffFor, type Retention } from '../store/retention.js';
 import { floorTo, HOUR_MS, type SeriesName } from '../store/rollups.js';
+import { SEAL_AFTER_MS } from '../store/sealing.js';
 
 export interface RollupOptions {
   everyMs: number;
@@ -19,6 +20,8 @@ export interface RollupOptions {
   budget?: number;
   /** A step slower than this halves the budget (a slow disk, a big fleet); a fast one doubles it back. */
   targetStepMs?: number;
+  /** How long samples stay rows before their hour is sealed into a block (store/sealing.ts); 0 never seals. */
+  sealAfterMs?: number;
 }
 
 export interface RollupReport {
@@ -27,11 +30,17 @@ export interface RollupReport {
   late: number;
   /** Where each series is rolled to (minutes before it are done). */
   marks: Record<SeriesName, number>;
+  /** Samples sealed into blocks by this pass. */
+  sealed: number;
 }
 
 const SERIES: SeriesName[] = ['agent', 'host'];
 const MIN_BUDGET = 1_000;
 const MAX_BUDGET = 100_000;
+// Sealing reads one agent's rows, which sit one to a page among the fleet's: far fewer rows per
+// millisecond than a set-based rollup, so it has a budget of its own, sized the same way.
+const MIN_SEAL_BUDGET = 200;
+const MAX_SEAL_BUDGET = 20_000;
 
 /**
  * Writes the per-minute and per-hour rollups through the single writer, in bounded steps, every
@@ -39,6 +48,7 @@ const MAX_BUDGET = 100_000;
  */
 export class RollupJob extends PeriodicPasses<RollupReport> {
   private budget: number;
+  private sealBudget = 2_000;
 
   constructor(
     private readonly writer: Writer,
@@ -56,8 +66,11 @@ export class RollupJob extends PeriodicPasses<RollupReport> {
     // A late row is recomputed only while all of its minute's raw rows and its hour's minute rows
     // are still kept; the two hours of margin keep it clear of a purge cutting through that hour.
     const floors = [cutoffFor('agent_metrics', this.options.retention, now), cutoffFor('agent_metrics_1m', this.options.retention, now)];
+    // Nor once its hour may be sealed into a block: the recomputation reads rows.
+    const sealAfter = this.options.sealAfterMs ?? SEAL_AFTER_MS;
+    if (sealAfter > 0) floors.push(now - sealAfter - 2 * HOUR_MS);
     const lateFloor = Math.max(0, ...floors.map((c) => (c === undefined ? 0 : floorTo(c, HOUR_MS) + 2 * HOUR_MS)));
-    const report: RollupReport = { steps: 0, late: 0, marks: { agent: 0, host: 0 } };
+    const report: RollupReport = { steps: 0, late: 0, marks: { agent: 0, host: 0 }, sealed: 0 };
     for (const series of SERIES) {
       for (;;) {
         if (this.stopped) return report;
@@ -71,6 +84,18 @@ export class RollupJob extends PeriodicPasses<RollupReport> {
         report.marks[series] = r.minuteMark;
         if (r.done) break;
       }
+    }
+    if (sealAfter <= 0) return report;
+    // Whole hours that are rolled up and past the recent window become one block per agent.
+    const horizon = floorTo(Math.min(now - sealAfter, report.marks.agent), HOUR_MS);
+    for (;;) {
+      if (this.stopped) return report;
+      const r = await this.writer.submitOne({ kind: 'seal', step: { horizon, budget: this.sealBudget } }, { background: true });
+      if (r.ms > target) this.sealBudget = Math.max(MIN_SEAL_BUDGET, Math.floor(this.sealBudget / 2));
+      else if (r.ms < target / 4) this.sealBudget = Math.min(MAX_SEAL_BUDGET, this.sealBudget * 2);
+      report.steps++;
+      report.sealed += r.sealed;
+      if (r.done) break;
     }
     return report;
   }

@@ -164,6 +164,7 @@ export function messagesFor(c: Committed): LiveMessage[] {
     case 'trace':
     case 'system_metrics':
     case 'rollup':
+    case 'seal':
     case 'purge':
     case 'purge_agent_history':
     case 'claim':

@@ -2,6 +2,7 @@ import { KNOWN_RESOURCE_FIELDS } from '@vigil/protocol';
 import type { AgentEvent, AgentProcessMetrics, AgentStatus, Heartbeat, RegisterAgent, ResourceReport, Resources } from '@vigil/protocol';
 import { jsonColumn, Where, type Dialect, type SqlExecutor } from './db.js';
 import { insertHubEvent } from './events.js';
+import { newAgentKey, rememberEventId, STATUS_CODE } from './heartbeat-samples.js';
 import { fromPreview, jsonPreview, type ListReader, type PreviewColumns, type Truncatable } from './previews.js';
 import { RESOURCE_COLUMNS, resourceColumnParams, resourcePatch, splitStored, trimStored } from './resource-patch.js';
 
@@ -72,21 +73,30 @@ export function toAgent(row: AgentRow): Agent {
 }
 
 /** What a write may find when it looks up its agent inside the transaction. */
-export type AgentGuard = { ok: true; status: AgentStatus; pool: string } | { ok: false; code: 'VIGIL_AGENT_NOT_FOUND' | 'VIGIL_FORBIDDEN' };
+export type AgentGuard =
+  | {
+      ok: true;
+      status: AgentStatus;
+      pool: string;
+      /** The agent's integer key for its samples; null until its first heartbeat makes one. */
+      agentKey: number | null;
+    }
+  | { ok: false; code: 'VIGIL_AGENT_NOT_FOUND' | 'VIGIL_FORBIDDEN' };
 
 /**
  * Locks and reads the agent a write targets. `allowedPool` is set for pool keys: an agent outside
  * the pool, or one that does not exist, is the same 403, so the answer reveals nothing.
  */
 export async function guardAgent(tx: SqlExecutor, dialect: Dialect, agentId: string, allowedPool: string | undefined): Promise<AgentGuard> {
-  const row = await tx.get<{ status: AgentStatus; pool_name: string; deleted_at: number | null }>(
-    `SELECT status, pool_name, deleted_at FROM agents WHERE agent_id = ?${dialect.forUpdate}`,
+  const row = await tx.get<{ status: AgentStatus; pool_name: string; deleted_at: number | null; agent_key: number | null }>(
+    `SELECT status, pool_name, deleted_at, (SELECT agent_key FROM agent_keys k WHERE k.agent_id = agents.agent_id) AS agent_key
+     FROM agents WHERE agent_id = ?${dialect.forUpdate}`,
     [agentId],
   );
   if (allowedPool !== undefined && row?.pool_name !== allowedPool) return { ok: false, code: 'VIGIL_FORBIDDEN' };
   // A deleted agent is unknown to writes: the SDK then registers again, which decides whether it may come back.
   if (!row || row.deleted_at !== null) return { ok: false, code: 'VIGIL_AGENT_NOT_FOUND' };
-  return { ok: true, status: row.status, pool: row.pool_name };
+  return { ok: true, status: row.status, pool: row.pool_name, agentKey: row.agent_key === null ? null : Number(row.agent_key) };
 }
 
 export interface RegisterResult {
@@ -153,6 +163,7 @@ export async function registerAgent(
         now,
       ],
     );
+    await newAgentKey(tx, input.agent_id);
     await insertHubEvent(tx, input.agent_id, 'registered', `Agent ${input.name} registered`, {}, now);
   } else {
     row = await tx.get<AgentRow>(
@@ -210,25 +221,24 @@ async function reviveAgent(tx: SqlExecutor, input: RegisterAgent & { agent_id: s
   return toAgent(row);
 }
 
-const METRIC_COLUMNS = [
-  'agent_id', 'event_id', 'timestamp', 'received_at', 'status',
+// Numbers only: the agent's text id, the event id and `gpu_type` live elsewhere (heartbeat-samples.ts).
+export const METRIC_COLUMNS = [
+  'agent_key', 'timestamp', 'received_at', 'status',
   'cpu_percent', 'memory_mb', 'message_count', 'io_read_bps', 'io_write_bps',
   'host_cpu_percent', 'cpu_cores_physical', 'cpu_cores_available', 'cpu_load_1min', 'cpu_load_5min',
-  'memory_percent', 'memory_available_gb', 'gpu_vram_total_gb', 'gpu_vram_available_gb', 'gpu_type',
+  'memory_percent', 'memory_available_gb', 'gpu_vram_total_gb', 'gpu_vram_available_gb',
 ] as const; // prettier-ignore
 
-const INSERT_METRIC =
-  `INSERT INTO agent_metrics (${METRIC_COLUMNS.join(', ')}) VALUES (${METRIC_COLUMNS.map(() => '?').join(', ')})` +
-  ' ON CONFLICT (agent_id, event_id) DO NOTHING';
+const INSERT_METRIC = `INSERT INTO agent_metrics (${METRIC_COLUMNS.join(', ')}) VALUES (${METRIC_COLUMNS.map(() => '?').join(', ')})`;
 
-function metricRow(agentId: string, hb: Heartbeat, status: AgentStatus, now: number): unknown[] {
+function metricRow(agentKey: number, hb: Heartbeat, status: AgentStatus, now: number): unknown[] {
   const r: ResourceReport = hb.resources ?? {};
   const m: AgentProcessMetrics = hb.metrics ?? {};
   return [
-    agentId, hb.event_id, hb.timestamp, now, status,
+    agentKey, hb.timestamp, now, STATUS_CODE[status],
     m.cpu_percent, m.memory_mb, m.message_count, m.io_read_bps, m.io_write_bps,
     r.cpu_percent, r.cpu_cores_physical, r.cpu_cores_available, r.cpu_load_1min, r.cpu_load_5min,
-    r.memory_percent, r.memory_available_gb, r.gpu_vram_total_gb, r.gpu_vram_available_gb, r.gpu_type,
+    r.memory_percent, r.memory_available_gb, r.gpu_vram_total_gb, r.gpu_vram_available_gb,
   ]; // prettier-ignore
 }
 
@@ -284,8 +294,12 @@ export async function recordHeartbeat(
   const guard = await guardAgent(tx, dialect, agentId, allowedPool);
   if (!guard.ok) return guard;
   const status: AgentStatus = hb.status ?? (guard.status === 'busy' ? 'busy' : 'online');
-  const inserted = await tx.run(INSERT_METRIC, metricRow(agentId, hb, status, now));
-  if (inserted.changes === 0) return { ok: true, duplicate: true, status: guard.status, cameOnline: false };
+  const key = guard.agentKey ?? (await newAgentKey(tx, agentId));
+  // A retry of a heartbeat already stored (its acknowledgement was lost) is recognised by its event id.
+  if (hb.event_id !== undefined && !(await rememberEventId(tx, key, hb.event_id, now))) {
+    return { ok: true, duplicate: true, status: guard.status, cameOnline: false };
+  }
+  await tx.run(INSERT_METRIC, metricRow(key, hb, status, now));
 
   const params: unknown[] = [status, now, now];
   const r = hb.resources;

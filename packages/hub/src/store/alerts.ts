@@ -294,11 +294,11 @@ const METRIC_FIELDS = ['cpu_percent', 'memory_mb', 'message_count', 'io_read_bps
  */
 export async function latestSamples(db: SqlExecutor, now: number, missed: number): Promise<LatestSample[]> {
   const rows = await db.all<Record<string, unknown>>(
-    `SELECT m.agent_id, m.received_at, m.host_cpu_percent, m.cpu_cores_physical, m.cpu_cores_available, m.cpu_load_1min,
+    `SELECT a.agent_id, m.received_at, m.host_cpu_percent, m.cpu_cores_physical, m.cpu_cores_available, m.cpu_load_1min,
        m.cpu_load_5min, m.memory_percent, m.memory_available_gb, m.gpu_vram_total_gb, m.gpu_vram_available_gb,
        m.cpu_percent, m.memory_mb, m.message_count, m.io_read_bps, m.io_write_bps
-     FROM agents a JOIN agent_metrics m ON m.id = (
-       SELECT id FROM agent_metrics WHERE agent_id = a.agent_id ORDER BY received_at DESC LIMIT 1)
+     FROM agents a JOIN agent_keys k ON k.agent_id = a.agent_id JOIN agent_metrics m ON m.id = (
+       SELECT id FROM agent_metrics WHERE agent_key = k.agent_key ORDER BY received_at DESC LIMIT 1)
      WHERE a.status <> 'offline' AND a.last_heartbeat_at + CAST(a.heartbeat_interval_s AS BIGINT) * 1000 * ? >= ?`,
     [missed, now],
   );

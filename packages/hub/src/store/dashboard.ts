@@ -3,6 +3,7 @@ import type { ListReader } from './previews.js';
 import { Where, type SqlExecutor } from './db.js';
 import { listEvents, type StoredEvent } from './events.js';
 import { listErrors, type StoredError } from './errors.js';
+import { statusText } from './heartbeat-samples.js';
 
 export interface FleetSummary {
   agents_total: number;
@@ -82,11 +83,15 @@ export interface MetricSample {
 
 /** Samples of one agent in [since, until), newest first, at most `limit`. */
 export async function agentMetrics(db: SqlExecutor, agentId: string, since: number, until: number, limit: number): Promise<MetricSample[]> {
+  // A sample stores numbers only: its status comes back from its code, `gpu_type` from the agent's
+  // row (the GPU it reports now), and `error_count` was never reported per sample.
   return db.all<MetricSample>(
-    `SELECT id, agent_id, timestamp, received_at, status, cpu_percent, memory_mb, message_count, error_count, io_read_bps,
-       io_write_bps, host_cpu_percent, cpu_cores_physical, cpu_cores_available, cpu_load_1min, cpu_load_5min, memory_percent,
-       memory_available_gb, gpu_vram_total_gb, gpu_vram_available_gb, gpu_type
-     FROM agent_metrics WHERE agent_id = ? AND received_at >= ? AND received_at < ? ORDER BY received_at DESC LIMIT ?`,
+    `SELECT m.id, k.agent_id, m.timestamp, m.received_at, ${statusText('m.status')} AS status, m.cpu_percent, m.memory_mb,
+       m.message_count, NULL AS error_count, m.io_read_bps, m.io_write_bps, m.host_cpu_percent, m.cpu_cores_physical,
+       m.cpu_cores_available, m.cpu_load_1min, m.cpu_load_5min, m.memory_percent, m.memory_available_gb, m.gpu_vram_total_gb,
+       m.gpu_vram_available_gb, a.gpu_type
+     FROM agent_keys k JOIN agent_metrics m ON m.agent_key = k.agent_key JOIN agents a ON a.agent_id = k.agent_id
+     WHERE k.agent_id = ? AND m.received_at >= ? AND m.received_at < ? ORDER BY m.received_at DESC LIMIT ?`,
     [agentId, since, until, limit],
   );
 }

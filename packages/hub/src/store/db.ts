@@ -47,8 +47,8 @@ export interface CommitOrder {
   running: string;
   /** `{ n }`: how many of the transactions bound to `?` (a list of those xids) are still running. */
   stillRunning: string;
-  /** A condition on a table's row: it was written by one of the transactions bound to `?` (a list of xids). */
-  writtenBy: string;
+  /** A condition on the row of the table named `alias`: it was written by one of the transactions bound to `?` (a list of xids). */
+  writtenBy(alias: string): string;
 }
 
 export interface Db extends SqlExecutor {

@@ -16,6 +16,8 @@ export interface OpenOptions {
   onIdleError?: (err: Error) => void;
   /** Told what was found amiss and set right (SQLite files other users could read). */
   onWarning?: Warn;
+  /** Told how a long migration is getting on (moving a big table's rows takes minutes). */
+  onProgress?: (line: string) => void;
 }
 
 // Any fixed number works; it only has to be the same for every hub sharing the database.
@@ -26,7 +28,7 @@ export async function openStore(target: string, options: OpenOptions): Promise<{
   if (isPostgresUrl(target)) {
     const db = new PostgresDb({ url: target, ...(options.onIdleError ? { onIdleError: options.onIdleError } : {}) });
     try {
-      const applied = await db.withAdvisoryLock(MIGRATION_LOCK, () => migrate(db, options.now));
+      const applied = await db.withAdvisoryLock(MIGRATION_LOCK, () => migrate(db, options.now, options.onProgress));
       return { db, applied };
     } catch (err) {
       await db.close().catch(() => undefined);
@@ -40,7 +42,7 @@ export async function openStore(target: string, options: OpenOptions): Promise<{
     ...(options.onWarning ? { onWarning: options.onWarning } : {}),
   });
   try {
-    return { db, applied: await migrate(db, options.now) };
+    return { db, applied: await migrate(db, options.now, options.onProgress) };
   } catch (err) {
     await db.close().catch(() => undefined);
     throw err;

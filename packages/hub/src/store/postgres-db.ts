@@ -12,7 +12,7 @@ export const postgresDialect: Dialect = {
       'SELECT CAST(backend_xid AS text) AS xid FROM pg_stat_activity WHERE datname = current_database() AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()',
     stillRunning:
       'SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND CAST(backend_xid AS text) = ANY(CAST(? AS text[]))',
-    writtenBy: 'CAST(xmin AS text) = ANY(CAST(? AS text[]))',
+    writtenBy: (alias) => `CAST(${alias}.xmin AS text) = ANY(CAST(? AS text[]))`,
   },
   jsonArrayContains: (column) => `${column} @> jsonb_build_array(?::text)`,
   jsonBytes: (column) => `octet_length(${column}::text)`,

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { SqlExecutor } from './db.js';
+import { HEARTBEAT_EVENT_ID_WINDOW_MS } from './heartbeat-samples.js';
 
 /** How long each kind of data is kept, in days of the hub's clock; 0 keeps it forever. */
 export interface Retention {
@@ -16,6 +17,8 @@ export interface Retention {
 /** Every table retention purges: a closed union, so a new table must be given its rule below. */
 export const PURGE_TARGETS = [
   'agent_metrics',
+  'agent_metric_blocks',
+  'heartbeat_event_ids',
   'system_metrics',
   'agent_events',
   'error_logs',
@@ -29,9 +32,13 @@ export const PURGE_TARGETS = [
 ] as const;
 export type PurgeTarget = (typeof PURGE_TARGETS)[number];
 
-/** Which retention setting governs each table. */
-export const RETENTION_OF: Record<PurgeTarget, keyof Retention> = {
+/** Which retention setting governs each table; null: a fixed window, not a setting. */
+export const RETENTION_OF: Record<PurgeTarget, keyof Retention | null> = {
   agent_metrics: 'metricsDays',
+  // Sealed samples (sealing.ts): a block goes once its last sample is past retention.
+  agent_metric_blocks: 'metricsDays',
+  // Heartbeat event ids are remembered for retries only (heartbeat-samples.ts), not with the samples.
+  heartbeat_event_ids: null,
   system_metrics: 'metricsDays',
   agent_events: 'eventsDays',
   error_logs: 'errorsDays',
@@ -50,8 +57,14 @@ export const DAY_MS = 86_400_000;
 
 /** Where `target` is cut at `now`: rows stamped before it are past retention; undefined keeps all. */
 export function cutoffFor(target: PurgeTarget, retention: Retention, now: number): number | undefined {
-  const days = retention[RETENTION_OF[target]];
+  const days = retentionDays(target, retention);
   return days > 0 ? now - days * DAY_MS : undefined;
+}
+
+/** Days `target` keeps (a fraction for a window shorter than a day); 0 keeps it forever. */
+export function retentionDays(target: PurgeTarget, retention: Retention): number {
+  const setting = RETENTION_OF[target];
+  return setting === null ? HEARTBEAT_EVENT_ID_WINDOW_MS / DAY_MS : retention[setting];
 }
 
 const byId = (table: string, where: string, order: string) =>
@@ -79,6 +92,20 @@ function purgeStatement(target: PurgeTarget): { sql: string; cutoffs: number } {
     case 'error_logs':
       // Resolved and quiet since the cutoff: neither resolved nor seen again after it.
       return { sql: byId(target, 'resolved = TRUE AND last_seen_at < ? AND resolved_at < ?', 'last_seen_at'), cutoffs: 2 };
+    case 'agent_metric_blocks':
+      return {
+        sql:
+          'DELETE FROM agent_metric_blocks WHERE (agent_key, start_at) IN ' +
+          '(SELECT agent_key, start_at FROM agent_metric_blocks WHERE end_at < ? ORDER BY end_at LIMIT ?)',
+        cutoffs: 1,
+      };
+    case 'heartbeat_event_ids':
+      return {
+        sql:
+          'DELETE FROM heartbeat_event_ids WHERE (event_id, agent_key) IN ' +
+          '(SELECT event_id, agent_key FROM heartbeat_event_ids WHERE received_at < ? ORDER BY received_at LIMIT ?)',
+        cutoffs: 1,
+      };
     case 'error_event_ids':
       return {
         sql:

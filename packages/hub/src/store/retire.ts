@@ -62,8 +62,10 @@ export async function deleteAgent(
  * deleted agent that registered again keeps what it reported since. Raw metrics go before their
  * rollups, so no rollup step can roll a minute from rows about to go after its rollups went.
  */
-const HISTORY: readonly { table: string; select: string; time: string; key: string }[] = [
-  { table: 'agent_metrics', select: 'id', time: 'received_at', key: 'id' },
+const HISTORY: readonly { table: string; select: string; time: string; key: string; agent?: string }[] = [
+  // Samples name their agent by its integer key; its event ids expire within the hour on their own.
+  { table: 'agent_metrics', select: 'id', time: 'received_at', key: 'id', agent: 'agent_key' },
+  { table: 'agent_metric_blocks', select: 'start_at', time: 'start_at', key: 'start_at', agent: 'agent_key' },
   { table: 'agent_events', select: 'id', time: 'received_at', key: 'id' },
   { table: 'error_event_ids', select: 'event_id', time: 'received_at', key: 'event_id' },
   { table: 'error_logs', select: 'id', time: 'first_seen_at', key: 'id' },
@@ -73,11 +75,10 @@ const HISTORY: readonly { table: string; select: string; time: string; key: stri
   { table: 'agent_metrics_1h', select: 'bucket', time: 'bucket', key: 'bucket' },
 ];
 
-const PURGE_HISTORY = HISTORY.map(
-  ({ table, select, time, key }) =>
-    `DELETE FROM ${table} WHERE agent_id = ? AND ${key} IN ` +
-    `(SELECT ${select} FROM ${table} WHERE agent_id = ? AND ${time} <= ? LIMIT ?)`,
-);
+const PURGE_HISTORY = HISTORY.map(({ table, select, time, key, agent }) => {
+  const who = agent === 'agent_key' ? 'agent_key = (SELECT agent_key FROM agent_keys WHERE agent_id = ?)' : 'agent_id = ?';
+  return `DELETE FROM ${table} WHERE ${who} AND ${key} IN (SELECT ${select} FROM ${table} WHERE ${who} AND ${time} <= ? LIMIT ?)`;
+});
 
 /**
  * Removes up to `limit` rows of a deleted agent's history, table by table; `done` once nothing is

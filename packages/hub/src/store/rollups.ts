@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Dialect, SqlExecutor } from './db.js';
 import { anyStillRunning, runningWriters } from './id-horizon.js';
+import { readSealed } from './sealing.js';
 
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 3_600_000;
@@ -41,6 +42,13 @@ export interface Series {
   figures: readonly string[];
   minute: 'agent_metrics_1m' | 'system_metrics_1m';
   hour: 'agent_metrics_1h' | 'system_metrics_1h';
+  /** The raw table's own key column (agent samples store an integer key, not the text id). */
+  rawKey: 'agent_key' | 'host';
+  /** The raw table as `r`, joined to whatever gives the rollups' text key as `keyText`. */
+  rawFrom: string;
+  keyText: string;
+  /** Matches one key's raw rows, given the text key as the parameter. */
+  rawKeyMatch: string;
 }
 
 export const SERIES: Record<SeriesName, Series> = {
@@ -51,6 +59,10 @@ export const SERIES: Record<SeriesName, Series> = {
     figures: AGENT_FIGURES,
     minute: 'agent_metrics_1m',
     hour: 'agent_metrics_1h',
+    rawKey: 'agent_key',
+    rawFrom: 'agent_metrics r JOIN agent_keys k ON k.agent_key = r.agent_key',
+    keyText: 'k.agent_id',
+    rawKeyMatch: 'r.agent_key = (SELECT agent_key FROM agent_keys WHERE agent_id = ?)',
   },
   host: {
     name: 'host',
@@ -59,6 +71,10 @@ export const SERIES: Record<SeriesName, Series> = {
     figures: HOST_FIGURES,
     minute: 'system_metrics_1m',
     hour: 'system_metrics_1h',
+    rawKey: 'host',
+    rawFrom: 'system_metrics r',
+    keyText: 'r.host',
+    rawKeyMatch: 'r.host = ?',
   },
 };
 
@@ -75,12 +91,14 @@ const rollupColumns = (figures: readonly string[]): string[] => [
  * Aggregates raw rows into buckets of `size` ms. `from` names the raw table as `r` (possibly
  * joined); `where` filters it. `_last` is the value of the bucket's latest sample (by receive
  * time, then id), picked with a window function so one statement does every key and bucket.
+ * Rows are grouped by the raw table's own key; the text key is joined to the groups afterwards,
+ * once per bucket rather than once per sample.
  */
 function rawAggregate(s: Series, size: number, from: string, where: string, only: readonly string[] = s.figures): string {
   const figures = only.map((f) => `r.${f} AS ${f}`).join(', ');
   const source =
-    `SELECT r.${s.key} AS ${s.key}, r.received_at AS received_at, (r.received_at / ${size}) * ${size} AS bucket, ${figures}, ` +
-    `ROW_NUMBER() OVER (PARTITION BY r.${s.key}, r.received_at / ${size} ORDER BY r.received_at DESC, r.id DESC) AS rn ` +
+    `SELECT r.${s.rawKey} AS rk, r.received_at AS received_at, (r.received_at / ${size}) * ${size} AS bucket, ${figures}, ` +
+    `ROW_NUMBER() OVER (PARTITION BY r.${s.rawKey}, r.received_at / ${size} ORDER BY r.received_at DESC, r.id DESC) AS rn ` +
     `FROM ${from} WHERE ${where}`;
   const aggregates = only.flatMap((f) => [
     `COUNT(${f}) AS ${f}_n`,
@@ -89,9 +107,12 @@ function rawAggregate(s: Series, size: number, from: string, where: string, only
     `MAX(${f}) AS ${f}_max`,
     `MAX(CASE WHEN rn = 1 THEN ${f} END) AS ${f}_last`,
   ]);
+  const grouped = `SELECT rk, bucket, COUNT(*) AS samples, MAX(received_at) AS last_at, ${aggregates.join(', ')} FROM (${source}) src WHERE TRUE GROUP BY rk, bucket`;
+  if (s.rawKey === s.key) return grouped.replace('SELECT rk, ', `SELECT rk AS ${s.key}, `);
   return (
-    `SELECT ${s.key}, bucket, COUNT(*) AS samples, MAX(received_at) AS last_at, ${aggregates.join(', ')} ` +
-    `FROM (${source}) src WHERE TRUE GROUP BY ${s.key}, bucket`
+    `SELECT k.agent_id AS ${s.key}, g.bucket, ${rollupColumns(only)
+      .map((c) => `g.${c}`)
+      .join(', ')} ` + `FROM (${grouped}) g JOIN agent_keys k ON k.agent_key = g.rk`
   );
 }
 
@@ -172,35 +193,36 @@ class SeriesSql {
     this.maxId = `SELECT MAX(id) AS id FROM ${s.raw}`;
     this.chunkEnd = `SELECT received_at AS t FROM ${s.raw} WHERE received_at >= ? ORDER BY received_at LIMIT 1 OFFSET ?`;
     this.rollMinutes = upsertReplace(s, s.minute, rawAggregate(s, MINUTE_MS, `${s.raw} r`, 'r.received_at >= ? AND r.received_at < ?'));
+    // The rows' buckets, by the raw table's key (`rk`) for the raw join and by the text key for the rollups'.
     this.mergeHours = upsertMerge(s, s.hour, minuteAggregate(s, `${s.minute} m`, 'm.bucket >= ? AND m.bucket < ?'));
     // Rows that arrived (by id) since the last pass but were stamped inside minutes already rolled:
     // the minutes and hours they touch are recomputed from all their rows, for their keys only.
     // Several hubs (store/id-horizon.ts): of the rows stamped in minutes rolled since the horizon was
     // read, only those written by a transaction then running missed their roll.
-    const missed = dialect.commitOrder ? ` AND (received_at < ? OR ${dialect.commitOrder.writtenBy})` : '';
-    const touched = (size: number) =>
-      `WITH touched AS (SELECT DISTINCT ${s.key}, (received_at / ${size}) * ${size} AS bucket FROM ${s.raw} ` +
-      `WHERE id > ? AND id <= ? AND received_at >= ? AND received_at < ?${missed}) `;
+    const missed = dialect.commitOrder ? ` AND (r.received_at < ? OR ${dialect.commitOrder.writtenBy('r')})` : '';
+    const touched = (size: number, key: string) =>
+      `WITH touched AS (SELECT DISTINCT ${key} AS tk, (r.received_at / ${size}) * ${size} AS bucket FROM ${s.rawFrom} ` +
+      `WHERE r.id > ? AND r.id <= ? AND r.received_at >= ? AND r.received_at < ?${missed}) `;
     this.lateMinutes =
-      touched(MINUTE_MS) +
+      touched(MINUTE_MS, `r.${s.rawKey}`) +
       upsertReplace(
         s,
         s.minute,
         rawAggregate(
           s,
           MINUTE_MS,
-          `touched t JOIN ${s.raw} r ON r.${s.key} = t.${s.key} AND r.received_at >= t.bucket AND r.received_at < t.bucket + ${MINUTE_MS}`,
+          `touched t JOIN ${s.raw} r ON r.${s.rawKey} = t.tk AND r.received_at >= t.bucket AND r.received_at < t.bucket + ${MINUTE_MS}`,
           'TRUE',
         ),
       );
     this.lateHours =
-      touched(HOUR_MS) +
+      touched(HOUR_MS, s.keyText) +
       upsertReplace(
         s,
         s.hour,
         minuteAggregate(
           s,
-          `touched t JOIN ${s.minute} m ON m.${s.key} = t.${s.key} AND m.bucket >= t.bucket AND m.bucket < t.bucket + ${HOUR_MS}`,
+          `touched t JOIN ${s.minute} m ON m.${s.key} = t.tk AND m.bucket >= t.bucket AND m.bucket < t.bucket + ${HOUR_MS}`,
           'TRUE',
         ),
       );
@@ -393,7 +415,7 @@ function bucketQuery(s: Series, resolution: '1m' | '1h', oneKey: boolean, figure
     s,
     size,
     `${s.raw} r`,
-    `${keyCond(`r.${s.key}`)}r.received_at >= COALESCE((SELECT CASE WHEN minute_mark > ? THEN minute_mark ELSE ? END ` +
+    `${oneKey ? `${s.rawKeyMatch} AND ` : ''}r.received_at >= COALESCE((SELECT CASE WHEN minute_mark > ? THEN minute_mark ELSE ? END ` +
       `FROM rollup_state WHERE series = '${s.name}'), ?) AND r.received_at < ?`,
     figures,
   );
@@ -407,7 +429,7 @@ function bucketQuery(s: Series, resolution: '1m' | '1h', oneKey: boolean, figure
 export function rawBucketsSql(series: SeriesName, resolution: '1m' | '1h', oneKey: boolean, figures?: readonly string[]): string {
   const s = SERIES[series];
   const size = resolution === '1m' ? MINUTE_MS : HOUR_MS;
-  const where = `${oneKey ? `r.${s.key} = ? AND ` : ''}r.received_at >= ? AND r.received_at < ?`;
+  const where = `${oneKey ? `${s.rawKeyMatch} AND ` : ''}r.received_at >= ? AND r.received_at < ?`;
   return `${rawAggregate(s, size, `${s.raw} r`, where, figures ?? s.figures)} ORDER BY 1, 2`;
 }
 
@@ -491,7 +513,7 @@ function toPoint(figures: readonly string[], row: BucketRow): Point {
   return { t: Number(row.bucket), samples: Number(row.samples), figures: out };
 }
 
-/** Raw samples per key in [since, until), oldest first, at most `limit` in all. */
+/** Raw samples per key in [since, until), oldest first, at most `limit` in all: rows, and for agents the sealed blocks. */
 export async function readRaw(
   db: SqlExecutor,
   q: RangeQuery,
@@ -503,22 +525,38 @@ export async function readRaw(
   let sql = rawSql.get(cacheKey);
   if (!sql) {
     sql =
-      `SELECT ${s.key}, received_at, ${q.figures.join(', ')} FROM ${s.raw} ` +
-      `WHERE ${oneKey ? `${s.key} = ? AND ` : ''}received_at >= ? AND received_at < ? ORDER BY ${s.key}, received_at, id LIMIT ?`;
+      `SELECT r.${s.rawKey} AS rk, ${s.keyText} AS ${s.key}, r.received_at AS received_at, ${q.figures.map((f) => `r.${f} AS ${f}`).join(', ')} ` +
+      `FROM ${s.rawFrom} WHERE ${oneKey ? `${s.rawKeyMatch} AND ` : ''}r.received_at >= ? AND r.received_at < ? ` +
+      `ORDER BY r.${s.rawKey}, r.received_at, r.id LIMIT ?`;
     rawSql.set(cacheKey, sql);
   }
   const rows = await db.all<BucketRow>(sql, [...(oneKey ? [q.key] : []), q.since, q.until, limit + 1]);
+  type Sample = { rk: string | number; key: string; t: number; values: Record<string, unknown> };
+  let samples: Sample[] = rows.map((r) => ({ rk: r.rk ?? '', key: String(r[s.key]), t: Number(r.received_at), values: r }));
+  if (q.series === 'agent') {
+    // Past the recent window an agent's samples are sealed into hourly blocks (sealing.ts); they
+    // are older than its rows, so they go first, ties kept in stored order by the stable sort.
+    const sealed = await readSealed(db, q.key, q.since, q.until, limit);
+    if (sealed.length > 0) {
+      const older: Sample[] = sealed.map(({ agentId, sample }) => ({
+        rk: sample.agentKey,
+        key: agentId,
+        t: sample.received_at,
+        values: sample.figures,
+      }));
+      samples = [...older, ...samples].sort((a, b) => Number(a.rk) - Number(b.rk) || a.t - b.t);
+    }
+  }
   const points = new Map<string, Point[]>();
-  for (const row of rows.slice(0, limit)) {
+  for (const sample of samples.slice(0, limit)) {
     const figures: Record<string, FigureStats | null> = {};
     for (const f of q.figures) {
-      const v = row[f];
+      const v = sample.values[f];
       figures[f] = v === null || v === undefined ? null : { min: Number(v), max: Number(v), avg: Number(v), last: Number(v) };
     }
-    const key = String(row[s.key]);
-    const list = points.get(key) ?? [];
-    list.push({ t: Number(row.received_at), samples: 1, figures });
-    points.set(key, list);
+    const list = points.get(sample.key) ?? [];
+    list.push({ t: sample.t, samples: 1, figures });
+    points.set(sample.key, list);
   }
-  return { points, truncated: rows.length > limit };
+  return { points, truncated: samples.length > limit };
 }

@@ -1,9 +1,12 @@
 import type { Db } from './db.js';
-import { DAY_MS, PURGE_TARGETS, RETENTION_OF, type PurgeTarget, type Retention } from './retention.js';
+import { SEAL_AFTER_MS } from './sealing.js';
+import { DAY_MS, PURGE_TARGETS, retentionDays, type PurgeTarget, type Retention } from './retention.js';
 
 /** How each purged table's arrivals are observed: its time column, and whether ids count rows. */
 const ARRIVALS: Record<PurgeTarget, { time: string; ids: boolean; windowMs: number }> = {
   agent_metrics: { time: 'received_at', ids: true, windowMs: DAY_MS },
+  agent_metric_blocks: { time: 'start_at', ids: false, windowMs: DAY_MS },
+  heartbeat_event_ids: { time: 'received_at', ids: false, windowMs: 3_600_000 },
   system_metrics: { time: 'received_at', ids: true, windowMs: DAY_MS },
   agent_events: { time: 'received_at', ids: true, windowMs: DAY_MS },
   llm_traces: { time: 'received_at', ids: true, windowMs: DAY_MS },
@@ -31,7 +34,8 @@ export type ProjectionBasis = 'measured_rate' | 'current_size' | 'not_enough_dat
 
 export const PROJECTION_METHOD =
   'Each table retention purges: bytes per row today × rows arriving per day (measured over the last day, the last hour ' +
-  'for minute rollups) × its retention days, plus unresolved errors, which stay. Tables retention does not purge count at ' +
+  'for minute rollups) × its retention days (raw samples: the hours they stay rows before they are sealed into blocks), ' +
+  'plus unresolved errors, which stay. Tables retention does not purge count at ' +
   `today's size. A table is projected only once it holds ${PROJECTION_MIN_ROWS.toLocaleString('en-US')} rows that arrived over at least ` +
   `${PROJECTION_MIN_SPAN_MS / 3_600_000} h; until then it counts at today's size and the total is a floor.`;
 
@@ -54,6 +58,66 @@ export interface TableReport {
   projection: ProjectionBasis;
 }
 
+/**
+ * One tier of an agent's heartbeat history: the raw samples, the minute and the hour rollups, and
+ * the window of event ids kept for retries. `bytes_per_heartbeat` is the tier's bytes per row
+ * (indexes included) × its rows a day ÷ the heartbeats arriving a day: what each heartbeat costs in
+ * that tier per unit of time, so the tiers compare directly (a rollup should cost a fraction of the
+ * raw tier). Null until the raw tier's rate and the tier's own are measured (see the projection).
+ */
+export interface TierReport {
+  tier: 'raw' | '1m' | '1h' | 'event_ids';
+  table: string;
+  bytes_per_heartbeat: number | null;
+  /** Heartbeats arriving a day (the raw tier's rows a day). */
+  heartbeats_per_day: number | null;
+  retention_days: number | null;
+  /** bytes per heartbeat × heartbeats a day × retention days: the tier's size once retention is reached. */
+  projected_bytes: number | null;
+}
+
+/** Days a sample stays a row before its hour is sealed: the recent window and the hour being filled. */
+const ROW_DAYS = (SEAL_AFTER_MS + 3_600_000) / DAY_MS;
+
+const TIERS: readonly { tier: TierReport['tier']; table: PurgeTarget }[] = [
+  { tier: 'raw', table: 'agent_metrics' },
+  { tier: 'event_ids', table: 'heartbeat_event_ids' },
+  { tier: '1m', table: 'agent_metrics_1m' },
+  { tier: '1h', table: 'agent_metrics_1h' },
+];
+
+/**
+ * Each tier's cost per heartbeat and its projection, from the tables' measured sizes and rates. The
+ * raw tier is rows for a few hours, then sealed blocks: its cost is the two weighted by how long a
+ * sample spends as each (blocks' cost measured once they hold enough samples, rows' until then).
+ */
+function tierReports(tables: readonly TableReport[], sealedSamples: number): TierReport[] {
+  const byName = new Map(tables.map((t) => [t.table, t]));
+  const raw = byName.get('agent_metrics');
+  const perDay = raw && raw.projection === 'measured_rate' ? raw.rows_per_day : null;
+  const blocks = byName.get('agent_metric_blocks');
+  const sealedCost = blocks?.bytes && sealedSamples >= PROJECTION_MIN_ROWS ? blocks.bytes / sealedSamples : null;
+  return TIERS.map(({ tier, table }) => {
+    const t = byName.get(table);
+    const measured = t !== undefined && t.projection === 'measured_rate' && t.bytes !== null && t.rows > 0 && t.rows_per_day !== null;
+    let perHeartbeat =
+      measured && perDay !== null && perDay > 0 ? ((t.bytes as number) / t.rows) * ((t.rows_per_day as number) / perDay) : null;
+    const days = t?.retention_days ?? 0;
+    if (tier === 'raw' && perHeartbeat !== null && sealedCost !== null && days > ROW_DAYS) {
+      perHeartbeat = (perHeartbeat * ROW_DAYS + sealedCost * (days - ROW_DAYS)) / days;
+    }
+    return {
+      tier,
+      table,
+      bytes_per_heartbeat: perHeartbeat === null ? null : Math.round(perHeartbeat * 100) / 100,
+      heartbeats_per_day: perDay,
+      retention_days: t?.retention_days ?? null,
+      projected_bytes:
+        perHeartbeat === null || perDay === null || !t?.retention_days ? null : Math.round(perHeartbeat * perDay * t.retention_days),
+    };
+  });
+}
+
 export interface StorageReport {
   dialect: 'sqlite' | 'postgres';
   method: 'dbstat' | 'page_count' | 'pg_total_relation_size';
@@ -69,6 +133,8 @@ export interface StorageReport {
     rollup_1h_days: number;
   };
   tables: TableReport[];
+  /** An agent's heartbeat history tier by tier: bytes per heartbeat and the projected size of each. */
+  tiers: TierReport[];
   /**
    * The sum of the tables' projections: the size this database settles at once retention is reached.
    * Null while no table has enough data to measure its rate (`projection.status` `not_enough_data`).
@@ -125,7 +191,7 @@ export async function storageReport(db: Db, retention: Retention, now: number): 
   let measured = 0;
   for (const t of [...fp.tables].sort((a, b) => (b.bytes ?? 0) - (a.bytes ?? 0) || a.name.localeCompare(b.name))) {
     const purged = isPurged(t.name);
-    const days = purged ? retention[RETENTION_OF[t.name as PurgeTarget]] : null;
+    const days = purged ? retentionDays(t.name as PurgeTarget, retention) : null;
     const seen = purged ? await arrivals(db, t.name as PurgeTarget, now) : null;
     const perDay = seen?.perDay ?? null;
     let projected: number | null = t.bytes;
@@ -140,7 +206,8 @@ export async function storageReport(db: Db, retention: Retention, now: number): 
         notEnough.push(t.name);
       } else {
         const perRow = t.bytes / t.rows;
-        const kept = perDay * days + (t.name === 'error_logs' ? unresolved : 0);
+        // Samples stay rows for a few hours only; then they are counted in their blocks (sealing.ts).
+        const kept = perDay * (t.name === 'agent_metrics' ? Math.min(days, ROW_DAYS) : days) + (t.name === 'error_logs' ? unresolved : 0);
         projected = Math.round(perRow * kept);
         basis = 'measured_rate';
         measured++;
@@ -183,6 +250,7 @@ export async function storageReport(db: Db, retention: Retention, now: number): 
       rollup_1h_days: retention.rollup1hDays,
     },
     tables,
+    tiers: tierReports(tables, Number((await db.get<{ n: number | null }>('SELECT SUM(samples) AS n FROM agent_metric_blocks'))?.n ?? 0)),
     projected_total_bytes: notEnough.length > 0 && measured === 0 ? null : projectedTotal,
     unprojected_tables: unprojected,
     projection: {
@@ -205,6 +273,8 @@ function bytesText(n: number | null): string {
   return `${u === 0 ? v : v.toFixed(1)} ${UNITS[u]}`;
 }
 const countText = (n: number | null): string => (n === null ? '—' : n.toLocaleString('en-US'));
+const keptText = (days: number | null): string =>
+  days === null ? '—' : days === 0 ? 'forever' : days < 1 ? `${Math.round(days * 24 * 10) / 10} h` : `${days} d`;
 
 /** The report as `vigil storage` prints it: one line per table, biggest first, then the projection. */
 export function formatStorageReport(r: StorageReport): string {
@@ -222,12 +292,20 @@ export function formatStorageReport(r: StorageReport): string {
       `${t.rows_estimated ? '~' : ''}${countText(t.rows)}`,
       bytesText(t.bytes),
       countText(t.rows_per_day),
-      t.retention_days === null ? '—' : t.retention_days === 0 ? 'forever' : `${t.retention_days} d`,
+      keptText(t.retention_days),
       t.projected_bytes === null ? '—' : bytesText(t.projected_bytes),
     ]),
   ];
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length))) ?? [];
   const table = rows.map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  '));
+  const tiers = [
+    'Heartbeat history by tier (bytes per heartbeat, indexes included; projected at retention):',
+    ...r.tiers.map(
+      (t) =>
+        `  ${t.tier.padEnd(9)} ${t.table.padEnd(20)} ${t.bytes_per_heartbeat === null ? 'not measured yet' : `${t.bytes_per_heartbeat.toFixed(1)} B/heartbeat`}` +
+        `, kept ${keptText(t.retention_days)}${t.projected_bytes === null ? '' : `, ${bytesText(t.projected_bytes)}`}`,
+    ),
+  ];
   const tail =
     r.projected_total_bytes === null
       ? [`Projected size at the configured retention: not enough data yet`]
@@ -239,5 +317,5 @@ export function formatStorageReport(r: StorageReport): string {
   }
   if (r.unprojected_tables.length > 0) tail.push(`  (not counted, kept forever or of unknown size: ${r.unprojected_tables.join(', ')})`);
   tail.push(`  How: ${r.projection.method}`);
-  return `${[...head, '', ...table, '', ...tail].join('\n')}\n`;
+  return `${[...head, '', ...table, '', ...tiers, '', ...tail].join('\n')}\n`;
 }

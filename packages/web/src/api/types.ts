@@ -7,7 +7,7 @@ export type { StoredEvent } from '../../../hub/src/store/events.js';
 export type { StoredError } from '../../../hub/src/store/errors.js';
 export type { MetricSample, AgentDashboard, FleetSummary } from '../../../hub/src/store/dashboard.js';
 export type { LiveMessage } from '../../../hub/src/live/messages.js';
-export type { StorageReport, TableReport } from '../../../hub/src/store/storage.js';
+export type { StorageReport, TableReport, TierReport } from '../../../hub/src/store/storage.js';
 export type { CapacityMatch, FittingGpu } from '../../../hub/src/store/capacity.js';
 export type { Claim } from '../../../hub/src/store/claims.js';
 export type { AgentStatus, Resources } from '@vigil/protocol';

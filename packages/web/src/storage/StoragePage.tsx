@@ -1,12 +1,20 @@
 import { useCallback, useEffect, useState } from 'react';
-import type { StorageReport, TableReport } from '../api/types.js';
+import type { StorageReport, TableReport, TierReport } from '../api/types.js';
 import { useServices } from '../app/services.js';
 import { formatBytes, formatCount, formatDateTime } from '../ui/format.js';
 import { ErrorState, Loading } from '../ui/states.js';
 
 type State = { kind: 'loading' } | { kind: 'ready'; report: StorageReport } | { kind: 'error'; message: string };
 
-const days = (d: number | null) => (d === null ? 'not purged' : d === 0 ? 'forever' : `${d} d`);
+const days = (d: number | null) =>
+  d === null ? 'not purged' : d === 0 ? 'forever' : d < 1 ? `${Math.round(d * 24 * 10) / 10} h` : `${d} d`;
+
+const TIER_NAMES: Record<TierReport['tier'], string> = {
+  raw: 'Raw samples',
+  event_ids: 'Event ids (retries)',
+  '1m': 'Minute rollups',
+  '1h': 'Hour rollups',
+};
 
 /**
  * What the database holds (rows and bytes per table, files) and the size it settles at under the
@@ -78,6 +86,40 @@ function Report({ report }: { report: StorageReport }) {
             </div>
           </div>
         )}
+      </section>
+      <section className="panel">
+        <table className="table" aria-label="Heartbeat history by tier">
+          <thead>
+            <tr>
+              <th scope="col">Heartbeat history</th>
+              <th scope="col" className="numeric">
+                Bytes per heartbeat
+              </th>
+              <th scope="col" className="numeric">
+                Kept
+              </th>
+              <th scope="col" className="numeric">
+                At full retention
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {r.tiers.map((t) => (
+              <tr key={t.tier} data-tier={t.tier}>
+                <td>
+                  {TIER_NAMES[t.tier]} <code className="muted">{t.table}</code>
+                </td>
+                <td className="numeric">{t.bytes_per_heartbeat === null ? 'not measured yet' : `${t.bytes_per_heartbeat.toFixed(1)} B`}</td>
+                <td className="numeric">{days(t.retention_days)}</td>
+                <td className="numeric">{formatBytes(t.projected_bytes)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        <p className="muted small">
+          What each heartbeat costs in each tier, indexes included, per unit of time (a tier&apos;s bytes per row × its rows a day ÷
+          heartbeats a day), and the tier&apos;s size at its retention from those figures.
+        </p>
       </section>
       <section className="panel">
         <table className="table" aria-label="Tables">

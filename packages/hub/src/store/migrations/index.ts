@@ -7,6 +7,7 @@ import { otlpSchema } from './0006_otlp.js';
 import { crashRule } from './0007_crash_rule.js';
 import { retiredAgents } from './0008_retired_agents.js';
 import { spendRules } from './0009_spend_rules.js';
+import { compactMetrics } from './0010_compact_metrics.js';
 import { severalHubs } from './0011_several_hubs.js';
 import { capacityClaims } from './0012_capacity_claims.js';
 import type { Migration } from './types.js';
@@ -22,6 +23,7 @@ export const MIGRATIONS: readonly Migration[] = [
   crashRule,
   retiredAgents,
   spendRules,
+  compactMetrics,
   severalHubs,
   capacityClaims,
 ];

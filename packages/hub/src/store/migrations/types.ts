@@ -7,6 +7,8 @@ export interface SqlTypes {
   double: string;
   bool: string;
   json: string;
+  /** Bytes (a compressed block). */
+  blob: string;
   /** Statements only one database needs (PostgreSQL's GIN index). */
   postgresOnly(sql: string): string;
   /**
@@ -22,6 +24,7 @@ export const SQLITE_TYPES: SqlTypes = {
   double: 'REAL',
   bool: 'INTEGER',
   json: 'TEXT',
+  blob: 'BLOB',
   postgresOnly: () => '',
   clusteredByKey: ' WITHOUT ROWID',
 };
@@ -32,6 +35,7 @@ export const POSTGRES_TYPES: SqlTypes = {
   double: 'DOUBLE PRECISION',
   bool: 'BOOLEAN',
   json: 'JSONB',
+  blob: 'BYTEA',
   postgresOnly: (sql) => sql,
   clusteredByKey: '',
 };
@@ -41,4 +45,16 @@ export interface Migration {
   name: string;
   /** `now`: the migration's time (epoch ms), for rows a migration inserts. */
   statements(t: SqlTypes, now: number): string[];
+  /**
+   * Moves existing rows, after `statements` and in the same transaction, in batches so that memory
+   * stays bounded however big the store is; `log` is told how far it got. Migrations whose data
+   * move cannot be one statement (too slow to show no progress) use this.
+   */
+  moveRows?(tx: MigrationExecutor, dialect: 'sqlite' | 'postgres', now: number, log: (line: string) => void): Promise<void>;
+}
+
+/** What a migration's row move may run: plain statements, as `SqlExecutor` has them (no import from the app). */
+export interface MigrationExecutor {
+  run(sql: string, params?: readonly unknown[]): Promise<{ changes: number }>;
+  get<T>(sql: string, params?: readonly unknown[]): Promise<T | undefined>;
 }
