@@ -9,6 +9,7 @@ import type { ApiDeps, App, Routes } from './context.js';
 import { answerClientError } from './client-errors.js';
 import { checkJson } from './json-guard.js';
 import { describeValidation, validatorCompiler } from './validation.js';
+import { serializerCompiler } from './responses.js';
 import { agentRoutes } from './agents.js';
 import { recordRoutes } from './records.js';
 import { ingestRoutes } from './ingest.js';
@@ -78,6 +79,7 @@ export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<App> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('principal', undefined as never);
 
   app.addHook('onRoute', (route) => {

@@ -1,9 +1,11 @@
 import { Type } from 'typebox';
-import { GpuType } from '@vigil/protocol';
+import { CapacityAnswer, GpuType } from '@vigil/protocol';
 import { VigilError } from '../errors.js';
 import { findCapacity } from '../store/capacity.js';
 import type { Routes } from './context.js';
 import { fitPage, pageLimit, PageQuery } from './paging.js';
+import { REFUSALS } from './responses.js';
+import { capacityView } from './views.js';
 
 export const capacityRoutes: Routes = (app, { db }) => {
   app.get(
@@ -28,6 +30,7 @@ export const capacityRoutes: Routes = (app, { db }) => {
           },
           { additionalProperties: false },
         ),
+        response: { 200: CapacityAnswer, ...REFUSALS },
       },
     },
     async (req) => {
@@ -39,7 +42,7 @@ export const capacityRoutes: Routes = (app, { db }) => {
       const found = await findCapacity(db, db.dialect, { ...req.query, pool, limit: pageLimit(req.query.limit) });
       // Best fit first: a page cut for size keeps the best candidates.
       const { items, bytesLimited } = fitPage(found, null, (a) => a.agent_id);
-      return { agents: items, bytes_limited: bytesLimited };
+      return { agents: items.map(capacityView), bytes_limited: bytesLimited };
     },
   );
 };
