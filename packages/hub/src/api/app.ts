@@ -30,6 +30,13 @@ import { otlpHttpRoutes } from '../otlp/http.js';
 import { llmUsageRoutes } from './llm-usage.js';
 import { prometheusRoutes } from './prometheus.js';
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route as `METHOD /url`, recorded as it is added (Fastify's HEAD twins of GET routes left out). */
+    routeInventory: readonly string[];
+  }
+}
+
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 const ROUTES: Routes[] = [
@@ -82,10 +89,13 @@ export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<App> {
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('principal', undefined as never);
 
+  const inventory: string[] = [];
+  app.decorate('routeInventory', inventory);
   app.addHook('onRoute', (route) => {
     if (route.config?.access === undefined && !String(route.url).startsWith('/documentation')) {
       throw new Error(`route ${route.method} ${route.url} does not declare its access`);
     }
+    for (const method of [route.method].flat()) if (method !== 'HEAD') inventory.push(`${method} ${route.url}`);
   });
 
   // JSON only, parsed here once and checked for what storage cannot hold.

@@ -137,7 +137,7 @@ export const monitoringRoutes: Routes = (app, deps) => {
       const event = { event_type: b.eventType, message: b.message, metadata: b.metadata, timestamp: b.timestamp, event_id: b.eventId };
       return writer.submitOne({ kind: 'event', agentId, event, now, allowedPool });
     },
-    answer: ({ id, duplicate }) => [201, { success: true, id, duplicate }],
+    answer: ({ id, duplicate }) => [201, { success: true as const, id, duplicate }],
   });
 
   writeOneRoute(app, deps, {
@@ -159,7 +159,7 @@ export const monitoringRoutes: Routes = (app, deps) => {
       const fingerprint = errorFingerprint(error.error_type, error.message, error.stack_trace);
       return writer.submitOne({ kind: 'error', agentId, error, fingerprint, now, allowedPool });
     },
-    answer: ({ id, occurrences, duplicate }) => [201, { success: true, id, occurrences, duplicate }],
+    answer: ({ id, occurrences, duplicate }) => [201, { success: true as const, id, occurrences, duplicate }],
   });
 
   app.patch(

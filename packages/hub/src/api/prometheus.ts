@@ -16,8 +16,13 @@ export const prometheusRoutes: Routes = (app, { metrics }) => {
       schema: {
         summary: 'Fleet and hub metrics in the Prometheus text exposition format',
         tags: ['system'],
-        produces: ['text/plain'],
-        response: { 200: Type.String({ description: 'Prometheus text exposition format 0.0.4' }), ...REFUSALS },
+        response: {
+          200: {
+            description: 'Prometheus text exposition format 0.0.4',
+            content: { 'text/plain': { schema: Type.String() } },
+          },
+          ...REFUSALS,
+        },
       },
     },
     async (_req, reply) => {

@@ -24,7 +24,7 @@ export interface OneItem<B> {
  * 429, may this key write this agent 403, timestamp ahead 422, a JSON field over its byte limit
  * 413), then one writer command, whose refusal becomes the API error and whose result the answer.
  */
-export function writeOneRoute<B extends TSchema, R extends { ok: true } | Refusal>(
+export function writeOneRoute<B extends TSchema, A extends TSchema, R extends { ok: true } | Refusal>(
   app: App,
   { writer, clock }: Pick<ApiDeps, 'writer' | 'clock'>,
   spec: {
@@ -32,13 +32,13 @@ export function writeOneRoute<B extends TSchema, R extends { ok: true } | Refusa
     summary: string;
     tags: string[];
     body: B;
-    /** Status code to answer schema. */
-    response: Record<number, TSchema>;
+    /** The success statuses, each with the answer's schema (refusals are added: REFUSALS). */
+    response: Record<number, A>;
     /** The item's free-form JSON fields, bounded in bytes (JSON_FIELDS). */
     jsonFields?: readonly string[];
     write: (item: OneItem<Static<B>>) => Promise<R>;
     /** The status and body for a stored (or duplicate) item. */
-    answer: (result: Exclude<R, Refusal>, item: OneItem<Static<B>>) => [status: number, body: unknown];
+    answer: (result: Exclude<R, Refusal>, item: OneItem<Static<B>>) => [status: number, body: Static<A>];
   },
 ): void {
   app.post(
