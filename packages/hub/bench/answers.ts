@@ -43,7 +43,9 @@ const agent = (i: number): ListedAgent => ({
     gpu_vram_total_gb: 80,
     gpu_vram_available_gb: 61.5,
     gpu_type: 'nvidia',
-    gpus: [{ index: 0, uuid: `GPU-${i}`, name: 'A100', vram_total_gb: 80, vram_used_gb: 18.5, vram_free_gb: 61.5, utilization_percent: 37 }],
+    gpus: [
+      { index: 0, uuid: `GPU-${i}`, name: 'A100', vram_total_gb: 80, vram_used_gb: 18.5, vram_free_gb: 61.5, utilization_percent: 37 },
+    ],
   },
   resource_updated_at: { cpu_percent: now, memory_percent: now, gpus: now },
   metadata: { owner: 'ml', region: 'eu-west' },
