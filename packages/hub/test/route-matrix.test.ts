@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Ajv } from 'ajv';
 import WebSocket from 'ws';
-import { LIVE_PROTOCOL_VERSION, LiveFrame, LiveHello } from '@vigil/protocol';
+import { LIVE_PROTOCOL_VERSION, LiveFrame, LiveHello, type LiveMessage } from '@vigil/protocol';
+import type { LiveMessage as HubLiveMessage } from '../src/live/messages.js';
 import { ADMIN_TOKEN, startTestHub, type TestHub } from './support/hub.js';
 
 /**
@@ -40,6 +41,9 @@ interface Answer {
 }
 
 const ajv = new Ajv({ strict: false, allErrors: true });
+
+// At compile time: every message the hub builds is one the contract describes (the test below checks real ones).
+const _hubMessagesAreWireMessages = (m: HubLiveMessage): LiveMessage => m;
 
 describe('route matrix: every route, its statuses, and answers that match the OpenAPI document', () => {
   let hub: TestHub;
