@@ -28,7 +28,6 @@ import { writeOneRoute } from './write-one.js';
 /** Widest window one events query may span; wider asks are refused rather than scanning everything. */
 export const MAX_RANGE_MS = 31 * 24 * 3_600_000;
 
-export { ErrorParams };
 const EventParams = Type.Object({ eventId: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) });
 
 /** Lifecycle events and error logs: writing them, listing them, resolving and reopening errors. */
