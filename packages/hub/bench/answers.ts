@@ -8,7 +8,7 @@
  * JSON.stringify: api/responses.ts), and Fastify's default for a declared schema (fast-json-stringify).
  * Rounds alternate the apps; the median of BENCH_ROUNDS rounds of BENCH_REQUESTS requests each.
  *
- * Environment: BENCH_REQUESTS (20000), BENCH_ROUNDS (5).
+ * Environment: BENCH_REQUESTS (1000), BENCH_ROUNDS (7).
  */
 import { performance } from 'node:perf_hooks';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -16,8 +16,8 @@ import type { TSchema } from 'typebox';
 import { AgentsPage, HeartbeatAnswer, type ListedAgent } from '@vigil/protocol';
 import { REFUSALS, serializerCompiler } from '../src/api/responses.js';
 
-const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 20_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 1000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 const now = Date.now();
@@ -91,14 +91,17 @@ for (const [name, schema, body] of [
   ['heartbeat answer', HeartbeatAnswer, heartbeat],
   ['100 listed agents', AgentsPage, page],
 ] as const) {
-  const apps = await Promise.all(VARIANTS.map((v) => appFor(v, schema, body)));
-  const texts = await Promise.all(apps.map(async (a) => (await a.inject({ method: 'GET', url: '/' })).body));
+  const texts: string[] = [];
   const times: number[][] = VARIANTS.map(() => []);
   for (let r = 0; r < ROUNDS; r++) {
-    // Rotate the order each round, so drift in the machine's load falls on every variant alike.
+    // Rotate the order each round, so drift in the machine's load falls on every variant alike. A fresh
+    // app each time: an app that has answered thousands of inject() calls holds on to their memory.
     for (let k = 0; k < VARIANTS.length; k++) {
       const v = (k + r) % VARIANTS.length;
-      times[v]?.push(await timeRequests(apps[v] as FastifyInstance));
+      const app = await appFor(VARIANTS[v] as Variant, schema, body);
+      texts[v] ??= (await app.inject({ method: 'GET', url: '/' })).body;
+      times[v]?.push(await timeRequests(app));
+      await app.close();
     }
   }
   const base = median(times[0] as number[]);
@@ -108,5 +111,4 @@ for (const [name, schema, body] of [
     const same = texts[i] === texts[0] ? 'same bytes' : `differs: ${Buffer.byteLength(texts[i] as string)} bytes`;
     log(`  ${v.padEnd(32)} ${m.toFixed(1).padStart(7)} µs  ×${(m / base).toFixed(2)}  ${same}`);
   });
-  await Promise.all(apps.map((a) => a.close()));
 }

@@ -27,7 +27,7 @@ import { REFUSALS } from './responses.js';
 import { agentDetailView, agentView, listedAgentView } from './views.js';
 import { writeOneRoute } from './write-one.js';
 
-// Other modules (and the ingest bench) have long imported it from here.
+// The ingest bench (bench/ingest.ts) imports it from here.
 export { AgentParams };
 
 /** How far back the LLM totals on one agent's answer reach. */
