@@ -228,7 +228,7 @@ for (const dialect of DIALECTS) {
       assert.equal((await hub.call('GET', '/api/v1/agents/b-2')).body.agent.status, 'busy');
     });
 
-    test('seed 002 routes answer with the shapes its dashboard reads', { skip }, async () => {
+    test('the monitoring API routes answer with the shapes its dashboard reads', { skip }, async () => {
       await hub.call('POST', '/api/v1/agents', { agent_id: 'seed-1', name: 'seed', agent_type: 'x' });
       await hub.call('POST', '/api/v1/agents/seed-1/heartbeat', {
         status: 'online',

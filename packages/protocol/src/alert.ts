@@ -1,4 +1,4 @@
-import { Type, type Static } from 'typebox';
+import { Type, type Static, type TSchema } from 'typebox';
 import { AgentId } from './ids.js';
 
 /** Numeric fields of the heartbeat's `resources` dict (docs/seed-requirements.md), watchable as `resources.<field>`. */
@@ -96,13 +96,14 @@ export const ALERT_STATES = ['pending', 'firing', 'resolved'] as const;
 export type AlertStateName = (typeof ALERT_STATES)[number];
 
 /** What happened to an alert, as announced on the live feed (`{type: 'alert', change, alert}`). */
-export type AlertChange = 'pending' | 'cancelled' | 'firing' | 'resolved' | 'acknowledged';
+export const ALERT_CHANGES = ['pending', 'cancelled', 'firing', 'resolved', 'acknowledged'] as const;
+export type AlertChange = (typeof ALERT_CHANGES)[number];
 
 /**
  * Why an alert ended: its value came back, its agent stopped reporting it, its rule changed or went
  * away, or its agent was deleted or its monitoring paused.
  */
-export type AlertResolveReason = 'recovered' | 'no_data' | 'rule_changed' | 'rule_deleted' | 'agent_deleted' | 'agent_paused';
+export type AlertResolveReason = (typeof ALERT_RESOLVE_REASONS)[number];
 
 const label = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]*$' });
 
@@ -177,60 +178,61 @@ export const AlertRulePatch = Type.Object(
 );
 export type AlertRulePatch = Static<typeof AlertRulePatch>;
 
+const nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+
 /** A stored rule. */
-export interface AlertRule {
-  id: number;
-  name: string;
-  metric: AlertMetric;
-  op: AlertOp;
-  threshold: number;
-  for_seconds: number;
-  /** Null: the default margin, 5 % of |threshold|. */
-  hysteresis: number | null;
-  severity: AlertSeverity;
-  scope: AlertScope;
-  enabled: boolean;
-  /** The sliding window of a `cost_usd`/`tokens.*` rule; null for other metrics. */
-  window_seconds: number | null;
-  /** Whom a `cost_usd`/`tokens.*` rule alerts on; null for other metrics (always per agent). */
-  group_by: AlertGroup | null;
-  /** Where the rule came from: shipped with the schema, the API, the CLI, or the `--alert-rules` file. */
-  source: 'default' | 'api' | 'cli' | 'file';
-  created_at: number;
-  updated_at: number;
-}
+export const AlertRuleView = Type.Object(
+  {
+    id: Type.Integer(),
+    name: Type.String(),
+    metric: Type.Enum(ALERT_METRICS),
+    op: Type.Enum(ALERT_OPS),
+    threshold: Type.Number(),
+    for_seconds: Type.Number(),
+    hysteresis: nullable(Type.Number({ description: 'Null: the default margin, 5 % of |threshold|' })),
+    severity: Type.Enum(ALERT_SEVERITIES),
+    scope: AlertScope,
+    enabled: Type.Boolean(),
+    window_seconds: nullable(Type.Number({ description: 'The sliding window of a cost_usd/tokens.* rule; null for other metrics' })),
+    group_by: nullable(Type.Enum(ALERT_GROUPS, { description: 'Whom a cost_usd/tokens.* rule alerts on; null for other metrics' })),
+    source: Type.Enum(['default', 'api', 'cli', 'file'], {
+      description: 'Where the rule came from: shipped with the schema, the API, the CLI, or the --alert-rules file',
+    }),
+    created_at: Type.Number(),
+    updated_at: Type.Number(),
+  },
+  { additionalProperties: false },
+);
+export type AlertRule = Static<typeof AlertRuleView>;
+
+export const ALERT_RESOLVE_REASONS = ['recovered', 'no_data', 'rule_changed', 'rule_deleted', 'agent_deleted', 'agent_paused'] as const;
 
 /** One alert of one rule on one agent: pending, then firing, then resolved (history is kept). */
-export interface Alert {
-  id: number;
-  rule_id: number;
-  /** The rule's name, severity and condition when the alert began (the rule may change later). */
-  rule_name: string;
-  /** The agent, or `pool:<name>` for a pool-wide alert (a rule with `group_by: 'pool'`). */
-  agent_id: string;
-  state: AlertStateName;
-  severity: AlertSeverity;
-  metric: AlertMetric;
-  op: AlertOp;
-  threshold: number;
-  /** When the condition first held. */
-  pending_since: number;
-  /** When it fired (null while pending). */
-  started_at: number | null;
-  resolved_at: number | null;
-  resolve_reason: AlertResolveReason | null;
-  /** The value when it fired. */
-  value: number | null;
-  /** The worst value seen: the highest for `>`/`>=` rules, the lowest for `<`/`<=`. */
-  peak_value: number | null;
-  /** The latest value seen. */
-  last_value: number | null;
-  acknowledged_at: number | null;
-  /** When people were last told (null: never, e.g. while silenced). */
-  notified_at: number | null;
-  /** One sentence for people, e.g. `cpu_percent is 91.5 (> 80 for 120 s) on agent gpu-box-1`. */
-  message: string;
-}
+export const AlertView = Type.Object(
+  {
+    id: Type.Integer(),
+    rule_id: Type.Integer(),
+    rule_name: Type.String({ description: 'The rule when the alert began (the rule may change later)' }),
+    agent_id: Type.String({ description: "The agent, or pool:<name> for a pool-wide alert (a rule with group_by: 'pool')" }),
+    state: Type.Enum(ALERT_STATES),
+    severity: Type.Enum(ALERT_SEVERITIES),
+    metric: Type.Enum(ALERT_METRICS),
+    op: Type.Enum(ALERT_OPS),
+    threshold: Type.Number(),
+    pending_since: Type.Number({ description: 'When the condition first held' }),
+    started_at: nullable(Type.Number({ description: 'When it fired (null while pending)' })),
+    resolved_at: nullable(Type.Number()),
+    resolve_reason: nullable(Type.Enum(ALERT_RESOLVE_REASONS)),
+    value: nullable(Type.Number({ description: 'The value when it fired' })),
+    peak_value: nullable(Type.Number({ description: 'The worst value seen: the highest for > and >= rules, the lowest for < and <=' })),
+    last_value: nullable(Type.Number({ description: 'The latest value seen' })),
+    acknowledged_at: nullable(Type.Number()),
+    notified_at: nullable(Type.Number({ description: 'When people were last told (null: never, e.g. while silenced)' })),
+    message: Type.String({ description: 'One sentence for people, e.g. cpu_percent is 91.5 (> 80 for 120 s) on agent gpu-box-1' }),
+  },
+  { additionalProperties: false },
+);
+export type Alert = Static<typeof AlertView>;
 
 /**
  * What the schema alone cannot say about a rule's window, as one sentence naming the field

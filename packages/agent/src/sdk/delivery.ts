@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import type { ErrorCode } from '@vigil/protocol';
 import { ITEM_KINDS, type DeliveryBuffer, type ItemKind, type QueuedItem } from './buffer.js';
 import type { Report } from './errors.js';
 import { wireReplacer } from './items.js';
@@ -204,11 +205,11 @@ export class Delivery {
 
   /** A 200 or 207 from the batch route: `rejected` holds the fate of each item that was not stored. */
   private settle(batch: QueuedItem[], lists: Map<ItemKind, QueuedItem[]>, rejected: unknown, reply: HubReply): Next {
-    const refused = new Map<QueuedItem, string>();
+    const refused = new Map<QueuedItem, ErrorCode | 'unknown'>();
     for (const r of Array.isArray(rejected) ? (rejected as { kind?: unknown; index?: unknown; code?: unknown }[]) : []) {
       const kind = typeof r.kind === 'string' ? KIND_OF_LIST.get(r.kind) : undefined;
       const item = kind && typeof r.index === 'number' ? lists.get(kind)?.[r.index] : undefined;
-      if (item) refused.set(item, typeof r.code === 'string' ? r.code : 'unknown');
+      if (item) refused.set(item, typeof r.code === 'string' ? (r.code as ErrorCode) : 'unknown');
     }
     const lost = batch.filter((it) => refused.get(it) === 'VIGIL_AGENT_NOT_FOUND');
     const invalid = batch.filter((it) => refused.has(it) && refused.get(it) !== 'VIGIL_AGENT_NOT_FOUND');

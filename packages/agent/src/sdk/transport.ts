@@ -1,11 +1,13 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { ErrorCode } from '@vigil/protocol';
 
 /** A hub's answer: its status, its `{error: {code}}` when it sent one, `Retry-After` and `Date`. */
 export interface HubReply {
   status: number;
   body: unknown;
-  code: string | undefined;
+  /** A code of docs/errors.md (a newer hub may send one this SDK does not list). */
+  code: ErrorCode | undefined;
   retryAfter: string | undefined;
   date: string | undefined;
 }
@@ -108,7 +110,7 @@ function reply(res: IncomingMessage, text: string): HubReply {
   return {
     status: res.statusCode ?? 0,
     body,
-    code: typeof error?.code === 'string' ? error.code : undefined,
+    code: typeof error?.code === 'string' ? (error.code as ErrorCode) : undefined,
     retryAfter: res.headers['retry-after'],
     date: res.headers.date,
   };

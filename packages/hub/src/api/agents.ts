@@ -1,21 +1,37 @@
 import { randomUUID } from 'node:crypto';
 import { Type } from 'typebox';
-import { AgentId, AgentStatusSchema, Heartbeat, RegisterAgent } from '@vigil/protocol';
+import {
+  AgentAnswer,
+  AgentId,
+  AgentsPage,
+  AgentStatusSchema,
+  DeletedAgentAnswer,
+  Heartbeat,
+  HeartbeatAnswer,
+  RegisterAgent,
+  RegisterAnswer,
+  UpdatedAgentAnswer,
+} from '@vigil/protocol';
 import { allowedPool } from '../auth/principal.js';
 import { VigilError } from '../errors.js';
 import { getAgent, listAgents } from '../store/agents.js';
 import { DEFAULT_BUSY_WINDOW_MS, llmActivity } from '../otlp/activity.js';
 import { agentLlmTotals } from '../store/llm-usage.js';
 import type { Routes } from './context.js';
-import { accepted, assertMayWrite, assertNotFuture } from './refusals.js';
+import { accepted, assertMayWrite } from './refusals.js';
 import { assertJsonFieldsFit, JSON_FIELDS } from './field-limits.js';
 import { fitPage, pageLimit, PageQuery } from './paging.js';
+import { AgentParams } from './params.js';
 import { refuseWhenQueueFull } from './queue-gate.js';
+import { REFUSALS } from './responses.js';
+import { agentDetailView, agentView, listedAgentView } from './views.js';
+import { writeOneRoute } from './write-one.js';
+
+// The ingest bench (bench/ingest.ts) imports it from here.
+export { AgentParams };
 
 /** How far back the LLM totals on one agent's answer reach. */
 const LLM_TOTALS_MS = 30 * 86_400_000;
-
-export const AgentParams = Type.Object({ agentId: AgentId });
 
 const AgentPatchBody = Type.Object(
   { name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), paused: Type.Optional(Type.Boolean()) },
@@ -25,14 +41,20 @@ const AgentPatchBody = Type.Object(
 /** Rows of a deleted agent's history removed per writer command (as retention's purge batches). */
 const HISTORY_BATCH_ROWS = 5_000;
 
-export const agentRoutes: Routes = (app, { writer, db, clock, otlp }) => {
+export const agentRoutes: Routes = (app, deps) => {
+  const { writer, db, clock, otlp } = deps;
   const busy = llmActivity(otlp?.busyWindowMs ?? DEFAULT_BUSY_WINDOW_MS);
   app.post(
     '/api/v1/agents',
     {
       config: { access: 'authenticated' },
       onRequest: refuseWhenQueueFull(writer),
-      schema: { summary: 'Register or update an agent', tags: ['agents'], body: RegisterAgent },
+      schema: {
+        summary: 'Register or update an agent',
+        tags: ['agents'],
+        body: RegisterAgent,
+        response: { 200: RegisterAnswer, 201: RegisterAnswer, ...REFUSALS },
+      },
     },
     async (req, reply) => {
       const p = req.principal;
@@ -54,7 +76,7 @@ export const agentRoutes: Routes = (app, { writer, db, clock, otlp }) => {
           mayRevive: p.kind !== 'agent',
         }),
       );
-      return reply.status(created ? 201 : 200).send({ created, agent: stored });
+      return reply.status(created ? 201 : 200).send({ created, agent: agentView(stored) });
     },
   );
 
@@ -75,6 +97,7 @@ export const agentRoutes: Routes = (app, { writer, db, clock, otlp }) => {
           },
           { additionalProperties: false },
         ),
+        response: { 200: AgentsPage, ...REFUSALS },
       },
     },
     async (req) => {
@@ -88,7 +111,7 @@ export const agentRoutes: Routes = (app, { writer, db, clock, otlp }) => {
       });
       const now = clock.now();
       const { items, next, bytesLimited } = fitPage(page.agents, page.next, (a) => a.agent_id);
-      return { agents: items.map((a) => busy(a, now)), next_cursor: next, bytes_limited: bytesLimited };
+      return { agents: items.map((a) => listedAgentView(busy(a, now))), next_cursor: next, bytes_limited: bytesLimited };
     },
   );
 
@@ -96,7 +119,12 @@ export const agentRoutes: Routes = (app, { writer, db, clock, otlp }) => {
     '/api/v1/agents/:agentId',
     {
       config: { access: 'authenticated' },
-      schema: { summary: 'One agent with its latest resources', tags: ['agents'], params: AgentParams },
+      schema: {
+        summary: 'One agent with its latest resources',
+        tags: ['agents'],
+        params: AgentParams,
+        response: { 200: AgentAnswer, ...REFUSALS },
+      },
     },
     async (req) => {
       const p = req.principal;
@@ -106,7 +134,8 @@ export const agentRoutes: Routes = (app, { writer, db, clock, otlp }) => {
       if (!agent) throw new VigilError('VIGIL_AGENT_NOT_FOUND');
       const now = clock.now();
       // The last 30 days of LLM calls (docs/otlp.md): what the agent cost, beside how it is.
-      return { agent: { ...busy(agent, now), llm_totals: await agentLlmTotals(db, agent.agent_id, now - LLM_TOTALS_MS) } };
+      const llm_totals = await agentLlmTotals(db, agent.agent_id, now - LLM_TOTALS_MS);
+      return { agent: agentDetailView({ ...busy(agent, now), llm_totals }) };
     },
   );
 
@@ -119,13 +148,14 @@ export const agentRoutes: Routes = (app, { writer, db, clock, otlp }) => {
         tags: ['agents'],
         params: AgentParams,
         body: AgentPatchBody,
+        response: { 200: UpdatedAgentAnswer, ...REFUSALS },
       },
     },
     async (req) => {
       const { agent } = accepted(
         await writer.submitOne({ kind: 'update_agent', agentId: req.params.agentId, patch: req.body, now: clock.now() }),
       );
-      return { agent };
+      return { agent: agentView(agent) };
     },
   );
 
@@ -138,6 +168,7 @@ export const agentRoutes: Routes = (app, { writer, db, clock, otlp }) => {
         tags: ['agents'],
         params: AgentParams,
         querystring: Type.Object({ keep_history: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+        response: { 200: DeletedAgentAnswer, ...REFUSALS },
       },
     },
     async (req) => {
@@ -153,30 +184,22 @@ export const agentRoutes: Routes = (app, { writer, db, clock, otlp }) => {
       }
       return {
         agent_id: agentId,
-        deleted: true,
+        deleted: true as const,
         already_deleted: !deleted,
-        history: keepHistory ? 'kept' : 'deleted',
+        history: keepHistory ? ('kept' as const) : ('deleted' as const),
         rows_deleted: rowsDeleted,
       };
     },
   );
 
-  app.post(
-    '/api/v1/agents/:agentId/heartbeat',
-    {
-      config: { access: 'authenticated' },
-      onRequest: refuseWhenQueueFull(writer),
-      schema: { summary: 'Report liveness and resources', tags: ['agents'], params: AgentParams, body: Heartbeat },
-    },
-    async (req) => {
-      const p = req.principal;
-      const now = clock.now();
-      assertMayWrite(p, req.params.agentId);
-      assertNotFuture(req.body.timestamp, now);
-      const { status, duplicate } = accepted(
-        await writer.submitOne({ kind: 'heartbeat', agentId: req.params.agentId, heartbeat: req.body, now, allowedPool: allowedPool(p) }),
-      );
-      return { status, duplicate, received_at: now };
-    },
-  );
+  // The hot path: its answer is three small fields, written with JSON.stringify like every answer.
+  writeOneRoute(app, deps, {
+    url: '/api/v1/agents/:agentId/heartbeat',
+    summary: 'Report liveness and resources',
+    tags: ['agents'],
+    body: Heartbeat,
+    response: { 200: HeartbeatAnswer },
+    write: ({ agentId, body, now, allowedPool }) => writer.submitOne({ kind: 'heartbeat', agentId, heartbeat: body, now, allowedPool }),
+    answer: ({ status, duplicate }, { now }) => [200, { status, duplicate, received_at: now }],
+  });
 };

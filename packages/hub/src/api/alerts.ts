@@ -1,5 +1,21 @@
 import { Type } from 'typebox';
-import { AgentId, ALERT_STATES, AlertRuleInput, AlertRulePatch, EpochMs } from '@vigil/protocol';
+import {
+  AgentId,
+  AlertAnswer,
+  AlertRuleInput,
+  AlertRulePatch,
+  AlertsPage,
+  ALERT_STATES,
+  DeliveriesPage,
+  EpochMs,
+  RuleAnswer,
+  RulesAnswer,
+  SilenceAnswer,
+  SilencesAnswer,
+  WebhookAnswer,
+  WebhooksAnswer,
+  WebhookTestResult,
+} from '@vigil/protocol';
 import { submitAlertAction } from '../alerts/submit.js';
 import { redactedWebhook } from '../alerts/url-redaction.js';
 import { checkWebhookUrl } from '../alerts/webhook-target.js';
@@ -10,6 +26,8 @@ import { getAlert, listAlerts, listSilences } from '../store/alerts.js';
 import { getWebhook, listDeliveries, listWebhooks } from '../store/webhooks.js';
 import type { Routes } from './context.js';
 import { pageLimit, PageQuery } from './paging.js';
+import { REFUSALS } from './responses.js';
+import { alertView, deliveryView, listedSilenceView, ruleView, silenceView, webhookView } from './views.js';
 
 const Id = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
 const RuleParams = Type.Object({ ruleId: Id });
@@ -57,25 +75,33 @@ export const alertRoutes: Routes = (app, { db, writer, clock, alerts }) => {
 
   app.post(
     '/api/v1/alert-rules',
-    { config: admin, schema: { summary: 'Create an alert rule', tags: ['alerts'], body: AlertRuleInput } },
+    {
+      config: admin,
+      schema: { summary: 'Create an alert rule', tags: ['alerts'], body: AlertRuleInput, response: { 201: RuleAnswer, ...REFUSALS } },
+    },
     async (req, reply) => {
       const { rule } = ok(await submitAlertAction(writer, { type: 'create_rule', rule: req.body, source: 'api', now: clock.now() }));
       await alerts.engine.tick();
-      return reply.status(201).send({ rule });
+      return reply.status(201).send({ rule: ruleView(rule) });
     },
   );
 
-  app.get('/api/v1/alert-rules', { config: admin, schema: { summary: 'List alert rules', tags: ['alerts'] } }, async () => ({
-    rules: await listRules(db),
-  }));
+  app.get(
+    '/api/v1/alert-rules',
+    { config: admin, schema: { summary: 'List alert rules', tags: ['alerts'], response: { 200: RulesAnswer, ...REFUSALS } } },
+    async () => ({ rules: (await listRules(db)).map(ruleView) }),
+  );
 
   app.get(
     '/api/v1/alert-rules/:ruleId',
-    { config: admin, schema: { summary: 'One alert rule', tags: ['alerts'], params: RuleParams } },
+    {
+      config: admin,
+      schema: { summary: 'One alert rule', tags: ['alerts'], params: RuleParams, response: { 200: RuleAnswer, ...REFUSALS } },
+    },
     async (req) => {
       const rule = await getRule(db, req.params.ruleId);
       if (!rule) throw new VigilError('VIGIL_ALERT_RULE_NOT_FOUND');
-      return { rule };
+      return { rule: ruleView(rule) };
     },
   );
 
@@ -88,6 +114,7 @@ export const alertRoutes: Routes = (app, { db, writer, clock, alerts }) => {
         tags: ['alerts'],
         params: RuleParams,
         body: AlertRulePatch,
+        response: { 200: RuleAnswer, ...REFUSALS },
       },
     },
     async (req) => {
@@ -95,17 +122,25 @@ export const alertRoutes: Routes = (app, { db, writer, clock, alerts }) => {
         await submitAlertAction(writer, { type: 'update_rule', id: req.params.ruleId, patch: req.body, now: clock.now() }),
       );
       await alerts.engine.tick();
-      return { rule };
+      return { rule: ruleView(rule) };
     },
   );
 
   app.delete(
     '/api/v1/alert-rules/:ruleId',
-    { config: admin, schema: { summary: 'Delete an alert rule; its open alerts resolve', tags: ['alerts'], params: RuleParams } },
+    {
+      config: admin,
+      schema: {
+        summary: 'Delete an alert rule; its open alerts resolve',
+        tags: ['alerts'],
+        params: RuleParams,
+        response: { 200: RuleAnswer, ...REFUSALS },
+      },
+    },
     async (req) => {
       const { rule } = ok(await submitAlertAction(writer, { type: 'delete_rule', id: req.params.ruleId }));
       await alerts.engine.tick();
-      return { rule };
+      return { rule: ruleView(rule) };
     },
   );
 
@@ -126,22 +161,26 @@ export const alertRoutes: Routes = (app, { db, writer, clock, alerts }) => {
           },
           { additionalProperties: false },
         ),
+        response: { 200: AlertsPage, ...REFUSALS },
       },
     },
     async (req) => {
       const q = req.query;
       const { alerts: page, next } = await listAlerts(db, { ...q, limit: pageLimit(q.limit) });
-      return { alerts: page, next_cursor: next };
+      return { alerts: page.map(alertView), next_cursor: next };
     },
   );
 
   app.get(
     '/api/v1/alerts/:alertId',
-    { config: admin, schema: { summary: 'One alert', tags: ['alerts'], params: AlertParams } },
+    {
+      config: admin,
+      schema: { summary: 'One alert', tags: ['alerts'], params: AlertParams, response: { 200: AlertAnswer, ...REFUSALS } },
+    },
     async (req) => {
       const alert = await getAlert(db, req.params.alertId);
       if (!alert) throw new VigilError('VIGIL_ALERT_NOT_FOUND');
-      return { alert };
+      return { alert: alertView(alert) };
     },
   );
 
@@ -149,11 +188,16 @@ export const alertRoutes: Routes = (app, { db, writer, clock, alerts }) => {
     '/api/v1/alerts/:alertId/ack',
     {
       config: admin,
-      schema: { summary: 'Acknowledge an alert: no more repeat notifications (idempotent)', tags: ['alerts'], params: AlertParams },
+      schema: {
+        summary: 'Acknowledge an alert: no more repeat notifications (idempotent)',
+        tags: ['alerts'],
+        params: AlertParams,
+        response: { 200: AlertAnswer, ...REFUSALS },
+      },
     },
     async (req) => {
       const { alert } = ok(await submitAlertAction(writer, { type: 'ack', alertId: req.params.alertId, now: clock.now() }));
-      return { alert };
+      return { alert: alertView(alert) };
     },
   );
 
@@ -165,6 +209,7 @@ export const alertRoutes: Routes = (app, { db, writer, clock, alerts }) => {
         summary: 'Mute notifications of a rule, an agent, or a rule on an agent, until a time',
         tags: ['alerts'],
         body: CreateSilence,
+        response: { 201: SilenceAnswer, ...REFUSALS },
       },
     },
     async (req, reply) => {
@@ -183,7 +228,7 @@ export const alertRoutes: Routes = (app, { db, writer, clock, alerts }) => {
         await submitAlertAction(writer, { type: 'create_silence', silence: { rule_id, agent_id, until: end, comment }, now }),
       );
       await alerts.engine.tick();
-      return reply.status(201).send({ silence });
+      return reply.status(201).send({ silence: silenceView(silence) });
     },
   );
 
@@ -195,22 +240,26 @@ export const alertRoutes: Routes = (app, { db, writer, clock, alerts }) => {
         summary: 'Silences, newest first (active only unless ?all=true)',
         tags: ['alerts'],
         querystring: Type.Object({ all: Type.Optional(Type.Boolean()), ...PageQuery }, { additionalProperties: false }),
+        response: { 200: SilencesAnswer, ...REFUSALS },
       },
     },
     async (req) => {
       const now = clock.now();
       const silences = await listSilences(db, { activeAt: req.query.all ? undefined : now, limit: pageLimit(req.query.limit) });
-      return { silences: silences.map((s) => ({ ...s, active: s.until > now })) };
+      return { silences: silences.map((s) => listedSilenceView({ ...s, active: s.until > now })) };
     },
   );
 
   app.delete(
     '/api/v1/silences/:silenceId',
-    { config: admin, schema: { summary: 'End a silence now', tags: ['alerts'], params: SilenceParams } },
+    {
+      config: admin,
+      schema: { summary: 'End a silence now', tags: ['alerts'], params: SilenceParams, response: { 200: SilenceAnswer, ...REFUSALS } },
+    },
     async (req) => {
       const { silence } = ok(await submitAlertAction(writer, { type: 'delete_silence', id: req.params.silenceId }));
       await alerts.engine.tick();
-      return { silence };
+      return { silence: silenceView(silence) };
     },
   );
 
@@ -218,7 +267,12 @@ export const alertRoutes: Routes = (app, { db, writer, clock, alerts }) => {
     '/api/v1/webhooks',
     {
       config: admin,
-      schema: { summary: 'Add a webhook that receives firing and resolved alerts', tags: ['alerts'], body: CreateWebhook },
+      schema: {
+        summary: 'Add a webhook that receives firing and resolved alerts',
+        tags: ['alerts'],
+        body: CreateWebhook,
+        response: { 201: WebhookAnswer, ...REFUSALS },
+      },
     },
     async (req, reply) => {
       const target = checkWebhookUrl(req.body.url, alerts.allowPrivateWebhooks);
@@ -230,23 +284,38 @@ export const alertRoutes: Routes = (app, { db, writer, clock, alerts }) => {
           now: clock.now(),
         }),
       );
-      return reply.status(201).send({ webhook: redactedWebhook(webhook) });
+      return reply.status(201).send({ webhook: webhookView(redactedWebhook(webhook)) });
     },
   );
 
   // URLs are answered redacted (scheme, host and port): credentials and paths are often secrets.
   app.get(
     '/api/v1/webhooks',
-    { config: admin, schema: { summary: 'List webhooks (URLs redacted to scheme, host and port)', tags: ['alerts'] } },
-    async () => ({ webhooks: (await listWebhooks(db)).map(redactedWebhook) }),
+    {
+      config: admin,
+      schema: {
+        summary: 'List webhooks (URLs redacted to scheme, host and port)',
+        tags: ['alerts'],
+        response: { 200: WebhooksAnswer, ...REFUSALS },
+      },
+    },
+    async () => ({ webhooks: (await listWebhooks(db)).map((w) => webhookView(redactedWebhook(w))) }),
   );
 
   app.delete(
     '/api/v1/webhooks/:webhookId',
-    { config: admin, schema: { summary: 'Delete a webhook and its delivery log', tags: ['alerts'], params: WebhookParams } },
+    {
+      config: admin,
+      schema: {
+        summary: 'Delete a webhook and its delivery log',
+        tags: ['alerts'],
+        params: WebhookParams,
+        response: { 200: WebhookAnswer, ...REFUSALS },
+      },
+    },
     async (req) => {
       const { webhook } = ok(await submitAlertAction(writer, { type: 'delete_webhook', id: req.params.webhookId }));
-      return { webhook: redactedWebhook(webhook) };
+      return { webhook: webhookView(redactedWebhook(webhook)) };
     },
   );
 
@@ -254,7 +323,15 @@ export const alertRoutes: Routes = (app, { db, writer, clock, alerts }) => {
   // since it is the operator checking the target by hand.
   app.post(
     '/api/v1/webhooks/:webhookId/test',
-    { config: admin, schema: { summary: 'Send a test notification to a webhook now', tags: ['alerts'], params: WebhookParams } },
+    {
+      config: admin,
+      schema: {
+        summary: 'Send a test notification to a webhook now',
+        tags: ['alerts'],
+        params: WebhookParams,
+        response: { 200: WebhookTestResult, ...REFUSALS },
+      },
+    },
     async (req) => {
       const hook = await getWebhook(db, req.params.webhookId);
       if (!hook) throw new VigilError('VIGIL_WEBHOOK_NOT_FOUND');
@@ -285,12 +362,13 @@ export const alertRoutes: Routes = (app, { db, writer, clock, alerts }) => {
         tags: ['alerts'],
         params: WebhookParams,
         querystring: Type.Object({ before: Type.Optional(Id), ...PageQuery }, { additionalProperties: false }),
+        response: { 200: DeliveriesPage, ...REFUSALS },
       },
     },
     async (req) => {
       if (!(await getWebhook(db, req.params.webhookId))) throw new VigilError('VIGIL_WEBHOOK_NOT_FOUND');
       const { deliveries, next } = await listDeliveries(db, req.params.webhookId, { ...req.query, limit: pageLimit(req.query.limit) });
-      return { deliveries, next_cursor: next };
+      return { deliveries: deliveries.map(deliveryView), next_cursor: next };
     },
   );
 };

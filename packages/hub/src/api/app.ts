@@ -10,6 +10,7 @@ import { answerClientError } from './client-errors.js';
 import { checkJson } from './json-guard.js';
 import { describeValidation } from '../validation-message.js';
 import { validatorCompiler } from './validation.js';
+import { serializerCompiler } from './responses.js';
 import { agentRoutes } from './agents.js';
 import { recordRoutes } from './records.js';
 import { ingestRoutes } from './ingest.js';
@@ -30,6 +31,13 @@ import { dashboardRoutes } from '../web/routes.js';
 import { otlpHttpRoutes } from '../otlp/http.js';
 import { llmUsageRoutes } from './llm-usage.js';
 import { prometheusRoutes } from './prometheus.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route as `METHOD /url`, recorded as it is added (Fastify's HEAD twins of GET routes left out). */
+    routeInventory: readonly string[];
+  }
+}
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -81,16 +89,20 @@ export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<App> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('principal', undefined as never);
 
   const registered: RegisteredRoute[] = [];
   app.decorate('registeredRoutes', registered);
+  const inventory: string[] = [];
+  app.decorate('routeInventory', inventory);
   app.addHook('onRoute', (route) => {
     const access = route.config?.access;
     if (access === undefined && !String(route.url).startsWith('/documentation')) {
       throw new Error(`route ${route.method} ${route.url} does not declare its access`);
     }
     for (const method of [route.method].flat()) registered.push({ method, url: route.url, access });
+    for (const method of [route.method].flat()) if (method !== 'HEAD') inventory.push(`${method} ${route.url}`);
   });
 
   // JSON only, parsed here once and checked for what storage cannot hold.

@@ -1,10 +1,12 @@
 import { Type } from 'typebox';
-import { GpuType } from '@vigil/protocol';
+import { CapacityAnswer, GpuType } from '@vigil/protocol';
 import type { Principal } from '../auth/principal.js';
 import { VigilError } from '../errors.js';
 import { findCapacity } from '../store/capacity.js';
 import type { Routes } from './context.js';
 import { fitPage, pageLimit, PageQuery } from './paging.js';
+import { REFUSALS } from './responses.js';
+import { capacityView } from './views.js';
 
 /** The capacity query's conditions, shared by the query and by a claim. */
 export const CapacityFilters = {
@@ -44,6 +46,7 @@ export const capacityRoutes: Routes = (app, { db, clock }) => {
           },
           { additionalProperties: false },
         ),
+        response: { 200: CapacityAnswer, ...REFUSALS },
       },
     },
     async (req) => {
@@ -51,7 +54,7 @@ export const capacityRoutes: Routes = (app, { db, clock }) => {
       const found = await findCapacity(db, db.dialect, { ...req.query, pool, limit: pageLimit(req.query.limit) }, clock.now());
       // Best fit first: a page cut for size keeps the best candidates.
       const { items, bytesLimited } = fitPage(found, null, (a) => a.agent_id);
-      return { agents: items, bytes_limited: bytesLimited };
+      return { agents: items.map(capacityView), bytes_limited: bytesLimited };
     },
   );
 };

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Claim as ClaimSchema, ClaimsAnswer } from '@vigil/protocol';
 import { Type } from 'typebox';
 import { allowedPool } from '../auth/principal.js';
 import { VigilError } from '../errors.js';
@@ -6,6 +7,7 @@ import { claimCapacity, getClaim, listClaims, type Claim, type ClaimChange, type
 import { CapacityFilters, routingPool } from './capacity.js';
 import type { ApiDeps, Routes } from './context.js';
 import { fitPage, pageLimit, PageQuery } from './paging.js';
+import { REFUSALS } from './responses.js';
 
 const DAY_S = 86_400;
 const DEFAULT_LEASE_S = 600;
@@ -47,6 +49,7 @@ export const claimRoutes: Routes = (app, deps) => {
           },
           { additionalProperties: false },
         ),
+        response: { 201: ClaimSchema, ...REFUSALS },
       },
     },
     async (req, reply) => {
@@ -74,6 +77,7 @@ export const claimRoutes: Routes = (app, deps) => {
         summary: 'End a claim now (releasing an ended claim answers it as it is)',
         tags: ['capacity'],
         params: Type.Object({ claimId: ClaimId }),
+        response: { 200: ClaimSchema, ...REFUSALS },
       },
     },
     async (req) => {
@@ -99,6 +103,7 @@ export const claimRoutes: Routes = (app, deps) => {
         params: Type.Object({ claimId: ClaimId }),
         // No body at all renews for the default lease.
         body: Type.Union([Type.Null(), Type.Object({ lease_seconds: Type.Optional(LeaseSeconds) }, { additionalProperties: false })]),
+        response: { 200: ClaimSchema, ...REFUSALS },
       },
     },
     async (req) => {
@@ -120,7 +125,12 @@ export const claimRoutes: Routes = (app, deps) => {
     '/api/v1/capacity/claims/:claimId',
     {
       config: { access: 'authenticated' },
-      schema: { summary: 'One claim', tags: ['capacity'], params: Type.Object({ claimId: ClaimId }) },
+      schema: {
+        summary: 'One claim',
+        tags: ['capacity'],
+        params: Type.Object({ claimId: ClaimId }),
+        response: { 200: ClaimSchema, ...REFUSALS },
+      },
     },
     async (req) => {
       routingPool(req.principal, undefined);
@@ -149,6 +159,7 @@ export const claimRoutes: Routes = (app, deps) => {
           },
           { additionalProperties: false },
         ),
+        response: { 200: ClaimsAnswer, ...REFUSALS },
       },
     },
     async (req) => {

@@ -1,4 +1,7 @@
+import { Type } from 'typebox';
+import { ErrorBody, Health, NotReady, Ready } from '@vigil/protocol';
 import type { Routes } from './context.js';
+import { REFUSALS } from './responses.js';
 
 /**
  * Longest /healthz and /readyz wait for the store: a database that stopped answering (a network
@@ -22,15 +25,18 @@ async function within<T>(work: Promise<T>, ms: number): Promise<T | typeof LATE>
 export const healthRoutes: Routes = (app, { db, writer, clock, startedAt, lifecycle }) => {
   app.get(
     '/healthz',
-    { config: { access: 'public' }, schema: { summary: 'Is the process up, and how is its store', tags: ['health'] } },
+    {
+      config: { access: 'public' },
+      schema: { summary: 'Is the process up, and how is its store', tags: ['health'], response: { 200: Health, ...REFUSALS } },
+    },
     async () => {
-      const unknown = { level: 'unknown', detail: 'the store did not answer' };
-      const answer = await within(db.durability(), PROBE_MS).catch(() => LATE);
+      const unknown = { level: 'unknown' as const, detail: 'the store did not answer' };
+      const answer = await within(db.durability(), PROBE_MS).catch((): typeof LATE => LATE);
       const durability = answer === LATE ? unknown : answer;
       // A damaged database keeps the process alive (restarting would not repair it) but is reported here and on /readyz.
       const corruption = db.corruption;
       return {
-        status: writer.health.ok && !corruption ? 'ok' : 'degraded',
+        status: writer.health.ok && !corruption ? ('ok' as const) : ('degraded' as const),
         uptime_s: Math.round((clock.now() - startedAt) / 1000),
         store: { dialect: db.dialect.name, ...writer.health, durability, ...(corruption ? { corruption } : {}) },
         queue: { depth: writer.queueDepth, capacity: writer.capacity },
@@ -40,7 +46,15 @@ export const healthRoutes: Routes = (app, { db, writer, clock, startedAt, lifecy
 
   app.get(
     '/readyz',
-    { config: { access: 'public' }, schema: { summary: 'Can the hub take traffic now', tags: ['health'] } },
+    {
+      config: { access: 'public' },
+      schema: {
+        summary: 'Can the hub take traffic now',
+        tags: ['health'],
+        // Not ready names its reason; a hub shutting down refuses the request itself (VIGIL_SHUTTING_DOWN).
+        response: { 200: Ready, 503: Type.Union([NotReady, ErrorBody]), ...REFUSALS },
+      },
+    },
     async (_req, reply) => {
       let reason: string | undefined;
       if (lifecycle.shuttingDown) reason = 'shutting down';
@@ -54,7 +68,7 @@ export const healthRoutes: Routes = (app, { db, writer, clock, startedAt, lifecy
         }
       }
       if (reason) return reply.status(503).header('retry-after', '2').send({ ready: false, reason });
-      return { ready: true };
+      return { ready: true as const };
     },
   );
 };

@@ -1,4 +1,4 @@
-import { IngestBatch, MAX_BATCH_ITEMS } from '@vigil/protocol';
+import { IngestAnswer, IngestBatch, MAX_BATCH_ITEMS } from '@vigil/protocol';
 import { allowedPool, type Principal } from '../auth/principal.js';
 import { ERRORS, VigilError, type ErrorCode } from '../errors.js';
 import type { Command } from '../ingest/commands.js';
@@ -9,6 +9,7 @@ import type { Routes } from './context.js';
 import { JSON_FIELDS, oversizedJsonField } from './field-limits.js';
 import { assertMayWrite, MAX_FUTURE_MS } from './refusals.js';
 import { refuseWhenQueueFull } from './queue-gate.js';
+import { REFUSALS } from './responses.js';
 
 type Kind = 'heartbeats' | 'events' | 'errors' | 'traces';
 interface Rejection {
@@ -30,7 +31,13 @@ export const ingestRoutes: Routes = (app, { writer, db, clock, bodyLimitBytes })
       config: { access: 'authenticated' },
       onRequest: refuseWhenQueueFull(writer),
       bodyLimit: bodyLimitBytes * 4,
-      schema: { summary: 'Batch of heartbeats, events, errors and LLM traces for many agents', tags: ['ingest'], body: IngestBatch },
+      schema: {
+        summary: 'Batch of heartbeats, events, errors and LLM traces for many agents',
+        tags: ['ingest'],
+        body: IngestBatch,
+        // 207: some items were rejected (each named in `rejected`); the others are stored.
+        response: { 200: IngestAnswer, 207: IngestAnswer, ...REFUSALS },
+      },
     },
     async (req, reply) => {
       const now = clock.now();

@@ -1,3 +1,4 @@
+import { LIVE_PROTOCOL_VERSION, type LiveHello } from '@vigil/protocol';
 import { readCookie, SESSION_COOKIE } from '../auth/sessions.js';
 import { VigilError } from '../errors.js';
 import type { Routes } from './context.js';
@@ -14,7 +15,8 @@ export const MAX_INBOUND_BYTES = 64 * 1024;
 
 /**
  * `GET /api/v1/live`: a WebSocket carrying every committed change (`metrics_update`, `event`, `error`,
- * `error_resolved`, `error_reopened`, `agent_status`, `alert`). A `hello` object comes first; then each
+ * `error_resolved`, `error_reopened`, `agent_status`, `alert`; `LiveMessage` in @vigil/protocol). A `hello`
+ * object with the feed's `protocol_version` comes first; then each
  * frame is a JSON array of the messages committed within one tick, in commit order (live/fanout.ts).
  * Authentication happens before the upgrade (401 without credentials); a browser page from another
  * origin is refused with 403; a socket over a cap is closed with 4029, one that stops reading with 4008.
@@ -40,7 +42,8 @@ export const liveRoutes: Routes = (app, { live, sessions }) => {
       if (!live.admit(socket, session !== undefined ? `session:${session}` : 'admin-token')) return;
       // A dashboard socket belongs to its sign-in session: signing out closes it (docs/reliability.md A6).
       if (session !== undefined) sessions.attach(session, socket);
-      socket.send(JSON.stringify({ type: 'hello', at: Date.now() }));
+      const hello: LiveHello = { type: 'hello', at: Date.now(), protocol_version: LIVE_PROTOCOL_VERSION };
+      socket.send(JSON.stringify(hello));
       const ping = setInterval(() => socket.ping(), LIVE_PING_MS);
       ping.unref();
       socket.once('close', () => clearInterval(ping));

@@ -1,8 +1,9 @@
 import { Type } from 'typebox';
-import { EpochMs } from '@vigil/protocol';
+import { EpochMs, LlmUsage } from '@vigil/protocol';
 import { VigilError } from '../errors.js';
 import { llmUsage } from '../store/llm-usage.js';
 import type { Routes } from './context.js';
+import { REFUSALS } from './responses.js';
 
 const DAY_MS = 86_400_000;
 /** Widest range one usage query may span (a month and a day, so "the last month" always fits). */
@@ -25,6 +26,7 @@ export const llmUsageRoutes: Routes = (app, { db, clock }) => {
           },
           { additionalProperties: false },
         ),
+        response: { 200: LlmUsage, ...REFUSALS },
       },
     },
     async (req) => {

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { EpochMs } from '@vigil/protocol';
+import { AgentMetricRange, EpochMs, HostMetricRange } from '@vigil/protocol';
 import { VigilError } from '../errors.js';
 import { getAgent } from '../store/agents.js';
 import type { SqlExecutor } from '../store/db.js';
@@ -15,9 +15,10 @@ import {
   type RangeQuery,
   type Resolution,
 } from '../store/rollups.js';
-import { AgentParams } from './agents.js';
+import { AgentParams } from './params.js';
 import type { Routes } from './context.js';
 import { assertMayWrite } from './refusals.js';
+import { REFUSALS } from './responses.js';
 
 /** Ranges up to this long read raw samples (1,440 points at a 15 s heartbeat). */
 export const RAW_MAX_SPAN_MS = 6 * HOUR_MS;
@@ -114,6 +115,7 @@ export const metricsRoutes: Routes = (app, { db, clock, retention }) => {
         tags: ['metrics'],
         params: AgentParams,
         querystring: rangeQuery(AGENT_FIGURES),
+        response: { 200: AgentMetricRange, ...REFUSALS },
       },
     },
     async (req) => {
@@ -146,6 +148,7 @@ export const metricsRoutes: Routes = (app, { db, clock, retention }) => {
           { ...rangeQuery(HOST_FIGURES).properties, host: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })) },
           { additionalProperties: false },
         ),
+        response: { 200: HostMetricRange, ...REFUSALS },
       },
     },
     async (req) => {

@@ -1,18 +1,29 @@
 import { freemem, loadavg, totalmem, uptime } from 'node:os';
 import { Type } from 'typebox';
-import { AgentEventTypeSchema, EpochMs, EventId, Metadata } from '@vigil/protocol';
-import { allowedPool } from '../auth/principal.js';
+import {
+  AgentDashboard,
+  AgentEventTypeSchema,
+  DashboardPage,
+  EpochMs,
+  EventId,
+  Metadata,
+  SeedStoredAnswer,
+  SeedStoredErrorAnswer,
+  SeedSuccess,
+} from '@vigil/protocol';
 import { VigilError } from '../errors.js';
 import { errorFingerprint } from '../ingest/fingerprint.js';
 import { getAgent } from '../store/agents.js';
 import { loadAgentDashboard, loadDashboard } from '../store/dashboard.js';
-import { AgentParams } from './agents.js';
+import { AgentParams } from './params.js';
 import type { Routes } from './context.js';
-import { assertJsonFieldsFit, JSON_FIELDS } from './field-limits.js';
+import { JSON_FIELDS } from './field-limits.js';
 import { fitPage, pageLimit, PageQuery } from './paging.js';
-import { ErrorParams } from './records.js';
-import { accepted, assertMayWrite, assertNotFuture } from './refusals.js';
-import { refuseWhenQueueFull } from './queue-gate.js';
+import { ErrorParams } from './params.js';
+import { accepted } from './refusals.js';
+import { REFUSALS } from './responses.js';
+import { dashboardAgentView, errorView, eventView, sampleView } from './views.js';
+import { writeOneRoute } from './write-one.js';
 
 /** The monitoring API's event body (docs/seed-requirements.md): camelCase, as its agents send it. */
 const SeedEvent = Type.Object(
@@ -48,23 +59,26 @@ const SeedError = Type.Object(
  * The monitoring API's routes (docs/seed-requirements.md) with the response shapes its dashboard reads (`agentId`, `metrics.cpuPercent`,
  * `systemMetrics.cpuUsage`, …). Each answer comes from a fixed number of set-based queries.
  */
-export const monitoringRoutes: Routes = (app, { writer, db, clock }) => {
+export const monitoringRoutes: Routes = (app, deps) => {
+  const { writer, db, clock } = deps;
   app.get(
     '/api/monitoring/dashboard',
     {
       config: { access: 'admin' },
       schema: {
-        summary: 'Fleet overview (seed 002 shape)',
+        summary: 'Fleet overview (the monitoring API shape)',
         tags: ['monitoring'],
         querystring: Type.Object({ after: Type.Optional(Type.String({ maxLength: 128 })), ...PageQuery }, { additionalProperties: false }),
+        response: { 200: DashboardPage, ...REFUSALS },
       },
     },
     async (req) => {
       const d = await loadDashboard(db, { after: req.query.after, limit: pageLimit(req.query.limit) });
-      const page = fitPage(d.agents, d.next, (a) => a.agent_id);
       const errorsBy = new Map(d.activeErrors.map((e) => [e.agent_id, e.count]));
-      return {
-        agents: page.items.map((a) => ({
+      // The byte bound is measured on the stored agents, as the seed extras are small and fixed.
+      const page = fitPage(d.agents, d.next, (a) => a.agent_id);
+      const agents = page.items.map((a) =>
+        dashboardAgentView({
           ...a,
           agentId: a.agent_id,
           metrics: {
@@ -74,8 +88,11 @@ export const monitoringRoutes: Routes = (app, { writer, db, clock }) => {
             errorCount: errorsBy.get(a.agent_id) ?? 0,
             status: a.status,
           },
-        })),
-        recentEvents: d.recentEvents,
+        }),
+      );
+      return {
+        agents,
+        recentEvents: d.recentEvents.map(eventView),
         activeErrors: d.activeErrors,
         // The hub's own host, as docs/seed-requirements.md reports it (load average, MB, seconds).
         systemMetrics: {
@@ -95,48 +112,42 @@ export const monitoringRoutes: Routes = (app, { writer, db, clock }) => {
     '/api/monitoring/agents/:agentId',
     {
       config: { access: 'admin' },
-      schema: { summary: 'One agent: last hour of metrics, events, errors (seed 002 shape)', tags: ['monitoring'], params: AgentParams },
+      schema: {
+        summary: 'One agent: last hour of metrics, events, errors (the monitoring API shape)',
+        tags: ['monitoring'],
+        params: AgentParams,
+        response: { 200: AgentDashboard, ...REFUSALS },
+      },
     },
     async (req) => {
       if (!(await getAgent(db, req.params.agentId))) throw new VigilError('VIGIL_AGENT_NOT_FOUND');
-      return loadAgentDashboard(db, req.params.agentId, clock.now());
+      const d = await loadAgentDashboard(db, req.params.agentId, clock.now());
+      return { agentId: d.agentId, metrics: d.metrics.map(sampleView), events: d.events.map(eventView), errors: d.errors.map(errorView) };
     },
   );
 
-  app.post(
-    '/api/monitoring/agents/:agentId/events',
-    {
-      config: { access: 'authenticated' },
-      onRequest: refuseWhenQueueFull(writer),
-      schema: { summary: 'Record an event (seed 002 body)', tags: ['monitoring'], params: AgentParams, body: SeedEvent },
-    },
-    async (req, reply) => {
-      const now = clock.now();
-      const b = req.body;
-      assertMayWrite(req.principal, req.params.agentId);
-      assertNotFuture(b.timestamp, now);
-      assertJsonFieldsFit(b, JSON_FIELDS.event);
+  writeOneRoute(app, deps, {
+    url: '/api/monitoring/agents/:agentId/events',
+    summary: 'Record an event (the monitoring API body)',
+    tags: ['monitoring'],
+    body: SeedEvent,
+    response: { 201: SeedStoredAnswer },
+    jsonFields: JSON_FIELDS.event,
+    write: ({ agentId, body: b, now, allowedPool }) => {
       const event = { event_type: b.eventType, message: b.message, metadata: b.metadata, timestamp: b.timestamp, event_id: b.eventId };
-      const { id, duplicate } = accepted(
-        await writer.submitOne({ kind: 'event', agentId: req.params.agentId, event, now, allowedPool: allowedPool(req.principal) }),
-      );
-      return reply.status(201).send({ success: true, id, duplicate });
+      return writer.submitOne({ kind: 'event', agentId, event, now, allowedPool });
     },
-  );
+    answer: ({ id, duplicate }) => [201, { success: true as const, id, duplicate }],
+  });
 
-  app.post(
-    '/api/monitoring/agents/:agentId/errors',
-    {
-      config: { access: 'authenticated' },
-      onRequest: refuseWhenQueueFull(writer),
-      schema: { summary: 'Record an error (seed 002 body)', tags: ['monitoring'], params: AgentParams, body: SeedError },
-    },
-    async (req, reply) => {
-      const now = clock.now();
-      const b = req.body;
-      assertMayWrite(req.principal, req.params.agentId);
-      assertNotFuture(b.timestamp, now);
-      assertJsonFieldsFit(b, JSON_FIELDS.error);
+  writeOneRoute(app, deps, {
+    url: '/api/monitoring/agents/:agentId/errors',
+    summary: 'Record an error (the monitoring API body)',
+    tags: ['monitoring'],
+    body: SeedError,
+    response: { 201: SeedStoredErrorAnswer },
+    jsonFields: JSON_FIELDS.error,
+    write: ({ agentId, body: b, now, allowedPool }) => {
       const error = {
         error_type: b.error.name ?? 'Error',
         message: b.error.message,
@@ -146,26 +157,25 @@ export const monitoringRoutes: Routes = (app, { writer, db, clock }) => {
         event_id: b.eventId,
       };
       const fingerprint = errorFingerprint(error.error_type, error.message, error.stack_trace);
-      const { id, occurrences, duplicate } = accepted(
-        await writer.submitOne({
-          kind: 'error',
-          agentId: req.params.agentId,
-          error,
-          fingerprint,
-          now,
-          allowedPool: allowedPool(req.principal),
-        }),
-      );
-      return reply.status(201).send({ success: true, id, occurrences, duplicate });
+      return writer.submitOne({ kind: 'error', agentId, error, fingerprint, now, allowedPool });
     },
-  );
+    answer: ({ id, occurrences, duplicate }) => [201, { success: true as const, id, occurrences, duplicate }],
+  });
 
   app.patch(
     '/api/monitoring/errors/:errorId/resolve',
-    { config: { access: 'admin' }, schema: { summary: 'Resolve an error (seed 002)', tags: ['monitoring'], params: ErrorParams } },
+    {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'Resolve an error (the monitoring API)',
+        tags: ['monitoring'],
+        params: ErrorParams,
+        response: { 200: SeedSuccess, ...REFUSALS },
+      },
+    },
     async (req) => {
       accepted(await writer.submitOne({ kind: 'resolve', errorId: req.params.errorId, now: clock.now() }));
-      return { success: true };
+      return { success: true as const };
     },
   );
 };

@@ -1,4 +1,6 @@
+import { Type } from 'typebox';
 import type { Routes } from './context.js';
+import { REFUSALS } from './responses.js';
 
 /**
  * `GET /metrics` in the Prometheus text format (docs/prometheus.md). It needs the admin token as a
@@ -14,7 +16,13 @@ export const prometheusRoutes: Routes = (app, { metrics }) => {
       schema: {
         summary: 'Fleet and hub metrics in the Prometheus text exposition format',
         tags: ['system'],
-        produces: ['text/plain'],
+        response: {
+          200: {
+            description: 'Prometheus text exposition format 0.0.4',
+            content: { 'text/plain': { schema: Type.String() } },
+          },
+          ...REFUSALS,
+        },
       },
     },
     async (_req, reply) => {

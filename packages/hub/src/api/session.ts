@@ -3,7 +3,9 @@ import { Type } from 'typebox';
 import type { Principal } from '../auth/principal.js';
 import { clearedSessionCookie, readCookie, SESSION_COOKIE, sessionCookie, type Sessions } from '../auth/sessions.js';
 import { VigilError } from '../errors.js';
+import { SessionAnswer } from '@vigil/protocol';
 import type { Routes } from './context.js';
+import { REFUSALS } from './responses.js';
 import { assertSameSite, sameSecret } from './origin.js';
 
 /** The header the dashboard echoes its CSRF token in; another site's page cannot set it on a cookie-carrying request. */
@@ -31,11 +33,6 @@ export async function sessionPrincipal(req: FastifyRequest, sessions: Sessions):
   return { kind: 'admin' };
 }
 
-const SessionAnswer = Type.Object({
-  csrf_token: Type.Union([Type.String(), Type.Null()]),
-  idle_timeout_s: Type.Integer(),
-});
-
 /** Dashboard sign-in: the admin token buys an HttpOnly session cookie; the token itself never stays in the browser. */
 export const sessionRoutes: Routes = (app, { auth, sessions }) => {
   const idleTimeoutS = Math.round(sessions.idleMs / 1000);
@@ -48,7 +45,7 @@ export const sessionRoutes: Routes = (app, { auth, sessions }) => {
         summary: 'Sign in to the dashboard with the admin token (sets the session cookie)',
         tags: ['session'],
         body: Type.Object({ token: Type.String({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false }),
-        response: { 201: SessionAnswer },
+        response: { 201: SessionAnswer, ...REFUSALS },
       },
     },
     async (req, reply) => {
@@ -70,7 +67,7 @@ export const sessionRoutes: Routes = (app, { auth, sessions }) => {
       schema: {
         summary: 'The current session and its CSRF token (null when called with a Bearer token)',
         tags: ['session'],
-        response: { 200: SessionAnswer },
+        response: { 200: SessionAnswer, ...REFUSALS },
       },
     },
     async (req) => {
@@ -82,7 +79,14 @@ export const sessionRoutes: Routes = (app, { auth, sessions }) => {
 
   app.delete(
     '/api/v1/session',
-    { config: { access: 'admin' }, schema: { summary: 'Sign out: ends the session and closes its live sockets', tags: ['session'] } },
+    {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'Sign out: ends the session and closes its live sockets',
+        tags: ['session'],
+        response: { 204: Type.Unsafe<undefined>({ type: 'null', description: 'Signed out (no body)' }), ...REFUSALS },
+      },
+    },
     async (req, reply) => {
       await sessions.revoke(readCookie(req.headers.cookie, SESSION_COOKIE));
       return reply

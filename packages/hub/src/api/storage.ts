@@ -1,5 +1,7 @@
+import { StorageReport as StorageReportSchema } from '@vigil/protocol';
 import { storageReport, type StorageReport } from '../store/storage.js';
 import type { Routes } from './context.js';
+import { REFUSALS } from './responses.js';
 
 /** What the database holds and will hold: rows and bytes per table, files, retention, projection. */
 export const storageRoutes: Routes = (app, { db, clock, retention }) => {
@@ -12,6 +14,7 @@ export const storageRoutes: Routes = (app, { db, clock, retention }) => {
       schema: {
         summary: 'Rows and bytes per table, database and WAL files, retention, and the projected size at that retention',
         tags: ['storage'],
+        response: { 200: StorageReportSchema, ...REFUSALS },
       },
     },
     async () => {

@@ -1,7 +1,9 @@
 import { Type } from 'typebox';
-import { EpochMs } from '@vigil/protocol';
+import { EpochMs, SystemSample } from '@vigil/protocol';
 import { listSystemMetrics } from '../store/system-metrics.js';
 import type { Routes } from './context.js';
+import { REFUSALS } from './responses.js';
+import { systemSampleView } from './views.js';
 
 const DEFAULT_WINDOW_MS = 3_600_000;
 
@@ -21,11 +23,12 @@ export const systemRoutes: Routes = (app, { db, clock }) => {
           },
           { additionalProperties: false },
         ),
+        response: { 200: Type.Object({ samples: Type.Array(SystemSample) }, { additionalProperties: false }), ...REFUSALS },
       },
     },
     async (req) => {
       const since = req.query.since ?? clock.now() - DEFAULT_WINDOW_MS;
-      return { samples: await listSystemMetrics(db, since, req.query.limit ?? 1000) };
+      return { samples: (await listSystemMetrics(db, since, req.query.limit ?? 1000)).map(systemSampleView) };
     },
   );
 };

@@ -1,41 +1,27 @@
 import { Type } from 'typebox';
-import { AgentId, EpochMs, LlmTrace } from '@vigil/protocol';
-import { allowedPool } from '../auth/principal.js';
+import { AgentId, EpochMs, LlmTrace, StoredAnswer, TraceAnswer, TracesPage } from '@vigil/protocol';
 import { VigilError } from '../errors.js';
 import { getTrace, listTraces } from '../store/traces.js';
-import { AgentParams } from './agents.js';
 import type { Routes } from './context.js';
-import { assertJsonFieldsFit, JSON_FIELDS } from './field-limits.js';
+import { JSON_FIELDS } from './field-limits.js';
 import { fitPage, IdCursor, pageLimit, PageQuery } from './paging.js';
-import { accepted, assertMayWrite, assertNotFuture } from './refusals.js';
-import { refuseWhenQueueFull } from './queue-gate.js';
+import { REFUSALS } from './responses.js';
+import { traceView } from './views.js';
+import { writeOneRoute } from './write-one.js';
 
 /** LLM calls made by agents (model, tokens, latency, cost): recording and listing them. */
-export const traceRoutes: Routes = (app, { writer, db, clock }) => {
-  app.post(
-    '/api/v1/agents/:agentId/traces',
-    {
-      config: { access: 'authenticated' },
-      onRequest: refuseWhenQueueFull(writer),
-      schema: { summary: 'Record an LLM call', tags: ['traces'], params: AgentParams, body: LlmTrace },
-    },
-    async (req, reply) => {
-      const now = clock.now();
-      assertMayWrite(req.principal, req.params.agentId);
-      assertNotFuture(req.body.timestamp, now);
-      assertJsonFieldsFit(req.body, JSON_FIELDS.trace);
-      const { id, duplicate } = accepted(
-        await writer.submitOne({
-          kind: 'trace',
-          agentId: req.params.agentId,
-          trace: req.body,
-          now,
-          allowedPool: allowedPool(req.principal),
-        }),
-      );
-      return reply.status(duplicate ? 200 : 201).send({ id, duplicate });
-    },
-  );
+export const traceRoutes: Routes = (app, deps) => {
+  const { writer, db } = deps;
+  writeOneRoute(app, deps, {
+    url: '/api/v1/agents/:agentId/traces',
+    summary: 'Record an LLM call',
+    tags: ['traces'],
+    body: LlmTrace,
+    response: { 200: StoredAnswer, 201: StoredAnswer },
+    jsonFields: JSON_FIELDS.trace,
+    write: ({ agentId, body, now, allowedPool }) => writer.submitOne({ kind: 'trace', agentId, trace: body, now, allowedPool }),
+    answer: ({ id, duplicate }) => [duplicate ? 200 : 201, { id, duplicate }],
+  });
 
   app.get(
     '/api/v1/traces',
@@ -54,11 +40,12 @@ export const traceRoutes: Routes = (app, { writer, db, clock }) => {
           },
           { additionalProperties: false },
         ),
+        response: { 200: TracesPage, ...REFUSALS },
       },
     },
     async (req) => {
       const page = await listTraces(db, { ...req.query, limit: pageLimit(req.query.limit) });
-      const { items, next, bytesLimited } = fitPage(page.traces, page.next, (t) => t.id);
+      const { items, next, bytesLimited } = fitPage(page.traces.map(traceView), page.next, (t) => t.id);
       return { traces: items, next_cursor: next, bytes_limited: bytesLimited };
     },
   );
@@ -71,12 +58,13 @@ export const traceRoutes: Routes = (app, { writer, db, clock }) => {
         summary: 'One LLM call, whole',
         tags: ['traces'],
         params: Type.Object({ traceId: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) }),
+        response: { 200: TraceAnswer, ...REFUSALS },
       },
     },
     async (req) => {
       const trace = await getTrace(db, req.params.traceId);
       if (!trace) throw new VigilError('VIGIL_TRACE_NOT_FOUND');
-      return { trace };
+      return { trace: traceView(trace) };
     },
   );
 };

@@ -1,5 +1,7 @@
 import { gunzip } from 'node:zlib';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { ErrorBody } from '@vigil/protocol';
 import type { Routes } from '../api/context.js';
 import { VigilError } from '../errors.js';
 import type { Signal } from './decode.js';
@@ -37,6 +39,35 @@ function inflate(body: Buffer, limit: number): Promise<Buffer> {
   });
 }
 
+/** Export<Signal>ServiceResponse: empty, or a partial success naming how many items were rejected and why. */
+const OtlpSuccess = Type.Object(
+  {
+    partialSuccess: Type.Optional(
+      Type.Object(
+        {
+          rejectedSpans: Type.Optional(Type.Integer()),
+          rejectedDataPoints: Type.Optional(Type.Integer()),
+          rejectedLogRecords: Type.Optional(Type.Integer()),
+          errorMessage: Type.String(),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** google.rpc.Status, which OTLP clients read, carrying Vigil's own error shape beside it. */
+const OtlpFailure = Type.Object(
+  {
+    code: Type.Integer({ description: 'gRPC status code' }),
+    message: Type.String(),
+    details: Type.Array(Type.Unknown()),
+    error: ErrorBody.properties.error,
+  },
+  { additionalProperties: false },
+);
+
 /**
  * OTLP/HTTP on the API port: `POST /v1/traces`, `/v1/metrics`, `/v1/logs`, so an SDK pointed at
  * `OTEL_EXPORTER_OTLP_ENDPOINT=http://hub:7070` finds them. Authenticated like every other write
@@ -63,6 +94,8 @@ export const otlpHttpRoutes: Routes = (app, deps) => {
           schema: {
             summary: `OTLP/HTTP export of ${signal} (application/x-protobuf or application/json, gzip allowed)`,
             tags: ['otlp'],
+            // Described in its JSON form; a protobuf request gets the same message in protobuf.
+            response: { 200: OtlpSuccess, '4xx': OtlpFailure, '5xx': OtlpFailure },
           },
           errorHandler: (err: FastifyError | VigilError, req, reply) => sendFailure(req, reply, err),
         },

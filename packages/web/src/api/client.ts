@@ -1,10 +1,11 @@
-import type { ErrorBody, SessionInfo } from './types.js';
+import type { ErrorBody, ErrorCode, SessionInfo } from './types.js';
 
 /** An answer other than 2xx, with the hub's error code (program against `code`, never the message). */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
+    /** A code of docs/errors.md (a newer hub may send one this build does not list). */
+    readonly code: ErrorCode | 'NETWORK' | `HTTP_${number}`,
     message: string,
   ) {
     super(message);
