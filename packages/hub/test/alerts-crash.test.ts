@@ -76,10 +76,10 @@ async function ok(url: string, method: 'GET' | 'POST', path: string, body?: unkn
 async function quiet(url: string, webhookId: number, agentId?: string, deadlineMs = 20_000): Promise<void> {
   const t0 = performance.now();
   for (;;) {
-    const [log, open] = await Promise.all([
-      ok(url, 'GET', `/api/v1/webhooks/${webhookId}/deliveries?limit=500`),
-      agentId === undefined ? { alerts: [] } : ok(url, 'GET', `/api/v1/alerts?agent_id=${agentId}&state=firing`),
-    ]);
+    // The alerts first, then the deliveries: a resolve commits its delivery with it, so a log read after
+    // the alert is seen resolved holds that delivery (read at once, the log could predate the resolve).
+    const open = agentId === undefined ? { alerts: [] } : await ok(url, 'GET', `/api/v1/alerts?agent_id=${agentId}&state=firing`);
+    const log = await ok(url, 'GET', `/api/v1/webhooks/${webhookId}/deliveries?limit=500`);
     const pending = log.deliveries.filter((d: { status: string }) => d.status === 'pending').length;
     if (pending === 0 && open.alerts.length === 0) return;
     if (performance.now() - t0 > deadlineMs) assert.fail(`still ${pending} pending deliveries, ${open.alerts.length} firing alerts`);

@@ -140,6 +140,13 @@ function baseBodies(now: number): Record<string, { base: Record<string, unknown>
       },
     },
     'POST /api/v1/keys': { base: { agent_id: 'fuzz-key-target', name: 'fuzz key' }, alsoRequired: [['agent_id']] },
+    // More than any agent has, so a body that passes validation finds no capacity (409) and reserves nothing.
+    'POST /api/v1/capacity/claim': {
+      base: { min_cpu_cores: 99_999, min_gpu_vram_gb: 1, gpu_count: 1, pool: 'default', job: 'fuzz job', lease_seconds: 60 },
+    },
+    // No body schema: any JSON body is ignored, and the claim does not exist (404).
+    'POST /api/v1/capacity/claims/{claimId}/release': { base: { reason: 'fuzz', detail: { a: [1, 'x'] } } },
+    'POST /api/v1/capacity/claims/{claimId}/renew': { base: { lease_seconds: 60 } },
     // No body schema: any JSON body is ignored, and the error does not exist (404).
     'POST /api/v1/errors/{errorId}/resolve': { base: { reason: 'fuzz', detail: { a: [1, 'x'] } } },
     'POST /api/v1/errors/{errorId}/unresolve': { base: { reason: 'fuzz', detail: { a: [1, 'x'] } } },
@@ -217,7 +224,8 @@ function bodyRoutes(hub: TestHub): BodyRoute[] {
           .replace('{errorId}', String(MISSING_ERROR_ID))
           .replace('{alertId}', String(MISSING_ERROR_ID))
           .replace('{webhookId}', String(MISSING_ERROR_ID))
-          .replace('{ruleId}', '1'),
+          .replace('{ruleId}', '1')
+          .replace('{claimId}', String(MISSING_ERROR_ID)),
         schema: op.requestBody?.content?.['application/json']?.schema,
         base: entry.base,
         ...(entry.alsoRequired ? { alsoRequired: entry.alsoRequired } : {}),
@@ -310,7 +318,8 @@ for (const dialect of DIALECTS) {
       // Positive control: each base body is valid, so what the mutations break is the only fault.
       for (const r of routes) {
         const ok = await send(hub, r.method, r.path, JSON.stringify(r.base));
-        const expected = r.path.includes(String(MISSING_ERROR_ID)) ? 404 : undefined;
+        // A claim's base body asks for more than any agent has: valid, and it reserves nothing (409).
+        const expected = r.path.includes(String(MISSING_ERROR_ID)) ? 404 : r.path === '/api/v1/capacity/claim' ? 409 : undefined;
         if (expected) assert.equal(ok.status, expected, `${r.method} ${r.path}: ${ok.text}`);
         else assert.ok(ok.status === 200 || ok.status === 201, `base body for ${r.method} ${r.path}: ${ok.status} ${ok.text}`);
       }
