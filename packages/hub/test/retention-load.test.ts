@@ -71,8 +71,11 @@ async function seed(
   spreadMs: number,
 ): Promise<void> {
   const at = `CAST(? AS BIGINT) + i * ${Math.max(1, Math.floor(spreadMs / n))}`;
+  // 200 bytes of message: the purge must free far more pages than the events ingested meanwhile take,
+  // however fast this machine ingests them, for "the file shrank" to test the vacuum.
+  const message = hub.db.dialect.name === 'sqlite' ? 'hex(zeroblob(100))' : "repeat('x', 200)";
   const select = {
-    agent_events: `(agent_id, event_type, message, timestamp, received_at) SELECT 'load-' || (i % ${AGENTS}), 'info', 'seeded', ${at}, ${at}`,
+    agent_events: `(agent_id, event_type, message, timestamp, received_at) SELECT 'load-' || (i % ${AGENTS}), 'info', ${message}, ${at}, ${at}`,
     agent_metrics: `(agent_key, received_at, status, cpu_percent, memory_mb) SELECT (SELECT agent_key FROM agent_keys WHERE agent_id = 'load-' || (i % ${AGENTS})), ${at}, 1, i % 100, i % 700`,
     llm_traces: `(agent_id, model, timestamp, received_at) SELECT 'load-' || (i % ${AGENTS}), 'm', ${at}, ${at}`,
   }[table];
