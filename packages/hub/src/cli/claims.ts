@@ -1,24 +1,10 @@
+import type { Claim } from '@vigil/protocol';
 import { apiCommand, limitOf } from './api-command.js';
 import { UsageError } from './command.js';
 import { fields, num, print } from './table.js';
 
 /** A capacity claim as GET /api/v1/capacity/claims answers it (docs/capacity.md). */
-export interface ClaimView {
-  claim_id: string;
-  agent_id: string;
-  pool_name: string;
-  job: string;
-  status: 'active' | 'released' | 'expired';
-  cpu_cores: number;
-  memory_gb: number;
-  gpu_vram_gb: number;
-  gpu_count: number;
-  gpus: { index: number; uuid?: string }[] | null;
-  claimed_by: string;
-  created_at: number;
-  expires_at: number;
-  released_at: number | null;
-}
+export type ClaimView = Claim;
 
 const STATUSES = ['active', 'released', 'expired', 'all'];
 

@@ -1,3 +1,4 @@
+import type { Claim } from '@vigil/protocol';
 import {
   activeHolds,
   ACTIVE_CLAIM,
@@ -22,32 +23,10 @@ export interface ClaimRequest {
   claimId: string;
 }
 
-export type ClaimStatus = 'active' | 'released' | 'expired';
-
-export interface ClaimedGpu {
-  index: number;
-  uuid?: string;
-}
-
-/** A reservation as the API answers it (times in epoch milliseconds). */
-export interface Claim {
-  claim_id: string;
-  agent_id: string;
-  pool_name: string;
-  job: string;
-  status: ClaimStatus;
-  cpu_cores: number;
-  memory_gb: number;
-  /** VRAM reserved on each claimed GPU. */
-  gpu_vram_gb: number;
-  gpu_count: number;
-  /** The claimed GPUs; null when the agent reports no `gpus` array (judged as one GPU) or none was asked for. */
-  gpus: ClaimedGpu[] | null;
-  claimed_by: string;
-  created_at: number;
-  expires_at: number;
-  released_at: number | null;
-}
+/** Claims are answered in the wire contract's shape (times in epoch milliseconds). */
+export type { Claim };
+export type ClaimStatus = Claim['status'];
+export type ClaimedGpu = NonNullable<Claim['gpus']>[number];
 
 interface ClaimRow {
   claim_id: string;
