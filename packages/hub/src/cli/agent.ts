@@ -1,28 +1,10 @@
-import { AgentId } from '@vigil/protocol';
+import { AgentId, type AgentDetail } from '@vigil/protocol';
 import { apiCommand } from './api-command.js';
 import { UsageError } from './command.js';
-import type { AgentView } from './agents.js';
 import { ago, fields, num, usd } from './table.js';
 
 /** The API's own rule for agent ids, so a typo is a usage error (exit 2) rather than a request. */
 const AGENT_ID = new RegExp((AgentId as unknown as { pattern: string }).pattern);
-
-interface AgentDetail extends AgentView {
-  capabilities: string[];
-  registered_at: number;
-  message_count: number | null;
-  heartbeat_interval_s: number;
-  last_llm_activity_at: number | null;
-  resource_metrics: AgentView['resource_metrics'] & {
-    cpu_percent?: number;
-    cpu_cores_available?: number;
-    memory_percent?: number;
-    gpu_vram_total_gb?: number;
-    gpu_type?: string;
-    gpus?: { index: number; name?: string; vram_free_gb?: number; vram_total_gb?: number }[];
-  };
-  llm_totals: { since: number; calls: number; errors: number; input_tokens: number; output_tokens: number; cost_usd: number };
-}
 
 export const command = apiCommand({
   name: 'agent',

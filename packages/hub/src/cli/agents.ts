@@ -1,28 +1,8 @@
-import { AGENT_STATUSES } from '@vigil/protocol';
+import { AGENT_STATUSES, type AgentsPage, type ListedAgent } from '@vigil/protocol';
 import { apiCommand, apiHelp } from './api-command.js';
 import type { Command } from './command.js';
 import { UsageError } from './command.js';
 import { ago, num, print, type Column } from './table.js';
-
-/** The fields of an agent this command shows (GET /api/v1/agents answers more; --json prints all of it). */
-export interface AgentView {
-  agent_id: string;
-  name: string;
-  agent_type: string;
-  pool_name: string;
-  status: string;
-  offline_reason: string | null;
-  paused: boolean;
-  last_heartbeat_at: number | null;
-  cpu_percent: number | null;
-  memory_mb: number | null;
-  resource_metrics: { gpu_vram_available_gb?: number; memory_available_gb?: number };
-}
-
-interface AgentPage {
-  agents: AgentView[];
-  next_cursor: string | null;
-}
 
 /** The local actions of `vigil agents` (agents/cli.ts), which work on the database rather than the API. */
 const ACTIONS = new Set(['rm', 'rename', 'pause', 'resume']);
@@ -32,7 +12,7 @@ const LIST_USAGE = `vigil agents [--status ${AGENT_STATUSES.join('|')}] [--pool 
                                    memory, free GPU memory and the last heartbeat of each agent
 `;
 
-export const agentColumns = (now: number): Column<AgentView>[] => [
+export const agentColumns = (now: number): Column<ListedAgent>[] => [
   { head: 'AGENT', cell: (a) => a.agent_id },
   { head: 'NAME', cell: (a) => a.name },
   { head: 'TYPE', cell: (a) => a.agent_type },
@@ -52,10 +32,10 @@ const list = apiCommand({
     if (values.status !== undefined && !(AGENT_STATUSES as readonly string[]).includes(values.status)) {
       throw new UsageError(`--status must be one of ${AGENT_STATUSES.join(', ')}`);
     }
-    const agents: AgentView[] = [];
+    const agents: ListedAgent[] = [];
     // Every page: a fleet listing that stopped at the first 100 agents would read as the whole fleet.
     for (let after: string | undefined, more = true; more;) {
-      const page = await hub.get<AgentPage>('/api/v1/agents', {
+      const page = await hub.get<AgentsPage>('/api/v1/agents', {
         status: values.status,
         pool: values.pool,
         type: values.type,

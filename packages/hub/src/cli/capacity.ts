@@ -1,15 +1,8 @@
 import { amountOf, apiCommand, limitOf } from './api-command.js';
-import type { AgentView } from './agents.js';
+import type { CapacityMatch } from '@vigil/protocol';
 import { UsageError } from './command.js';
 import { claimFields, type ClaimView } from './claims.js';
 import { num, print } from './table.js';
-
-interface CapacityMatch extends AgentView {
-  resource_metrics: AgentView['resource_metrics'] & { cpu_cores_available?: number };
-  fitting_gpus?: { index: number; name?: string; vram_free_gb?: number }[] | null;
-  /** What active claims hold of the agent (docs/capacity.md). */
-  reserved: { claims: number; cpu_cores: number; memory_gb: number; gpu_vram_gb: number };
-}
 
 /** A measured free figure less what claims reserve of it. */
 const less = (measured: number | undefined, reserved: number) => (measured === undefined ? undefined : measured - reserved);
