@@ -120,12 +120,68 @@ describe('the SQLite writer thread', () => {
     });
   });
 
-  test('a writer thread that is gone makes writes unavailable (503), not a crash', async () => {
-    await withDb(async (db) => {
+  test('a writer thread that ends mid-transaction: writes are unavailable (503), not a crash, the open transaction is rolled back, and a new thread takes over', async () => {
+    const warnings: string[] = [];
+    const dir = tempDir();
+    const path = join(dir.path, 'thread.db');
+    const db = new SqliteDb(path, { synchronous: 'full', onWarning: (_details, message) => warnings.push(message) });
+    try {
+      await db.exec('CREATE TABLE probe (id INTEGER PRIMARY KEY, value TEXT UNIQUE, data BLOB)');
+      await run(db, { do: 'insert', value: 'kept' });
+      const flag = new Int32Array(new SharedArrayBuffer(4));
+      const killed = run(db, { do: 'insert-then-wait', value: 'never-committed', flag }).catch((e: unknown) => e);
+      while (Atomics.load(flag, 0) !== 2) await new Promise((resolve) => setTimeout(resolve, 5));
       await (db as unknown as { thread: { terminate(): Promise<number> } }).thread.terminate();
-      const err = await run(db, { do: 'insert', value: 'z' }).catch((e: unknown) => e);
-      assert.equal((err as { code?: unknown }).code, 'WRITER_THREAD_EXITED');
+
+      const err = await killed;
+      assert.equal((err as { code?: unknown }).code, 'WRITER_THREAD_EXITED', 'the batch in flight fails as unavailable');
       assert.equal(db.isUnavailable(err), true);
-    });
+      const during = await run(db, { do: 'insert', value: 'during' }).catch((e: unknown) => e);
+      assert.equal(
+        (during as { code?: unknown }).code,
+        'WRITER_THREAD_EXITED',
+        'a write before the new thread is up is refused, not queued forever',
+      );
+
+      // The new thread answers within the first backoff step (200 ms less jitter) and its start.
+      const deadline = Date.now() + 10_000;
+      let answer: unknown;
+      for (;;) {
+        answer = await run(db, { do: 'insert', value: 'after' }).catch((e: unknown) => e);
+        if (!(answer instanceof Error) || Date.now() > deadline) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.deepEqual(answer, { dialect: 'sqlite', rows: 2 }, 'the uncommitted row of the ended thread is gone; the new write committed');
+      const values = (await db.all<{ value: string }>('SELECT value FROM probe ORDER BY id')).map((r) => r.value);
+      assert.deepEqual(values, ['kept', 'after']);
+      assert.ok(
+        warnings.some((w) => /writer thread stopped/.test(w)),
+        'the restart is logged',
+      );
+      // The ended connection let go of the write lock: another connection can write.
+      const other = new Database(path);
+      try {
+        other.exec("INSERT INTO probe (value) VALUES ('other')");
+      } finally {
+        other.close();
+      }
+    } finally {
+      await db.close();
+      dir.remove();
+    }
+  });
+
+  test('a closed store does not start a new writer thread', async () => {
+    const dir = tempDir();
+    const db = new SqliteDb(join(dir.path, 'closed.db'), { synchronous: 'full' });
+    try {
+      await db.close();
+      const err = await db.run('SELECT 1').catch((e: unknown) => e);
+      assert.equal((err as { code?: unknown }).code, 'WRITER_THREAD_EXITED');
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      assert.equal((db as unknown as { gone: unknown }).gone !== undefined, true, 'still closed after the first restart delay');
+    } finally {
+      dir.remove();
+    }
   });
 });

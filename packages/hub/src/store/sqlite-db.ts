@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { backoffDelay, type Backoff } from '@vigil/protocol/backoff';
 import Database from 'better-sqlite3';
 import { tightenFile, type Warn } from '../private-files.js';
 import type { Db, Footprint, SqlExecutor, StoreCorruption } from './db.js';
@@ -21,6 +22,9 @@ export interface SqliteOptions {
 // the writer thread gone.
 const UNAVAILABLE = /^(SQLITE_(FULL|IOERR|BUSY|LOCKED|READONLY|CANTOPEN|NOMEM|PROTOCOL)|WRITER_THREAD_EXITED)/;
 
+/** Between restarts of a writer thread that ended: soon at first, at most every 30 s while it keeps failing. */
+const RESTART_BACKOFF: Backoff = { baseMs: 200, capMs: 30_000, jitter: 0.2 };
+
 /** Longest a synchronous call (opening, `pragma`) waits for the writer thread. */
 const SYNC_CALL_MS = 60_000;
 
@@ -32,8 +36,12 @@ const SYNC_CALL_MS = 60_000;
  */
 export class SqliteDb implements Db {
   readonly dialect = sqliteDialect;
-  private readonly thread: Worker;
-  private readonly syncPort: MessagePort;
+  private thread!: Worker;
+  private syncPort!: MessagePort;
+  /** Restarts of the writer thread in a row that have not yet answered `open` (for the backoff). */
+  private failedStarts = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private closing = false;
   private readonly syncState = new Int32Array(new SharedArrayBuffer(4));
   private reader: Statements | undefined;
   /** Statements the writer thread has run (its last answer says). */
@@ -48,11 +56,11 @@ export class SqliteDb implements Db {
   private synchronous: number;
   corruption: StoreCorruption | undefined;
   /** The writer thread's id in the operating system (Linux only), for per-thread CPU figures (bench:ingest). */
-  readonly writerThreadId: number | undefined;
+  writerThreadId: number | undefined;
 
   constructor(
     readonly path: string,
-    options: SqliteOptions,
+    private readonly options: SqliteOptions,
   ) {
     const existed = existsSync(path);
     // The checks and file-wide settings, on a connection of this thread before the writer thread opens its own.
@@ -81,16 +89,7 @@ export class SqliteDb implements Db {
       setup.close();
     }
 
-    const channel = new MessageChannel();
-    this.syncPort = channel.port1;
-    this.syncPort.unref();
-    const data: WriteThreadData = { path, synchronous: options.synchronous, syncPort: channel.port2, syncState: this.syncState };
-    this.thread = new Worker(new URL('./sqlite-write-thread.js', import.meta.url), { workerData: data, transferList: [channel.port2] });
-    // Referenced only while a call waits for it: a store nobody closed does not keep the process alive.
-    this.thread.unref();
-    this.thread.on('message', (reply: Reply) => this.answer(reply));
-    this.thread.on('error', (err) => this.lose(err));
-    this.thread.on('exit', (code) => this.lose(new Error(`the SQLite writer thread exited (code ${code})`)));
+    this.startThread();
     let opened: Reply;
     try {
       opened = this.callSync({ op: 'open' });
@@ -190,14 +189,63 @@ export class SqliteDb implements Db {
     return new StoreCorruptError(this.path, code, err);
   }
 
-  /** The writer thread ended by itself: every call waiting and every later one fails as unavailable. */
-  private lose(cause: Error): void {
-    if (this.gone) return;
+  /** Starts a writer thread (it opens its connection on the first `open` request). */
+  private startThread(): void {
+    const channel = new MessageChannel();
+    this.syncPort = channel.port1;
+    this.syncPort.unref();
+    const data: WriteThreadData = {
+      path: this.path,
+      synchronous: this.options.synchronous,
+      syncPort: channel.port2,
+      syncState: this.syncState,
+    };
+    const thread = new Worker(new URL('./sqlite-write-thread.js', import.meta.url), { workerData: data, transferList: [channel.port2] });
+    // Referenced only while a call waits for it: a store nobody closed does not keep the process alive.
+    thread.unref();
+    thread.on('message', (reply: Reply) => this.answer(reply));
+    thread.on('error', (err) => this.lose(thread, err));
+    thread.on('exit', (code) => this.lose(thread, new Error(`the SQLite writer thread exited (code ${code})`)));
+    this.thread = thread;
+  }
+
+  /**
+   * The writer thread ended by itself (a crash in native code, memory exhausted): every call waiting
+   * fails as unavailable (503, which clients retry), and a new thread is started after a backoff.
+   * Nothing acknowledged is lost: a batch is answered only after its COMMIT, and the connection of a
+   * thread that ended is closed with it, which rolls back a transaction it left open.
+   */
+  private lose(thread: Worker, cause: Error): void {
+    if (thread !== this.thread || this.gone) return;
     this.gone = Object.assign(new Error(`the SQLite writer thread is gone: ${cause.message}`, { cause }), {
       code: 'WRITER_THREAD_EXITED',
     });
     for (const waiter of this.waiting.values()) waiter.reject(this.gone);
     this.waiting.clear();
+    if (this.closing || this.writerThreadId === undefined) return; // closed, or never opened: the constructor reports it
+    const delay = backoffDelay(++this.failedStarts, RESTART_BACKOFF);
+    this.options.onWarning?.(
+      { cause: cause.message, restart_in_ms: Math.round(delay) },
+      'the SQLite writer thread stopped; starting a new one',
+    );
+    this.restartTimer = setTimeout(() => void this.restart(), delay);
+    this.restartTimer.unref();
+  }
+
+  private async restart(): Promise<void> {
+    if (this.closing) return;
+    this.startThread();
+    const thread = this.thread;
+    this.gone = undefined;
+    try {
+      const opened = (await this.call({ op: 'open' })) as { tid: number | undefined };
+      this.writerThreadId = opened.tid;
+      this.failedStarts = 0;
+    } catch (err) {
+      // Opening failed (the file went away, the disk is full): end this thread and try again later.
+      this.lose(thread, err instanceof Error ? err : new Error(String(err)));
+      await thread.terminate();
+    }
   }
 
   private readConn(): Statements {
@@ -320,6 +368,8 @@ export class SqliteDb implements Db {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
+    clearTimeout(this.restartTimer);
     await this.lock;
     this.reader?.conn.close();
     if (!this.gone) await this.call({ op: 'close' });

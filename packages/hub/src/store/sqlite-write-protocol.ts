@@ -13,7 +13,8 @@ export interface WriteThreadData {
 
 export type Request = { id: number } & (
   | { op: 'batch'; module: string; input: unknown }
-  | { op: 'begin' | 'commit' | 'rollback' | 'truncateWal' | 'close' }
+  // `open` is also a synchronous call (the first start); a restarted thread is opened asynchronously.
+  | { op: 'open' | 'begin' | 'commit' | 'rollback' | 'truncateWal' | 'close' }
   | { op: 'all' | 'get' | 'run'; sql: string; params: readonly unknown[] | undefined }
   | { op: 'exec'; sql: string }
   | { op: 'pragma'; name: string }

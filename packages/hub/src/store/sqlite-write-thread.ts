@@ -28,6 +28,14 @@ function open(): Database.Database {
   return conn;
 }
 
+/** Opens the write connection (once) and answers this thread's id, for per-thread CPU figures. */
+function openConnection(): { tid: number | undefined } {
+  conn ??= openWriteConnection(data.path, data.synchronous);
+  statements = new Statements(conn);
+  tx = statements.executor();
+  return { tid: threadId() };
+}
+
 /**
  * Runs `sql` on the write connection, waiting up to LOCK_WAIT_MS for another process's write lock
  * in short slices, with this thread free between them, then failing with SQLITE_BUSY (503).
@@ -94,6 +102,8 @@ async function handle(req: Request): Promise<unknown> {
         throw err;
       }
     }
+    case 'open':
+      return openConnection();
     case 'begin':
       return whenUnlocked('BEGIN IMMEDIATE');
     case 'commit':
@@ -166,10 +176,7 @@ syncPort.on('message', (req: SyncRequest) => {
   let outcome: { value: unknown } | { error: unknown };
   try {
     if (req.op === 'open') {
-      conn ??= openWriteConnection(data.path, data.synchronous);
-      statements = new Statements(conn);
-      tx = statements.executor();
-      outcome = { value: { tid: threadId() } };
+      outcome = { value: openConnection() };
     } else {
       outcome = { value: pragma(req.name) };
     }

@@ -9,7 +9,8 @@ export type Probe =
   | { do: 'insert'; value: string }
   | { do: 'refuse' }
   | { do: 'insert-then-fail'; value: string }
-  | { do: 'wait-for-main'; flag: Int32Array };
+  | { do: 'wait-for-main'; flag: Int32Array }
+  | { do: 'insert-then-wait'; value: string; flag: Int32Array };
 
 export default async function probe(tx: SqlExecutor, dialect: Dialect, input: unknown) {
   const p = input as Probe;
@@ -29,5 +30,11 @@ export default async function probe(tx: SqlExecutor, dialect: Dialect, input: un
       const seen = Atomics.wait(p.flag, 0, 0, 10_000) !== 'timed-out';
       return { seen };
     }
+    case 'insert-then-wait':
+      // Holds a written, uncommitted row and the write lock until the flag is set (or the thread is ended).
+      await tx.run('INSERT INTO probe (value) VALUES (?)', [p.value]);
+      Atomics.store(p.flag, 0, 2);
+      Atomics.wait(p.flag, 0, 2, 10_000);
+      return undefined;
   }
 }
