@@ -255,6 +255,8 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
   if (!dashboard.ok) log.warn({ reason: dashboard.reason }, 'the web dashboard is not built (npm run build); / says how to build it');
   const lifecycle = { shuttingDown: false };
   const retention = retentionFromConfig(config);
+  // With several hubs: set once this hub asks for the job lock (below), read by /healthz.
+  let jobOwner: JobOwner | undefined;
   const app = await buildApp(
     {
       db,
@@ -276,6 +278,11 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
       startedAt,
       lifecycle,
       metrics: { hub: metrics, public: config.metricsPublic },
+      jobs: {
+        hubId,
+        runsHere: () => (shared ? (jobOwner?.isOwner ?? false) : true),
+        owner: async () => (shared ? ((await jobOwner?.holder()) ?? null) : hubId),
+      },
     },
     log,
   );
@@ -316,33 +323,36 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
   if (fileRules) await submitAlertAction(writer, { type: 'sync_file_rules', rules: fileRules, now: startedAt });
   // With several hubs, the hub holding the job lock runs the jobs; it hears the others' commits through
   // the cluster link, so it listens first. The first ask is answered before this hub listens.
-  let jobOwner: JobOwner | undefined;
   let sweep: NodeJS.Timeout | undefined;
   if (shared) {
     await (cluster as ClusterLink).start();
-    jobOwner = new JobOwner(config.db, {
-      acquired: async () => {
-        log.info({ hub: hubId }, 'this hub runs the jobs (liveness, alerts, retention, rollups)');
-        await notifier.resume();
-        await alerts.start();
-        liveness.start();
-        rollups.start();
-        purge.start();
-        // Deliveries a dead hub had claimed are taken over once their claim lapses.
-        sweep = setInterval(
-          () => void notifier.resume().catch((err: unknown) => log.warn({ err }, 'webhook sweep failed')),
-          DELIVERY_SWEEP_MS,
-        );
-        sweep.unref();
+    jobOwner = new JobOwner(
+      config.db,
+      {
+        acquired: async () => {
+          log.info({ hub: hubId }, 'this hub runs the jobs (liveness, alerts, retention, rollups)');
+          await notifier.resume();
+          await alerts.start();
+          liveness.start();
+          rollups.start();
+          purge.start();
+          // Deliveries a dead hub had claimed are taken over once their claim lapses.
+          sweep = setInterval(
+            () => void notifier.resume().catch((err: unknown) => log.warn({ err }, 'webhook sweep failed')),
+            DELIVERY_SWEEP_MS,
+          );
+          sweep.unref();
+        },
+        lost: async () => {
+          log.warn({ hub: hubId }, 'this hub no longer runs the jobs');
+          clearInterval(sweep);
+          liveness.stop();
+          await Promise.all([rollups.stop(), purge.stop(), alerts.stop()]);
+        },
+        onError: (err, message) => log.warn({ err }, message),
       },
-      lost: async () => {
-        log.warn({ hub: hubId }, 'this hub no longer runs the jobs');
-        clearInterval(sweep);
-        liveness.stop();
-        await Promise.all([rollups.stop(), purge.stop(), alerts.stop()]);
-      },
-      onError: (err, message) => log.warn({ err }, message),
-    });
+      { hubId },
+    );
     await jobOwner.start();
   } else {
     // What a stop or a crash left in the outbox is read before the engine can add to it, so nothing is sent twice at once.

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
+import type { Health } from '@vigil/protocol';
 import { request } from 'undici';
 import WebSocket from 'ws';
 import { ManualClock, systemClock } from '../src/clock.js';
@@ -425,6 +426,15 @@ describe('the jobs move to another hub when their owner dies', { skip }, () => {
       const ownerPid = Number(/pid=(\d+)/.exec(first[0] as string)?.[1]);
       const owner = procs.find((p) => p.child.pid === ownerPid);
       assert.ok(owner, 'the owner is one of the three hubs');
+      // Every hub's /healthz names the same owner, and only the owner runs the jobs.
+      const health = async (p: HubProcess) => (await (await request(`${p.url}/healthz`)).body.json()) as Health;
+      const seen = await Promise.all(procs.map(health));
+      const ownerId = seen[procs.indexOf(owner)]?.hub_id;
+      assert.deepEqual(
+        seen.map((h) => [h.jobs.owner, h.jobs.runs_here]),
+        procs.map((p) => [ownerId, p === owner]),
+      );
+      assert.equal(new Set(seen.map((h) => h.hub_id)).size, 3, 'each hub has its own id');
       const killedAt = performance.now();
       owner.child.kill('SIGKILL');
       await owner.exited;
@@ -451,6 +461,15 @@ describe('the jobs move to another hub when their owner dies', { skip }, () => {
       }
       process.stderr.write(`# job lock taken over ${ms.toFixed(0)} ms after SIGKILL; first rollup pass after ${ranMs.toFixed(0)} ms\n`);
       assert.ok(ranMs < 5000, `the jobs ran again after ${ranMs.toFixed(0)} ms`);
+      // The survivors' /healthz now name the new owner, which is one of them.
+      const survivors = procs.filter((p) => p !== owner);
+      const after = await Promise.all(survivors.map(health));
+      const newOwner = after.find((h) => h.jobs.runs_here);
+      assert.ok(newOwner && newOwner.hub_id !== ownerId, 'a survivor runs the jobs');
+      assert.deepEqual(
+        after.map((h) => h.jobs.owner),
+        [newOwner.hub_id, newOwner.hub_id],
+      );
     } finally {
       for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
       await Promise.all(procs.map((p) => p.exited));

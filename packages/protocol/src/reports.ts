@@ -266,6 +266,18 @@ export const Health = Type.Object(
   {
     status: Type.Enum(['ok', 'degraded']),
     uptime_s: Type.Number(),
+    hub_id: Type.String({ description: "This hub's id among several on one PostgreSQL database ('local' for a hub alone)" }),
+    jobs: Type.Object(
+      {
+        runs_here: Type.Boolean({ description: 'This hub runs liveness, alert timers, retention and rollups' }),
+        owner: nullable(
+          Type.String({
+            description: 'The id of the hub that runs them; null while none holds the job lock (a handover) or it could not be asked',
+          }),
+        ),
+      },
+      { additionalProperties: false },
+    ),
     store: Type.Object(
       {
         dialect: Type.Enum(['sqlite', 'postgres']),

@@ -70,6 +70,16 @@ export interface ApiDeps {
   metrics?: { hub: HubMetrics; public: boolean };
   /** Set when SIGTERM arrives: new requests get 503 while the queue drains. */
   lifecycle: { shuttingDown: boolean };
+  /** Which hub runs the background jobs (`/healthz`); absent: this hub alone, which runs them. */
+  jobs?: JobsStatus;
+}
+
+/** This hub's id and who holds the job lock among several hubs (cluster/job-owner.ts). */
+export interface JobsStatus {
+  hubId: string;
+  runsHere(): boolean;
+  /** The id of the hub that runs the jobs; null when none does (a handover in progress) or it cannot be asked. */
+  owner(): Promise<string | null>;
 }
 
 export type App = FastifyInstance<

@@ -22,7 +22,7 @@ async function within<T>(work: Promise<T>, ms: number): Promise<T | typeof LATE>
 }
 
 /** Liveness and readiness for load balancers and orchestrators (the dashboard at `/` is web/routes.ts). */
-export const healthRoutes: Routes = (app, { db, writer, clock, startedAt, lifecycle }) => {
+export const healthRoutes: Routes = (app, { db, writer, clock, startedAt, lifecycle, jobs }) => {
   app.get(
     '/healthz',
     {
@@ -35,7 +35,10 @@ export const healthRoutes: Routes = (app, { db, writer, clock, startedAt, lifecy
       const durability = answer === LATE ? unknown : answer;
       // A damaged database keeps the process alive (restarting would not repair it) but is reported here and on /readyz.
       const corruption = db.corruption;
+      const owner = jobs ? await within(jobs.owner(), PROBE_MS).catch((): typeof LATE => LATE) : 'local';
       return {
+        hub_id: jobs?.hubId ?? 'local',
+        jobs: { runs_here: jobs?.runsHere() ?? true, owner: owner === LATE ? null : owner },
         status: writer.health.ok && !corruption ? ('ok' as const) : ('degraded' as const),
         uptime_s: Math.round((clock.now() - startedAt) / 1000),
         store: { dialect: db.dialect.name, ...writer.health, durability, ...(corruption ? { corruption } : {}) },

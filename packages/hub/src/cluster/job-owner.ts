@@ -33,11 +33,29 @@ export class JobOwner {
   constructor(
     private readonly url: string,
     private readonly handlers: JobOwnerHandlers,
-    private readonly options: { pollMs?: number; key?: number } = {},
+    private readonly options: { pollMs?: number; key?: number; hubId?: string } = {},
   ) {}
 
   get isOwner(): boolean {
     return this.owner;
+  }
+
+  /**
+   * The id of the hub that holds the job lock, read from the server (the holder's session names its hub
+   * in application_name); null when no hub holds it, or this hub has no connection to ask on.
+   */
+  async holder(): Promise<string | null> {
+    if (this.owner) return this.options.hubId ?? null;
+    const client = this.client;
+    if (!client) return null;
+    const key = this.options.key ?? JOB_LOCK_KEY;
+    // A bigint advisory key is stored as two 32-bit halves (classid high, objid low) with objsubid 1.
+    const { rows } = await client.query<{ name: string }>(
+      `SELECT a.application_name AS name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+       WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 1`,
+      [Math.floor(key / 2 ** 32), key % 2 ** 32],
+    );
+    return /^vigil-jobs (\S+)/.exec(rows[0]?.name ?? '')?.[1] ?? null;
   }
 
   /** Asks once (a lone hub owns the jobs before it listens), then keeps asking or checking every poll. */
@@ -86,8 +104,9 @@ export class JobOwner {
       keepAlive: true,
       keepAliveInitialDelayMillis: 5000,
       query_timeout: 5000,
-      // Operators (and the failover test) find the owner in pg_stat_activity by this name.
-      application_name: `vigil-jobs pid=${process.pid}`,
+      // Operators find the owner in pg_stat_activity by this name, and holder() reads the hub id from
+      // it (an application_name is cut at 63 bytes: a UUID and a pid fit).
+      application_name: `vigil-jobs ${this.options.hubId ?? '-'} pid=${process.pid}`,
     });
     client.on('error', (err) => {
       if (this.client !== client) return;
