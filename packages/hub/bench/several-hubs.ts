@@ -202,6 +202,7 @@ async function notifyCost(): Promise<void> {
     onMessages() {},
     onSessionsEnded() {},
     onKeysRevoked() {},
+    onAlertsChanged() {},
     onGap() {},
     onError() {},
   });

@@ -237,6 +237,8 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
       onMessages: (messages) => bus.publish(messages, 'remote'),
       onSessionsEnded: (hashes) => sessions.closeSockets(hashes),
       onKeysRevoked: () => auth.forgetCached(),
+      // A no-op on hubs that do not run the engine (tick runs only while it is started).
+      onAlertsChanged: () => void alerts.tick().catch((err: unknown) => log.warn({ err }, 'applying alert changes failed')),
       onGap: () => {
         log.warn("may have missed other hubs' changes; live sockets refetch");
         live.closeAll(LIVE_MISSED_CLOSE, 'missed changes from another hub; reconnect and refetch');
@@ -264,7 +266,16 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
       bus,
       live,
       auth,
-      alerts: { engine: alerts, allowPrivateWebhooks: config.webhookAllowPrivate },
+      alerts: {
+        // With several hubs, a change made here reaches the engine on the hub that runs it at once.
+        engine: {
+          tick: async () => {
+            await alerts.tick();
+            cluster?.alertsChanged();
+          },
+        },
+        allowPrivateWebhooks: config.webhookAllowPrivate,
+      },
       sessions,
       dashboard,
       clock,

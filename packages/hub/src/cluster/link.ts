@@ -20,7 +20,8 @@ type Notice =
   | { h: string; k: 'm'; m: readonly LiveMessage[] }
   | { h: string; k: 'r'; id: number }
   | { h: string; k: 's'; s: string[] }
-  | { h: string; k: 'k' };
+  | { h: string; k: 'k' }
+  | { h: string; k: 'a' };
 
 export interface ClusterHandlers {
   /** Live messages another hub committed (published on this hub's bus: sockets and the alert engine). */
@@ -29,6 +30,8 @@ export interface ClusterHandlers {
   onSessionsEnded(hashes: string[]): void;
   /** Another hub revoked a key: forget cached key lookups. */
   onKeysRevoked(): void;
+  /** Another hub changed alert rules, silences or webhooks: the job owner's engine rereads them now. */
+  onAlertsChanged(): void;
   /**
    * The listening connection was down, so notifications may have been missed: live sockets must
    * refetch, and state built from the feed must be reloaded.
@@ -117,6 +120,11 @@ export class ClusterLink {
   /** Tells the other hubs that a key was revoked, so their cached lookups go at once. */
   keysRevoked(): void {
     this.send({ h: this.hubId, k: 'k' });
+  }
+
+  /** Tells the other hubs that alert rules or silences changed (after the commit), so the owner applies them at once. */
+  alertsChanged(): void {
+    this.send({ h: this.hubId, k: 'a' });
   }
 
   private send(notice: Notice): void {
@@ -214,6 +222,9 @@ export class ClusterLink {
         break;
       case 'k':
         this.handlers.onKeysRevoked();
+        break;
+      case 'a':
+        this.handlers.onAlertsChanged();
         break;
     }
   }
