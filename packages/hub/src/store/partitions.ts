@@ -53,7 +53,8 @@ const BOUND = /FROM \((?:MINVALUE|'?(-?\d+)'?)\) TO \('?(-?\d+)'?\)/;
 /** The table's partitions and their bounds, oldest first; empty when the table is not partitioned. */
 export async function partitionsOf(q: SqlExecutor, table: PartitionedTable): Promise<Partition[]> {
   const rows = await q.all<{ name: string; bound: string }>(
-    `SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+    // pg_get_expr given the partition's oid would lock it (to name columns); bounds are constants and need no relation.
+    `SELECT c.relname AS name, pg_get_expr(c.relpartbound, 0) AS bound FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
      WHERE i.inhparent = to_regclass(CAST(? AS text))`,
     [table],
   );
@@ -152,8 +153,8 @@ export function missingPartition(err: unknown): { table: PartitionedTable; at: n
 
 /**
  * Drops `table`'s partitions whose every row is stamped before `before` (upper bound ≤ it): DETACH,
- * then DROP, under `lock_timeout`, one partition per transaction. Rows are counted first, outside the
- * lock (nothing writes to a past day), so the purge reports what it removed as a DELETE would.
+ * then DROP, under `lock_timeout`, one partition per transaction. Rows are counted first, so the
+ * purge reports what it removed as a DELETE would.
  */
 export async function dropPartitionsBefore(
   db: Db,
@@ -165,10 +166,13 @@ export async function dropPartitionsBefore(
   if (db.dialect.name !== 'postgres' || !(await isPartitioned(db, table))) return out;
   for (const p of await partitionsOf(db, table)) {
     if (p.to > before) break;
-    const rows = Number((await db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${p.name}`))?.n ?? 0);
+    let rows = 0;
     try {
       await db.transaction(async (tx) => {
         await tx.run(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(lockTimeoutMs))}`);
+        // Counted before DETACH takes its ACCESS EXCLUSIVE lock on the parent: reading the partition
+        // holds back no writer (and nothing writes to a day past retention).
+        rows = Number((await tx.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${p.name}`))?.n ?? 0);
         await tx.run(`ALTER TABLE ${table} DETACH PARTITION ${p.name}`);
         await tx.run(`DROP TABLE ${p.name}`);
       });
