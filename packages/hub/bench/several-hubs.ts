@@ -13,9 +13,14 @@
  * in this process, committing the same batches with and without the batch's NOTIFY (and, for a batch
  * over the 8,000-byte payload limit, its `live_messages` row), alternating, same run.
  *
+ * A third table measures what daily partitioning (store/partitions.ts, migration 13) costs ingest: the
+ * writer alone committing the same batches into two databases, one at the schema before migration 13
+ * (plain tables) and one partitioned by day, alternating, same run.
+ *
  * Environment: BENCH_SECONDS (measured seconds per run, default 10), BENCH_ROUNDS (3), BENCH_AGENTS
  * (100), BENCH_BATCH (heartbeats per batch, 200), BENCH_CONNECTIONS (total, 8), VIGIL_TEST_PG_URL
- * (the server, default postgres://postgres@127.0.0.1:5432/postgres), BENCH_ONLY (`hubs` or `notify`: one table).
+ * (the server, default postgres://postgres@127.0.0.1:5432/postgres), BENCH_ONLY (`hubs`, `notify` or
+ * `partitions`: one table).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -30,7 +35,9 @@ import { ClusterLink } from '../src/cluster/link.js';
 import type { Command } from '../src/ingest/commands.js';
 import { Writer } from '../src/ingest/writer.js';
 import { messagesFor } from '../src/live/messages.js';
+import { migrate } from '../src/store/migrate.js';
 import { openStore } from '../src/store/open.js';
+import { PostgresDb } from '../src/store/postgres-db.js';
 
 const envInt = (name: string, fallback: number): number => {
   const raw = process.env[name];
@@ -194,6 +201,28 @@ async function hubsTable(): Promise<void> {
   process.stdout.write(`${table}\n${AGENTS} agents, batches of ${BATCH}, ${CONNECTIONS} connections in all, ${SECONDS} s per run.\n`);
 }
 
+let heartbeatSeq = 0;
+/** Heartbeats per second `writer` commits, in batches of BATCH over all agents, for SECONDS. */
+async function writerRate(writer: Writer): Promise<number> {
+  const end = performance.now() + SECONDS * 1000;
+  let rows = 0;
+  while (performance.now() < end) {
+    const now = Date.now();
+    const commands: Command[] = Array.from({ length: BATCH }, () => {
+      const n = heartbeatSeq++;
+      return {
+        kind: 'heartbeat',
+        agentId: agentId(n),
+        heartbeat: { status: 'online', metrics: { cpu_percent: n % 100, memory_mb: 300 } },
+        now,
+      };
+    });
+    await writer.submit(commands);
+    rows += BATCH;
+  }
+  return rows / SECONDS;
+}
+
 /** Rows per second through the writer alone, with or without the batch's NOTIFY, alternating on one database. */
 async function notifyCost(): Promise<void> {
   const target = await createDatabase();
@@ -229,30 +258,10 @@ async function notifyCost(): Promise<void> {
         mayMovePool: true,
       });
     }
-    let seq = 0;
-    const run = async (writer: Writer): Promise<number> => {
-      const end = performance.now() + SECONDS * 1000;
-      let rows = 0;
-      while (performance.now() < end) {
-        const now = Date.now();
-        const commands: Command[] = Array.from({ length: BATCH }, () => {
-          const n = seq++;
-          return {
-            kind: 'heartbeat',
-            agentId: agentId(n),
-            heartbeat: { status: 'online', metrics: { cpu_percent: n % 100, memory_mb: 300 } },
-            now,
-          };
-        });
-        await writer.submit(commands);
-        rows += BATCH;
-      }
-      return rows / SECONDS;
-    };
     const rates: Record<'with' | 'without', number[]> = { with: [], without: [] };
     for (let round = 0; round < ROUNDS; round++) {
       for (const k of round % 2 === 0 ? (['without', 'with'] as const) : (['with', 'without'] as const))
-        rates[k].push(await run(writers[k]));
+        rates[k].push(await writerRate(writers[k]));
     }
     const without = median(rates.without);
     const withNotify = median(rates.with);
@@ -267,5 +276,49 @@ async function notifyCost(): Promise<void> {
     await target.drop();
   }
 }
-if (ONLY !== 'notify') await hubsTable();
-if (ONLY !== 'hubs') await notifyCost();
+/** Rows per second through the writer alone into plain tables (schema 12) and daily partitions (13), alternating. */
+async function partitionCost(): Promise<void> {
+  const plainTarget = await createDatabase();
+  const partTarget = await createDatabase();
+  const plain = new PostgresDb({ url: plainTarget.url });
+  await migrate(plain, Date.now(), undefined, 12);
+  const { db: parted } = await openStore(partTarget.url, { sqliteSynchronous: 'full', now: Date.now() });
+  const log = { error: () => undefined, warn: () => undefined };
+  const options = { capacity: 1e6, batchMaxItems: BATCH, batchMaxDelayMs: 2 };
+  const writers = { plain: new Writer(plain, options, log), partitioned: new Writer(parted, options, log) };
+  try {
+    for (const writer of Object.values(writers)) {
+      for (let i = 0; i < AGENTS; i++) {
+        await writer.submitOne({
+          kind: 'register',
+          agent: { agent_id: agentId(i), name: agentId(i), agent_type: 'bench' },
+          now: Date.now(),
+          mayMovePool: true,
+        });
+      }
+    }
+    const rates: Record<'plain' | 'partitioned', number[]> = { plain: [], partitioned: [] };
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const k of round % 2 === 0 ? (['plain', 'partitioned'] as const) : (['partitioned', 'plain'] as const))
+        rates[k].push(await writerRate(writers[k]));
+    }
+    const base = median(rates.plain);
+    const parts = median(rates.partitioned);
+    process.stdout.write(
+      `\n| Writer alone, batches of ${BATCH} heartbeats | rows/s (median of ${ROUNDS}) | ratio |\n| --- | ---: | ---: |\n` +
+        `| plain agent_metrics (schema 12, baseline) | ${base.toFixed(0)} | 1.00× |\n` +
+        `| agent_metrics partitioned by day (migration 13) | ${parts.toFixed(0)} | ${(parts / base).toFixed(2)}× |\n`,
+    );
+  } finally {
+    await writers.plain.drain();
+    await writers.partitioned.drain();
+    await plain.close();
+    await parted.close();
+    await plainTarget.drop();
+    await partTarget.drop();
+  }
+}
+
+if (ONLY === undefined || ONLY === 'hubs') await hubsTable();
+if (ONLY === undefined || ONLY === 'notify') await notifyCost();
+if (ONLY === undefined || ONLY === 'partitions') await partitionCost();

@@ -314,6 +314,7 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     everyMs: config.retentionIntervalS * 1000,
     retention,
     onPurged: (table, rows) => metrics.purged(table, rows),
+    onPartitions: (created, dropped) => metrics.partitions(created, dropped),
     onError: (err) => log.warn({ err }, 'retention pass failed'),
   });
 

@@ -3,7 +3,8 @@ import type { Clock } from '../clock.js';
 import { PeriodicPasses } from './passes.js';
 import type { Writer } from '../ingest/writer.js';
 import type { Db } from '../store/db.js';
-import { cutoffFor, PURGE_TARGETS, type PurgeTarget, type Retention } from '../store/retention.js';
+import { ensurePartitionsAhead, dropPartitionsBefore, PARTITIONED, PARTITION_LOCK_TIMEOUT_MS } from '../store/partitions.js';
+import { cutoffFor, PURGE_TARGETS, rolledUpTo, type PurgeTarget, type Retention } from '../store/retention.js';
 import { pendingHistoryPurges } from '../store/retire.js';
 
 export interface RetentionOptions {
@@ -20,6 +21,10 @@ export interface RetentionOptions {
   vacuumPages?: number;
   /** Free pages kept for new rows to reuse rather than given back and grown into again. */
   keepFreePages?: number;
+  /** PostgreSQL: how long partition DDL waits for its lock before this pass gives it up (store/partitions.ts). */
+  lockTimeoutMs?: number;
+  /** Told the partitions a pass made and dropped (the hub's metrics). */
+  onPartitions?: (created: number, dropped: number) => void;
 }
 
 export interface PurgeReport {
@@ -37,6 +42,12 @@ export interface PurgeReport {
   freedPages: number;
   /** Whether the WAL was checkpointed and truncated at the end of the pass. */
   walTruncated: boolean;
+  /**
+   * PostgreSQL's daily partitions (store/partitions.ts): made ahead by the hub's clock, dropped whole
+   * once past retention (their rows count in `deleted`), and those whose DDL gave up waiting for its
+   * lock, tried again next pass. Empty on SQLite.
+   */
+  partitions: { created: string[]; dropped: string[]; locked: string[] };
 }
 
 export function retentionFromConfig(c: {
@@ -79,7 +90,15 @@ export class RetentionJob extends PeriodicPasses<PurgeReport> {
     const now = this.clock.now();
     const maxRows = this.options.batchRows ?? 5_000;
     const targetMs = this.options.targetBatchMs ?? 100;
-    const report: PurgeReport = { deleted: {}, batches: 0, maxBatchMs: 0, maxStepMs: 0, freedPages: 0, walTruncated: false };
+    const report: PurgeReport = {
+      deleted: {},
+      batches: 0,
+      maxBatchMs: 0,
+      maxStepMs: 0,
+      freedPages: 0,
+      walTruncated: false,
+      partitions: { created: [], dropped: [], locked: [] },
+    };
     const timed = async <T>(step: () => Promise<T>): Promise<T> => {
       const started = performance.now();
       try {
@@ -89,9 +108,29 @@ export class RetentionJob extends PeriodicPasses<PurgeReport> {
       }
     };
     let total = 0;
+    const postgres = this.db.dialect.name === 'postgres';
+    const lockTimeoutMs = this.options.lockTimeoutMs ?? PARTITION_LOCK_TIMEOUT_MS;
+    if (postgres) {
+      // The job owner keeps today's partitions and the next days' made, so no day's first row waits for DDL.
+      const made = await timed(() => ensurePartitionsAhead(this.db, now, lockTimeoutMs));
+      report.partitions.created.push(...made.created);
+      report.partitions.locked.push(...made.locked);
+    }
     for (const target of PURGE_TARGETS) {
       const cutoff = cutoffFor(target, this.options.retention, now);
       if (cutoff === undefined) continue;
+      if (postgres && target in PARTITIONED) {
+        // Whole days past retention (and, for raw metrics, rolled up) go as partitions; the batched
+        // DELETE below then takes what is left before the cutoff: at most the day straddling it.
+        const table = target as keyof typeof PARTITIONED;
+        const before = Math.min(cutoff, await rolledUpTo(this.db, target));
+        const r = await timed(() => dropPartitionsBefore(this.db, table, before, lockTimeoutMs));
+        report.partitions.dropped.push(...r.dropped);
+        report.partitions.locked.push(...r.locked);
+        report.deleted[target] = (report.deleted[target] ?? 0) + r.rows;
+        this.options.onPurged?.(target, r.rows);
+        total += r.rows;
+      }
       for (;;) {
         if (this.stopped) return report;
         const limit = this.limits.get(target) ?? maxRows;
@@ -127,6 +166,7 @@ export class RetentionJob extends PeriodicPasses<PurgeReport> {
       }
     }
     if (!this.stopped) report.walTruncated = await timed(() => this.db.truncateWal());
+    this.options.onPartitions?.(report.partitions.created.length, report.partitions.dropped.length);
     return report;
   }
 }

@@ -13,6 +13,8 @@ export interface MetricsHooks {
   purged(table: string, rows: number): void;
   /** A rollup step wrote `rows` minute rows of `series` (late recomputations included). */
   rolledUp(series: string, rows: number): void;
+  /** A retention pass made and dropped daily partitions (PostgreSQL, store/partitions.ts). */
+  partitions(created: number, dropped: number): void;
 }
 
 /** Figures the hub reads from its own parts when scraped. */
@@ -56,6 +58,7 @@ export class HubMetrics implements MetricsHooks {
   private readonly failedBatches: Counter;
   private readonly refusedRequests: Counter;
   private readonly purgedRows: Counter;
+  private readonly partitionChanges: Counter;
   private readonly rolledRows: Counter;
   private readonly agents: Gauge;
   private readonly unresolvedErrors: Gauge;
@@ -139,6 +142,12 @@ export class HubMetrics implements MetricsHooks {
       labelNames: ['table'],
       registers,
     });
+    this.partitionChanges = new Counter({
+      name: 'vigil_partitions_total',
+      help: 'Daily partitions made ahead and dropped past retention (PostgreSQL), by action',
+      labelNames: ['action'],
+      registers,
+    });
     this.rolledRows = new Counter({
       name: 'vigil_rollup_minute_rows_total',
       help: 'Per-minute rollup rows written, by series',
@@ -201,6 +210,11 @@ export class HubMetrics implements MetricsHooks {
 
   rolledUp(series: string, rows: number): void {
     if (rows > 0) this.rolledRows.inc({ series }, rows);
+  }
+
+  partitions(created: number, dropped: number): void {
+    if (created > 0) this.partitionChanges.inc({ action: 'created' }, created);
+    if (dropped > 0) this.partitionChanges.inc({ action: 'dropped' }, dropped);
   }
 
   /** The exposition text and its content type; the fleet is read again when the last read is older than `cacheMs`. */

@@ -4,6 +4,7 @@ import { isPostgresUrl } from './db-target.js';
 import type { Warn } from '../private-files.js';
 import type { Db } from './db.js';
 import { migrate } from './migrate.js';
+import { ensurePartitionsAhead } from './partitions.js';
 import { PostgresDb } from './postgres-db.js';
 import { SqliteDb } from './sqlite-db.js';
 import { checkSqliteFile } from './sqlite-file.js';
@@ -28,7 +29,12 @@ export async function openStore(target: string, options: OpenOptions): Promise<{
   if (isPostgresUrl(target)) {
     const db = new PostgresDb({ url: target, ...(options.onIdleError ? { onIdleError: options.onIdleError } : {}) });
     try {
-      const applied = await db.withAdvisoryLock(MIGRATION_LOCK, () => migrate(db, options.now, options.onProgress));
+      // Today's partitions and the next days' exist before the hub listens (store/partitions.ts); the job owner keeps them ahead.
+      const applied = await db.withAdvisoryLock(MIGRATION_LOCK, async () => {
+        const versions = await migrate(db, options.now, options.onProgress);
+        await ensurePartitionsAhead(db, options.now);
+        return versions;
+      });
       return { db, applied };
     } catch (err) {
       await db.close().catch(() => undefined);

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Db, Dialect, Footprint, SqlExecutor } from './db.js';
+import { ensurePartition, missingPartition } from './partitions.js';
 
 export const postgresDialect: Dialect = {
   name: 'postgres',
@@ -46,6 +47,9 @@ function numbered(sql: string): string {
 // full disk (53), operator intervention such as shutdown or a statement timeout (57), system (58),
 // and serialization failure or deadlock (40), which a later retry can pass.
 const UNAVAILABLE_CLASSES = new Set(['08', '53', '57', '58', '40']);
+
+/** Days' partitions one transaction may have made for it before it is refused (see `transaction`). */
+const MAX_PARTITIONS_PER_TRANSACTION = 32;
 
 const PLANNABLE = /^\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b/i;
 
@@ -137,7 +141,27 @@ export class PostgresDb implements Db {
     };
   }
 
+  /**
+   * Runs `fn` in a transaction. A row for a day with no partition yet (store/partitions.ts: a clock
+   * far from the days made ahead) fails the transaction; that day's partition is then made in a
+   * transaction of its own and `fn` runs again, so no write is refused for it. One transaction may
+   * touch several such days (a sealing step writes an agent's old hours), so it is tried again for
+   * each day made, up to a bound.
+   */
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    for (let made = 0; ; made++) {
+      try {
+        return await this.transactionOnce(fn);
+      } catch (err) {
+        const missing = missingPartition(err);
+        if (!missing || made >= MAX_PARTITIONS_PER_TRANSACTION) throw err;
+        // 'locked': the DDL waited its lock_timeout; the next try fails the same way and is refused.
+        if ((await ensurePartition(this, missing.table, missing.at)) === 'locked') throw err;
+      }
+    }
+  }
+
+  private async transactionOnce<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     const { client, release } = await this.checkout();
     let broken: Error | undefined;
     try {
@@ -197,10 +221,16 @@ export class PostgresDb implements Db {
   }
 
   async footprint(): Promise<Footprint> {
+    // A partitioned table (store/partitions.ts) stores nothing itself: its size and rows are its
+    // partitions' sum, and the partitions are not listed as tables of their own.
     const rels = await this.all<{ name: string; bytes: number; estimate: number }>(
-      `SELECT c.relname AS name, pg_total_relation_size(c.oid) AS bytes, c.reltuples::bigint AS estimate
+      `SELECT c.relname AS name,
+         CASE WHEN c.relkind = 'p' THEN (SELECT COALESCE(SUM(pg_total_relation_size(t.relid)), 0) FROM pg_partition_tree(c.oid) t WHERE t.isleaf)
+           ELSE pg_total_relation_size(c.oid) END AS bytes,
+         CASE WHEN c.relkind = 'p' THEN (SELECT COALESCE(SUM(GREATEST(p.reltuples, 0)), 0) FROM pg_partition_tree(c.oid) t
+           JOIN pg_class p ON p.oid = t.relid WHERE t.isleaf) ELSE c.reltuples END::bigint AS estimate
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-       WHERE c.relkind IN ('r', 'p') AND n.nspname = current_schema() ORDER BY c.relname`,
+       WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname = current_schema() ORDER BY c.relname`,
     );
     const tables = [];
     for (const r of rels) {

@@ -75,6 +75,17 @@ const byBucket = (table: string, key: string) =>
 const rolled = (series: string) => `received_at < COALESCE((SELECT minute_mark FROM rollup_state WHERE series = '${series}'), 0)`;
 
 /**
+ * How far `target`'s rows may go by time on top of retention: raw metrics only below what the rollup
+ * job has rolled (`rollup_state.minute_mark`, 0 before its first pass); other tables have no such bound.
+ */
+export async function rolledUpTo(q: SqlExecutor, target: PurgeTarget): Promise<number> {
+  const series = target === 'agent_metrics' ? 'agent' : target === 'system_metrics' ? 'host' : undefined;
+  if (series === undefined) return Number.POSITIVE_INFINITY;
+  const row = await q.get<{ mark: number | null }>('SELECT minute_mark AS mark FROM rollup_state WHERE series = ?', [series]);
+  return Number(row?.mark ?? 0);
+}
+
+/**
  * One batch of at most `limit` rows, oldest first. Each DELETE names its rows through a bounded
  * subquery on an index that leads with the time column, so a batch costs the same on a table of
  * a thousand rows or a hundred million.
