@@ -43,6 +43,8 @@ interface Job {
   counted: number;
   /** Answered already (committed, refused, or past its deadline); a later outcome is dropped. */
   settled: boolean;
+  /** A background job that let client jobs go first once (takeBatch); it does not again. */
+  passedOver?: boolean;
   /** Its slot in the running batch's shared flags, which tell the writer thread to leave it out. */
   flag: { flags: Int32Array; index: number } | undefined;
   deadline: NodeJS.Timeout | undefined;
@@ -174,16 +176,34 @@ export class Writer {
     }
   }
 
+  /**
+   * The next batch, in order of arrival, except that a background job (a rollup or purge step) that
+   * would share a transaction with client jobs waiting behind it lets them go first, once: it would
+   * otherwise hold their acknowledgement for as long as its own work takes. Once passed over it goes
+   * in the next batch whatever waits, so steady ingest cannot starve the hub's own work.
+   */
   private takeBatch(): Job[] {
     const batch: Job[] = [];
+    const left: Job[] = [];
     let items = 0;
-    while (this.pending.length > 0) {
-      const next = this.pending[0] as Job;
-      if (batch.length > 0 && items + next.commands.length > this.options.batchMaxItems) break;
-      batch.push(this.pending.shift() as Job);
-      items += next.commands.length;
-      this.depth -= next.counted;
+    let full = false;
+    const clientsWaiting = this.depth > 0;
+    for (const job of this.pending) {
+      if (!full && job.counted === 0 && clientsWaiting && !job.passedOver) {
+        job.passedOver = true;
+        left.push(job);
+        continue;
+      }
+      if (full || (batch.length > 0 && items + job.commands.length > this.options.batchMaxItems)) {
+        full = true;
+        left.push(job);
+        continue;
+      }
+      batch.push(job);
+      items += job.commands.length;
+      this.depth -= job.counted;
     }
+    this.pending = left;
     this.items -= items;
     return batch;
   }
