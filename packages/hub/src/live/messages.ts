@@ -4,7 +4,6 @@ import type { AppliedAlertAction } from '../alerts/commands.js';
 import type { Committed } from '../ingest/commands.js';
 import { exitReason, type ExitReason } from '../store/agents.js';
 import type { StoredError } from '../store/errors.js';
-import { parseStored } from '../store/resource-patch.js';
 import type { AgentBatch } from '../otlp/map.js';
 import type { OtlpResult } from '../otlp/store.js';
 
@@ -89,11 +88,11 @@ export function messagesFor(c: Committed): LiveMessage[] {
         type: 'metrics_update',
         agent_id: cmd.agentId,
         status: r.status,
-        resources: {},
+        resources: r.resources ?? {},
         metrics: cmd.heartbeat.metrics ?? {},
         received_at: cmd.now,
       };
-      if (r.stored !== undefined) withStoredResources(update, r.stored);
+      if (r.resourceUpdatedAt) update.resource_updated_at = r.resourceUpdatedAt;
       out.push(update);
       return out;
     }
@@ -228,17 +227,4 @@ function otlpMessages(batch: AgentBatch, r: OtlpResult, now: number): LiveMessag
     });
   }
   return out;
-}
-
-/**
- * Sets a metrics update's `resources` and `resource_updated_at` from the stored dict's text, parsed
- * the first time either is read: with no alert rule on a sample metric and no live client, nothing
- * reads them, and a heartbeat's answer then costs no parse. Enumerable getters, so the message
- * serializes (and compares) as if they were plain fields.
- */
-function withStoredResources(update: Extract<LiveMessage, { type: 'metrics_update' }>, text: string): void {
-  let parsed: ReturnType<typeof parseStored> | undefined;
-  const read = () => (parsed ??= parseStored(text));
-  Object.defineProperty(update, 'resources', { enumerable: true, configurable: true, get: () => read().resources });
-  Object.defineProperty(update, 'resource_updated_at', { enumerable: true, configurable: true, get: () => read().updatedAt });
 }

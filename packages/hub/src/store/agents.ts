@@ -314,13 +314,9 @@ export type HeartbeatResult =
       duplicate: boolean;
       status: AgentStatus;
       cameOnline: boolean;
-      /**
-       * The agent's resource dict after this heartbeat's were merged in, as the JSON text stored (its
-       * receive times under `_updated_at`, see `parseStored`); absent when it carried none (or was a
-       * duplicate). Text rather than objects: it crosses from SQLite's writer thread as one string
-       * instead of two structured clones, and is parsed only where something reads it (live/messages.ts).
-       */
-      stored?: string;
+      /** The agent's resources after this heartbeat's were merged in; absent when it carried none (or was a duplicate). */
+      resources?: Resources;
+      resourceUpdatedAt?: Record<string, number>;
     }
   | Exclude<AgentGuard, { ok: true }>;
 
@@ -354,7 +350,9 @@ export async function recordHeartbeat(
     merged = trimStored(merged, KNOWN_FIELDS) ?? merged;
     const text = JSON.stringify(merged);
     params.push(text, ...resourceColumnParams(r));
-    result.stored = text;
+    const { resources, updatedAt } = splitStored(merged);
+    result.resources = resources;
+    result.resourceUpdatedAt = updatedAt;
     if (typeof row?.resource_metrics === 'string') rememberDict(agentId, text, merged);
   }
   if (hb.metrics) params.push(hb.metrics.memory_mb, hb.metrics.message_count);

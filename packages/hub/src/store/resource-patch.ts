@@ -58,17 +58,6 @@ export function splitStored(stored: Record<string, unknown>): { resources: Resou
   return { resources: resources as Resources, updatedAt: times };
 }
 
-/** A stored dict's JSON text, as `splitStored` parts it; a text that is not a JSON object reads as empty. */
-export function parseStored(text: string): { resources: Resources; updatedAt: Record<string, number> } {
-  let stored: unknown;
-  try {
-    stored = JSON.parse(text);
-  } catch {
-    stored = {};
-  }
-  return splitStored(typeof stored === 'object' && stored !== null && !Array.isArray(stored) ? (stored as Record<string, unknown>) : {});
-}
-
 /**
  * A stored dict cut back to `MAX_RESOURCE_FIELDS` fields, or undefined when it is within that.
  * Heartbeats are bounded one by one, but unknown fields from different heartbeats add up; the
