@@ -36,7 +36,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { Agent, request } from 'undici';
 import { openStore } from '../src/store/open.js';
-import { resourcePatch } from '../src/store/resource-patch.js';
+import { mergeReport } from '../src/store/resource-patch.js';
 
 const envInt = (name: string, fallback: number): number => {
   const n = Number(process.env[name] ?? fallback);
@@ -198,7 +198,20 @@ async function seedAgents(store: Store, agents: SeedAgent[]): Promise<void> {
               }
             : {}),
         };
-        params.push(a.id, a.id, 'bench', a.pool, 'online', now, resourcePatch(report, now), 86_400, now, now, a.cores, a.memory);
+        params.push(
+          a.id,
+          a.id,
+          'bench',
+          a.pool,
+          'online',
+          now,
+          JSON.stringify(mergeReport({}, report, now)),
+          86_400,
+          now,
+          now,
+          a.cores,
+          a.memory,
+        );
         params.push(a.gpus.length > 0 ? vram : null, a.gpus.length > 0 ? 'nvidia' : null);
       }
       const tuple = `(${AGENT_COLUMNS.map(() => '?').join(', ')})`;

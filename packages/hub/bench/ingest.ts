@@ -404,7 +404,11 @@ async function startHubChild(spec: { dir: string; sync: Sync; before?: boolean }
   };
   return {
     url: hub.url,
-    db: hub.db instanceof SqliteDb ? hub.db : undefined,
+    // By shape, not instanceof: a BENCH_BEFORE build has its own SqliteDb class, and its writer thread is measured too.
+    db:
+      hub.db instanceof SqliteDb || typeof (hub.db as Partial<SqliteDb>).writerUtilization === 'function'
+        ? (hub.db as SqliteDb)
+        : undefined,
     rows: async () => (await hub.db.get<{ n: number }>('SELECT count(*) AS n FROM agent_metrics'))?.n,
     seed,
     steps: new Steps(hub.writer),
@@ -1037,9 +1041,14 @@ async function main(): Promise<number> {
       const r = await MEASURE[key]();
       all[key].push(r);
       const client = r.client ? `, client CPU ${pct(r.client.cpu)}` : '';
+      // Per request (HTTP thread) and per stored row (writer thread), as the report's table has them.
+      const perReq = (cpu: number) => `${int((cpu / (key.includes('Batch') ? r.rate / BATCH : r.rate)) * 1e6)} µs/req`;
       const threads =
         r.server.main !== undefined
-          ? `, HTTP thread ${pct(r.server.main)}${r.server.writer !== undefined ? `, writer thread ${pct(r.server.writer)}` : ''}`
+          ? `, HTTP thread ${pct(r.server.main)} = ${perReq(r.server.main)}` +
+            (r.server.writer !== undefined
+              ? `, writer thread ${pct(r.server.writer)} = ${int((r.server.writer / r.rate) * 1e6)} µs/row`
+              : '')
           : '';
       const steps = r.steps ? ` [${stepsNote(r.steps)}]` : '';
       console.log(

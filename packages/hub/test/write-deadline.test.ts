@@ -45,7 +45,9 @@ describe('write deadline (issue 9, finding 8)', () => {
     const other = new Database(join(hub.dir, 'vigil.db'));
     try {
       await register(hub, 'dl-sqlite');
-      other.pragma('busy_timeout = 0');
+      // Waits out a step of the hub's own start-up jobs (a rollup step may commit just after the
+      // registration it let go first); once held, the lock is this connection's.
+      other.pragma('busy_timeout = 5000');
       other.exec('BEGIN IMMEDIATE');
       const heldAt = performance.now();
       const event = { event_type: 'info', event_id: 'dl-sqlite-1', message: 'held' };
@@ -87,7 +89,9 @@ describe('write deadline (issue 9, finding 8)', () => {
     const other = new Database(join(hub.dir, 'vigil.db'));
     try {
       await register(hub, 'dl-full');
-      other.pragma('busy_timeout = 0');
+      // Waits out a step of the hub's own start-up jobs (a rollup step may commit just after the
+      // registration it let go first); once held, the lock is this connection's.
+      other.pragma('busy_timeout = 5000');
       other.exec('BEGIN IMMEDIATE');
       const writes: ReturnType<TestHub['call']>[] = [];
       while ((await hub.call('GET', '/healthz', undefined, null)).body.queue.depth < 1) {

@@ -43,12 +43,20 @@ interface Job {
   counted: number;
   /** Answered already (committed, refused, or past its deadline); a later outcome is dropped. */
   settled: boolean;
+  /** A maintenance step (YIELDING_KINDS) that lets client jobs queued behind it go first, once (takeBatch). */
+  yields: boolean;
   /** Its slot in the running batch's shared flags, which tell the writer thread to leave it out. */
   flag: { flags: Int32Array; index: number } | undefined;
   deadline: NodeJS.Timeout | undefined;
   resolve(results: CommandResult[]): void;
   reject(err: unknown): void;
 }
+
+/**
+ * The hub's maintenance steps: they read and delete by time, so committing one after client writes
+ * that arrived behind it changes nothing they do, and they may let those writes go first (takeBatch).
+ */
+const YIELDING_KINDS: ReadonlySet<Command['kind']> = new Set(['rollup', 'seal', 'purge']);
 
 /** Seconds a client should wait before retrying when the queue is full or the store is down. */
 export const RETRY_AFTER_FULL_S = 1;
@@ -111,6 +119,7 @@ export class Writer {
         commands,
         counted,
         settled: false,
+        yields: counted === 0 && commands.length > 0 && commands.every((cmd) => YIELDING_KINDS.has(cmd.kind)),
         flag: undefined,
         deadline: undefined,
         resolve: (results) => this.settle(job) && resolve(results),
@@ -174,16 +183,36 @@ export class Writer {
     }
   }
 
+  /**
+   * The next batch, in order of arrival, except that a maintenance step (a rollup, seal or purge
+   * step) that would share a transaction with client jobs queued behind it lets them go first, once:
+   * it would otherwise hold their acknowledgement for as long as its own work takes. Passed over once,
+   * it goes in the next batch whatever waits, so steady ingest cannot starve it. Other background
+   * jobs (alert changes, liveness) keep their place: what they write must commit in the order it was
+   * decided, before a later client write (a delete) changes what it applies to.
+   */
   private takeBatch(): Job[] {
     const batch: Job[] = [];
+    const left: Job[] = [];
     let items = 0;
-    while (this.pending.length > 0) {
-      const next = this.pending[0] as Job;
-      if (batch.length > 0 && items + next.commands.length > this.options.batchMaxItems) break;
-      batch.push(this.pending.shift() as Job);
-      items += next.commands.length;
-      this.depth -= next.counted;
+    let full = false;
+    const clientsWaiting = this.depth > 0;
+    for (const job of this.pending) {
+      if (!full && job.yields && clientsWaiting) {
+        job.yields = false;
+        left.push(job);
+        continue;
+      }
+      if (full || (batch.length > 0 && items + job.commands.length > this.options.batchMaxItems)) {
+        full = true;
+        left.push(job);
+        continue;
+      }
+      batch.push(job);
+      items += job.commands.length;
+      this.depth -= job.counted;
     }
+    this.pending = left;
     this.items -= items;
     return batch;
   }

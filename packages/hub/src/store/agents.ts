@@ -4,7 +4,7 @@ import { jsonColumn, Where, type Dialect, type SqlExecutor } from './db.js';
 import { insertHubEvent } from './events.js';
 import { newAgentKey, rememberEventId, STATUS_CODE } from './heartbeat-samples.js';
 import { fromPreview, jsonPreview, type ListReader, type PreviewColumns, type Truncatable } from './previews.js';
-import { RESOURCE_COLUMNS, resourceColumnParams, resourcePatch, splitStored, trimStored } from './resource-patch.js';
+import { mergeReport, RESOURCE_COLUMNS, resourceColumnParams, splitStored, trimStored, UPDATED_AT } from './resource-patch.js';
 
 export interface Agent extends Truncatable {
   agent_id: string;
@@ -88,11 +88,33 @@ export type AgentGuard =
  * the pool, or one that does not exist, is the same 403, so the answer reveals nothing.
  */
 export async function guardAgent(tx: SqlExecutor, dialect: Dialect, agentId: string, allowedPool: string | undefined): Promise<AgentGuard> {
-  const row = await tx.get<{ status: AgentStatus; pool_name: string; deleted_at: number | null; agent_key: number | null }>(
-    `SELECT status, pool_name, deleted_at, (SELECT agent_key FROM agent_keys k WHERE k.agent_id = agents.agent_id) AS agent_key
-     FROM agents WHERE agent_id = ?${dialect.forUpdate}`,
-    [agentId],
-  );
+  return checkGuard(await tx.get<GuardRow>(guardSql(dialect, false), [agentId]), allowedPool);
+}
+
+interface GuardRow {
+  status: AgentStatus;
+  pool_name: string;
+  deleted_at: number | null;
+  agent_key: number | null;
+  /** Read only by a heartbeat that carries resources (it merges them into this). */
+  resource_metrics?: unknown;
+}
+
+// Built once per dialect and shape: the same string object each time keeps the statement cache's lookup cheap.
+const GUARD_SQL = new Map<Dialect, [string, string]>();
+function guardSql(dialect: Dialect, withResources: boolean): string {
+  let built = GUARD_SQL.get(dialect);
+  if (!built) {
+    const sql = (extra: string) =>
+      `SELECT status, pool_name, deleted_at, (SELECT agent_key FROM agent_keys k WHERE k.agent_id = agents.agent_id) AS agent_key${extra}
+       FROM agents WHERE agent_id = ?${dialect.forUpdate}`;
+    built = [sql(''), sql(', resource_metrics')];
+    GUARD_SQL.set(dialect, built);
+  }
+  return built[withResources ? 1 : 0];
+}
+
+function checkGuard(row: GuardRow | undefined, allowedPool: string | undefined): AgentGuard {
   if (allowedPool !== undefined && row?.pool_name !== allowedPool) return { ok: false, code: 'VIGIL_FORBIDDEN' };
   // A deleted agent is unknown to writes: the SDK then registers again, which decides whether it may come back.
   if (!row || row.deleted_at !== null) return { ok: false, code: 'VIGIL_AGENT_NOT_FOUND' };
@@ -244,28 +266,44 @@ function metricRow(agentKey: number, hb: Heartbeat, status: AgentStatus, now: nu
 
 /**
  * The agent row keeps the latest state; which columns a heartbeat changes depends on what it carried.
- * Resources are merged into the stored dict (see resource-patch.ts), and the merged dict comes back.
+ * Resources come merged already (the whole dict, see `mergeReport`).
  */
-function heartbeatUpdateSql(dialect: Dialect, hasResources: boolean, hasMetrics: boolean): string {
+function heartbeatUpdateSql(hasResources: boolean, hasMetrics: boolean): string {
   const sets = ['status = ?', 'offline_reason = NULL', 'last_heartbeat_at = ?', 'updated_at = ?'];
   if (hasResources) {
-    sets.push(`resource_metrics = ${dialect.jsonMergePatch('resource_metrics')}`);
+    sets.push('resource_metrics = ?');
     for (const column of RESOURCE_COLUMNS) sets.push(`${column} = CASE WHEN ? = 1 THEN ? ELSE ${column} END`);
   }
   if (hasMetrics) sets.push('memory_mb = COALESCE(?, memory_mb)', 'message_count = COALESCE(?, message_count)');
   if (hasResources || hasMetrics) sets.push('cpu_percent = COALESCE(?, cpu_percent)');
-  return `UPDATE agents SET ${sets.join(', ')} WHERE agent_id = ?${hasResources ? ' RETURNING resource_metrics' : ''}`;
+  return `UPDATE agents SET ${sets.join(', ')} WHERE agent_id = ?`;
 }
 
-// The four statements per dialect, built once: the same string object each time keeps the statement cache's lookup cheap.
-const HEARTBEAT_UPDATE = new Map<Dialect, string[]>();
-function heartbeatUpdate(dialect: Dialect, hasResources: boolean, hasMetrics: boolean): string {
-  let built = HEARTBEAT_UPDATE.get(dialect);
-  if (!built) {
-    built = [false, true].flatMap((r) => [false, true].map((m) => heartbeatUpdateSql(dialect, r, m)));
-    HEARTBEAT_UPDATE.set(dialect, built);
-  }
-  return built[(hasResources ? 2 : 0) + (hasMetrics ? 1 : 0)] as string;
+// The four statements, built once: the same string object each time keeps the statement cache's lookup cheap.
+const HEARTBEAT_UPDATE = [false, true].flatMap((r) => [false, true].map((m) => heartbeatUpdateSql(r, m)));
+
+/**
+ * The last resource dicts this thread wrote, by agent, with their text: a heartbeat reads its agent's
+ * dict as text and, when it is the text this thread wrote last, takes the parse from here instead of
+ * parsing it again. Keyed by the text itself, so a dict changed elsewhere (another path, another
+ * process, another database with the same agent id) is simply parsed. The cached objects are frozen:
+ * they are shared with the next merge. Bounded; the least recently written agent goes first.
+ */
+const parsedDicts = new Map<string, { text: string; dict: Readonly<Record<string, unknown>> }>();
+const PARSED_DICTS_MAX = 4096;
+
+function storedDict(agentId: string, column: unknown): Readonly<Record<string, unknown>> {
+  // PostgreSQL answers jsonb parsed already; SQLite answers the text.
+  if (typeof column !== 'string') return jsonColumn<Record<string, unknown>>(column, {});
+  const hit = parsedDicts.get(agentId);
+  return hit?.text === column ? hit.dict : jsonColumn<Record<string, unknown>>(column, {});
+}
+
+function rememberDict(agentId: string, text: string, dict: Record<string, unknown>): void {
+  Object.freeze(dict[UPDATED_AT]);
+  parsedDicts.delete(agentId);
+  if (parsedDicts.size >= PARSED_DICTS_MAX) parsedDicts.delete(parsedDicts.keys().next().value as string);
+  parsedDicts.set(agentId, { text, dict: Object.freeze(dict) });
 }
 
 const KNOWN_FIELDS: ReadonlySet<string> = new Set(KNOWN_RESOURCE_FIELDS);
@@ -291,7 +329,9 @@ export async function recordHeartbeat(
   now: number,
   allowedPool: string | undefined,
 ): Promise<HeartbeatResult> {
-  const guard = await guardAgent(tx, dialect, agentId, allowedPool);
+  const r = hb.resources;
+  const row = await tx.get<GuardRow>(guardSql(dialect, r !== undefined), [agentId]);
+  const guard = checkGuard(row, allowedPool);
   if (!guard.ok) return guard;
   const status: AgentStatus = hb.status ?? (guard.status === 'busy' ? 'busy' : 'online');
   const key = guard.agentKey ?? (await newAgentKey(tx, agentId));
@@ -301,28 +341,24 @@ export async function recordHeartbeat(
   }
   await tx.run(INSERT_METRIC, metricRow(key, hb, status, now));
 
+  const result: HeartbeatResult = { ok: true, duplicate: false, status, cameOnline: guard.status === 'offline' };
   const params: unknown[] = [status, now, now];
-  const r = hb.resources;
-  if (r) params.push(resourcePatch(r, now), ...resourceColumnParams(r));
+  if (r) {
+    // Merged here, inside the transaction that read the row (locked FOR UPDATE on PostgreSQL, the
+    // single writer on SQLite), so no concurrent heartbeat's fields are lost.
+    let merged = mergeReport(storedDict(agentId, row?.resource_metrics), r, now);
+    merged = trimStored(merged, KNOWN_FIELDS) ?? merged;
+    const text = JSON.stringify(merged);
+    params.push(text, ...resourceColumnParams(r));
+    const { resources, updatedAt } = splitStored(merged);
+    result.resources = resources;
+    result.resourceUpdatedAt = updatedAt;
+    if (typeof row?.resource_metrics === 'string') rememberDict(agentId, text, merged);
+  }
   if (hb.metrics) params.push(hb.metrics.memory_mb, hb.metrics.message_count);
   if (r || hb.metrics) params.push(hb.metrics?.cpu_percent ?? r?.cpu_percent);
   params.push(agentId);
-  const sql = heartbeatUpdate(dialect, r !== undefined, hb.metrics !== undefined);
-  const result: HeartbeatResult = { ok: true, duplicate: false, status, cameOnline: guard.status === 'offline' };
-  if (r) {
-    const row = await tx.get<{ resource_metrics: unknown }>(sql, params);
-    let stored = jsonColumn<Record<string, unknown>>(row?.resource_metrics, {});
-    const trimmed = trimStored(stored, KNOWN_FIELDS);
-    if (trimmed) {
-      stored = trimmed;
-      await tx.run('UPDATE agents SET resource_metrics = ? WHERE agent_id = ?', [JSON.stringify(trimmed), agentId]);
-    }
-    const { resources, updatedAt } = splitStored(stored);
-    result.resources = resources;
-    result.resourceUpdatedAt = updatedAt;
-  } else {
-    await tx.run(sql, params);
-  }
+  await tx.run(HEARTBEAT_UPDATE[(r ? 2 : 0) + (hb.metrics ? 1 : 0)] as string, params);
 
   if (result.cameOnline) await insertHubEvent(tx, agentId, 'online', 'Heartbeat received; agent is back online', {}, now);
   return result;

@@ -23,13 +23,6 @@ export interface Dialect {
    */
   jsonBytes(column: string): string;
   /**
-   * The JSON object in `column` with the object bound to `?` merged into it (RFC 7396 merge patch):
-   * a key's new value replaces the old one and `null` removes the key, at the top level and inside
-   * the `_updated_at` member object. Other members must not be objects (the resource dict's values
-   * are scalars and arrays), since the dialects would merge those differently.
-   */
-  jsonMergePatch(column: string): string;
-  /**
    * How many objects of the JSON array at `column`.`member` have a `field` of at least the number bound
    * to `?`; NULL when there is no such array. `member` and `field` are the caller's constants.
    */

@@ -17,12 +17,6 @@ export const postgresDialect: Dialect = {
   },
   jsonArrayContains: (column) => `${column} @> jsonb_build_array(?::text)`,
   jsonBytes: (column) => `octet_length(${column}::text)`,
-  // jsonb's || replaces top-level keys only, so the nested timestamps object is merged by hand;
-  // jsonb_strip_nulls then drops the keys a null cleared (stored objects never hold nulls).
-  jsonMergePatch: (column) =>
-    `(SELECT jsonb_strip_nulls(${column} || p || jsonb_build_object('_updated_at',
-       COALESCE(${column}->'_updated_at', '{}'::jsonb) || COALESCE(p->'_updated_at', '{}'::jsonb)))
-     FROM (SELECT CAST(? AS jsonb) AS p) AS patch)`,
   jsonArrayCountAtLeast: (column, member, field) =>
     `(CASE WHEN jsonb_typeof(${column}->'${member}') = 'array' THEN (SELECT COUNT(*) FROM jsonb_array_elements(${column}->'${member}') AS e
        WHERE CAST(e->>'${field}' AS double precision) >= CAST(? AS double precision)) END)`,

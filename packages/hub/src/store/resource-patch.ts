@@ -3,8 +3,7 @@ import { MAX_RESOURCE_FIELDS, type ResourceReport, type Resources } from '@vigil
 /**
  * How a heartbeat's `resources` change the agent's latest ones: a field the heartbeat carries
  * replaces the stored value, `null` clears it, and a field it leaves out keeps its last value. Each
- * stored field's receive time is kept under `UPDATED_AT` in the same JSON document, so the merge is
- * one JSON merge patch inside the heartbeat's UPDATE (no read of the old dict).
+ * stored field's receive time is kept under `UPDATED_AT` in the same JSON document.
  */
 
 /** The member of the stored dict that holds each field's receive time (epoch ms); no reported field can have this name. */
@@ -13,11 +12,30 @@ export const UPDATED_AT = '_updated_at';
 /** The agent columns that copy a resource field, so the capacity query reads plain indexed columns. */
 export const RESOURCE_COLUMNS = ['cpu_cores_available', 'memory_available_gb', 'gpu_vram_available_gb', 'gpu_type'] as const;
 
-/** The merge patch for a heartbeat's resources, received at `now`, as JSON text. */
-export function resourcePatch(report: ResourceReport, now: number): string {
-  const updated: Record<string, number | null> = {};
-  for (const [field, value] of Object.entries(report)) updated[field] = value === null ? null : now;
-  return JSON.stringify({ ...report, [UPDATED_AT]: updated });
+/**
+ * The stored dict with a heartbeat's report, received at `now`, merged in: a JSON merge patch
+ * (RFC 7396) of the report and its receive times, done here rather than in SQL (`json_patch`) so
+ * the writer neither serializes the patch nor parses the merged dict back. A report's values are
+ * scalars and arrays (the schema allows no objects), which a merge patch replaces whole. Returns a
+ * new object; `stored` is left as it was (it may be a cached parse, see agents.ts).
+ */
+export function mergeReport(stored: Readonly<Record<string, unknown>>, report: ResourceReport, now: number): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...stored };
+  const was = stored[UPDATED_AT];
+  const updated: Record<string, unknown> = typeof was === 'object' && was !== null && !Array.isArray(was) ? { ...was } : {};
+  for (const field of Object.keys(report)) {
+    const value = report[field];
+    if (value === null) {
+      delete merged[field];
+      delete updated[field];
+    } else {
+      merged[field] = value;
+      updated[field] = now;
+    }
+  }
+  // Where it was, as json_patch keeps a replaced member's place.
+  merged[UPDATED_AT] = updated;
+  return merged;
 }
 
 /**

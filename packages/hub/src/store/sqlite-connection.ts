@@ -13,7 +13,6 @@ export const sqliteDialect: Dialect = {
   commitOrder: undefined,
   jsonArrayContains: (column) => `EXISTS (SELECT 1 FROM json_each(${column}) WHERE json_each.value = ?)`,
   jsonBytes: (column) => `octet_length(${column})`,
-  jsonMergePatch: (column) => `json_patch(${column}, ?)`,
   jsonArrayCountAtLeast: (column, member, field) =>
     `(CASE WHEN json_type(${column}, '$.${member}') = 'array' THEN (SELECT COUNT(*) FROM json_each(${column}, '$.${member}') AS e
        WHERE json_extract(e.value, '$.${field}') >= ?) END)`,
