@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { ManualClock } from '../src/clock.js';
 import { RetentionJob } from '../src/jobs/retention.js';
+import type { Db } from '../src/store/db.js';
 import { migrate } from '../src/store/migrate.js';
 import {
   dayStart,
@@ -193,6 +194,25 @@ describe('daily partitions on a running hub', { skip }, () => {
       assert.equal(Number(n?.n), 1);
     }
     clock.set(NOW);
+  });
+
+  test('two hubs meeting the same missing day at once both store their rows, in one partition', async () => {
+    const other = new PostgresDb({ url: hub.target });
+    const day = NOW + 500 * DAY_MS;
+    const insert = (db: Db, i: number) =>
+      db.transaction((tx) => tx.run("INSERT INTO system_metrics (host, received_at) VALUES ('race', ?)", [day + i]));
+    try {
+      await Promise.all([0, 1, 2, 3, 4, 5].map((i) => insert(i % 2 === 0 ? hub.db : other, i)));
+    } finally {
+      await other.close();
+    }
+    const n = await hub.db.get<{ n: number }>("SELECT COUNT(*) AS n FROM system_metrics WHERE host = 'race'");
+    assert.equal(Number(n?.n), 6);
+    const holding = (await partitionsOf(hub.db, 'system_metrics')).filter((p) => p.from !== null && p.from <= day && day < p.to);
+    assert.deepEqual(
+      holding.map((p) => p.name),
+      [partitionName('system_metrics', day)],
+    );
   });
 
   test('retention drops whole days past retention, and only below what rollups have consumed', async () => {
