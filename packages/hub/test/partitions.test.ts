@@ -17,8 +17,9 @@ import {
   type PartitionedTable,
 } from '../src/store/partitions.js';
 import { PostgresDb } from '../src/store/postgres-db.js';
-import { DAY_MS, type Retention } from '../src/store/retention.js';
+import { DAY_MS, rolledUpTo, type Retention } from '../src/store/retention.js';
 import { startTestHub, type TestHub } from './support/hub.js';
+import { parseExposition, sumOf } from './support/promtool.js';
 import { createPgDatabase, postgresUnavailable } from './support/stores.js';
 
 /**
@@ -294,6 +295,28 @@ describe('daily partitions on a running hub', { skip }, () => {
     assert.ok((sm?.bytes ?? 0) > 0);
     const n = await hub.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM system_metrics');
     assert.equal(sm?.rows, Number(n?.n));
+  });
+
+  test("the hub's retention pass makes the days ahead of its clock and drops past ones, and /metrics counts them", async () => {
+    clock.set(NOW + 1_000 * DAY_MS);
+    const r = await hub.retention.runOnce();
+    assert.equal(r.partitions.created.length, PARTITIONED_TABLES.length * (PARTITION_DAYS_AHEAD + 1));
+    assert.ok(r.partitions.dropped.length > 0);
+    // Every day left is within retention (7 days by default), or ahead, or (raw samples) not yet rolled up.
+    for (const t of PARTITIONED_TABLES) {
+      const bound = Math.min(NOW + 993 * DAY_MS, await rolledUpTo(hub.db, t));
+      for (const p of await partitionsOf(hub.db, t)) assert.ok(p.to > bound, `${t}: ${p.name} should have gone`);
+    }
+    assert.ok(
+      (await partitionsOf(hub.db, 'agent_metrics')).some((p) => p.name === partitionName('agent_metrics', NOW)),
+      "the day of the agent series' rollup mark stays: its rows are not rolled up",
+    );
+    const metrics = await hub.call('GET', '/metrics');
+    assert.equal(metrics.status, 200);
+    const samples = parseExposition(String(metrics.body));
+    assert.equal(sumOf(samples, 'vigil_partitions_total', { action: 'dropped' }), r.partitions.dropped.length);
+    assert.ok(sumOf(samples, 'vigil_partitions_total', { action: 'created' }) >= r.partitions.created.length);
+    clock.set(NOW);
   });
 
   test('partition DDL behind a held lock gives up within its lock_timeout, and succeeds on a later pass', async () => {
