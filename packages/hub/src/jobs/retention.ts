@@ -115,6 +115,7 @@ export class RetentionJob extends PeriodicPasses<PurgeReport> {
       const made = await timed(() => ensurePartitionsAhead(this.db, now, lockTimeoutMs));
       report.partitions.created.push(...made.created);
       report.partitions.locked.push(...made.locked);
+      this.options.onPartitions?.(made.created.length, 0);
     }
     for (const target of PURGE_TARGETS) {
       const cutoff = cutoffFor(target, this.options.retention, now);
@@ -127,6 +128,7 @@ export class RetentionJob extends PeriodicPasses<PurgeReport> {
         const r = await timed(() => dropPartitionsBefore(this.db, table, before, lockTimeoutMs));
         report.partitions.dropped.push(...r.dropped);
         report.partitions.locked.push(...r.locked);
+        this.options.onPartitions?.(0, r.dropped.length);
         report.deleted[target] = (report.deleted[target] ?? 0) + r.rows;
         this.options.onPurged?.(target, r.rows);
         total += r.rows;
@@ -166,7 +168,6 @@ export class RetentionJob extends PeriodicPasses<PurgeReport> {
       }
     }
     if (!this.stopped) report.walTruncated = await timed(() => this.db.truncateWal());
-    this.options.onPartitions?.(report.partitions.created.length, report.partitions.dropped.length);
     return report;
   }
 }
