@@ -5,6 +5,7 @@ import { readSealed } from './sealing.js';
 
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 3_600_000;
+export const DAY_MS = 86_400_000;
 
 /** The agent figures rolled up: the process's own and its host's resources (docs/seed-requirements.md). */
 export const AGENT_FIGURES = [
@@ -33,14 +34,19 @@ export type HostFigure = (typeof HOST_FIGURES)[number];
 
 export type SeriesName = 'agent' | 'host';
 
-/** A raw table and its two rollups; the SQL below is generated from this, once for both databases. */
+/**
+ * A raw table and its hourly rollup; the SQL below is generated from this, once for both databases.
+ * There is no stored minute tier: a minute row costs more than the samples it sums (an agent's
+ * sealed samples take about 21 bytes each; a minute row of eight figures about 97 per heartbeat,
+ * bench/RESULTS.md), and raw samples are kept longer than minutes were, so minute charts are
+ * aggregated from raw when read.
+ */
 export interface Series {
   name: SeriesName;
   raw: 'agent_metrics' | 'system_metrics';
   /** Whose samples: one rollup row per key and bucket. */
   key: 'agent_id' | 'host';
   figures: readonly string[];
-  minute: 'agent_metrics_1m' | 'system_metrics_1m';
   hour: 'agent_metrics_1h' | 'system_metrics_1h';
   /** The raw table's own key column (agent samples store an integer key, not the text id). */
   rawKey: 'agent_key' | 'host';
@@ -57,7 +63,6 @@ export const SERIES: Record<SeriesName, Series> = {
     raw: 'agent_metrics',
     key: 'agent_id',
     figures: AGENT_FIGURES,
-    minute: 'agent_metrics_1m',
     hour: 'agent_metrics_1h',
     rawKey: 'agent_key',
     rawFrom: 'agent_metrics r JOIN agent_keys k ON k.agent_key = r.agent_key',
@@ -69,7 +74,6 @@ export const SERIES: Record<SeriesName, Series> = {
     raw: 'system_metrics',
     key: 'host',
     figures: HOST_FIGURES,
-    minute: 'system_metrics_1m',
     hour: 'system_metrics_1h',
     rawKey: 'host',
     rawFrom: 'system_metrics r',
@@ -116,16 +120,16 @@ function rawAggregate(s: Series, size: number, from: string, where: string, only
   );
 }
 
-/** Aggregates minute rows (`m`, possibly joined) into hours; `_last` comes from the latest minute. */
-function minuteAggregate(s: Series, from: string, where: string): string {
-  const cols = rollupColumns(s.figures)
+/** Aggregates hour rows (`m`) into buckets of `size` ms (days); `_last` comes from the latest hour. */
+function hourAggregate(s: Series, size: number, from: string, where: string, only: readonly string[]): string {
+  const cols = rollupColumns(only)
     .map((c) => `m.${c} AS ${c}`)
     .join(', ');
   const source =
-    `SELECT m.${s.key} AS ${s.key}, (m.bucket / ${HOUR_MS}) * ${HOUR_MS} AS bucket, ${cols}, ` +
-    `ROW_NUMBER() OVER (PARTITION BY m.${s.key}, m.bucket / ${HOUR_MS} ORDER BY m.bucket DESC) AS rn ` +
+    `SELECT m.${s.key} AS ${s.key}, (m.bucket / ${size}) * ${size} AS bucket, ${cols}, ` +
+    `ROW_NUMBER() OVER (PARTITION BY m.${s.key}, m.bucket / ${size} ORDER BY m.bucket DESC) AS rn ` +
     `FROM ${from} WHERE ${where}`;
-  const aggregates = s.figures.flatMap((f) => [
+  const aggregates = only.flatMap((f) => [
     `SUM(${f}_n) AS ${f}_n`,
     `SUM(${f}_sum) AS ${f}_sum`,
     `MIN(${f}_min) AS ${f}_min`,
@@ -178,9 +182,7 @@ class SeriesSql {
   readonly minRaw: string;
   readonly maxId: string;
   readonly chunkEnd: string;
-  readonly rollMinutes: string;
   readonly mergeHours: string;
-  readonly lateMinutes: string;
   readonly lateHours: string;
   readonly saveState: string;
 
@@ -192,37 +194,25 @@ class SeriesSql {
     this.minRaw = `SELECT MIN(received_at) AS t FROM ${s.raw}`;
     this.maxId = `SELECT MAX(id) AS id FROM ${s.raw}`;
     this.chunkEnd = `SELECT received_at AS t FROM ${s.raw} WHERE received_at >= ? ORDER BY received_at LIMIT 1 OFFSET ?`;
-    this.rollMinutes = upsertReplace(s, s.minute, rawAggregate(s, MINUTE_MS, `${s.raw} r`, 'r.received_at >= ? AND r.received_at < ?'));
-    // The rows' buckets, by the raw table's key (`rk`) for the raw join and by the text key for the rollups'.
-    this.mergeHours = upsertMerge(s, s.hour, minuteAggregate(s, `${s.minute} m`, 'm.bucket >= ? AND m.bucket < ?'));
+    // The raw rows of [mark, to), a run of whole minutes, folded into the hours they fall in: an
+    // hour is built over the minutes of several steps, each row counted once.
+    this.mergeHours = upsertMerge(s, s.hour, rawAggregate(s, HOUR_MS, `${s.raw} r`, 'r.received_at >= ? AND r.received_at < ?'));
     // Rows that arrived (by id) since the last pass but were stamped inside minutes already rolled:
-    // the minutes and hours they touch are recomputed from all their rows, for their keys only.
+    // the hours they touch are recomputed from all their rows rolled so far (before the mark: rows
+    // after it are the next step's to fold in), for their keys only.
     // Several hubs (store/id-horizon.ts): of the rows stamped in minutes rolled since the horizon was
     // read, only those written by a transaction then running missed their roll.
     const missed = dialect.commitOrder ? ` AND (r.received_at < ? OR ${dialect.commitOrder.writtenBy('r')})` : '';
-    const touched = (size: number, key: string) =>
-      `WITH touched AS (SELECT DISTINCT ${key} AS tk, (r.received_at / ${size}) * ${size} AS bucket FROM ${s.rawFrom} ` +
-      `WHERE r.id > ? AND r.id <= ? AND r.received_at >= ? AND r.received_at < ?${missed}) `;
-    this.lateMinutes =
-      touched(MINUTE_MS, `r.${s.rawKey}`) +
-      upsertReplace(
-        s,
-        s.minute,
-        rawAggregate(
-          s,
-          MINUTE_MS,
-          `touched t JOIN ${s.raw} r ON r.${s.rawKey} = t.tk AND r.received_at >= t.bucket AND r.received_at < t.bucket + ${MINUTE_MS}`,
-          'TRUE',
-        ),
-      );
     this.lateHours =
-      touched(HOUR_MS, s.keyText) +
+      `WITH touched AS (SELECT DISTINCT r.${s.rawKey} AS tk, (r.received_at / ${HOUR_MS}) * ${HOUR_MS} AS bucket FROM ${s.raw} r ` +
+      `WHERE r.id > ? AND r.id <= ? AND r.received_at >= ? AND r.received_at < ?${missed}) ` +
       upsertReplace(
         s,
         s.hour,
-        minuteAggregate(
+        rawAggregate(
           s,
-          `touched t JOIN ${s.minute} m ON m.${s.key} = t.tk AND m.bucket >= t.bucket AND m.bucket < t.bucket + ${HOUR_MS}`,
+          HOUR_MS,
+          `touched t JOIN ${s.raw} r ON r.${s.rawKey} = t.tk AND r.received_at >= t.bucket AND r.received_at < t.bucket + ${HOUR_MS} AND r.received_at < ?`,
           'TRUE',
         ),
       );
@@ -247,7 +237,7 @@ export interface RollupStep {
   until: number;
   /** Most raw rows one step reads, so a step never holds the writer for long. */
   budget: number;
-  /** Late rows stamped before this are not recomputed: their minute may already be partly purged. */
+  /** Late rows stamped before this are not recomputed: their hour may already be partly purged or sealed. */
   lateFloor: number;
   now: number;
 }
@@ -256,9 +246,9 @@ export interface RollupResult {
   ok: true;
   /** Minutes before this are rolled. */
   minuteMark: number;
-  /** Minute buckets recomputed because rows arrived late into them. */
+  /** Hour buckets recomputed because rows arrived late into them. */
   late: number;
-  /** Minute buckets rolled from raw rows for the first time. */
+  /** Hour buckets that raw rows were folded into. */
   rolled: number;
   /** False when another step is needed to catch up. */
   done: boolean;
@@ -269,9 +259,9 @@ export interface RollupResult {
 /**
  * One bounded step of the rollup, inside the writer's transaction:
  *  1. late rows: raw rows with an id above `seen_id` (at most `budget` ids) that were stamped inside
- *     a minute already rolled have their minutes and hours recomputed from all their rows;
- *  2. the next complete minutes after `minute_mark` (about `budget` raw rows) are rolled from raw,
- *     replacing their minute rows, then folded into their hours, exactly once each.
+ *     a minute already rolled have their hours recomputed from all their rows before the mark;
+ *  2. the next complete minutes after `minute_mark` (about `budget` raw rows) are folded from raw
+ *     into their hours, exactly once each.
  * Buckets key on `received_at`, the hub's clock (as retention and the agent view do), so rows only
  * arrive late by the writer's queue or another hub's commit. With one writer raw ids grow with commit
  * order; with several hubs on PostgreSQL they do not, which `trustedId` accounts for.
@@ -301,8 +291,7 @@ export async function rollupStep(tx: SqlExecutor, dialect: Dialect, step: Rollup
   if (seenTo > seen && mark > step.lateFloor) {
     const args: unknown[] = [seen, seenTo, step.lateFloor, mark];
     if (trust.checking) args.push(trust.checking.mark, trust.checking.xids);
-    late = (await tx.run(q.lateMinutes, args)).changes;
-    if (late > 0) await tx.run(q.lateHours, args);
+    late = (await tx.run(q.lateHours, [...args, mark])).changes;
   }
   seen = seenTo;
 
@@ -312,8 +301,7 @@ export async function rollupStep(tx: SqlExecutor, dialect: Dialect, step: Rollup
   if (mark < until) {
     const end = await tx.get<{ t: number }>(q.chunkEnd, [mark, step.budget]);
     if (end) to = Math.min(until, Math.max(floorTo(Number(end.t), MINUTE_MS), mark + MINUTE_MS));
-    rolled = (await tx.run(q.rollMinutes, [mark, to])).changes;
-    await tx.run(q.mergeHours, [mark, to]);
+    rolled = (await tx.run(q.mergeHours, [mark, to])).changes;
     mark = to;
   }
   const next = trust.next;
@@ -377,9 +365,12 @@ async function lateHorizon(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Reading: ranges at one resolution, from the rollups plus the raw minutes not yet rolled.
+// Reading: ranges at one resolution. Minutes are aggregated from raw samples (rows, and for agents
+// sealed blocks); hours and days from the hourly rollup plus the raw minutes not yet rolled.
 
-export type Resolution = 'raw' | '1m' | '1h';
+export type Resolution = 'raw' | '1m' | '1h' | '1d';
+export type Bucketed = Exclude<Resolution, 'raw'>;
+export const BUCKET_MS: Record<Bucketed, number> = { '1m': MINUTE_MS, '1h': HOUR_MS, '1d': DAY_MS };
 
 /** min, max, average and latest value of one figure over a bucket; null when no sample had it. */
 export interface FigureStats {
@@ -399,42 +390,54 @@ export interface Point {
 
 type BucketRow = Record<string, number | string | null>;
 
-/** Reads buckets of one key (or every key) in [since, until) at 1m or 1h, as one statement. */
-function bucketQuery(s: Series, resolution: '1m' | '1h', oneKey: boolean, figures: readonly string[]): string {
-  const size = resolution === '1m' ? MINUTE_MS : HOUR_MS;
-  const table = resolution === '1m' ? s.minute : s.hour;
-  const keyCond = (col: string) => (oneKey ? `${col} = ? AND ` : '');
+/** The hour rows of one key (or every key) in [since, until), or those rows folded into days. */
+function storedQuery(s: Series, resolution: '1h' | '1d', oneKey: boolean, figures: readonly string[]): string {
+  const where = `${oneKey ? `m.${s.key} = ? AND ` : ''}m.bucket >= ? AND m.bucket < ?`;
   // Only the figures asked for: a row of every figure's five parts costs far more to hand to
   // JavaScript than to read (bench/RESULTS.md).
-  const stored = `SELECT ${s.key}, bucket, ${rollupColumns(figures).join(', ')} FROM ${table} WHERE ${keyCond(s.key)}bucket >= ? AND bucket < ?`;
+  if (resolution === '1h')
+    return `SELECT m.${s.key} AS ${s.key}, m.bucket AS bucket, ${rollupColumns(figures).join(', ')} FROM ${s.hour} m WHERE ${where}`;
+  // A year is 8,760 hours but a chart is a few hundred pixels wide: days are summed in the database.
+  return hourAggregate(s, DAY_MS, `${s.hour} m`, where, figures);
+}
+
+/**
+ * The stored buckets UNION ALL the unrolled tail, per key and bucket (a bucket holding the mark is
+ * in both halves). Parameters: [key], since, until, [key], since, since, since, until.
+ */
+function bucketUnion(s: Series, resolution: '1h' | '1d', oneKey: boolean, figures: readonly string[]): string {
   // Minutes at or after the mark are not rolled yet: aggregate them from raw in the same statement,
   // so both halves come from one snapshot and a step committing in between cannot count twice. The
   // later of `since` and the mark is one bound, so the index range starts there (two bounds would
-  // scan from the earlier one).
+  // scan from the earlier one). Rows after the mark are never sealed (sealing waits for the rollup).
   const tail = rawAggregate(
     s,
-    size,
+    BUCKET_MS[resolution],
     `${s.raw} r`,
     `${oneKey ? `${s.rawKeyMatch} AND ` : ''}r.received_at >= COALESCE((SELECT CASE WHEN minute_mark > ? THEN minute_mark ELSE ? END ` +
       `FROM rollup_state WHERE series = '${s.name}'), ?) AND r.received_at < ?`,
     figures,
   );
-  return `${stored} UNION ALL ${tail} ORDER BY 1, 2`;
+  return `${storedQuery(s, resolution, oneKey, figures)} UNION ALL ${tail}`;
 }
 
 /**
- * The buckets `readBuckets` answers, computed from raw rows alone: what a store without rollups
- * must run for the same chart. Kept beside the real query so the benchmark compares like with like.
+ * Buckets computed from raw rows alone, in SQL: what a store without rollups runs for a chart (the
+ * benchmark compares like with like).
  */
-export function rawBucketsSql(series: SeriesName, resolution: '1m' | '1h', oneKey: boolean, figures?: readonly string[]): string {
+export function rawBucketsSql(series: SeriesName, resolution: Bucketed, oneKey: boolean, figures?: readonly string[]): string {
   const s = SERIES[series];
-  const size = resolution === '1m' ? MINUTE_MS : HOUR_MS;
   const where = `${oneKey ? `${s.rawKeyMatch} AND ` : ''}r.received_at >= ? AND r.received_at < ?`;
-  return `${rawAggregate(s, size, `${s.raw} r`, where, figures ?? s.figures)} ORDER BY 1, 2`;
+  return `${rawAggregate(s, BUCKET_MS[resolution], `${s.raw} r`, where, figures ?? s.figures)} ORDER BY 1, 2`;
 }
 
 const bucketSql = new Map<string, string>();
 const rawSql = new Map<string, string>();
+const cached = (cache: Map<string, string>, key: string, build: () => string): string => {
+  let sql = cache.get(key);
+  if (sql === undefined) cache.set(key, (sql = build()));
+  return sql;
+};
 
 function statsOf(row: BucketRow, f: string): FigureStats | null {
   const n = Number(row[`${f}_n`] ?? 0);
@@ -448,7 +451,7 @@ function statsOf(row: BucketRow, f: string): FigureStats | null {
   };
 }
 
-/** Folds a bucket's second part (raw minutes not yet rolled) into its first (the stored rollup). */
+/** Folds two parts of one bucket (stored and unrolled, or sealed and rows); `last` from the newer. */
 function mergeRows(figures: readonly string[], a: BucketRow, b: BucketRow): BucketRow {
   const out: BucketRow = { ...a, samples: Number(a.samples) + Number(b.samples) };
   const newer = Number(b.last_at) >= Number(a.last_at) ? b : a;
@@ -465,6 +468,89 @@ function mergeRows(figures: readonly string[], a: BucketRow, b: BucketRow): Buck
   return out;
 }
 
+/** One bucket being summed from raw samples: per figure (in the asked order) count, sum, min, max, latest. */
+interface Fold {
+  t: number;
+  samples: number;
+  lastAt: number;
+  n: number[];
+  sum: number[];
+  min: (number | null)[];
+  max: (number | null)[];
+  last: (number | null)[];
+}
+
+/**
+ * Sums raw samples, each key's oldest first (ties in stored order), into buckets of `size` per key:
+ * `last` is the value of the bucket's latest sample. Summing in JavaScript as the samples stream by
+ * costs a fraction of SQL's window function, which sorts them all first.
+ */
+class MinuteFolder {
+  private readonly keys = new Map<string, Map<number, Fold>>();
+
+  constructor(
+    private readonly size: number,
+    private readonly figures: readonly string[],
+  ) {}
+
+  add(key: string, at: number, values: Record<string, unknown>): void {
+    const t = floorTo(at, this.size);
+    let buckets = this.keys.get(key);
+    if (buckets === undefined) this.keys.set(key, (buckets = new Map()));
+    const k = this.figures.length;
+    let b = buckets.get(t);
+    if (b === undefined) {
+      b = {
+        t,
+        samples: 0,
+        lastAt: at,
+        n: new Array<number>(k).fill(0),
+        sum: new Array<number>(k).fill(0),
+        min: new Array<number | null>(k).fill(null),
+        max: new Array<number | null>(k).fill(null),
+        last: new Array<number | null>(k).fill(null),
+      };
+      buckets.set(t, b);
+    }
+    b.samples++;
+    const latest = at >= b.lastAt;
+    if (latest) b.lastAt = at;
+    for (let i = 0; i < k; i++) {
+      const raw = values[this.figures[i] as string];
+      const v = raw === null || raw === undefined ? null : Number(raw);
+      if (latest) b.last[i] = v;
+      if (v === null) continue;
+      b.n[i] = (b.n[i] as number) + 1;
+      b.sum[i] = (b.sum[i] as number) + v;
+      const min = b.min[i] as number | null;
+      const max = b.max[i] as number | null;
+      if (min === null || v < min) b.min[i] = v;
+      if (max === null || v > max) b.max[i] = v;
+    }
+  }
+
+  /** Points per key (keys in text order), oldest first. */
+  points(): Map<string, Point[]> {
+    const out = new Map<string, Point[]>();
+    for (const key of [...this.keys.keys()].sort()) {
+      const folds = [...(this.keys.get(key) as Map<number, Fold>).values()].sort((a, b) => a.t - b.t);
+      out.set(
+        key,
+        folds.map((b) => {
+          const figures: Record<string, FigureStats | null> = {};
+          this.figures.forEach((f, i) => {
+            const n = b.n[i] as number;
+            figures[f] =
+              n === 0 ? null : { min: b.min[i] as number, max: b.max[i] as number, avg: (b.sum[i] as number) / n, last: b.last[i] ?? null };
+          });
+          return { t: b.t, samples: b.samples, figures };
+        }),
+      );
+    }
+    return out;
+  }
+}
+
 export interface RangeQuery {
   series: SeriesName;
   /** One agent or host; undefined reads every key (the fleet-wide host view). */
@@ -474,30 +560,21 @@ export interface RangeQuery {
   figures: readonly string[];
 }
 
-/** Buckets per key, oldest first. Bucketed resolutions start at the bucket holding `since`. */
-export async function readBuckets(db: SqlExecutor, q: RangeQuery, resolution: '1m' | '1h'): Promise<Map<string, Point[]>> {
-  const s = SERIES[q.series];
-  const size = resolution === '1m' ? MINUTE_MS : HOUR_MS;
-  const oneKey = q.key !== undefined;
-  const cacheKey = `${q.series}:${resolution}:${oneKey}:${q.figures.join(',')}`;
-  let sql = bucketSql.get(cacheKey);
-  if (!sql) bucketSql.set(cacheKey, (sql = bucketQuery(s, resolution, oneKey, q.figures)));
-  const since = floorTo(q.since, size);
-  const k = oneKey ? [q.key] : [];
-  const rows = await db.all<BucketRow>(sql, [...k, since, q.until, ...k, since, since, since, q.until]);
+/** Groups rows ordered by (key, bucket) into points per key, merging the parts of one bucket. */
+function toPoints(s: Series, figures: readonly string[], rows: BucketRow[]): Map<string, Point[]> {
   const byKey = new Map<string, Point[]>();
   let prev: { key: string; t: number; row: BucketRow } | undefined;
   const flush = () => {
     if (!prev) return;
     const list = byKey.get(prev.key) ?? [];
-    list.push(toPoint(q.figures, prev.row));
+    list.push(toPoint(figures, prev.row));
     byKey.set(prev.key, list);
   };
   for (const row of rows) {
     const key = String(row[s.key]);
     const t = Number(row.bucket);
     if (prev && prev.key === key && prev.t === t) {
-      prev.row = mergeRows(q.figures, prev.row, row);
+      prev.row = mergeRows(figures, prev.row, row);
       continue;
     }
     flush();
@@ -507,10 +584,120 @@ export async function readBuckets(db: SqlExecutor, q: RangeQuery, resolution: '1
   return byKey;
 }
 
+/** Buckets per key, oldest first. Bucketed resolutions start at the bucket holding `since`. */
+export async function readBuckets(db: SqlExecutor, q: RangeQuery, resolution: Bucketed): Promise<Map<string, Point[]>> {
+  const s = SERIES[q.series];
+  const size = BUCKET_MS[resolution];
+  const oneKey = q.key !== undefined;
+  const since = floorTo(q.since, size);
+  const k = oneKey ? [q.key] : [];
+  if (resolution === '1m') {
+    // Minutes from raw: for agents the sealed hours (older) first, then the rows, summed in one pass.
+    const folder = new MinuteFolder(size, q.figures);
+    if (q.series === 'agent') {
+      for (const { agentId, sample } of await readSealed(db, q.key, since, q.until, Infinity)) {
+        folder.add(agentId, sample.received_at, sample.figures);
+      }
+    }
+    const rows = await db.all<BucketRow>(rawRowsSql(s, oneKey, q.figures), [...k, since, q.until, Number.MAX_SAFE_INTEGER]);
+    for (const r of rows) folder.add(String(r[s.key]), Number(r.received_at), r);
+    return folder.points();
+  }
+  const sql = cached(
+    bucketSql,
+    `${q.series}:${resolution}:${oneKey}:${q.figures.join(',')}`,
+    () => `${bucketUnion(s, resolution, oneKey, q.figures)} ORDER BY 1, 2`,
+  );
+  const rows = await db.all<BucketRow>(sql, [...k, since, q.until, ...k, since, since, since, q.until]);
+  return toPoints(s, q.figures, rows);
+}
+
 function toPoint(figures: readonly string[], row: BucketRow): Point {
   const out: Record<string, FigureStats | null> = {};
   for (const f of figures) out[f] = statsOf(row, f);
   return { t: Number(row.bucket), samples: Number(row.samples), figures: out };
+}
+
+/** A figure over every agent in a bucket: the spread of their samples, and the sum of their averages. */
+export interface FleetFigureStats {
+  min: number;
+  max: number;
+  /** Every sample of every agent in the bucket, averaged. */
+  avg: number;
+  /** Each agent's average over the bucket, summed: the fleet's total (memory in use, cores busy). */
+  total: number;
+}
+
+export interface FleetPoint {
+  t: number;
+  /** Agents with a sample in the bucket. */
+  agents: number;
+  samples: number;
+  figures: Record<string, FleetFigureStats | null>;
+}
+
+const fleetSql = new Map<string, string>();
+
+/**
+ * The fleet's figures per bucket, from the hourly rollup (and the minutes not rolled yet), summed in
+ * the database: one row per bucket reaches JavaScript, however many agents there are.
+ */
+export async function readFleet(
+  db: SqlExecutor,
+  q: { since: number; until: number; figures: readonly string[] },
+  resolution: '1h' | '1d',
+): Promise<FleetPoint[]> {
+  const s = SERIES.agent;
+  const sql = cached(fleetSql, `${resolution}:${q.figures.join(',')}`, () => {
+    // An agent's bucket may come in two parts (stored and unrolled): joined first, so it counts once.
+    const perAgent =
+      `SELECT ${s.key}, bucket, SUM(samples) AS samples, ` +
+      q.figures
+        .map((f) => `SUM(${f}_n) AS ${f}_n, SUM(${f}_sum) AS ${f}_sum, MIN(${f}_min) AS ${f}_min, MAX(${f}_max) AS ${f}_max`)
+        .join(', ') +
+      ` FROM (${bucketUnion(s, resolution, false, q.figures)}) u GROUP BY ${s.key}, bucket`;
+    return (
+      'SELECT bucket, COUNT(*) AS agents, SUM(samples) AS samples, ' +
+      q.figures
+        .map(
+          (f) =>
+            `SUM(${f}_n) AS ${f}_n, SUM(${f}_sum) AS ${f}_sum, MIN(${f}_min) AS ${f}_min, MAX(${f}_max) AS ${f}_max, ` +
+            `SUM(CASE WHEN ${f}_n > 0 THEN ${f}_sum * 1.0 / ${f}_n END) AS ${f}_total`,
+        )
+        .join(', ') +
+      ` FROM (${perAgent}) a GROUP BY bucket ORDER BY bucket`
+    );
+  });
+  const since = floorTo(q.since, BUCKET_MS[resolution]);
+  const rows = await db.all<BucketRow>(sql, [since, q.until, since, since, since, q.until]);
+  return rows.map((row) => {
+    const figures: Record<string, FleetFigureStats | null> = {};
+    for (const f of q.figures) {
+      const n = Number(row[`${f}_n`] ?? 0);
+      figures[f] =
+        n === 0
+          ? null
+          : {
+              min: Number(row[`${f}_min`]),
+              max: Number(row[`${f}_max`]),
+              avg: Number(row[`${f}_sum`]) / n,
+              total: Number(row[`${f}_total`]),
+            };
+    }
+    return { t: Number(row.bucket), agents: Number(row.agents), samples: Number(row.samples), figures };
+  });
+}
+
+/** One key's (or every key's) raw rows in [since, until), by key then receive time then id, at most `?`. */
+function rawRowsSql(s: Series, oneKey: boolean, figures: readonly string[]): string {
+  return cached(
+    rawSql,
+    `${s.name}:${oneKey}:${figures.join(',')}`,
+    () =>
+      `SELECT r.${s.rawKey} AS rk, ${s.keyText} AS ${s.key}, r.received_at AS received_at, ${figures.map((f) => `r.${f} AS ${f}`).join(', ')} ` +
+      `FROM ${s.rawFrom} WHERE ${oneKey ? `${s.rawKeyMatch} AND ` : ''}r.received_at >= ? AND r.received_at < ? ` +
+      `ORDER BY r.${s.rawKey}, r.received_at, r.id LIMIT ?`,
+  );
 }
 
 /** Raw samples per key in [since, until), oldest first, at most `limit` in all: rows, and for agents the sealed blocks. */
@@ -521,16 +708,7 @@ export async function readRaw(
 ): Promise<{ points: Map<string, Point[]>; truncated: boolean }> {
   const s = SERIES[q.series];
   const oneKey = q.key !== undefined;
-  const cacheKey = `${q.series}:${oneKey}:${q.figures.join(',')}`;
-  let sql = rawSql.get(cacheKey);
-  if (!sql) {
-    sql =
-      `SELECT r.${s.rawKey} AS rk, ${s.keyText} AS ${s.key}, r.received_at AS received_at, ${q.figures.map((f) => `r.${f} AS ${f}`).join(', ')} ` +
-      `FROM ${s.rawFrom} WHERE ${oneKey ? `${s.rawKeyMatch} AND ` : ''}r.received_at >= ? AND r.received_at < ? ` +
-      `ORDER BY r.${s.rawKey}, r.received_at, r.id LIMIT ?`;
-    rawSql.set(cacheKey, sql);
-  }
-  const rows = await db.all<BucketRow>(sql, [...(oneKey ? [q.key] : []), q.since, q.until, limit + 1]);
+  const rows = await db.all<BucketRow>(rawRowsSql(s, oneKey, q.figures), [...(oneKey ? [q.key] : []), q.since, q.until, limit + 1]);
   type Sample = { rk: string | number; key: string; t: number; values: Record<string, unknown> };
   let samples: Sample[] = rows.map((r) => ({ rk: r.rk ?? '', key: String(r[s.key]), t: Number(r.received_at), values: r }));
   if (q.series === 'agent') {

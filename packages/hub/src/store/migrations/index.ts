@@ -10,6 +10,7 @@ import { spendRules } from './0009_spend_rules.js';
 import { compactMetrics } from './0010_compact_metrics.js';
 import { severalHubs } from './0011_several_hubs.js';
 import { capacityClaims } from './0012_capacity_claims.js';
+import { dropMinuteRollups } from './0014_drop_minute_rollups.js';
 import type { Migration } from './types.js';
 
 /** Every migration, oldest first. Append; never edit one that has shipped. */
@@ -26,4 +27,5 @@ export const MIGRATIONS: readonly Migration[] = [
   compactMetrics,
   severalHubs,
   capacityClaims,
+  dropMinuteRollups,
 ];
