@@ -33,7 +33,17 @@ import { createLogger, startHub } from '../src/main.js';
 import { migrate } from '../src/store/migrate.js';
 import { HEARTBEAT_EVENT_ID_WINDOW_MS } from '../src/store/heartbeat-samples.js';
 import { SEAL_AFTER_MS, sealStep } from '../src/store/sealing.js';
-import { AGENT_FIGURES, HOUR_MS, MINUTE_MS, rawBucketsSql, readBuckets, readFleet, rollupStep, type Point } from '../src/store/rollups.js';
+import {
+  AGENT_FIGURES,
+  HOUR_MS,
+  MINUTE_MS,
+  rawBucketsSql,
+  readBuckets,
+  readFleet,
+  refreshFleetHours,
+  rollupStep,
+  type Point,
+} from '../src/store/rollups.js';
 import { DAY_MS } from '../src/store/retention.js';
 import { SqliteDb } from '../src/store/sqlite-db.js';
 import type { Footprint } from '../src/store/db.js';
@@ -270,7 +280,7 @@ async function main(): Promise<void> {
     const fpSeconds = (performance.now() - fpStarted) / 1000;
     const rows = (t: string) => fp.tables.find((x) => x.name === t);
     out(`Database ${mib(size(path))}; footprint (dbstat, worker thread) took ${fpSeconds.toFixed(1)} s`);
-    for (const t of ['agent_metrics', 'heartbeat_event_ids', 'agent_keys', 'agent_metrics_1h']) {
+    for (const t of ['agent_metrics', 'heartbeat_event_ids', 'agent_keys', 'agent_metrics_1h', 'fleet_metrics_1h']) {
       out(`  ${t}: ${rows(t)?.rows.toLocaleString()} rows, ${mib(rows(t)?.bytes ?? 0)} with indexes`);
     }
     out();
@@ -292,6 +302,9 @@ async function main(): Promise<void> {
       // No minute tier: minutes are summed from raw when read, so the hour tier's is raw.
       out(`| 1 h (agent_metrics_1h) | ${h1.toFixed(2)} | ${((h1 / raw) * 100).toFixed(1)} % |`);
       out(`| event-id window (heartbeat_event_ids, per id kept) | ${ids.toFixed(1)} | |`);
+      out(
+        `| fleet hours (fleet_metrics_1h, one row an hour for all agents) | ${perHeartbeat(f, 'fleet_metrics_1h', heartbeats).toFixed(3)} | |`,
+      );
       // The defaults (config.ts): raw 7 days, 1 h rollups 365; ids for an hour.
       const perDay = (1000 * DAY_MS) / 15_000;
       const gb = (b: number) => `${(b / 1e9).toFixed(1)} GB`;
@@ -585,6 +598,10 @@ async function main(): Promise<void> {
          WHERE bucket >= ${week.since} AND agent_id NOT LIKE '%-copy-%'`,
       ).run();
       w.close();
+      // The fleet's hours, as the rollup step writes them, now with every copy in them.
+      const fdb = new SqliteDb(path, { synchronous: 'full' });
+      await fdb.transaction((tx) => refreshFleetHours(tx, week.since, week.until));
+      await fdb.close();
       const big = await openHub();
       try {
         const t = await time(RUNS, () => fleetGet(big.url));

@@ -9,7 +9,8 @@ import { DIALECTS, postgresUnavailable, storeTarget, tempDir } from './support/s
 
 /**
  * Migration 0014 on a store that has minute rollups: both minute tables go, the hour rows and the
- * rollup job's mark stay, and the job carries on from that mark, folding raw minutes into hours.
+ * rollup job's mark stay, the fleet's hours are filled from the agents' hours, and the job carries
+ * on from that mark, folding raw minutes into hours (the fleet's too).
  */
 
 const NOW = Date.UTC(2026, 5, 1, 12, 30);
@@ -101,6 +102,14 @@ for (const dialect of DIALECTS) {
       assert.equal(Number(hour?.samples), 80);
       const mark = await db.get<{ m: number }>("SELECT minute_mark AS m FROM rollup_state WHERE series = 'agent'");
       assert.equal(Number(mark?.m), HOUR + 20 * MINUTE_MS);
+      const fleet = await db.all<{ bucket: number; agents: number; samples: number; t: number }>(
+        'SELECT bucket, agents, samples, cpu_percent_total AS t FROM fleet_metrics_1h',
+      );
+      assert.deepEqual(
+        fleet.map((r) => [Number(r.bucket), Number(r.agents), Number(r.samples), Number(r.t)]),
+        [[HOUR, 1, 80, 10]],
+        "the fleet's hour, from the agents' hours",
+      );
     });
 
     test('the rollup carries on from the mark: minutes after it are folded into the same hour', { skip }, async () => {
@@ -125,6 +134,12 @@ for (const dialect of DIALECTS) {
         '1h',
       );
       assert.equal(points.get('mm-1')?.[0]?.samples, 90);
+      const fleet = await db.get<{ samples: number; s: number }>(
+        'SELECT samples, cpu_percent_sum AS s FROM fleet_metrics_1h WHERE bucket = ?',
+        [HOUR],
+      );
+      assert.equal(Number(fleet?.samples), 90);
+      assert.equal(Number(fleet?.s), 80 * 10 + 10 * 30);
     });
   });
 }

@@ -33,6 +33,7 @@ const SHAPE: Record<PurgeTarget, { time: string; id: string }> = {
   otlp_points: { time: 'received_at', id: 'id' },
   agent_metrics_1h: { time: 'bucket', id: "agent_id || '/' || bucket" },
   system_metrics_1h: { time: 'bucket', id: "host || '/' || bucket" },
+  fleet_metrics_1h: { time: 'bucket', id: 'bucket' },
 };
 const DAYS: Record<PurgeTarget, number> = {
   agent_metrics: 7,
@@ -47,6 +48,7 @@ const DAYS: Record<PurgeTarget, number> = {
   otlp_points: 7,
   agent_metrics_1h: 365,
   system_metrics_1h: 365,
+  fleet_metrics_1h: 365,
 };
 
 for (const dialect of DIALECTS) {

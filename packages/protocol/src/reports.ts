@@ -150,7 +150,9 @@ export const FleetFigureStats = Type.Object(
     min: Type.Number(),
     max: Type.Number(),
     avg: Type.Number({ description: 'Every sample of every agent in the bucket, averaged' }),
-    total: Type.Number({ description: "Each agent's average over the bucket, summed: the fleet's total" }),
+    total: Type.Number({
+      description: "Each agent's average over an hour, summed: the fleet's total (for a day, averaged over its hours)",
+    }),
   },
   { additionalProperties: false },
 );
@@ -159,7 +161,7 @@ export const FleetFigureStats = Type.Object(
 export const FleetMetricPoint = Type.Object(
   {
     t: Type.Number({ description: "The bucket's start" }),
-    agents: Type.Number({ description: 'Agents with a sample in the bucket' }),
+    agents: Type.Number({ description: "Agents with a sample in the bucket's busiest hour" }),
     samples: Type.Number(),
   },
   { additionalProperties: nullable(FleetFigureStats), description: 'Each asked figure; null when no sample in the bucket had it' },

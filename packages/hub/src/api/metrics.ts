@@ -184,8 +184,9 @@ export const metricsRoutes: Routes = (app, { db, clock, retention }) => {
       schema: {
         summary: "The fleet's metric history: every agent's figures summed per hour (per day past 62 days)",
         description:
-          'Read from the hourly rollup plus the minutes not rolled yet. Each point is `{t, agents, samples, <field>: {min, max, avg, total}}`: ' +
-          "`avg` averages every sample, `total` sums each agent's average over the bucket.",
+          "Read from the fleet's hourly rollup (one row an hour) plus the agents' current hour and the minutes not rolled yet. " +
+          'Each point is `{t, agents, samples, <field>: {min, max, avg, total}}`: `avg` averages every sample, `total` sums ' +
+          "each agent's average over an hour (for a day, averaged over its hours), `agents` reported in the bucket's busiest hour.",
         tags: ['metrics'],
         querystring: rangeQuery(AGENT_FIGURES),
         response: { 200: FleetMetricRange, ...REFUSALS },

@@ -27,6 +27,7 @@ export const PURGE_TARGETS = [
   'otlp_points',
   'agent_metrics_1h',
   'system_metrics_1h',
+  'fleet_metrics_1h',
 ] as const;
 export type PurgeTarget = (typeof PURGE_TARGETS)[number];
 
@@ -47,6 +48,7 @@ export const RETENTION_OF: Record<PurgeTarget, keyof Retention | null> = {
   otlp_points: 'metricsDays',
   agent_metrics_1h: 'rollup1hDays',
   system_metrics_1h: 'rollup1hDays',
+  fleet_metrics_1h: 'rollup1hDays',
 };
 
 export const DAY_MS = 86_400_000;
@@ -113,6 +115,11 @@ function purgeStatement(target: PurgeTarget): { sql: string; cutoffs: number } {
       return { sql: byBucket(target, 'agent_id'), cutoffs: 1 };
     case 'system_metrics_1h':
       return { sql: byBucket(target, 'host'), cutoffs: 1 };
+    case 'fleet_metrics_1h':
+      return {
+        sql: 'DELETE FROM fleet_metrics_1h WHERE bucket IN (SELECT bucket FROM fleet_metrics_1h WHERE bucket < ? ORDER BY bucket LIMIT ?)',
+        cutoffs: 1,
+      };
   }
 }
 

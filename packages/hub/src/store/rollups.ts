@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Dialect, SqlExecutor } from './db.js';
 import { anyStillRunning, runningWriters } from './id-horizon.js';
-import { readSealed } from './sealing.js';
+import { BLOCK_FIGURES, eachSealed, readSealed } from './sealing.js';
 
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 3_600_000;
@@ -176,6 +176,40 @@ function upsertMerge(s: Series, table: string, select: string): string {
   );
 }
 
+const fleetColumns = (figures: readonly string[]) => [
+  'agents',
+  'samples',
+  ...figures.flatMap((f) => [`${f}_n`, `${f}_sum`, `${f}_min`, `${f}_max`, `${f}_total`]),
+];
+
+/**
+ * Recomputes the fleet's rows (`fleet_metrics_1h`: one per hour, whatever the fleet's size) of the
+ * hours `where` picks from the agents' hour rows, which hold every agent's sums for the hour: a
+ * step's hours are few, and an hour's agent rows sit together on the bucket index.
+ */
+function fleetUpsert(where: string): string {
+  const figures = AGENT_FIGURES;
+  const sums = figures.flatMap((f) => [
+    `SUM(${f}_n)`,
+    `SUM(${f}_sum)`,
+    `MIN(${f}_min)`,
+    `MAX(${f}_max)`,
+    // Each agent's average over the hour, summed: the fleet's total.
+    `SUM(CASE WHEN ${f}_n > 0 THEN ${f}_sum / ${f}_n END)`,
+  ]);
+  const cols = fleetColumns(figures);
+  return (
+    `INSERT INTO fleet_metrics_1h (bucket, ${cols.join(', ')}) SELECT bucket, COUNT(*), SUM(samples), ${sums.join(', ')} ` +
+    `FROM agent_metrics_1h WHERE ${where} GROUP BY bucket ` +
+    `ON CONFLICT (bucket) DO UPDATE SET ${cols.map((c) => `${c} = excluded.${c}`).join(', ')}`
+  );
+}
+
+/** Recomputes the fleet's rows of the hours in [since, until) (the benchmark, after writing agent hours itself). */
+export async function refreshFleetHours(tx: SqlExecutor, since: number, until: number): Promise<number> {
+  return (await tx.run(fleetUpsert('bucket >= ? AND bucket < ?'), [since, until])).changes;
+}
+
 /** The statements of one series, built once. */
 class SeriesSql {
   readonly state: string;
@@ -184,6 +218,9 @@ class SeriesSql {
   readonly chunkEnd: string;
   readonly mergeHours: string;
   readonly lateHours: string;
+  /** Agents only: the fleet's rows of the hours in [?, ?), and of the hours late rows touched. */
+  readonly fleetHours: string | undefined;
+  readonly lateFleetHours: string | undefined;
   readonly saveState: string;
 
   constructor(
@@ -216,6 +253,13 @@ class SeriesSql {
           'TRUE',
         ),
       );
+    if (s.name === 'agent') {
+      this.fleetHours = fleetUpsert('bucket >= ? AND bucket < ?');
+      this.lateFleetHours = fleetUpsert(
+        `bucket IN (SELECT DISTINCT (r.received_at / ${HOUR_MS}) * ${HOUR_MS} FROM ${s.raw} r ` +
+          `WHERE r.id > ? AND r.id <= ? AND r.received_at >= ? AND r.received_at < ?${missed})`,
+      );
+    }
     this.saveState =
       'INSERT INTO rollup_state (series, minute_mark, seen_id, horizon_id, horizon_mark, horizon_xids, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
       'ON CONFLICT (series) DO UPDATE SET minute_mark = excluded.minute_mark, seen_id = excluded.seen_id, horizon_id = excluded.horizon_id, ' +
@@ -292,6 +336,7 @@ export async function rollupStep(tx: SqlExecutor, dialect: Dialect, step: Rollup
     const args: unknown[] = [seen, seenTo, step.lateFloor, mark];
     if (trust.checking) args.push(trust.checking.mark, trust.checking.xids);
     late = (await tx.run(q.lateHours, [...args, mark])).changes;
+    if (late > 0 && q.lateFleetHours) await tx.run(q.lateFleetHours, args);
   }
   seen = seenTo;
 
@@ -302,6 +347,7 @@ export async function rollupStep(tx: SqlExecutor, dialect: Dialect, step: Rollup
     const end = await tx.get<{ t: number }>(q.chunkEnd, [mark, step.budget]);
     if (end) to = Math.min(until, Math.max(floorTo(Number(end.t), MINUTE_MS), mark + MINUTE_MS));
     rolled = (await tx.run(q.mergeHours, [mark, to])).changes;
+    if (q.fleetHours) await tx.run(q.fleetHours, [floorTo(mark, HOUR_MS), to]);
     mark = to;
   }
   const next = trust.next;
@@ -487,19 +533,57 @@ interface Fold {
  */
 class MinuteFolder {
   private readonly keys = new Map<string, Map<number, Fold>>();
+  /** Each asked figure's index in a sealed block. */
+  readonly blockIndex: number[];
 
   constructor(
     private readonly size: number,
     private readonly figures: readonly string[],
-  ) {}
+  ) {
+    this.blockIndex = figures.map((f) => (BLOCK_FIGURES as readonly string[]).indexOf(f));
+  }
 
+  /** A sealed sample: its figures by their index in the block (BLOCK_FIGURES). */
+  addSealed(key: string, at: number, values: readonly (number | null)[]): void {
+    const b = this.bucket(key, at);
+    for (let i = 0; i < this.blockIndex.length; i++) this.fold(b, i, values[this.blockIndex[i] as number] ?? null, at);
+    this.close(b, at);
+  }
+
+  /** A row: its figures by name. */
   add(key: string, at: number, values: Record<string, unknown>): void {
+    const b = this.bucket(key, at);
+    for (let i = 0; i < this.figures.length; i++) {
+      const raw = values[this.figures[i] as string];
+      this.fold(b, i, raw === null || raw === undefined ? null : Number(raw), at);
+    }
+    this.close(b, at);
+  }
+
+  private fold(b: Fold, i: number, v: number | null, at: number): void {
+    if (at >= b.lastAt) b.last[i] = v;
+    if (v === null) return;
+    b.n[i] = (b.n[i] as number) + 1;
+    b.sum[i] = (b.sum[i] as number) + v;
+    const min = b.min[i] as number | null;
+    const max = b.max[i] as number | null;
+    if (min === null || v < min) b.min[i] = v;
+    if (max === null || v > max) b.max[i] = v;
+  }
+
+  /** After its figures: the sample is counted, and is the bucket's latest if no later one was. */
+  private close(b: Fold, at: number): void {
+    b.samples++;
+    if (at >= b.lastAt) b.lastAt = at;
+  }
+
+  private bucket(key: string, at: number): Fold {
     const t = floorTo(at, this.size);
     let buckets = this.keys.get(key);
     if (buckets === undefined) this.keys.set(key, (buckets = new Map()));
-    const k = this.figures.length;
     let b = buckets.get(t);
     if (b === undefined) {
+      const k = this.figures.length;
       b = {
         t,
         samples: 0,
@@ -512,21 +596,7 @@ class MinuteFolder {
       };
       buckets.set(t, b);
     }
-    b.samples++;
-    const latest = at >= b.lastAt;
-    if (latest) b.lastAt = at;
-    for (let i = 0; i < k; i++) {
-      const raw = values[this.figures[i] as string];
-      const v = raw === null || raw === undefined ? null : Number(raw);
-      if (latest) b.last[i] = v;
-      if (v === null) continue;
-      b.n[i] = (b.n[i] as number) + 1;
-      b.sum[i] = (b.sum[i] as number) + v;
-      const min = b.min[i] as number | null;
-      const max = b.max[i] as number | null;
-      if (min === null || v < min) b.min[i] = v;
-      if (max === null || v > max) b.max[i] = v;
-    }
+    return b;
   }
 
   /** Points per key (keys in text order), oldest first. */
@@ -595,9 +665,14 @@ export async function readBuckets(db: SqlExecutor, q: RangeQuery, resolution: Bu
     // Minutes from raw: for agents the sealed hours (older) first, then the rows, summed in one pass.
     const folder = new MinuteFolder(size, q.figures);
     if (q.series === 'agent') {
-      for (const { agentId, sample } of await readSealed(db, q.key, since, q.until, Infinity)) {
-        folder.add(agentId, sample.received_at, sample.figures);
-      }
+      await eachSealed(
+        db,
+        q.key,
+        since,
+        q.until,
+        (agentId, sample) => folder.addSealed(agentId, sample.received_at, sample.values),
+        folder.blockIndex,
+      );
     }
     const rows = await db.all<BucketRow>(rawRowsSql(s, oneKey, q.figures), [...k, since, q.until, Number.MAX_SAFE_INTEGER]);
     for (const r of rows) folder.add(String(r[s.key]), Number(r.received_at), r);
@@ -618,19 +693,22 @@ function toPoint(figures: readonly string[], row: BucketRow): Point {
   return { t: Number(row.bucket), samples: Number(row.samples), figures: out };
 }
 
-/** A figure over every agent in a bucket: the spread of their samples, and the sum of their averages. */
+/** A figure over every agent in a bucket: the spread of their samples, and the fleet's total. */
 export interface FleetFigureStats {
   min: number;
   max: number;
   /** Every sample of every agent in the bucket, averaged. */
   avg: number;
-  /** Each agent's average over the bucket, summed: the fleet's total (memory in use, cores busy). */
+  /**
+   * Each agent's average over an hour, summed (the fleet's memory in use, its busy CPU percent);
+   * for a day, that hourly total averaged over the day's hours.
+   */
   total: number;
 }
 
 export interface FleetPoint {
   t: number;
-  /** Agents with a sample in the bucket. */
+  /** Agents with a sample in the bucket's busiest hour. */
   agents: number;
   samples: number;
   figures: Record<string, FleetFigureStats | null>;
@@ -639,52 +717,134 @@ export interface FleetPoint {
 const fleetSql = new Map<string, string>();
 
 /**
- * The fleet's figures per bucket, from the hourly rollup (and the minutes not rolled yet), summed in
- * the database: one row per bucket reaches JavaScript, however many agents there are.
+ * The fleet's chart: hours that are rolled come from `fleet_metrics_1h` (one row an hour, whatever
+ * the fleet's size), summed into days in the database for long ranges; the hour holding the rollup
+ * mark and any after it from the agents' hour rows and the raw minutes not rolled yet, per agent, as
+ * a one-agent chart reads them. One statement, so both parts come from one snapshot.
  */
+function fleetQuery(resolution: '1h' | '1d', figures: readonly string[]): string {
+  const s = SERIES.agent;
+  const live = `COALESCE((SELECT (minute_mark / ${HOUR_MS}) * ${HOUR_MS} FROM rollup_state WHERE series = 'agent'), 0)`;
+  const size = BUCKET_MS[resolution];
+  const stored =
+    resolution === '1h'
+      ? `SELECT bucket, agents, samples, ${figures
+          .map(
+            (f) =>
+              `${f}_n, ${f}_sum, ${f}_min, ${f}_max, ${f}_total AS ${f}_tsum, CASE WHEN ${f}_total IS NULL THEN 0 ELSE 1 END AS ${f}_th`,
+          )
+          .join(', ')} FROM fleet_metrics_1h WHERE bucket >= ? AND bucket < ? AND bucket < ${live}`
+      : `SELECT (bucket / ${size}) * ${size} AS bucket, MAX(agents) AS agents, SUM(samples) AS samples, ${figures
+          .map(
+            (f) =>
+              `SUM(${f}_n) AS ${f}_n, SUM(${f}_sum) AS ${f}_sum, MIN(${f}_min) AS ${f}_min, MAX(${f}_max) AS ${f}_max, ` +
+              `SUM(${f}_total) AS ${f}_tsum, COUNT(${f}_total) AS ${f}_th`,
+          )
+          .join(', ')} FROM fleet_metrics_1h WHERE bucket >= ? AND bucket < ? AND bucket < ${live} GROUP BY 1`;
+  // The later of `since` and the live hour as one bound, so the index range starts there (two bounds
+  // would scan the whole range's agent hours from the earlier one, at a thousand agents 200 ms).
+  const liveHour = `(minute_mark / ${HOUR_MS}) * ${HOUR_MS}`;
+  const agentHours =
+    `SELECT ${s.key}, bucket, ${rollupColumns(figures).join(', ')} FROM ${s.hour} WHERE bucket >= ` +
+    `COALESCE((SELECT CASE WHEN ${liveHour} > ? THEN ${liveHour} ELSE ? END FROM rollup_state WHERE series = 'agent'), ?) AND bucket < ?`;
+  const tail = rawAggregate(
+    s,
+    HOUR_MS,
+    `${s.raw} r`,
+    `r.received_at >= COALESCE((SELECT CASE WHEN minute_mark > ? THEN minute_mark ELSE ? END FROM rollup_state WHERE series = 'agent'), ?) AND r.received_at < ?`,
+    figures,
+  );
+  // An agent's live hour may come in two parts (stored and unrolled): joined first, so it counts once.
+  const perAgent =
+    `SELECT ${s.key}, bucket, SUM(samples) AS samples, ` +
+    figures
+      .map((f) => `SUM(${f}_n) AS ${f}_n, SUM(${f}_sum) AS ${f}_sum, MIN(${f}_min) AS ${f}_min, MAX(${f}_max) AS ${f}_max`)
+      .join(', ') +
+    ` FROM (${agentHours} UNION ALL ${tail}) u GROUP BY ${s.key}, bucket`;
+  const liveHours =
+    'SELECT bucket, COUNT(*) AS agents, SUM(samples) AS samples, ' +
+    figures
+      .map(
+        (f) =>
+          `SUM(${f}_n) AS ${f}_n, SUM(${f}_sum) AS ${f}_sum, MIN(${f}_min) AS ${f}_min, MAX(${f}_max) AS ${f}_max, ` +
+          `SUM(CASE WHEN ${f}_n > 0 THEN ${f}_sum / ${f}_n END) AS ${f}_tsum, MAX(CASE WHEN ${f}_n > 0 THEN 1 ELSE 0 END) AS ${f}_th`,
+      )
+      .join(', ') +
+    ` FROM (${perAgent}) a GROUP BY bucket`;
+  return `${stored} UNION ALL ${liveHours} ORDER BY 1`;
+}
+
+/** The fleet's figures per hour or day; one row per bucket (and per live hour) reaches JavaScript. */
 export async function readFleet(
   db: SqlExecutor,
   q: { since: number; until: number; figures: readonly string[] },
   resolution: '1h' | '1d',
 ): Promise<FleetPoint[]> {
-  const s = SERIES.agent;
-  const sql = cached(fleetSql, `${resolution}:${q.figures.join(',')}`, () => {
-    // An agent's bucket may come in two parts (stored and unrolled): joined first, so it counts once.
-    const perAgent =
-      `SELECT ${s.key}, bucket, SUM(samples) AS samples, ` +
-      q.figures
-        .map((f) => `SUM(${f}_n) AS ${f}_n, SUM(${f}_sum) AS ${f}_sum, MIN(${f}_min) AS ${f}_min, MAX(${f}_max) AS ${f}_max`)
-        .join(', ') +
-      ` FROM (${bucketUnion(s, resolution, false, q.figures)}) u GROUP BY ${s.key}, bucket`;
-    return (
-      'SELECT bucket, COUNT(*) AS agents, SUM(samples) AS samples, ' +
-      q.figures
-        .map(
-          (f) =>
-            `SUM(${f}_n) AS ${f}_n, SUM(${f}_sum) AS ${f}_sum, MIN(${f}_min) AS ${f}_min, MAX(${f}_max) AS ${f}_max, ` +
-            `SUM(CASE WHEN ${f}_n > 0 THEN ${f}_sum * 1.0 / ${f}_n END) AS ${f}_total`,
-        )
-        .join(', ') +
-      ` FROM (${perAgent}) a GROUP BY bucket ORDER BY bucket`
-    );
-  });
-  const since = floorTo(q.since, BUCKET_MS[resolution]);
-  const rows = await db.all<BucketRow>(sql, [since, q.until, since, since, since, q.until]);
-  return rows.map((row) => {
-    const figures: Record<string, FleetFigureStats | null> = {};
-    for (const f of q.figures) {
+  const sql = cached(fleetSql, `${resolution}:${q.figures.join(',')}`, () => fleetQuery(resolution, q.figures));
+  const size = BUCKET_MS[resolution];
+  const since = floorTo(q.since, size);
+  const rows = await db.all<BucketRow>(sql, [since, q.until, since, since, since, q.until, since, since, since, q.until]);
+  const k = q.figures.length;
+  type Acc = {
+    t: number;
+    agents: number;
+    samples: number;
+    n: number[];
+    sum: number[];
+    min: (number | null)[];
+    max: (number | null)[];
+    tsum: number[];
+    th: number[];
+  };
+  const buckets: Acc[] = [];
+  for (const row of rows) {
+    const t = floorTo(Number(row.bucket), size);
+    let b = buckets.at(-1);
+    if (b?.t !== t) {
+      b = {
+        t,
+        agents: 0,
+        samples: 0,
+        n: new Array<number>(k).fill(0),
+        sum: new Array<number>(k).fill(0),
+        min: new Array<number | null>(k).fill(null),
+        max: new Array<number | null>(k).fill(null),
+        tsum: new Array<number>(k).fill(0),
+        th: new Array<number>(k).fill(0),
+      };
+      buckets.push(b);
+    }
+    // A day holding the live hour comes in two rows: the busiest hour's agents, the rest summed.
+    b.agents = Math.max(b.agents, Number(row.agents));
+    b.samples += Number(row.samples);
+    q.figures.forEach((f, i) => {
       const n = Number(row[`${f}_n`] ?? 0);
+      if (n === 0) return;
+      b.n[i] = (b.n[i] as number) + n;
+      b.sum[i] = (b.sum[i] as number) + Number(row[`${f}_sum`]);
+      const [min, max] = [Number(row[`${f}_min`]), Number(row[`${f}_max`])];
+      const [curMin, curMax] = [b.min[i] ?? null, b.max[i] ?? null];
+      b.min[i] = curMin === null ? min : Math.min(curMin, min);
+      b.max[i] = curMax === null ? max : Math.max(curMax, max);
+      b.tsum[i] = (b.tsum[i] as number) + Number(row[`${f}_tsum`] ?? 0);
+      b.th[i] = (b.th[i] as number) + Number(row[`${f}_th`] ?? 0);
+    });
+  }
+  return buckets.map((b) => {
+    const figures: Record<string, FleetFigureStats | null> = {};
+    q.figures.forEach((f, i) => {
+      const n = b.n[i] as number;
       figures[f] =
         n === 0
           ? null
           : {
-              min: Number(row[`${f}_min`]),
-              max: Number(row[`${f}_max`]),
-              avg: Number(row[`${f}_sum`]) / n,
-              total: Number(row[`${f}_total`]),
+              min: b.min[i] as number,
+              max: b.max[i] as number,
+              avg: (b.sum[i] as number) / n,
+              total: (b.tsum[i] as number) / Math.max(1, b.th[i] as number),
             };
-    }
-    return { t: Number(row.bucket), agents: Number(row.agents), samples: Number(row.samples), figures };
+    });
+    return { t: b.t, agents: b.agents, samples: b.samples, figures };
   });
 }
 

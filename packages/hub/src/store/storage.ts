@@ -15,6 +15,7 @@ const ARRIVALS: Record<PurgeTarget, { time: string; ids: boolean; windowMs: numb
   error_event_ids: { time: 'received_at', ids: false, windowMs: DAY_MS },
   agent_metrics_1h: { time: 'bucket', ids: false, windowMs: DAY_MS },
   system_metrics_1h: { time: 'bucket', ids: false, windowMs: DAY_MS },
+  fleet_metrics_1h: { time: 'bucket', ids: false, windowMs: DAY_MS },
 };
 
 /**
