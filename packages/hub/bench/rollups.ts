@@ -480,6 +480,10 @@ async function main(): Promise<void> {
         `WITH RECURSIVE k(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM k WHERE n < 52)
          INSERT OR IGNORE INTO agent_metrics_1h (${cols.join(', ')}) SELECT ${select} FROM agent_metrics_1h, k WHERE agent_id = ?`,
       ).run(agent);
+      // Give back the pages sealing freed (the hub's retention job would, at its start, while the
+      // requests below are timed) and empty the WAL: the hub then serves a settled file.
+      w.pragma('incremental_vacuum');
+      w.pragma('wal_checkpoint(TRUNCATE)');
       w.close();
     }
 

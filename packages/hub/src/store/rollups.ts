@@ -120,25 +120,25 @@ function rawAggregate(s: Series, size: number, from: string, where: string, only
   );
 }
 
-/** Aggregates hour rows (`m`) into buckets of `size` ms (days); `_last` comes from the latest hour. */
-function hourAggregate(s: Series, size: number, from: string, where: string, only: readonly string[]): string {
-  const cols = rollupColumns(only)
-    .map((c) => `m.${c} AS ${c}`)
-    .join(', ');
-  const source =
-    `SELECT m.${s.key} AS ${s.key}, (m.bucket / ${size}) * ${size} AS bucket, ${cols}, ` +
-    `ROW_NUMBER() OVER (PARTITION BY m.${s.key}, m.bucket / ${size} ORDER BY m.bucket DESC) AS rn ` +
-    `FROM ${from} WHERE ${where}`;
-  const aggregates = only.flatMap((f) => [
-    `SUM(${f}_n) AS ${f}_n`,
-    `SUM(${f}_sum) AS ${f}_sum`,
-    `MIN(${f}_min) AS ${f}_min`,
-    `MAX(${f}_max) AS ${f}_max`,
-    `MAX(CASE WHEN rn = 1 THEN ${f}_last END) AS ${f}_last`,
+/**
+ * Aggregates one table's hour rows (`m`) into buckets of `size` ms (days). `_last` is the latest
+ * hour's, joined by its key (one primary-key lookup a day) rather than picked by a window function,
+ * which would sort every hour of the range first.
+ */
+function hourAggregate(s: Series, size: number, where: string, only: readonly string[]): string {
+  const sums = only.flatMap((f) => [
+    `SUM(m.${f}_n) AS ${f}_n`,
+    `SUM(m.${f}_sum) AS ${f}_sum`,
+    `MIN(m.${f}_min) AS ${f}_min`,
+    `MAX(m.${f}_max) AS ${f}_max`,
   ]);
+  const grouped =
+    `SELECT m.${s.key} AS ${s.key}, (m.bucket / ${size}) * ${size} AS bucket, MAX(m.bucket) AS lb, SUM(m.samples) AS samples, ` +
+    `MAX(m.last_at) AS last_at, ${sums.join(', ')} FROM ${s.hour} m WHERE ${where} GROUP BY m.${s.key}, (m.bucket / ${size}) * ${size}`;
+  const cols = only.flatMap((f) => [`g.${f}_n`, `g.${f}_sum`, `g.${f}_min`, `g.${f}_max`, `h.${f}_last`]);
   return (
-    `SELECT ${s.key}, bucket, SUM(samples) AS samples, MAX(last_at) AS last_at, ${aggregates.join(', ')} ` +
-    `FROM (${source}) src WHERE TRUE GROUP BY ${s.key}, bucket`
+    `SELECT g.${s.key} AS ${s.key}, g.bucket AS bucket, g.samples AS samples, g.last_at AS last_at, ${cols.join(', ')} ` +
+    `FROM (${grouped}) g JOIN ${s.hour} h ON h.${s.key} = g.${s.key} AND h.bucket = g.lb`
   );
 }
 
@@ -444,7 +444,7 @@ function storedQuery(s: Series, resolution: '1h' | '1d', oneKey: boolean, figure
   if (resolution === '1h')
     return `SELECT m.${s.key} AS ${s.key}, m.bucket AS bucket, ${rollupColumns(figures).join(', ')} FROM ${s.hour} m WHERE ${where}`;
   // A year is 8,760 hours but a chart is a few hundred pixels wide: days are summed in the database.
-  return hourAggregate(s, DAY_MS, `${s.hour} m`, where, figures);
+  return hourAggregate(s, DAY_MS, where, figures);
 }
 
 /**
