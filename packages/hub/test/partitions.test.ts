@@ -151,7 +151,7 @@ describe('migration 13 on a populated PostgreSQL database', { skip }, () => {
 describe('daily partitions on a running hub', { skip }, () => {
   let hub: TestHub;
   const clock = new ManualClock(NOW);
-  const RETENTION: Retention = { metricsDays: 7, eventsDays: 7, errorsDays: 7, tracesDays: 7, rollup1mDays: 30, rollup1hDays: 365 };
+  const RETENTION: Retention = { metricsDays: 7, eventsDays: 7, errorsDays: 7, tracesDays: 7, rollup1hDays: 365 };
 
   before(async () => {
     hub = await startTestHub('postgres', {

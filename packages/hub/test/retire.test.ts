@@ -17,16 +17,7 @@ import { DIALECTS, postgresUnavailable, tempDir, type Dialect } from './support/
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 const FLAGS = ['--host-metrics-interval', '0', '--webhook-allow-private', 'true', '--webhook-backoff-ms', '20'];
-const HISTORY = [
-  'agent_metrics',
-  'agent_events',
-  'error_logs',
-  'error_event_ids',
-  'llm_traces',
-  'alerts',
-  'agent_metrics_1m',
-  'agent_metrics_1h',
-];
+const HISTORY = ['agent_metrics', 'agent_events', 'error_logs', 'error_event_ids', 'llm_traces', 'alerts', 'agent_metrics_1h'];
 
 async function withHub(dialect: Dialect, fn: (hub: TestHub, clock: ManualClock) => Promise<void>, dir?: string): Promise<void> {
   const clock = new ManualClock(T0);
@@ -101,7 +92,7 @@ for (const dialect of DIALECTS) {
           await register(hub, 'keeper');
           await receiver.waitFor(1);
           const before = await historyRows(hub, 'stale-1');
-          for (const t of ['agent_metrics', 'agent_events', 'error_logs', 'llm_traces', 'alerts', 'agent_metrics_1m']) {
+          for (const t of ['agent_metrics', 'agent_events', 'error_logs', 'llm_traces', 'alerts', 'agent_metrics_1h']) {
             assert.ok((before[t] ?? 0) > 0, `${t} has rows before the delete: ${JSON.stringify(before)}`);
           }
           const live = await openLive(hub);

@@ -55,7 +55,6 @@ export function retentionFromConfig(c: {
   retentionEventsDays: number;
   retentionErrorsDays: number;
   retentionTracesDays: number;
-  retentionRollup1mDays: number;
   retentionRollup1hDays: number;
 }): Retention {
   return Object.freeze({
@@ -63,7 +62,6 @@ export function retentionFromConfig(c: {
     eventsDays: c.retentionEventsDays,
     errorsDays: c.retentionErrorsDays,
     tracesDays: c.retentionTracesDays,
-    rollup1mDays: c.retentionRollup1mDays,
     rollup1hDays: c.retentionRollup1hDays,
   });
 }

@@ -71,7 +71,6 @@ const HISTORY: readonly { table: string; select: string; time: string; key: stri
   { table: 'error_logs', select: 'id', time: 'first_seen_at', key: 'id' },
   { table: 'llm_traces', select: 'id', time: 'received_at', key: 'id' },
   { table: 'alerts', select: 'id', time: 'pending_since', key: 'id' },
-  { table: 'agent_metrics_1m', select: 'bucket', time: 'bucket', key: 'bucket' },
   { table: 'agent_metrics_1h', select: 'bucket', time: 'bucket', key: 'bucket' },
 ];
 
