@@ -279,9 +279,13 @@ describe('several hubs on one PostgreSQL database', { skip }, () => {
   });
 
   test('two hubs writing the same agents in opposite orders never deadlock, and a deadlock met anyway is retried once', async () => {
-    const [a, b] = (await startHubs(2, db.url)) as [TestHub, TestHub];
     const other = new pg.Client({ connectionString: db.url });
     await other.connect();
+    // A waiting backend looks for a deadlock once, deadlock_timeout after it starts to wait: the hubs'
+    // sessions get 3 s (not 1) so that on a loaded machine this session has joined the cycle by then,
+    // and the write deadline is raised past it, so the hub's batch is the victim and nothing else.
+    await other.query(`ALTER DATABASE "${other.database}" SET deadlock_timeout = '3s'`);
+    const [a, b] = (await startHubs(2, db.url, { flags: ['--write-deadline-ms', '20000'] })) as [TestHub, TestHub];
     try {
       const agents = Array.from({ length: 8 }, (_, i) => `order-${i}`);
       for (const id of agents) await register(a, id);
@@ -320,6 +324,7 @@ describe('several hubs on one PostgreSQL database', { skip }, () => {
       const r = await answer;
       assert.equal(r.status, 200, JSON.stringify(r.body));
     } finally {
+      await other.query(`ALTER DATABASE "${other.database}" RESET deadlock_timeout`);
       await other.end();
       await closeAll([b, a]);
     }

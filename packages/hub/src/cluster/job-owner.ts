@@ -49,10 +49,12 @@ export class JobOwner {
     const client = this.client;
     if (!client) return null;
     const key = this.options.key ?? JOB_LOCK_KEY;
-    // A bigint advisory key is stored as two 32-bit halves (classid high, objid low) with objsubid 1.
+    // A bigint advisory key is stored as two 32-bit halves (classid high, objid low) with objsubid 1;
+    // pg_locks spans the server, so the hubs of another database on it hold the same key there.
     const { rows } = await client.query<{ name: string }>(
       `SELECT a.application_name AS name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-       WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 1`,
+       WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 1
+         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
       [Math.floor(key / 2 ** 32), key % 2 ** 32],
     );
     return /^vigil-jobs (\S+)/.exec(rows[0]?.name ?? '')?.[1] ?? null;
