@@ -2,7 +2,7 @@ import type { Db, SqlExecutor } from './db.js';
 
 /**
  * PostgreSQL only: the large append-only tables are partitioned by day of their time column
- * (migration 13, docs/several-hubs.md "Time partitioning"). Each day is its own table, so retention
+ * (migrations 13 and 15, docs/several-hubs.md "Time partitioning"). Each day is its own table, so retention
  * drops a whole day instead of deleting its rows one by one (no dead rows for vacuum, no bloat);
  * SQLite keeps its batched purges. `idIndex`: the table's queries look rows up by id (rollup cursor,
  * purge batches, sealing), and a partitioned parent cannot have a unique index without the partition
@@ -13,6 +13,9 @@ export const PARTITIONED = {
   agent_metrics: { column: 'received_at', idIndex: true },
   system_metrics: { column: 'received_at', idIndex: true },
   agent_metric_blocks: { column: 'start_at', idIndex: false },
+  // Migration 15; their idempotency is in agent_event_ids and llm_trace_ids (store/event-ids.ts).
+  agent_events: { column: 'received_at', idIndex: true },
+  llm_traces: { column: 'received_at', idIndex: true },
 } as const;
 export type PartitionedTable = keyof typeof PARTITIONED;
 export const PARTITIONED_TABLES = Object.keys(PARTITIONED) as PartitionedTable[];
@@ -28,7 +31,7 @@ export const PARTITION_LOCK_TIMEOUT_MS = 2_000;
 
 export interface Partition {
   name: string;
-  /** Lower bound (epoch ms); null for MINVALUE (the legacy partition, the table as it was before migration 13). */
+  /** Lower bound (epoch ms); null for MINVALUE (the legacy partition: the table as it was before it was partitioned). */
   from: number | null;
   /** Upper bound, exclusive. */
   to: number;
