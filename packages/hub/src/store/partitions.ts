@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Db, SqlExecutor } from './db.js';
 
 /**
@@ -157,19 +158,21 @@ export function missingPartition(err: unknown): { table: PartitionedTable; at: n
 /**
  * Drops `table`'s partitions whose every row is stamped before `before` (upper bound ≤ it): DETACH,
  * then DROP, under `lock_timeout`, one partition per transaction. Rows are counted first, so the
- * purge reports what it removed as a DELETE would.
+ * purge reports what it removed as a DELETE would. `slowestMs`: the longest of those transactions,
+ * lock wait included; writers wait on one of them at most, and go on between them.
  */
 export async function dropPartitionsBefore(
   db: Db,
   table: PartitionedTable,
   before: number,
   lockTimeoutMs = PARTITION_LOCK_TIMEOUT_MS,
-): Promise<{ dropped: string[]; rows: number; locked: string[] }> {
-  const out = { dropped: [] as string[], rows: 0, locked: [] as string[] };
+): Promise<{ dropped: string[]; rows: number; locked: string[]; slowestMs: number }> {
+  const out = { dropped: [] as string[], rows: 0, locked: [] as string[], slowestMs: 0 };
   if (db.dialect.name !== 'postgres' || !(await isPartitioned(db, table))) return out;
   for (const p of await partitionsOf(db, table)) {
     if (p.to > before) break;
     let rows = 0;
+    const started = performance.now();
     try {
       await db.transaction(async (tx) => {
         await tx.run(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(lockTimeoutMs))}`);
@@ -183,6 +186,8 @@ export async function dropPartitionsBefore(
       if (!isLockTimeout(err)) throw err;
       out.locked.push(p.name);
       continue;
+    } finally {
+      out.slowestMs = Math.max(out.slowestMs, performance.now() - started);
     }
     out.dropped.push(p.name);
     out.rows += rows;
