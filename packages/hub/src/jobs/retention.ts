@@ -35,7 +35,8 @@ export interface PurgeReport {
   maxBatchMs: number;
   /**
    * The slowest step of the pass from submit to answer, in ms: a batch with its commit, one
-   * incremental-vacuum step or the checkpoint, including any wait for the writer's turn.
+   * incremental-vacuum step, the checkpoint or one partition's DETACH and DROP, including any wait
+   * for the writer's turn (or the partition's lock).
    */
   maxStepMs: number;
   /** Pages given back to the file system (SQLite). */
