@@ -12,7 +12,10 @@
  *  2. Rolls them up with the hub's own rollup step (the code the job runs through the writer),
  *     in steps of the job's default budget, and times it.
  *  3. Times each query BENCH_RUNS times (raw ones BENCH_RAW_RUNS times; they are slow) and reports
- *     medians, checking that the rollup answer and the raw answer agree.
+ *     medians, checking that the rollup answer and the raw answer agree; minute charts are summed
+ *     from raw (there is no minute tier), so they are timed again once the hours are sealed.
+ *  4. Over HTTP: one agent's charts (a year of its hours), the fleet chart, the dashboard's requests;
+ *     then the fleet chart again with 900 more agents' hour rows (copies), i.e. at 1,000 agents.
  *
  * Environment: BENCH_AGENTS (1000), BENCH_DAYS (7), BENCH_INTERVAL_S (15), BENCH_RUNS (7),
  * BENCH_RAW_RUNS (3), BENCH_DIR (where the database goes; default the OS temp dir), BENCH_DB (an
@@ -30,7 +33,17 @@ import { createLogger, startHub } from '../src/main.js';
 import { migrate } from '../src/store/migrate.js';
 import { HEARTBEAT_EVENT_ID_WINDOW_MS } from '../src/store/heartbeat-samples.js';
 import { SEAL_AFTER_MS, sealStep } from '../src/store/sealing.js';
-import { AGENT_FIGURES, HOUR_MS, MINUTE_MS, rawBucketsSql, readBuckets, rollupStep, type Point } from '../src/store/rollups.js';
+import {
+  AGENT_FIGURES,
+  HOUR_MS,
+  MINUTE_MS,
+  rawBucketsSql,
+  readBuckets,
+  readFleet,
+  refreshFleetHours,
+  rollupStep,
+  type Point,
+} from '../src/store/rollups.js';
 import { DAY_MS } from '../src/store/retention.js';
 import { SqliteDb } from '../src/store/sqlite-db.js';
 import type { Footprint } from '../src/store/db.js';
@@ -267,7 +280,7 @@ async function main(): Promise<void> {
     const fpSeconds = (performance.now() - fpStarted) / 1000;
     const rows = (t: string) => fp.tables.find((x) => x.name === t);
     out(`Database ${mib(size(path))}; footprint (dbstat, worker thread) took ${fpSeconds.toFixed(1)} s`);
-    for (const t of ['agent_metrics', 'heartbeat_event_ids', 'agent_keys', 'agent_metrics_1m', 'agent_metrics_1h']) {
+    for (const t of ['agent_metrics', 'heartbeat_event_ids', 'agent_keys', 'agent_metrics_1h', 'fleet_metrics_1h']) {
       out(`  ${t}: ${rows(t)?.rows.toLocaleString()} rows, ${mib(rows(t)?.bytes ?? 0)} with indexes`);
     }
     out();
@@ -277,7 +290,6 @@ async function main(): Promise<void> {
     const tiers = (f: Footprint, label: string) => {
       const bytes = (t: string) => f.tables.find((x) => x.name === t)?.bytes ?? 0;
       const raw = (bytes('agent_metrics') + bytes('agent_metric_blocks')) / heartbeats;
-      const m1 = perHeartbeat(f, 'agent_metrics_1m', heartbeats);
       const h1 = perHeartbeat(f, 'agent_metrics_1h', heartbeats);
       const idRows = f.tables.find((x) => x.name === 'heartbeat_event_ids')?.rows ?? 0;
       const ids = bytes('heartbeat_event_ids') / Math.max(1, idRows);
@@ -287,18 +299,21 @@ async function main(): Promise<void> {
       out('| ---- | -------------------------------------- | ----------------- |');
       if (rawBefore !== undefined) out(`| raw, before (schema 9) | ${rawBefore.toFixed(1)} | |`);
       out(`| raw (agent_metrics rows + agent_metric_blocks) | ${raw.toFixed(1)} | |`);
-      out(`| 1 min (agent_metrics_1m) | ${m1.toFixed(1)} | ${((m1 / raw) * 100).toFixed(0)} % |`);
-      out(`| 1 h (agent_metrics_1h) | ${h1.toFixed(2)} | ${((h1 / m1) * 100).toFixed(1)} % |`);
+      // No minute tier: minutes are summed from raw when read, so the hour tier's is raw.
+      out(`| 1 h (agent_metrics_1h) | ${h1.toFixed(2)} | ${((h1 / raw) * 100).toFixed(1)} % |`);
       out(`| event-id window (heartbeat_event_ids, per id kept) | ${ids.toFixed(1)} | |`);
-      // The defaults (config.ts): raw 7 days, 1 min rollups 3 (30 before migration 10), 1 h rollups 365; ids for an hour.
+      out(
+        `| fleet hours (fleet_metrics_1h, one row an hour for all agents) | ${perHeartbeat(f, 'fleet_metrics_1h', heartbeats).toFixed(3)} | |`,
+      );
+      // The defaults (config.ts): raw 7 days, 1 h rollups 365; ids for an hour.
       const perDay = (1000 * DAY_MS) / 15_000;
       const gb = (b: number) => `${(b / 1e9).toFixed(1)} GB`;
-      const projected = perDay * (7 * raw + 3 * m1 + 365 * h1) + (perDay * HEARTBEAT_EVENT_ID_WINDOW_MS * ids) / DAY_MS;
+      const projected = perDay * (7 * raw + 365 * h1) + (perDay * HEARTBEAT_EVENT_ID_WINDOW_MS * ids) / DAY_MS;
       out();
-      out(`Projection, 1,000 agents at 15 s, default retentions (raw 7 d, 1 min 3 d, 1 h 365 d, ids 1 h): ${gb(projected)}`);
-      if (rawBefore !== undefined) {
-        out(`  before (schema 9 rows; raw 7 d, 1 min 30 d, 1 h 365 d): ${gb(perDay * (7 * rawBefore + 30 * m1 + 365 * h1))}`);
-      }
+      out(
+        `Projection, 1,000 agents at 15 s, default retentions (raw 7 d, 1 h 365 d, ids 1 h): ${gb(projected)} ` +
+          `(raw ${gb(perDay * 7 * raw)}, hours ${gb(perDay * 365 * h1)})`,
+      );
       out();
     };
     tiers(fp, 'Samples as rows (before sealing)');
@@ -311,6 +326,7 @@ async function main(): Promise<void> {
     const page = Array.from({ length: Math.min(50, AGENTS) }, (_, i) => agentId(i));
     const inList = page.map(() => '?').join(', ');
     const results: { name: string; rollup: Timed<unknown>; raw: Timed<unknown>; points: number }[] = [];
+    let dayAnswer: Point[] = [];
 
     // 1. One agent's 7-day chart, hourly: 168 points.
     {
@@ -330,7 +346,13 @@ async function main(): Promise<void> {
       );
       const a = rollup.answer.get(agent) ?? [];
       assertSame(a, raw.answer, '1-day chart');
-      results.push({ name: "one agent's 1-day chart, per minute, every figure", rollup, raw, points: a.length });
+      dayAnswer = a;
+      results.push({
+        name: "one agent's 1-day chart, per minute (summed from rows, before sealing), every figure",
+        rollup,
+        raw,
+        points: a.length,
+      });
     }
     // … and the same with the two figures a CPU and memory chart asks for (`fields=cpu_percent,memory_mb`).
     {
@@ -341,17 +363,24 @@ async function main(): Promise<void> {
       );
       const a = rollup.answer.get(agent) ?? [];
       assertSame(a, raw.answer, '1-day chart, two figures', two);
-      results.push({ name: "one agent's 1-day chart, per minute, CPU and memory", rollup, raw, points: a.length });
+      results.push({
+        name: "one agent's 1-day chart, per minute (summed from rows, before sealing), CPU and memory",
+        rollup,
+        raw,
+        points: a.length,
+      });
     }
     // 3. Dashboard: the fleet's 7-day CPU and memory (hourly average and peak over every agent) …
     {
-      const rollup = await time(RUNS, () =>
-        db.all<Row>(
-          `SELECT bucket, SUM(cpu_percent_sum) / SUM(cpu_percent_n) AS cpu_avg, MAX(cpu_percent_max) AS cpu_max,
-             SUM(memory_mb_sum) / SUM(memory_mb_n) AS mem_avg, SUM(samples) AS samples
-           FROM agent_metrics_1h WHERE bucket >= ? AND bucket < ? GROUP BY bucket ORDER BY bucket`,
-          [week.since - (week.since % HOUR_MS), week.until],
-        ),
+      // The fleet route's own read (store/rollups.ts readFleet), shaped like the raw query's rows.
+      const rollup = await time(RUNS, async () =>
+        (await readFleet(db, { ...week, figures: ['cpu_percent', 'memory_mb'] }, '1h')).map((p) => ({
+          bucket: p.t,
+          cpu_avg: p.figures.cpu_percent?.avg ?? null,
+          cpu_max: p.figures.cpu_percent?.max ?? null,
+          mem_avg: p.figures.memory_mb?.avg ?? null,
+          samples: p.samples,
+        })),
       );
       const raw = await time(RAW_RUNS, () =>
         db.all<Row>(
@@ -362,7 +391,7 @@ async function main(): Promise<void> {
         ),
       );
       assertSameRows(rollup.answer, raw.answer, 'fleet chart');
-      results.push({ name: 'dashboard: fleet 7-day CPU and memory chart (all agents, hourly)', rollup, raw, points: rollup.answer.length });
+      results.push({ name: 'fleet 7-day CPU and memory chart (readFleet, all agents, hourly)', rollup, raw, points: rollup.answer.length });
     }
     // … and 24-hour CPU sparklines for a page of 50 agents.
     {
@@ -418,6 +447,17 @@ async function main(): Promise<void> {
       }
       out();
       tiers(sealedFp, 'Samples sealed past the recent window (what the hub keeps)');
+      // Minutes are summed from raw: once sealed, from the blocks of 22 hours and the rows of the rest.
+      const sealedDay = await time(RUNS, () => readBuckets(db, { series: 'agent', key: agent, ...day, figures: AGENT_FIGURES }, '1m'));
+      assertSame(sealedDay.answer.get(agent) ?? [], dayAnswer, '1-day chart from sealed blocks');
+      const sealedTwo = await time(RUNS, () =>
+        readBuckets(db, { series: 'agent', key: agent, ...day, figures: ['cpu_percent', 'memory_mb'] }, '1m'),
+      );
+      out(
+        `One agent's 1-day chart per minute, summed from sealed blocks and rows (same answer as from rows): every figure median ` +
+          `${median(sealedDay.ms).toFixed(1)} ms, CPU and memory ${median(sealedTwo.ms).toFixed(1)} ms`,
+      );
+      out();
     }
     await db.close();
 
@@ -440,34 +480,65 @@ async function main(): Promise<void> {
         `WITH RECURSIVE k(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM k WHERE n < 52)
          INSERT OR IGNORE INTO agent_metrics_1h (${cols.join(', ')}) SELECT ${select} FROM agent_metrics_1h, k WHERE agent_id = ?`,
       ).run(agent);
+      // Give back the pages sealing freed (the hub's retention job would, at its start, while the
+      // requests below are timed) and empty the WAL: the hub then serves a settled file.
+      w.pragma('incremental_vacuum');
+      w.pragma('wal_checkpoint(TRUNCATE)');
       w.close();
     }
 
+    // A year for one agent: every hour (the resolution used before `1d`) against days summed in SQL.
+    {
+      // Day-aligned, so the hours cover the same samples as the days.
+      const year = { since: Math.floor((end - 365 * DAY_MS) / DAY_MS) * DAY_MS, until: end };
+      const two = ['cpu_percent', 'memory_mb'];
+      const ydb = new SqliteDb(path, { synchronous: 'full' });
+      const hours = await time(RUNS, () => readBuckets(ydb, { series: 'agent', key: agent, ...year, figures: two }, '1h'));
+      const days = await time(RUNS, () => readBuckets(ydb, { series: 'agent', key: agent, ...year, figures: two }, '1d'));
+      const sum = (m: Map<string, Point[]>) => (m.get(agent) ?? []).reduce((n, p) => n + p.samples, 0);
+      if (sum(hours.answer) !== sum(days.answer))
+        throw new Error(`year: ${sum(hours.answer)} samples in hours, ${sum(days.answer)} in days`);
+      out(
+        `One agent's year, CPU and memory, read in the store: hourly ${hours.answer.get(agent)?.length} points median ` +
+          `${median(hours.ms).toFixed(1)} ms; daily ${days.answer.get(agent)?.length} points ${median(days.ms).toFixed(1)} ms (same samples)`,
+      );
+      out();
+      await ydb.close();
+    }
+
     // End to end: the range API over HTTP on a hub opened on this file (retention off, so nothing is purged).
-    const hub = await startHub(
-      loadConfig(
-        [
-          '--port',
-          '0',
-          '--db',
-          path,
-          '--data-dir',
-          dir ?? join(path, '..'),
-          '--admin-token',
-          ADMIN_TOKEN,
-          '--host-metrics-interval',
-          '0',
-          '--retention-metrics-days',
-          '0',
-          '--retention-rollup-1m-days',
-          '0',
-          '--retention-rollup-1h-days',
-          '0',
-        ],
-        {},
-      ),
-      { logger: createLogger('silent'), clock: { now: () => end } },
-    );
+    const openHub = () =>
+      startHub(
+        loadConfig(
+          [
+            '--port',
+            '0',
+            '--db',
+            path,
+            '--data-dir',
+            dir ?? join(path, '..'),
+            '--admin-token',
+            ADMIN_TOKEN,
+            '--host-metrics-interval',
+            '0',
+            '--retention-metrics-days',
+            '0',
+            '--retention-rollup-1h-days',
+            '0',
+          ],
+          {},
+        ),
+        { logger: createLogger('silent'), clock: { now: () => end } },
+      );
+    const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.ceil(xs.length * 0.95) - 1] ?? NaN;
+    const fleetWeek = `/api/v1/fleet/metrics?since=${week.since}&until=${week.until}&fields=cpu_percent,memory_mb`;
+    const fleetGet = async (hubUrl: string) => {
+      const res = await request(`${hubUrl}${fleetWeek}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      const body = (await res.body.json()) as { points: { agents: number }[] };
+      if (res.statusCode !== 200) throw new Error(`fleet route answered ${res.statusCode}`);
+      return body;
+    };
+    const hub = await openHub();
     try {
       const get = async (q: string) => {
         const res = await request(`${hub.url}/api/v1/agents/${agent}/metrics?${q}`, {
@@ -490,14 +561,20 @@ async function main(): Promise<void> {
           `GET /api/v1/agents/:id/metrics, ${label}: ${t.answer.resolution}, ${t.answer.points.length} points, median ${median(t.ms).toFixed(1)} ms over HTTP`,
         );
       }
+      const fleet = await time(RUNS, () => fleetGet(hub.url));
+      out(
+        `GET /api/v1/fleet/metrics, 7 days, CPU and memory, ${AGENTS} agents: ${fleet.answer.points.length} points, ` +
+          `median ${median(fleet.ms).toFixed(1)} ms over HTTP`,
+      );
       // The dashboard's own requests on this store: p95 of 20 each.
-      const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.ceil(xs.length * 0.95) - 1] ?? NaN;
       for (const path of [
         '/api/monitoring/dashboard',
         '/api/v1/agents?limit=50',
         `/api/monitoring/agents/${agent}`,
         `/api/v1/agents/${agent}/metrics?since=${day.since}&until=${day.until}&fields=cpu_percent,memory_mb`,
         `/api/v1/agents/${agent}/metrics?since=${week.since}&until=${week.until}&fields=cpu_percent,memory_mb`,
+        `/api/v1/agents/${agent}/metrics?since=${end - 365 * DAY_MS}&until=${end}&fields=cpu_percent,memory_mb`,
+        fleetWeek,
       ]) {
         const t = await time(20, async () => {
           const res = await request(`${hub.url}${path}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
@@ -510,6 +587,37 @@ async function main(): Promise<void> {
       }
     } finally {
       await hub.stop();
+    }
+
+    // The fleet chart at 1,000 agents: the hour rows of 100 agents copied under new names until there
+    // are 1,000 (hour rows only: generating 1,000 agents' raw week does not fit this machine).
+    if (AGENTS < 1000) {
+      const w = new Database(path);
+      const cols = (w.pragma('table_info(agent_metrics_1h)') as { name: string }[]).map((c) => c.name);
+      const copies = Math.ceil(1000 / AGENTS) - 1;
+      const select = cols.map((c) => (c === 'agent_id' ? `agent_id || '-copy-' || k.n` : c)).join(', ');
+      w.prepare(
+        `WITH RECURSIVE k(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM k WHERE n < ${copies})
+         INSERT OR IGNORE INTO agent_metrics_1h (${cols.join(', ')}) SELECT ${select} FROM agent_metrics_1h, k
+         WHERE bucket >= ${week.since} AND agent_id NOT LIKE '%-copy-%'`,
+      ).run();
+      w.close();
+      // The fleet's hours, as the rollup step writes them, now with every copy in them.
+      const fdb = new SqliteDb(path, { synchronous: 'full' });
+      await fdb.transaction((tx) => refreshFleetHours(tx, week.since, week.until));
+      await fdb.close();
+      const big = await openHub();
+      try {
+        const t = await time(RUNS, () => fleetGet(big.url));
+        const agents = Math.max(...t.answer.points.map((p) => p.agents));
+        const q = await time(20, () => fleetGet(big.url));
+        out(
+          `GET /api/v1/fleet/metrics, 7 days, CPU and memory, ${agents} agents (hour rows copied): ${t.answer.points.length} points, ` +
+            `median ${median(t.ms).toFixed(1)} ms, p95 ${p95(q.ms).toFixed(1)} ms of 20 over HTTP`,
+        );
+      } finally {
+        await big.stop();
+      }
     }
   } finally {
     if (!KEEP && dir) rmSync(dir, { recursive: true, force: true });

@@ -15,12 +15,15 @@
  *
  * A third table measures what daily partitioning (store/partitions.ts, migration 13) costs ingest: the
  * writer alone committing the same batches into two databases, one at the schema before migration 13
- * (plain tables) and one partitioned by day, alternating, same run.
+ * (plain tables) and one partitioned by day, alternating, same run. A fourth times migration 13 on a
+ * table of BENCH_MIGRATION_ROWS samples (1,000,000) against, on the same table in the same run, a
+ * COUNT(*) (one read of it) and a copy of it with its indexes (what a migration that moved the rows
+ * would cost at the least).
  *
  * Environment: BENCH_SECONDS (measured seconds per run, default 10), BENCH_ROUNDS (3), BENCH_AGENTS
  * (100), BENCH_BATCH (heartbeats per batch, 200), BENCH_CONNECTIONS (total, 8), VIGIL_TEST_PG_URL
- * (the server, default postgres://postgres@127.0.0.1:5432/postgres), BENCH_ONLY (`hubs`, `notify` or
- * `partitions`: one table).
+ * (the server, default postgres://postgres@127.0.0.1:5432/postgres), BENCH_ONLY (`hubs`, `notify`,
+ * `partitions` or `migration`: one table).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -54,6 +57,7 @@ const CONNECTIONS = envInt('BENCH_CONNECTIONS', 8);
 const PG_URL = process.env.VIGIL_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
 const ONLY = process.env.BENCH_ONLY;
+const MIGRATION_ROWS = envInt('BENCH_MIGRATION_ROWS', 1_000_000);
 const VIGIL = fileURLToPath(new URL('../../bin/vigil.js', import.meta.url));
 
 const agentId = (i: number) => `hubs-agent-${String(i % AGENTS).padStart(4, '0')}`;
@@ -304,6 +308,13 @@ async function partitionCost(): Promise<void> {
     }
     const base = median(rates.plain);
     const parts = median(rates.partitioned);
+    // The load on a shared machine drifts between runs; a round's two runs are adjacent, so the
+    // median of the rounds' own ratios is the steadier figure.
+    const ratios = rates.plain.map((p, i) => (rates.partitioned[i] as number) / p);
+    process.stdout.write(
+      `rounds (rows/s): plain ${rates.plain.map((r) => r.toFixed(0)).join(', ')}; ` +
+        `partitioned ${rates.partitioned.map((r) => r.toFixed(0)).join(', ')}; median of the rounds' ratios ${median(ratios).toFixed(2)}×\n`,
+    );
     process.stdout.write(
       `\n| Writer alone, batches of ${BATCH} heartbeats | rows/s (median of ${ROUNDS}) | ratio |\n| --- | ---: | ---: |\n` +
         `| plain agent_metrics (schema 12, baseline) | ${base.toFixed(0)} | 1.00× |\n` +
@@ -319,6 +330,51 @@ async function partitionCost(): Promise<void> {
   }
 }
 
+/** Migration 13 on a populated agent_metrics, beside one read of the table and a copy of it, same run. */
+async function migrationCost(): Promise<void> {
+  const target = await createDatabase();
+  const db = new PostgresDb({ url: target.url, statementTimeoutMs: 600_000 });
+  const now = Date.now();
+  try {
+    await migrate(db, now, undefined, 12);
+    await db.transaction(async (tx) => {
+      await tx.run(`INSERT INTO agent_keys (agent_id) SELECT 'm-' || g FROM generate_series(1, ${AGENTS}) g`);
+      // One sample every 10 s per agent, ending now: days of history, as an existing store has.
+      await tx.run(
+        `INSERT INTO agent_metrics (agent_key, received_at, status, cpu_percent, memory_mb) ` +
+          `SELECT 1 + g % ${AGENTS}, ${now} - (${MIGRATION_ROWS} - g) * ${Math.round(10_000 / AGENTS)}, 1, g % 100, 300 ` +
+          `FROM generate_series(1, ${MIGRATION_ROWS}) g`,
+      );
+    });
+    await db.exec('VACUUM ANALYZE agent_metrics');
+    const size = Number((await db.get<{ n: number }>("SELECT pg_total_relation_size('agent_metrics') AS n"))?.n);
+    const timed = async (step: () => Promise<unknown>) => {
+      const started = performance.now();
+      await step();
+      return performance.now() - started;
+    };
+    const read = await timed(() => db.get('SELECT COUNT(*) FROM agent_metrics'));
+    const copy = await timed(() =>
+      db.transaction(async (tx) => {
+        await tx.run('CREATE TABLE copy_probe (LIKE agent_metrics INCLUDING ALL)');
+        await tx.run('INSERT INTO copy_probe OVERRIDING SYSTEM VALUE SELECT * FROM agent_metrics');
+        await tx.run('DROP TABLE copy_probe');
+      }),
+    );
+    const migration = await timed(() => migrate(db, now));
+    process.stdout.write(
+      `\n| agent_metrics of ${MIGRATION_ROWS.toLocaleString('en-US')} rows (${(size / 1e6).toFixed(0)} MB with indexes) | ms | ratio |\n| --- | ---: | ---: |\n` +
+        `| COUNT(*), one read (baseline) | ${read.toFixed(0)} | 1.00× |\n` +
+        `| migration 13 (legacy partition attached) | ${migration.toFixed(0)} | ${(migration / read).toFixed(1)}× |\n` +
+        `| copying the table with its indexes | ${copy.toFixed(0)} | ${(copy / read).toFixed(1)}× |\n`,
+    );
+  } finally {
+    await db.close();
+    await target.drop();
+  }
+}
+
 if (ONLY === undefined || ONLY === 'hubs') await hubsTable();
 if (ONLY === undefined || ONLY === 'notify') await notifyCost();
 if (ONLY === undefined || ONLY === 'partitions') await partitionCost();
+if (ONLY === undefined || ONLY === 'migration') await migrationCost();

@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { ManualClock } from '../src/clock.js';
 import { RetentionJob } from '../src/jobs/retention.js';
+import type { Db } from '../src/store/db.js';
 import { insertAgentEvent } from '../src/store/events.js';
 import { migrate } from '../src/store/migrate.js';
 import {
@@ -17,9 +18,10 @@ import {
   type PartitionedTable,
 } from '../src/store/partitions.js';
 import { PostgresDb } from '../src/store/postgres-db.js';
-import { DAY_MS, type Retention } from '../src/store/retention.js';
+import { DAY_MS, rolledUpTo, type Retention } from '../src/store/retention.js';
 import { insertTrace } from '../src/store/traces.js';
 import { startTestHub, type TestHub } from './support/hub.js';
+import { parseExposition, sumOf } from './support/promtool.js';
 import { createPgDatabase, postgresUnavailable } from './support/stores.js';
 
 /**
@@ -180,7 +182,7 @@ describe('migration 15 on a populated PostgreSQL database', { skip }, () => {
     const created = await createPgDatabase();
     drop = created.drop;
     db = new PostgresDb({ url: created.url });
-    assert.deepEqual(await migrate(db, NOW - 20 * DAY_MS, undefined, 13), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
+    assert.deepEqual(await migrate(db, NOW - 20 * DAY_MS, undefined, 14), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
     await db.transaction(async (tx) => {
       for (const a of ['a-1', 'a-2']) {
         await tx.run(
@@ -282,7 +284,7 @@ describe('migration 15 on a populated PostgreSQL database', { skip }, () => {
 describe('daily partitions on a running hub', { skip }, () => {
   let hub: TestHub;
   const clock = new ManualClock(NOW);
-  const RETENTION: Retention = { metricsDays: 7, eventsDays: 7, errorsDays: 7, tracesDays: 7, rollup1mDays: 30, rollup1hDays: 365 };
+  const RETENTION: Retention = { metricsDays: 7, eventsDays: 7, errorsDays: 7, tracesDays: 7, rollup1hDays: 365 };
 
   before(async () => {
     hub = await startTestHub('postgres', {
@@ -390,6 +392,25 @@ describe('daily partitions on a running hub', { skip }, () => {
     clock.set(NOW);
   });
 
+  test('two hubs meeting the same missing day at once both store their rows, in one partition', async () => {
+    const other = new PostgresDb({ url: hub.target });
+    const day = NOW + 500 * DAY_MS;
+    const insert = (db: Db, i: number) =>
+      db.transaction((tx) => tx.run("INSERT INTO system_metrics (host, received_at) VALUES ('race', ?)", [day + i]));
+    try {
+      await Promise.all([0, 1, 2, 3, 4, 5].map((i) => insert(i % 2 === 0 ? hub.db : other, i)));
+    } finally {
+      await other.close();
+    }
+    const n = await hub.db.get<{ n: number }>("SELECT COUNT(*) AS n FROM system_metrics WHERE host = 'race'");
+    assert.equal(Number(n?.n), 6);
+    const holding = (await partitionsOf(hub.db, 'system_metrics')).filter((p) => p.from !== null && p.from <= day && day < p.to);
+    assert.deepEqual(
+      holding.map((p) => p.name),
+      [partitionName('system_metrics', day)],
+    );
+  });
+
   test('retention drops whole days past retention, and only below what rollups have consumed', async () => {
     // Host samples (never sealed) on days 20, 12 and 6 ago, and the day itself.
     for (const age of [20, 12, 6, 0]) {
@@ -469,6 +490,28 @@ describe('daily partitions on a running hub', { skip }, () => {
     assert.ok((sm?.bytes ?? 0) > 0);
     const n = await hub.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM system_metrics');
     assert.equal(sm?.rows, Number(n?.n));
+  });
+
+  test("the hub's retention pass makes the days ahead of its clock and drops past ones, and /metrics counts them", async () => {
+    clock.set(NOW + 1_000 * DAY_MS);
+    const r = await hub.retention.runOnce();
+    assert.equal(r.partitions.created.length, PARTITIONED_TABLES.length * (PARTITION_DAYS_AHEAD + 1));
+    assert.ok(r.partitions.dropped.length > 0);
+    // Every day left is within retention (7 days by default), or ahead, or (raw samples) not yet rolled up.
+    for (const t of PARTITIONED_TABLES) {
+      const bound = Math.min(NOW + 993 * DAY_MS, await rolledUpTo(hub.db, t));
+      for (const p of await partitionsOf(hub.db, t)) assert.ok(p.to > bound, `${t}: ${p.name} should have gone`);
+    }
+    assert.ok(
+      (await partitionsOf(hub.db, 'agent_metrics')).some((p) => p.name === partitionName('agent_metrics', NOW)),
+      "the day of the agent series' rollup mark stays: its rows are not rolled up",
+    );
+    const metrics = await hub.call('GET', '/metrics');
+    assert.equal(metrics.status, 200);
+    const samples = parseExposition(String(metrics.body));
+    assert.equal(sumOf(samples, 'vigil_partitions_total', { action: 'dropped' }), r.partitions.dropped.length);
+    assert.ok(sumOf(samples, 'vigil_partitions_total', { action: 'created' }) >= r.partitions.created.length);
+    clock.set(NOW);
   });
 
   test('partition DDL behind a held lock gives up within its lock_timeout, and succeeds on a later pass', async () => {

@@ -174,7 +174,7 @@ for (const dialect of DIALECTS) {
       await hub.rollups.runOnce();
       const purged = await hub.retention.runOnce();
       const s = await samples(hub);
-      assert.ok(sumOf(s, 'vigil_rollup_minute_rows_total', { series: 'agent' }) >= 1, 'the heartbeats minute was rolled');
+      assert.ok(sumOf(s, 'vigil_rollup_hour_rows_total', { series: 'agent' }) >= 1, 'the heartbeats minute was rolled into its hour');
       const deleted = Object.values(purged.deleted).reduce((n, d) => n + (d ?? 0), 0);
       assert.equal(sumOf(s, 'vigil_retention_purged_rows_total'), deleted);
     });

@@ -17,8 +17,8 @@ const NOW = Date.UTC(2026, 5, 1, 12);
 /** Ages (days before NOW) at which data is written: on both sides of every retention boundary. */
 const AGES = [400, 100, 40, 25, 15, 9, 6.9, 1, 0.1];
 // Events and traces get non-default retentions, to show the settings take effect.
-const RETENTION: Retention = { metricsDays: 7, eventsDays: 10, errorsDays: 7, tracesDays: 20, rollup1mDays: 30, rollup1hDays: 365 };
-const FLAGS = ['--retention-events-days', '10', '--retention-traces-days', '20', '--retention-rollup-1m-days', '30'];
+const RETENTION: Retention = { metricsDays: 7, eventsDays: 10, errorsDays: 7, tracesDays: 20, rollup1hDays: 365 };
+const FLAGS = ['--retention-events-days', '10', '--retention-traces-days', '20'];
 
 /** Each table's time column, and the columns that identify a row. */
 const SHAPE: Record<PurgeTarget, { time: string; id: string }> = {
@@ -33,10 +33,9 @@ const SHAPE: Record<PurgeTarget, { time: string; id: string }> = {
   llm_traces: { time: 'received_at', id: 'id' },
   llm_trace_ids: { time: 'received_at', id: "agent_id || '/' || event_id" },
   otlp_points: { time: 'received_at', id: 'id' },
-  agent_metrics_1m: { time: 'bucket', id: "agent_id || '/' || bucket" },
   agent_metrics_1h: { time: 'bucket', id: "agent_id || '/' || bucket" },
-  system_metrics_1m: { time: 'bucket', id: "host || '/' || bucket" },
   system_metrics_1h: { time: 'bucket', id: "host || '/' || bucket" },
+  fleet_metrics_1h: { time: 'bucket', id: 'bucket' },
 };
 const DAYS: Record<PurgeTarget, number> = {
   agent_metrics: 7,
@@ -52,10 +51,9 @@ const DAYS: Record<PurgeTarget, number> = {
   llm_traces: 20,
   llm_trace_ids: 20,
   otlp_points: 7,
-  agent_metrics_1m: 30,
   agent_metrics_1h: 365,
-  system_metrics_1m: 30,
   system_metrics_1h: 365,
+  fleet_metrics_1h: 365,
 };
 
 for (const dialect of DIALECTS) {
@@ -222,7 +220,6 @@ for (const dialect of DIALECTS) {
         events_days: 10,
         errors_days: 7,
         traces_days: 20,
-        rollup_1m_days: 30,
         rollup_1h_days: 365,
       });
       const byName = new Map(body.tables.map((t: { table: string }) => [t.table, t]));
@@ -260,7 +257,7 @@ for (const dialect of DIALECTS) {
       const cli = await vigil(['storage', '--data-dir', hub.dir, '--db', hub.target, ...FLAGS]);
       assert.equal(cli.code, 0, cli.stderr);
       assert.match(cli.stdout, /^Vigil storage/);
-      assert.match(cli.stdout, /agent_metrics_1m +\d+/);
+      assert.match(cli.stdout, /agent_metrics_1h +\d+/);
       assert.match(cli.stdout, /llm_traces .* 20 d/);
       assert.match(cli.stdout, /Projected size at the configured retention: not enough data yet/);
       assert.match(cli.stdout, /How: .*bytes per row/);

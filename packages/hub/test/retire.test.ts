@@ -26,7 +26,6 @@ const HISTORY = [
   'llm_traces',
   'llm_trace_ids',
   'alerts',
-  'agent_metrics_1m',
   'agent_metrics_1h',
 ];
 
@@ -112,7 +111,7 @@ for (const dialect of DIALECTS) {
             'llm_traces',
             'llm_trace_ids',
             'alerts',
-            'agent_metrics_1m',
+            'agent_metrics_1h',
           ]) {
             assert.ok((before[t] ?? 0) > 0, `${t} has rows before the delete: ${JSON.stringify(before)}`);
           }

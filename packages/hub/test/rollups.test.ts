@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ManualClock } from '../src/clock.js';
-import { chooseResolution, MAX_SPAN_MS } from '../src/api/metrics.js';
+import { chooseResolution, fleetResolution, MAX_SPAN_MS } from '../src/api/metrics.js';
 import { DAY_MS, type Retention } from '../src/store/retention.js';
 import { AGENT_FIGURES, HOST_FIGURES, HOUR_MS, MINUTE_MS } from '../src/store/rollups.js';
 import { readSealed } from '../src/store/sealing.js';
@@ -9,8 +9,9 @@ import { startTestHub, type TestHub } from './support/hub.js';
 import { DIALECTS, postgresUnavailable } from './support/stores.js';
 
 /**
- * Rollups against the raw rows they summarise (computed here, independently, in JavaScript), rows
- * arriving late into rolled minutes, and the range API's choice of table, on both databases.
+ * The hourly rollups against the raw rows they summarise (computed here, independently, in
+ * JavaScript), rows arriving late into rolled minutes, the range API's choice of resolution (minutes
+ * summed from raw samples and sealed blocks, days from hours) and the fleet chart, on both databases.
  */
 
 const START = Date.UTC(2026, 0, 10, 10, 37, 3);
@@ -172,19 +173,15 @@ for (const dialect of DIALECTS) {
       if (!skip) await hub.close();
     });
 
-    test('minute and hour rollups equal the aggregates of the raw rows they cover', { skip }, async () => {
+    test('hour rollups equal the aggregates of the raw rows they cover, and there is no minute table', { skip }, async () => {
       const report = await hub.rollups.runOnce();
       assert.equal(report.late, 0);
       const m = await mark();
       assert.equal(m, Math.floor((clock.now() - 5_000) / MINUTE_MS) * MINUTE_MS, 'rolled up to the last complete minute');
       const rolled = (await rawRows()).filter((r) => Number(r.received_at) < m);
-      assertTableMatches(
-        await table('agent_metrics_1m'),
-        aggregate(rolled, 'agent_id', AGENT_FIGURES, MINUTE_MS),
-        'agent_id',
-        AGENT_FIGURES,
-        '1m',
-      );
+      assert.ok(report.sealed > 0, 'an hour was sealed into blocks: the rows compared below include its samples');
+      await assert.rejects(hub.db.get('SELECT COUNT(*) AS n FROM agent_metrics_1m'), 'the minute tier is gone (migration 0014)');
+      await assert.rejects(hub.db.get('SELECT COUNT(*) AS n FROM system_metrics_1m'));
       assertTableMatches(
         await table('agent_metrics_1h'),
         aggregate(rolled, 'agent_id', AGENT_FIGURES, HOUR_MS),
@@ -204,7 +201,7 @@ for (const dialect of DIALECTS) {
       );
     });
 
-    test('rows arriving late into a rolled minute fix their minute and hour', { skip }, async () => {
+    test('rows arriving late into a rolled minute fix their hour', { skip }, async () => {
       await hub.rollups.runOnce();
       const now = clock.now();
       // Stamped inside minutes rolled long ago (as when another hub commits late, or the clock steps back).
@@ -215,16 +212,9 @@ for (const dialect of DIALECTS) {
       }
       clock.set(now);
       const report = await hub.rollups.runOnce();
-      assert.equal(report.late, 2, 'two minutes recomputed');
+      assert.equal(report.late, 2, 'two hours recomputed');
       const m = await mark();
       const rolled = (await rawRows()).filter((r) => Number(r.received_at) < m);
-      assertTableMatches(
-        await table('agent_metrics_1m'),
-        aggregate(rolled, 'agent_id', AGENT_FIGURES, MINUTE_MS),
-        'agent_id',
-        AGENT_FIGURES,
-        '1m',
-      );
       assertTableMatches(
         await table('agent_metrics_1h'),
         aggregate(rolled, 'agent_id', AGENT_FIGURES, HOUR_MS),
@@ -236,43 +226,129 @@ for (const dialect of DIALECTS) {
       assert.equal(Number(hour?.memory_mb_min), 1, 'the late sample is in its hour');
     });
 
-    test('the range API reads raw for hours, minutes for a day, hours for a week, each equal to raw', { skip }, async () => {
-      // Minutes after the rollup mark come from raw rows in the same answer: add some, unrolled.
-      for (let i = 0; i < 6; i++) {
-        await hub.call('POST', '/api/v1/ingest', { heartbeats: AGENTS.map((a) => heartbeat(a, SAMPLES + i)) });
-        clock.advance(STEP_MS);
-      }
+    test(
+      'the range API reads raw for hours, minutes for a day, hours for a week, days for a year, each equal to raw',
+      { skip },
+      async () => {
+        // Minutes after the rollup mark come from raw rows in the same answer: add some, unrolled.
+        for (let i = 0; i < 6; i++) {
+          await hub.call('POST', '/api/v1/ingest', { heartbeats: AGENTS.map((a) => heartbeat(a, SAMPLES + i)) });
+          clock.advance(STEP_MS);
+        }
+        const now = clock.now();
+        const all = await rawRows();
+        const get = (q: string) => hub.call('GET', `/api/v1/agents/r-1/metrics?${q}`);
+
+        const hour = await get(`since=${now - HOUR_MS}`);
+        assert.equal(hour.status, 200);
+        assert.equal(hour.body.resolution, 'raw');
+        assert.equal(hour.body.bucket_ms, null);
+        assert.deepEqual(hour.body.fields, [...AGENT_FIGURES]);
+        const lastHour = all.filter((r) => r.agent_id === 'r-1' && Number(r.received_at) >= now - HOUR_MS);
+        assert.equal(hour.body.points.length, lastHour.length);
+        assert.ok(
+          hour.body.points.every((p: any) => p.samples === 1 && (p.cpu_percent === null || p.cpu_percent.min === p.cpu_percent.max)),
+        );
+
+        const day = await get(`since=${now - DAY_MS}&until=${now}&fields=cpu_percent,memory_mb,gpu_vram_available_gb`);
+        assert.equal(day.body.resolution, '1m');
+        assert.equal(day.body.bucket_ms, MINUTE_MS);
+        assertPointsMatch(day.body.points, aggregate(all, 'agent_id', AGENT_FIGURES, MINUTE_MS), 'r-1', day.body.fields, 'day at 1m');
+        assert.deepEqual(Object.keys(day.body.points[0]), ['t', 'samples', 'cpu_percent', 'memory_mb', 'gpu_vram_available_gb']);
+
+        const week = await get(`since=${now - 7 * DAY_MS}&until=${now}`);
+        assert.equal(week.body.resolution, '1h');
+        assert.ok(week.body.points.length <= 7 * 24, 'a week is at most 168 points');
+        assertPointsMatch(week.body.points, aggregate(all, 'agent_id', AGENT_FIGURES, HOUR_MS), 'r-1', AGENT_FIGURES, 'week at 1h');
+
+        // A year is 8,760 hours but a chart a few hundred pixels: days, summed from the hours in SQL.
+        const year = await get(`since=${now - 365 * DAY_MS}&until=${now}&fields=cpu_percent,memory_mb`);
+        assert.equal(year.status, 200);
+        assert.equal(year.body.resolution, '1d');
+        assert.equal(year.body.bucket_ms, DAY_MS);
+        assertPointsMatch(year.body.points, aggregate(all, 'agent_id', AGENT_FIGURES, DAY_MS), 'r-1', year.body.fields, 'year at 1d');
+        assert.equal(year.body.points.length, 1, 'every sample so far falls on one day');
+
+        // An hour long past: raw samples are kept 7 days by default, then the hours answer.
+        const old = `since=${START}&until=${START + HOUR_MS}&fields=memory_mb`;
+        const oldDay = `since=${START}&until=${START + DAY_MS}&fields=memory_mb`;
+        clock.advance(6 * DAY_MS);
+        assert.equal((await get(old)).body.resolution, 'raw');
+        assert.equal((await get(oldDay)).body.resolution, '1m', 'a day of minutes, summed from sealed blocks');
+        clock.advance(2 * DAY_MS);
+        assert.equal((await get(old)).body.resolution, '1h');
+        assert.equal((await get(oldDay)).body.resolution, '1h');
+        clock.set(now);
+      },
+    );
+
+    test('the fleet chart sums every agent per hour (per day for long ranges), equal to raw', { skip }, async () => {
       const now = clock.now();
       const all = await rawRows();
-      const get = (q: string) => hub.call('GET', `/api/v1/agents/r-1/metrics?${q}`);
-
-      const hour = await get(`since=${now - HOUR_MS}`);
-      assert.equal(hour.status, 200);
-      assert.equal(hour.body.resolution, 'raw');
-      assert.equal(hour.body.bucket_ms, null);
-      assert.deepEqual(hour.body.fields, [...AGENT_FIGURES]);
-      const lastHour = all.filter((r) => r.agent_id === 'r-1' && Number(r.received_at) >= now - HOUR_MS);
-      assert.equal(hour.body.points.length, lastHour.length);
-      assert.ok(hour.body.points.every((p: any) => p.samples === 1 && (p.cpu_percent === null || p.cpu_percent.min === p.cpu_percent.max)));
-
-      const day = await get(`since=${now - DAY_MS}&until=${now}&fields=cpu_percent,memory_mb,gpu_vram_available_gb`);
-      assert.equal(day.body.resolution, '1m');
-      assert.equal(day.body.bucket_ms, MINUTE_MS);
-      assertPointsMatch(day.body.points, aggregate(all, 'agent_id', AGENT_FIGURES, MINUTE_MS), 'r-1', day.body.fields, 'day at 1m');
-      assert.deepEqual(Object.keys(day.body.points[0]), ['t', 'samples', 'cpu_percent', 'memory_mb', 'gpu_vram_available_gb']);
-
-      const week = await get(`since=${now - 7 * DAY_MS}&until=${now}`);
-      assert.equal(week.body.resolution, '1h');
-      assert.ok(week.body.points.length <= 7 * 24, 'a week is at most 168 points');
-      assertPointsMatch(week.body.points, aggregate(all, 'agent_id', AGENT_FIGURES, HOUR_MS), 'r-1', AGENT_FIGURES, 'week at 1h');
-
-      // An hour long past: raw is gone by then (7 days) and minutes sooner (3 days by default), so hours.
-      const old = `since=${START}&until=${START + HOUR_MS}&fields=memory_mb`;
-      clock.advance(2 * DAY_MS);
-      assert.equal((await get(old)).body.resolution, 'raw');
-      clock.advance(8 * DAY_MS);
-      assert.equal((await get(old)).body.resolution, '1h');
-      clock.set(now);
+      const figures = ['cpu_percent', 'memory_mb', 'gpu_vram_available_gb'];
+      /** Per hour: the agents with a sample, and per figure the spread and the sum of the agents' averages. */
+      const perHour = aggregate(all, 'agent_id', figures, HOUR_MS);
+      const hours = [...new Set(all.map((r) => Math.floor(Number(r.received_at) / HOUR_MS) * HOUR_MS))].sort((a, b) => a - b);
+      const hourly = hours.map((t) => {
+        const mine = [...perHour.entries()].filter(([k]) => Number(k.split('|')[1]) === t).map(([, b]) => b);
+        const stats: Record<string, { n: number; sum: number; min: number; max: number; total: number } | null> = {};
+        for (const f of figures) {
+          const had = mine.map((b) => b.figures[f] as Stats).filter((x) => x.n > 0);
+          stats[f] = had.length
+            ? {
+                n: had.reduce((a, x) => a + x.n, 0),
+                sum: had.reduce((a, x) => a + x.sum, 0),
+                min: Math.min(...had.map((x) => x.min as number)),
+                max: Math.max(...had.map((x) => x.max as number)),
+                total: had.reduce((a, x) => a + x.sum / x.n, 0),
+              }
+            : null;
+        }
+        return { t, agents: mine.length, samples: mine.reduce((n, b) => n + b.samples, 0), stats };
+      });
+      // A day: its hours summed, the busiest hour's agents, the hourly totals averaged.
+      const check = (body: any, size: number, what: string) => {
+        const buckets = [...new Set(hours.map((t) => Math.floor(t / size) * size))];
+        assert.equal(body.points.length, buckets.length, `${what}: a point per bucket`);
+        body.points.forEach((p: any, i: number) => {
+          const t = buckets[i] as number;
+          const hs = hourly.filter((h) => Math.floor(h.t / size) * size === t);
+          assert.equal(p.t, t, `${what}: t of point ${i}`);
+          assert.equal(p.agents, Math.max(...hs.map((h) => h.agents)), `${what} ${t} agents`);
+          assert.equal(
+            p.samples,
+            hs.reduce((n, h) => n + h.samples, 0),
+            `${what} ${t} samples`,
+          );
+          for (const f of figures) {
+            const had = hs.map((h) => h.stats[f]).filter((x) => x !== null && x !== undefined);
+            if (had.length === 0) {
+              assert.equal(p[f], null, `${what} ${t} ${f} is null`);
+              continue;
+            }
+            assert.equal(p[f].min, Math.min(...had.map((x) => x.min)), `${what} ${t} ${f}.min`);
+            assert.equal(p[f].max, Math.max(...had.map((x) => x.max)), `${what} ${t} ${f}.max`);
+            const n = had.reduce((a, x) => a + x.n, 0);
+            assert.ok(close(p[f].avg, had.reduce((a, x) => a + x.sum, 0) / n), `${what} ${t} ${f}.avg`);
+            assert.ok(close(p[f].total, had.reduce((a, x) => a + x.total, 0) / had.length), `${what} ${t} ${f}.total`);
+          }
+        });
+      };
+      // Rolled hours come from the fleet table, the live hour from the agents' rows and raw: both are here.
+      const fleetRows = await hub.db.all<{ bucket: number }>('SELECT bucket FROM fleet_metrics_1h ORDER BY bucket');
+      assert.ok(fleetRows.length >= 2 && fleetRows.length < hours.length + 1, `${fleetRows.length} fleet hours stored`);
+      const day = await hub.call('GET', `/api/v1/fleet/metrics?since=${now - DAY_MS}&until=${now}&fields=${figures.join(',')}`);
+      assert.equal(day.status, 200, JSON.stringify(day.body));
+      assert.equal(day.body.resolution, '1h');
+      assert.equal(day.body.bucket_ms, HOUR_MS);
+      assert.deepEqual(day.body.fields, figures);
+      check(day.body, HOUR_MS, 'fleet day');
+      assert.ok(day.body.points.every((p: any) => p.agents === AGENTS.length));
+      const year = await hub.call('GET', `/api/v1/fleet/metrics?since=${now - 300 * DAY_MS}&fields=${figures.join(',')}`);
+      assert.equal(year.body.resolution, '1d');
+      check(year.body, DAY_MS, 'fleet year');
+      const key = await hub.call('POST', '/api/v1/keys', { agent_id: 'r-1' });
+      assert.equal((await hub.call('GET', '/api/v1/fleet/metrics', undefined, key.body.key)).status, 403, 'admin only');
     });
 
     test('the range API checks its fields, range and caller', { skip }, async () => {
@@ -325,11 +401,11 @@ for (const dialect of DIALECTS) {
       const m = Number((await hub.db.get<{ m: number }>("SELECT minute_mark AS m FROM rollup_state WHERE series = 'host'"))?.m);
       const rolled = raw.filter((r) => Number(r.received_at) < m);
       assertTableMatches(
-        await hub.db.all<Row>('SELECT * FROM system_metrics_1m'),
-        aggregate(rolled, 'host', HOST_FIGURES, MINUTE_MS),
+        await hub.db.all<Row>('SELECT * FROM system_metrics_1h'),
+        aggregate(rolled, 'host', HOST_FIGURES, HOUR_MS),
         'host',
         HOST_FIGURES,
-        'host 1m',
+        'host 1h',
       );
 
       const r = await hub.call('GET', `/api/v1/system/metrics/range?since=${base - DAY_MS}&until=${clock.now()}`);
@@ -352,13 +428,21 @@ for (const dialect of DIALECTS) {
 }
 
 test('the range picks the finest table that holds its start in a chart-sized number of points', () => {
-  const r: Retention = { metricsDays: 7, eventsDays: 30, errorsDays: 7, tracesDays: 30, rollup1mDays: 30, rollup1hDays: 365 };
+  const r: Retention = { metricsDays: 7, eventsDays: 30, errorsDays: 7, tracesDays: 30, rollup1hDays: 365 };
   const now = Date.UTC(2026, 5, 1);
   assert.equal(chooseResolution(now - 6 * HOUR_MS, now, now, r), 'raw');
   assert.equal(chooseResolution(now - 6 * HOUR_MS - 1, now, now, r), '1m');
   assert.equal(chooseResolution(now - 2 * DAY_MS, now, now, r), '1m');
   assert.equal(chooseResolution(now - 2 * DAY_MS - 1, now, now, r), '1h');
-  assert.equal(chooseResolution(now - 8 * DAY_MS, now - 8 * DAY_MS + HOUR_MS, now, r), '1m', 'raw no longer holds it');
-  assert.equal(chooseResolution(now - 31 * DAY_MS, now - 31 * DAY_MS + HOUR_MS, now, r), '1h', 'minutes no longer hold it');
+  assert.equal(chooseResolution(now - 62 * DAY_MS, now, now, r), '1h', '1,488 hours');
+  assert.equal(chooseResolution(now - 62 * DAY_MS - 1, now, now, r), '1d');
+  assert.equal(
+    chooseResolution(now - 8 * DAY_MS, now - 8 * DAY_MS + HOUR_MS, now, r),
+    '1h',
+    'raw, and minutes summed from it, no longer hold it',
+  );
+  assert.equal(chooseResolution(now - 7 * DAY_MS, now - 6 * DAY_MS, now, r), '1m', 'minutes come from raw, kept 7 days');
   assert.equal(chooseResolution(now - 8 * DAY_MS, now - 8 * DAY_MS + HOUR_MS, now, { ...r, metricsDays: 0 }), 'raw', '0 keeps raw forever');
+  assert.equal(fleetResolution(now - 7 * DAY_MS, now), '1h');
+  assert.equal(fleetResolution(now - 365 * DAY_MS, now), '1d');
 });

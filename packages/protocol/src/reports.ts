@@ -25,7 +25,7 @@ export type TableReport = Static<typeof TableReport>;
 /** One tier of metric history: its bytes per heartbeat (indexes included) and its size once retention is reached. */
 export const TierReport = Type.Object(
   {
-    tier: Type.Enum(['raw', '1m', '1h', 'event_ids']),
+    tier: Type.Enum(['raw', '1h', 'event_ids']),
     table: Type.String(),
     bytes_per_heartbeat: nullable(Type.Number()),
     heartbeats_per_day: nullable(Type.Number({ description: "Heartbeats arriving a day (the raw tier's rows a day)" })),
@@ -60,7 +60,6 @@ export const StorageReport = Type.Object(
         events_days: Type.Number(),
         errors_days: Type.Number(),
         traces_days: Type.Number(),
-        rollup_1m_days: Type.Number(),
         rollup_1h_days: Type.Number(),
       },
       { additionalProperties: false },
@@ -110,7 +109,12 @@ export const LlmUsage = Type.Object(
 );
 export type LlmUsage = Static<typeof LlmUsage>;
 
-export const RESOLUTIONS = ['raw', '1m', '1h'] as const;
+/**
+ * A range's resolution: raw samples, or buckets of a minute (from raw samples), an hour or a day
+ * (from the hourly rollup). Longer ranges take coarser buckets so a chart stays about as many
+ * points as it has pixels.
+ */
+export const RESOLUTIONS = ['raw', '1m', '1h', '1d'] as const;
 
 /** min, max, average and latest value of one figure over a bucket. */
 export const FigureStats = Type.Object(
@@ -139,6 +143,44 @@ export const AgentMetricRange = Type.Object(
   { additionalProperties: false },
 );
 export type AgentMetricRange = Static<typeof AgentMetricRange>;
+
+/** A figure over the fleet in one bucket. */
+export const FleetFigureStats = Type.Object(
+  {
+    min: Type.Number(),
+    max: Type.Number(),
+    avg: Type.Number({ description: 'Every sample of every agent in the bucket, averaged' }),
+    total: Type.Number({
+      description: "Each agent's average over an hour, summed: the fleet's total (for a day, averaged over its hours)",
+    }),
+  },
+  { additionalProperties: false },
+);
+
+/** `{t, agents, samples, <figure>: {min, max, avg, total} | null, …}`: one fleet chart point. */
+export const FleetMetricPoint = Type.Object(
+  {
+    t: Type.Number({ description: "The bucket's start" }),
+    agents: Type.Number({ description: "Agents with a sample in the bucket's busiest hour" }),
+    samples: Type.Number(),
+  },
+  { additionalProperties: nullable(FleetFigureStats), description: 'Each asked figure; null when no sample in the bucket had it' },
+);
+export type FleetMetricPoint = Static<typeof FleetMetricPoint> & Record<string, unknown>;
+
+/** `GET /api/v1/fleet/metrics`. */
+export const FleetMetricRange = Type.Object(
+  {
+    since: Type.Number(),
+    until: Type.Number(),
+    resolution: Type.Enum(['1h', '1d']),
+    bucket_ms: Type.Number({ description: 'Width of a bucket' }),
+    fields: Type.Array(Type.String()),
+    points: Type.Array(FleetMetricPoint),
+  },
+  { additionalProperties: false },
+);
+export type FleetMetricRange = Static<typeof FleetMetricRange>;
 
 /** `GET /api/v1/system/metrics/range`. */
 export const HostMetricRange = Type.Object(

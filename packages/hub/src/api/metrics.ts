@@ -1,15 +1,16 @@
 import { Type } from 'typebox';
-import { AgentMetricRange, EpochMs, HostMetricRange } from '@vigil/protocol';
+import { AgentMetricRange, EpochMs, FleetMetricRange, HostMetricRange } from '@vigil/protocol';
 import { VigilError } from '../errors.js';
 import { getAgent } from '../store/agents.js';
 import type { SqlExecutor } from '../store/db.js';
 import { DAY_MS, type Retention } from '../store/retention.js';
 import {
   AGENT_FIGURES,
+  BUCKET_MS,
   HOST_FIGURES,
   HOUR_MS,
-  MINUTE_MS,
   readBuckets,
+  readFleet,
   readRaw,
   type Point,
   type RangeQuery,
@@ -22,8 +23,10 @@ import { REFUSALS } from './responses.js';
 
 /** Ranges up to this long read raw samples (1,440 points at a 15 s heartbeat). */
 export const RAW_MAX_SPAN_MS = 6 * HOUR_MS;
-/** Up to this long, minutes (2,880 points at most); longer ranges read hours (168 for a week). */
+/** Up to this long, minutes summed from raw samples (2,880 points at most). */
 export const MINUTE_MAX_SPAN_MS = 2 * DAY_MS;
+/** Up to this long, hours (1,488 points at most); longer ranges read days (366 for a year). */
+export const HOUR_MAX_SPAN_MS = 62 * DAY_MS;
 /** The hourly rollup's default retention, plus a day: the widest range one request may ask for. */
 export const MAX_SPAN_MS = 366 * DAY_MS;
 /** More raw samples than this in a short range (a very chatty agent) are answered in minutes instead. */
@@ -31,18 +34,22 @@ export const MAX_RAW_POINTS = 10_000;
 const DEFAULT_SPAN_MS = HOUR_MS;
 
 /**
- * The finest table that answers [since, until) in a chart-sized number of points, and still holds
- * `since`: a range that starts before raw retention reads minutes, before minute retention hours.
+ * The finest resolution that answers [since, until) in a chart-sized number of points (a chart never
+ * needs more points than it has pixels), from data that still holds `since`: raw samples, and the
+ * minutes summed from them, only while raw retention holds it; older ranges read hours or days.
  */
 export function chooseResolution(since: number, until: number, now: number, retention: Retention): Resolution {
-  const holds = (days: number) => days === 0 || since >= now - days * DAY_MS;
+  const rawHolds = retention.metricsDays === 0 || since >= now - retention.metricsDays * DAY_MS;
   const span = until - since;
-  if (span <= RAW_MAX_SPAN_MS && holds(retention.metricsDays)) return 'raw';
-  if (span <= MINUTE_MAX_SPAN_MS && holds(retention.rollup1mDays)) return '1m';
-  return '1h';
+  if (span <= RAW_MAX_SPAN_MS && rawHolds) return 'raw';
+  if (span <= MINUTE_MAX_SPAN_MS && rawHolds) return '1m';
+  return span <= HOUR_MAX_SPAN_MS ? '1h' : '1d';
 }
 
-const BUCKET_MS: Record<Resolution, number | null> = { raw: null, '1m': MINUTE_MS, '1h': HOUR_MS };
+/** The fleet chart reads the hourly rollup only: minutes of a thousand agents are millions of samples. */
+export const fleetResolution = (since: number, until: number): '1h' | '1d' => (until - since <= HOUR_MAX_SPAN_MS ? '1h' : '1d');
+
+const bucketMs = (r: Resolution): number | null => (r === 'raw' ? null : BUCKET_MS[r]);
 
 const rangeQuery = (figures: readonly string[]) =>
   Type.Object(
@@ -60,9 +67,13 @@ const rangeQuery = (figures: readonly string[]) =>
     { additionalProperties: false },
   );
 
-function parseRange(q: { since?: number | undefined; until?: number | undefined }, now: number): { since: number; until: number } {
+function parseRange(
+  q: { since?: number | undefined; until?: number | undefined },
+  now: number,
+  defaultSpan = DEFAULT_SPAN_MS,
+): { since: number; until: number } {
   const until = q.until ?? now;
-  const since = q.since ?? until - DEFAULT_SPAN_MS;
+  const since = q.since ?? until - defaultSpan;
   if (since >= until) throw new VigilError('VIGIL_VALIDATION', 'since must be before until');
   if (until - since > MAX_SPAN_MS)
     throw new VigilError('VIGIL_RANGE_TOO_WIDE', `since..until may span at most ${MAX_SPAN_MS / DAY_MS} days`);
@@ -109,8 +120,9 @@ export const metricsRoutes: Routes = (app, { db, clock, retention }) => {
       schema: {
         summary: "An agent's metric history, from raw samples or the coarsest rollup that answers the range",
         description:
-          'Ranges up to 6 h read raw samples, up to 2 days per-minute rollups, longer ones per-hour rollups ' +
-          '(a range older than a table keeps reads the next coarser one). Each point is `{t, samples, <field>: {min, max, avg, last}}`; ' +
+          'Ranges up to 6 h read raw samples, up to 2 days minutes summed from raw samples, up to 62 days the hourly rollup, ' +
+          'longer ones days summed from it (a range starting before raw retention reads hours or days). ' +
+          'Each point is `{t, samples, <field>: {min, max, avg, last}}`; ' +
           'a field no sample in the bucket had is null.',
         tags: ['metrics'],
         params: AgentParams,
@@ -133,7 +145,7 @@ export const metricsRoutes: Routes = (app, { db, clock, retention }) => {
         { series: 'agent', key: agentId, since, until, figures: fields },
         chooseResolution(since, until, now, retention),
       );
-      return { agent_id: agentId, since, until, resolution, bucket_ms: BUCKET_MS[resolution], fields, points: flat(points.get(agentId)) };
+      return { agent_id: agentId, since, until, resolution, bucket_ms: bucketMs(resolution), fields, points: flat(points.get(agentId)) };
     },
   );
 
@@ -161,7 +173,39 @@ export const metricsRoutes: Routes = (app, { db, clock, retention }) => {
         chooseResolution(since, until, now, retention),
       );
       const hosts = [...points.entries()].map(([host, list]) => ({ host, points: flat(list) }));
-      return { since, until, resolution, bucket_ms: BUCKET_MS[resolution], fields, hosts };
+      return { since, until, resolution, bucket_ms: bucketMs(resolution), fields, hosts };
+    },
+  );
+
+  app.get(
+    '/api/v1/fleet/metrics',
+    {
+      config: { access: 'admin' },
+      schema: {
+        summary: "The fleet's metric history: every agent's figures summed per hour (per day past 62 days)",
+        description:
+          "Read from the fleet's hourly rollup (one row an hour) plus the agents' current hour and the minutes not rolled yet. " +
+          'Each point is `{t, agents, samples, <field>: {min, max, avg, total}}`: `avg` averages every sample, `total` sums ' +
+          "each agent's average over an hour (for a day, averaged over its hours), `agents` reported in the bucket's busiest hour.",
+        tags: ['metrics'],
+        querystring: rangeQuery(AGENT_FIGURES),
+        response: { 200: FleetMetricRange, ...REFUSALS },
+      },
+    },
+    async (req) => {
+      // Hours are its finest buckets: a day by default.
+      const { since, until } = parseRange(req.query, clock.now(), DAY_MS);
+      const fields = parseFields(req.query.fields, AGENT_FIGURES);
+      const resolution = fleetResolution(since, until);
+      const points = await readFleet(db, { since, until, figures: fields }, resolution);
+      return {
+        since,
+        until,
+        resolution,
+        bucket_ms: BUCKET_MS[resolution],
+        fields,
+        points: points.map((p) => ({ t: p.t, agents: p.agents, samples: p.samples, ...p.figures })),
+      };
     },
   );
 };

@@ -7,7 +7,6 @@ const SETTINGS = [
   'retentionEventsDays',
   'retentionErrorsDays',
   'retentionTracesDays',
-  'retentionRollup1mDays',
   'retentionRollup1hDays',
 ] as const;
 

@@ -307,14 +307,6 @@ export const SETTINGS = {
     help: 'Days LLM traces are kept; 0 keeps them forever',
     parse: days,
   }),
-  retentionRollup1mDays: setting({
-    flag: '--retention-rollup-1m-days',
-    env: 'VIGIL_RETENTION_ROLLUP_1M_DAYS',
-    // Short: a minute tier holds 15 times the rows of the hour tier, and charts past 2 days read hours.
-    default: 3,
-    help: 'Days per-minute metric rollups are kept; 0 keeps them forever',
-    parse: days,
-  }),
   retentionRollup1hDays: setting({
     flag: '--retention-rollup-1h-days',
     env: 'VIGIL_RETENTION_ROLLUP_1H_DAYS',
@@ -335,7 +327,7 @@ export const SETTINGS = {
     env: 'VIGIL_ROLLUP_INTERVAL',
     default: 60,
     // Charts read the minutes not yet rolled from raw rows, so a minute's delay costs no freshness.
-    help: 'Seconds between rollup passes (per-minute and per-hour metric rollups); one also runs at start',
+    help: 'Seconds between rollup passes (raw minutes folded into the per-hour metric rollups); one also runs at start',
     parse: positiveInt(3_600),
   }),
   otlpBodyLimitBytes: setting({

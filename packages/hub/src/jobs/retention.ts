@@ -56,7 +56,6 @@ export function retentionFromConfig(c: {
   retentionEventsDays: number;
   retentionErrorsDays: number;
   retentionTracesDays: number;
-  retentionRollup1mDays: number;
   retentionRollup1hDays: number;
 }): Retention {
   return Object.freeze({
@@ -64,7 +63,6 @@ export function retentionFromConfig(c: {
     eventsDays: c.retentionEventsDays,
     errorsDays: c.retentionErrorsDays,
     tracesDays: c.retentionTracesDays,
-    rollup1mDays: c.retentionRollup1mDays,
     rollup1hDays: c.retentionRollup1hDays,
   });
 }
@@ -116,6 +114,7 @@ export class RetentionJob extends PeriodicPasses<PurgeReport> {
       const made = await timed(() => ensurePartitionsAhead(this.db, now, lockTimeoutMs));
       report.partitions.created.push(...made.created);
       report.partitions.locked.push(...made.locked);
+      this.options.onPartitions?.(made.created.length, 0);
     }
     for (const target of PURGE_TARGETS) {
       const cutoff = cutoffFor(target, this.options.retention, now);
@@ -130,6 +129,7 @@ export class RetentionJob extends PeriodicPasses<PurgeReport> {
         report.maxStepMs = Math.max(report.maxStepMs, r.slowestMs);
         report.partitions.dropped.push(...r.dropped);
         report.partitions.locked.push(...r.locked);
+        this.options.onPartitions?.(0, r.dropped.length);
         report.deleted[target] = (report.deleted[target] ?? 0) + r.rows;
         this.options.onPurged?.(target, r.rows);
         total += r.rows;
@@ -169,7 +169,6 @@ export class RetentionJob extends PeriodicPasses<PurgeReport> {
       }
     }
     if (!this.stopped) report.walTruncated = await timed(() => this.db.truncateWal());
-    this.options.onPartitions?.(report.partitions.created.length, report.partitions.dropped.length);
     return report;
   }
 }

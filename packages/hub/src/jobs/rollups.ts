@@ -9,7 +9,7 @@ export interface RollupOptions {
   everyMs: number;
   retention: Retention;
   onError: (err: unknown) => void;
-  /** Told the minute rows each step wrote (the hub's metrics). */
+  /** Told the hour rows each step wrote (the hub's metrics). */
   onRolled?: (series: SeriesName, rows: number) => void;
   /**
    * How long after a minute ends before it is rolled. Rows are stamped when their request arrives
@@ -26,7 +26,7 @@ export interface RollupOptions {
 
 export interface RollupReport {
   steps: number;
-  /** Minute buckets recomputed because rows arrived late into them. */
+  /** Hour buckets recomputed because rows arrived late into them. */
   late: number;
   /** Where each series is rolled to (minutes before it are done). */
   marks: Record<SeriesName, number>;
@@ -43,7 +43,7 @@ const MIN_SEAL_BUDGET = 200;
 const MAX_SEAL_BUDGET = 20_000;
 
 /**
- * Writes the per-minute and per-hour rollups through the single writer, in bounded steps, every
+ * Writes the per-hour rollups (folded straight from raw rows, minute by minute) through the single writer, in bounded steps, every
  * `everyMs` and once at start. Passes never overlap: `runOnce` queues behind a running one.
  */
 export class RollupJob extends PeriodicPasses<RollupReport> {
@@ -63,9 +63,9 @@ export class RollupJob extends PeriodicPasses<RollupReport> {
     const now = this.clock.now();
     const settle = this.options.settleMs ?? 5_000;
     const target = this.options.targetStepMs ?? 100;
-    // A late row is recomputed only while all of its minute's raw rows and its hour's minute rows
-    // are still kept; the two hours of margin keep it clear of a purge cutting through that hour.
-    const floors = [cutoffFor('agent_metrics', this.options.retention, now), cutoffFor('agent_metrics_1m', this.options.retention, now)];
+    // A late row is recomputed only while all of its hour's raw rows are still kept; the two hours
+    // of margin keep it clear of a purge cutting through that hour.
+    const floors = [cutoffFor('agent_metrics', this.options.retention, now)];
     // Nor once its hour may be sealed into a block: the recomputation reads rows.
     const sealAfter = this.options.sealAfterMs ?? SEAL_AFTER_MS;
     if (sealAfter > 0) floors.push(now - sealAfter - 2 * HOUR_MS);

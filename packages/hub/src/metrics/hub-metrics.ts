@@ -149,8 +149,8 @@ export class HubMetrics implements MetricsHooks {
       registers,
     });
     this.rolledRows = new Counter({
-      name: 'vigil_rollup_minute_rows_total',
-      help: 'Per-minute rollup rows written, by series',
+      name: 'vigil_rollup_hour_rows_total',
+      help: 'Hourly rollup rows written (raw minutes folded in, or recomputed for late rows), by series',
       labelNames: ['series'],
       registers,
     });

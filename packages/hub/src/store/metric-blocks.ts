@@ -149,8 +149,11 @@ export function encodeBlock(samples: readonly BlockSample[], figures: number): B
   return deflateRawSync(out.done(), { level: 6 });
 }
 
-/** The samples a block holds, oldest first, as `encodeBlock` was given them. */
-export function decodeBlock(data: Uint8Array): BlockSample[] {
+/**
+ * The samples a block holds, oldest first, as `encodeBlock` was given them. With `only` (figure
+ * indexes), the other figures are skipped and left null: a chart of two figures decodes two planes.
+ */
+export function decodeBlock(data: Uint8Array, only?: readonly number[]): BlockSample[] {
   const r = new In(inflateRawSync(data));
   if (r.byte() !== VERSION) throw new Error('unknown metric block version');
   const n = r.varint();
@@ -173,6 +176,7 @@ export function decodeBlock(data: Uint8Array): BlockSample[] {
     const at: number[] = [];
     for (let i = 0; i < n; i++) if (((present[i >> 3] as number) >> (i & 7)) & 1) at.push(i);
     const planes = r.bytes(at.length * 8);
+    if (only !== undefined && !only.includes(f)) continue;
     let hi = 0;
     let lo = 0;
     at.forEach((i, j) => {

@@ -10,7 +10,7 @@ export interface Retention {
   /** Resolved errors only: unresolved ones are never purged. */
   errorsDays: number;
   tracesDays: number;
-  rollup1mDays: number;
+  /** The hourly rollups (minutes are summed from raw samples when read, so they go with `metricsDays`). */
   rollup1hDays: number;
 }
 
@@ -27,10 +27,9 @@ export const PURGE_TARGETS = [
   'llm_traces',
   'llm_trace_ids',
   'otlp_points',
-  'agent_metrics_1m',
   'agent_metrics_1h',
-  'system_metrics_1m',
   'system_metrics_1h',
+  'fleet_metrics_1h',
 ] as const;
 export type PurgeTarget = (typeof PURGE_TARGETS)[number];
 
@@ -53,10 +52,9 @@ export const RETENTION_OF: Record<PurgeTarget, keyof Retention | null> = {
   llm_trace_ids: 'tracesDays',
   // OTLP metric points are raw samples like heartbeats (docs/otlp.md); their series stay (capped per agent).
   otlp_points: 'metricsDays',
-  agent_metrics_1m: 'rollup1mDays',
   agent_metrics_1h: 'rollup1hDays',
-  system_metrics_1m: 'rollup1mDays',
   system_metrics_1h: 'rollup1hDays',
+  fleet_metrics_1h: 'rollup1hDays',
 };
 
 export const DAY_MS = 86_400_000;
@@ -132,12 +130,15 @@ function purgeStatement(target: PurgeTarget): { sql: string; cutoffs: number } {
           `(SELECT agent_id, event_id FROM ${target} WHERE received_at < ? ORDER BY received_at LIMIT ?)`,
         cutoffs: 1,
       };
-    case 'agent_metrics_1m':
     case 'agent_metrics_1h':
       return { sql: byBucket(target, 'agent_id'), cutoffs: 1 };
-    case 'system_metrics_1m':
     case 'system_metrics_1h':
       return { sql: byBucket(target, 'host'), cutoffs: 1 };
+    case 'fleet_metrics_1h':
+      return {
+        sql: 'DELETE FROM fleet_metrics_1h WHERE bucket IN (SELECT bucket FROM fleet_metrics_1h WHERE bucket < ? ORDER BY bucket LIMIT ?)',
+        cutoffs: 1,
+      };
   }
 }
 

@@ -73,7 +73,6 @@ const HISTORY: readonly { table: string; select: string; time: string; key: stri
   { table: 'llm_traces', select: 'id', time: 'received_at', key: 'id' },
   { table: 'llm_trace_ids', select: 'event_id', time: 'received_at', key: 'event_id' },
   { table: 'alerts', select: 'id', time: 'pending_since', key: 'id' },
-  { table: 'agent_metrics_1m', select: 'bucket', time: 'bucket', key: 'bucket' },
   { table: 'agent_metrics_1h', select: 'bucket', time: 'bucket', key: 'bucket' },
 ];
 

@@ -1,10 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import type { Dialect, SqlExecutor } from './db.js';
 import { anyStillRunning, runningWriters } from './id-horizon.js';
-import { readSealed } from './sealing.js';
+import { BLOCK_FIGURES, eachSealed, readSealed } from './sealing.js';
 
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 3_600_000;
+export const DAY_MS = 86_400_000;
 
 /** The agent figures rolled up: the process's own and its host's resources (docs/seed-requirements.md). */
 export const AGENT_FIGURES = [
@@ -33,14 +34,19 @@ export type HostFigure = (typeof HOST_FIGURES)[number];
 
 export type SeriesName = 'agent' | 'host';
 
-/** A raw table and its two rollups; the SQL below is generated from this, once for both databases. */
+/**
+ * A raw table and its hourly rollup; the SQL below is generated from this, once for both databases.
+ * There is no stored minute tier: a minute row costs more than the samples it sums (an agent's
+ * sealed samples take about 21 bytes each; a minute row of eight figures about 97 per heartbeat,
+ * bench/RESULTS.md), and raw samples are kept longer than minutes were, so minute charts are
+ * aggregated from raw when read.
+ */
 export interface Series {
   name: SeriesName;
   raw: 'agent_metrics' | 'system_metrics';
   /** Whose samples: one rollup row per key and bucket. */
   key: 'agent_id' | 'host';
   figures: readonly string[];
-  minute: 'agent_metrics_1m' | 'system_metrics_1m';
   hour: 'agent_metrics_1h' | 'system_metrics_1h';
   /** The raw table's own key column (agent samples store an integer key, not the text id). */
   rawKey: 'agent_key' | 'host';
@@ -57,7 +63,6 @@ export const SERIES: Record<SeriesName, Series> = {
     raw: 'agent_metrics',
     key: 'agent_id',
     figures: AGENT_FIGURES,
-    minute: 'agent_metrics_1m',
     hour: 'agent_metrics_1h',
     rawKey: 'agent_key',
     rawFrom: 'agent_metrics r JOIN agent_keys k ON k.agent_key = r.agent_key',
@@ -69,7 +74,6 @@ export const SERIES: Record<SeriesName, Series> = {
     raw: 'system_metrics',
     key: 'host',
     figures: HOST_FIGURES,
-    minute: 'system_metrics_1m',
     hour: 'system_metrics_1h',
     rawKey: 'host',
     rawFrom: 'system_metrics r',
@@ -116,25 +120,25 @@ function rawAggregate(s: Series, size: number, from: string, where: string, only
   );
 }
 
-/** Aggregates minute rows (`m`, possibly joined) into hours; `_last` comes from the latest minute. */
-function minuteAggregate(s: Series, from: string, where: string): string {
-  const cols = rollupColumns(s.figures)
-    .map((c) => `m.${c} AS ${c}`)
-    .join(', ');
-  const source =
-    `SELECT m.${s.key} AS ${s.key}, (m.bucket / ${HOUR_MS}) * ${HOUR_MS} AS bucket, ${cols}, ` +
-    `ROW_NUMBER() OVER (PARTITION BY m.${s.key}, m.bucket / ${HOUR_MS} ORDER BY m.bucket DESC) AS rn ` +
-    `FROM ${from} WHERE ${where}`;
-  const aggregates = s.figures.flatMap((f) => [
-    `SUM(${f}_n) AS ${f}_n`,
-    `SUM(${f}_sum) AS ${f}_sum`,
-    `MIN(${f}_min) AS ${f}_min`,
-    `MAX(${f}_max) AS ${f}_max`,
-    `MAX(CASE WHEN rn = 1 THEN ${f}_last END) AS ${f}_last`,
+/**
+ * Aggregates one table's hour rows (`m`) into buckets of `size` ms (days). `_last` is the latest
+ * hour's, joined by its key (one primary-key lookup a day) rather than picked by a window function,
+ * which would sort every hour of the range first.
+ */
+function hourAggregate(s: Series, size: number, where: string, only: readonly string[]): string {
+  const sums = only.flatMap((f) => [
+    `SUM(m.${f}_n) AS ${f}_n`,
+    `SUM(m.${f}_sum) AS ${f}_sum`,
+    `MIN(m.${f}_min) AS ${f}_min`,
+    `MAX(m.${f}_max) AS ${f}_max`,
   ]);
+  const grouped =
+    `SELECT m.${s.key} AS ${s.key}, (m.bucket / ${size}) * ${size} AS bucket, MAX(m.bucket) AS lb, SUM(m.samples) AS samples, ` +
+    `MAX(m.last_at) AS last_at, ${sums.join(', ')} FROM ${s.hour} m WHERE ${where} GROUP BY m.${s.key}, (m.bucket / ${size}) * ${size}`;
+  const cols = only.flatMap((f) => [`g.${f}_n`, `g.${f}_sum`, `g.${f}_min`, `g.${f}_max`, `h.${f}_last`]);
   return (
-    `SELECT ${s.key}, bucket, SUM(samples) AS samples, MAX(last_at) AS last_at, ${aggregates.join(', ')} ` +
-    `FROM (${source}) src WHERE TRUE GROUP BY ${s.key}, bucket`
+    `SELECT g.${s.key} AS ${s.key}, g.bucket AS bucket, g.samples AS samples, g.last_at AS last_at, ${cols.join(', ')} ` +
+    `FROM (${grouped}) g JOIN ${s.hour} h ON h.${s.key} = g.${s.key} AND h.bucket = g.lb`
   );
 }
 
@@ -172,16 +176,51 @@ function upsertMerge(s: Series, table: string, select: string): string {
   );
 }
 
+const fleetColumns = (figures: readonly string[]) => [
+  'agents',
+  'samples',
+  ...figures.flatMap((f) => [`${f}_n`, `${f}_sum`, `${f}_min`, `${f}_max`, `${f}_total`]),
+];
+
+/**
+ * Recomputes the fleet's rows (`fleet_metrics_1h`: one per hour, whatever the fleet's size) of the
+ * hours `where` picks from the agents' hour rows, which hold every agent's sums for the hour: a
+ * step's hours are few, and an hour's agent rows sit together on the bucket index.
+ */
+function fleetUpsert(where: string): string {
+  const figures = AGENT_FIGURES;
+  const sums = figures.flatMap((f) => [
+    `SUM(${f}_n)`,
+    `SUM(${f}_sum)`,
+    `MIN(${f}_min)`,
+    `MAX(${f}_max)`,
+    // Each agent's average over the hour, summed: the fleet's total.
+    `SUM(CASE WHEN ${f}_n > 0 THEN ${f}_sum / ${f}_n END)`,
+  ]);
+  const cols = fleetColumns(figures);
+  return (
+    `INSERT INTO fleet_metrics_1h (bucket, ${cols.join(', ')}) SELECT bucket, COUNT(*), SUM(samples), ${sums.join(', ')} ` +
+    `FROM agent_metrics_1h WHERE ${where} GROUP BY bucket ` +
+    `ON CONFLICT (bucket) DO UPDATE SET ${cols.map((c) => `${c} = excluded.${c}`).join(', ')}`
+  );
+}
+
+/** Recomputes the fleet's rows of the hours in [since, until) (the benchmark, after writing agent hours itself). */
+export async function refreshFleetHours(tx: SqlExecutor, since: number, until: number): Promise<number> {
+  return (await tx.run(fleetUpsert('bucket >= ? AND bucket < ?'), [since, until])).changes;
+}
+
 /** The statements of one series, built once. */
 class SeriesSql {
   readonly state: string;
   readonly minRaw: string;
   readonly maxId: string;
   readonly chunkEnd: string;
-  readonly rollMinutes: string;
   readonly mergeHours: string;
-  readonly lateMinutes: string;
   readonly lateHours: string;
+  /** Agents only: the fleet's rows of the hours in [?, ?), and of the hours late rows touched. */
+  readonly fleetHours: string | undefined;
+  readonly lateFleetHours: string | undefined;
   readonly saveState: string;
 
   constructor(
@@ -192,40 +231,35 @@ class SeriesSql {
     this.minRaw = `SELECT MIN(received_at) AS t FROM ${s.raw}`;
     this.maxId = `SELECT MAX(id) AS id FROM ${s.raw}`;
     this.chunkEnd = `SELECT received_at AS t FROM ${s.raw} WHERE received_at >= ? ORDER BY received_at LIMIT 1 OFFSET ?`;
-    this.rollMinutes = upsertReplace(s, s.minute, rawAggregate(s, MINUTE_MS, `${s.raw} r`, 'r.received_at >= ? AND r.received_at < ?'));
-    // The rows' buckets, by the raw table's key (`rk`) for the raw join and by the text key for the rollups'.
-    this.mergeHours = upsertMerge(s, s.hour, minuteAggregate(s, `${s.minute} m`, 'm.bucket >= ? AND m.bucket < ?'));
+    // The raw rows of [mark, to), a run of whole minutes, folded into the hours they fall in: an
+    // hour is built over the minutes of several steps, each row counted once.
+    this.mergeHours = upsertMerge(s, s.hour, rawAggregate(s, HOUR_MS, `${s.raw} r`, 'r.received_at >= ? AND r.received_at < ?'));
     // Rows that arrived (by id) since the last pass but were stamped inside minutes already rolled:
-    // the minutes and hours they touch are recomputed from all their rows, for their keys only.
+    // the hours they touch are recomputed from all their rows rolled so far (before the mark: rows
+    // after it are the next step's to fold in), for their keys only.
     // Several hubs (store/id-horizon.ts): of the rows stamped in minutes rolled since the horizon was
     // read, only those written by a transaction then running missed their roll.
     const missed = dialect.commitOrder ? ` AND (r.received_at < ? OR ${dialect.commitOrder.writtenBy('r')})` : '';
-    const touched = (size: number, key: string) =>
-      `WITH touched AS (SELECT DISTINCT ${key} AS tk, (r.received_at / ${size}) * ${size} AS bucket FROM ${s.rawFrom} ` +
-      `WHERE r.id > ? AND r.id <= ? AND r.received_at >= ? AND r.received_at < ?${missed}) `;
-    this.lateMinutes =
-      touched(MINUTE_MS, `r.${s.rawKey}`) +
-      upsertReplace(
-        s,
-        s.minute,
-        rawAggregate(
-          s,
-          MINUTE_MS,
-          `touched t JOIN ${s.raw} r ON r.${s.rawKey} = t.tk AND r.received_at >= t.bucket AND r.received_at < t.bucket + ${MINUTE_MS}`,
-          'TRUE',
-        ),
-      );
     this.lateHours =
-      touched(HOUR_MS, s.keyText) +
+      `WITH touched AS (SELECT DISTINCT r.${s.rawKey} AS tk, (r.received_at / ${HOUR_MS}) * ${HOUR_MS} AS bucket FROM ${s.raw} r ` +
+      `WHERE r.id > ? AND r.id <= ? AND r.received_at >= ? AND r.received_at < ?${missed}) ` +
       upsertReplace(
         s,
         s.hour,
-        minuteAggregate(
+        rawAggregate(
           s,
-          `touched t JOIN ${s.minute} m ON m.${s.key} = t.tk AND m.bucket >= t.bucket AND m.bucket < t.bucket + ${HOUR_MS}`,
+          HOUR_MS,
+          `touched t JOIN ${s.raw} r ON r.${s.rawKey} = t.tk AND r.received_at >= t.bucket AND r.received_at < t.bucket + ${HOUR_MS} AND r.received_at < ?`,
           'TRUE',
         ),
       );
+    if (s.name === 'agent') {
+      this.fleetHours = fleetUpsert('bucket >= ? AND bucket < ?');
+      this.lateFleetHours = fleetUpsert(
+        `bucket IN (SELECT DISTINCT (r.received_at / ${HOUR_MS}) * ${HOUR_MS} FROM ${s.raw} r ` +
+          `WHERE r.id > ? AND r.id <= ? AND r.received_at >= ? AND r.received_at < ?${missed})`,
+      );
+    }
     this.saveState =
       'INSERT INTO rollup_state (series, minute_mark, seen_id, horizon_id, horizon_mark, horizon_xids, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
       'ON CONFLICT (series) DO UPDATE SET minute_mark = excluded.minute_mark, seen_id = excluded.seen_id, horizon_id = excluded.horizon_id, ' +
@@ -247,7 +281,7 @@ export interface RollupStep {
   until: number;
   /** Most raw rows one step reads, so a step never holds the writer for long. */
   budget: number;
-  /** Late rows stamped before this are not recomputed: their minute may already be partly purged. */
+  /** Late rows stamped before this are not recomputed: their hour may already be partly purged or sealed. */
   lateFloor: number;
   now: number;
 }
@@ -256,9 +290,9 @@ export interface RollupResult {
   ok: true;
   /** Minutes before this are rolled. */
   minuteMark: number;
-  /** Minute buckets recomputed because rows arrived late into them. */
+  /** Hour buckets recomputed because rows arrived late into them. */
   late: number;
-  /** Minute buckets rolled from raw rows for the first time. */
+  /** Hour buckets that raw rows were folded into. */
   rolled: number;
   /** False when another step is needed to catch up. */
   done: boolean;
@@ -269,9 +303,9 @@ export interface RollupResult {
 /**
  * One bounded step of the rollup, inside the writer's transaction:
  *  1. late rows: raw rows with an id above `seen_id` (at most `budget` ids) that were stamped inside
- *     a minute already rolled have their minutes and hours recomputed from all their rows;
- *  2. the next complete minutes after `minute_mark` (about `budget` raw rows) are rolled from raw,
- *     replacing their minute rows, then folded into their hours, exactly once each.
+ *     a minute already rolled have their hours recomputed from all their rows before the mark;
+ *  2. the next complete minutes after `minute_mark` (about `budget` raw rows) are folded from raw
+ *     into their hours, exactly once each.
  * Buckets key on `received_at`, the hub's clock (as retention and the agent view do), so rows only
  * arrive late by the writer's queue or another hub's commit. With one writer raw ids grow with commit
  * order; with several hubs on PostgreSQL they do not, which `trustedId` accounts for.
@@ -301,8 +335,8 @@ export async function rollupStep(tx: SqlExecutor, dialect: Dialect, step: Rollup
   if (seenTo > seen && mark > step.lateFloor) {
     const args: unknown[] = [seen, seenTo, step.lateFloor, mark];
     if (trust.checking) args.push(trust.checking.mark, trust.checking.xids);
-    late = (await tx.run(q.lateMinutes, args)).changes;
-    if (late > 0) await tx.run(q.lateHours, args);
+    late = (await tx.run(q.lateHours, [...args, mark])).changes;
+    if (late > 0 && q.lateFleetHours) await tx.run(q.lateFleetHours, args);
   }
   seen = seenTo;
 
@@ -312,8 +346,8 @@ export async function rollupStep(tx: SqlExecutor, dialect: Dialect, step: Rollup
   if (mark < until) {
     const end = await tx.get<{ t: number }>(q.chunkEnd, [mark, step.budget]);
     if (end) to = Math.min(until, Math.max(floorTo(Number(end.t), MINUTE_MS), mark + MINUTE_MS));
-    rolled = (await tx.run(q.rollMinutes, [mark, to])).changes;
-    await tx.run(q.mergeHours, [mark, to]);
+    rolled = (await tx.run(q.mergeHours, [mark, to])).changes;
+    if (q.fleetHours) await tx.run(q.fleetHours, [floorTo(mark, HOUR_MS), to]);
     mark = to;
   }
   const next = trust.next;
@@ -377,9 +411,12 @@ async function lateHorizon(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Reading: ranges at one resolution, from the rollups plus the raw minutes not yet rolled.
+// Reading: ranges at one resolution. Minutes are aggregated from raw samples (rows, and for agents
+// sealed blocks); hours and days from the hourly rollup plus the raw minutes not yet rolled.
 
-export type Resolution = 'raw' | '1m' | '1h';
+export type Resolution = 'raw' | '1m' | '1h' | '1d';
+export type Bucketed = Exclude<Resolution, 'raw'>;
+export const BUCKET_MS: Record<Bucketed, number> = { '1m': MINUTE_MS, '1h': HOUR_MS, '1d': DAY_MS };
 
 /** min, max, average and latest value of one figure over a bucket; null when no sample had it. */
 export interface FigureStats {
@@ -399,42 +436,54 @@ export interface Point {
 
 type BucketRow = Record<string, number | string | null>;
 
-/** Reads buckets of one key (or every key) in [since, until) at 1m or 1h, as one statement. */
-function bucketQuery(s: Series, resolution: '1m' | '1h', oneKey: boolean, figures: readonly string[]): string {
-  const size = resolution === '1m' ? MINUTE_MS : HOUR_MS;
-  const table = resolution === '1m' ? s.minute : s.hour;
-  const keyCond = (col: string) => (oneKey ? `${col} = ? AND ` : '');
+/** The hour rows of one key (or every key) in [since, until), or those rows folded into days. */
+function storedQuery(s: Series, resolution: '1h' | '1d', oneKey: boolean, figures: readonly string[]): string {
+  const where = `${oneKey ? `m.${s.key} = ? AND ` : ''}m.bucket >= ? AND m.bucket < ?`;
   // Only the figures asked for: a row of every figure's five parts costs far more to hand to
   // JavaScript than to read (bench/RESULTS.md).
-  const stored = `SELECT ${s.key}, bucket, ${rollupColumns(figures).join(', ')} FROM ${table} WHERE ${keyCond(s.key)}bucket >= ? AND bucket < ?`;
+  if (resolution === '1h')
+    return `SELECT m.${s.key} AS ${s.key}, m.bucket AS bucket, ${rollupColumns(figures).join(', ')} FROM ${s.hour} m WHERE ${where}`;
+  // A year is 8,760 hours but a chart is a few hundred pixels wide: days are summed in the database.
+  return hourAggregate(s, DAY_MS, where, figures);
+}
+
+/**
+ * The stored buckets UNION ALL the unrolled tail, per key and bucket (a bucket holding the mark is
+ * in both halves). Parameters: [key], since, until, [key], since, since, since, until.
+ */
+function bucketUnion(s: Series, resolution: '1h' | '1d', oneKey: boolean, figures: readonly string[]): string {
   // Minutes at or after the mark are not rolled yet: aggregate them from raw in the same statement,
   // so both halves come from one snapshot and a step committing in between cannot count twice. The
   // later of `since` and the mark is one bound, so the index range starts there (two bounds would
-  // scan from the earlier one).
+  // scan from the earlier one). Rows after the mark are never sealed (sealing waits for the rollup).
   const tail = rawAggregate(
     s,
-    size,
+    BUCKET_MS[resolution],
     `${s.raw} r`,
     `${oneKey ? `${s.rawKeyMatch} AND ` : ''}r.received_at >= COALESCE((SELECT CASE WHEN minute_mark > ? THEN minute_mark ELSE ? END ` +
       `FROM rollup_state WHERE series = '${s.name}'), ?) AND r.received_at < ?`,
     figures,
   );
-  return `${stored} UNION ALL ${tail} ORDER BY 1, 2`;
+  return `${storedQuery(s, resolution, oneKey, figures)} UNION ALL ${tail}`;
 }
 
 /**
- * The buckets `readBuckets` answers, computed from raw rows alone: what a store without rollups
- * must run for the same chart. Kept beside the real query so the benchmark compares like with like.
+ * Buckets computed from raw rows alone, in SQL: what a store without rollups runs for a chart (the
+ * benchmark compares like with like).
  */
-export function rawBucketsSql(series: SeriesName, resolution: '1m' | '1h', oneKey: boolean, figures?: readonly string[]): string {
+export function rawBucketsSql(series: SeriesName, resolution: Bucketed, oneKey: boolean, figures?: readonly string[]): string {
   const s = SERIES[series];
-  const size = resolution === '1m' ? MINUTE_MS : HOUR_MS;
   const where = `${oneKey ? `${s.rawKeyMatch} AND ` : ''}r.received_at >= ? AND r.received_at < ?`;
-  return `${rawAggregate(s, size, `${s.raw} r`, where, figures ?? s.figures)} ORDER BY 1, 2`;
+  return `${rawAggregate(s, BUCKET_MS[resolution], `${s.raw} r`, where, figures ?? s.figures)} ORDER BY 1, 2`;
 }
 
 const bucketSql = new Map<string, string>();
 const rawSql = new Map<string, string>();
+const cached = (cache: Map<string, string>, key: string, build: () => string): string => {
+  let sql = cache.get(key);
+  if (sql === undefined) cache.set(key, (sql = build()));
+  return sql;
+};
 
 function statsOf(row: BucketRow, f: string): FigureStats | null {
   const n = Number(row[`${f}_n`] ?? 0);
@@ -448,7 +497,7 @@ function statsOf(row: BucketRow, f: string): FigureStats | null {
   };
 }
 
-/** Folds a bucket's second part (raw minutes not yet rolled) into its first (the stored rollup). */
+/** Folds two parts of one bucket (stored and unrolled, or sealed and rows); `last` from the newer. */
 function mergeRows(figures: readonly string[], a: BucketRow, b: BucketRow): BucketRow {
   const out: BucketRow = { ...a, samples: Number(a.samples) + Number(b.samples) };
   const newer = Number(b.last_at) >= Number(a.last_at) ? b : a;
@@ -465,6 +514,113 @@ function mergeRows(figures: readonly string[], a: BucketRow, b: BucketRow): Buck
   return out;
 }
 
+/** One bucket being summed from raw samples: per figure (in the asked order) count, sum, min, max, latest. */
+interface Fold {
+  t: number;
+  samples: number;
+  lastAt: number;
+  n: number[];
+  sum: number[];
+  min: (number | null)[];
+  max: (number | null)[];
+  last: (number | null)[];
+}
+
+/**
+ * Sums raw samples, each key's oldest first (ties in stored order), into buckets of `size` per key:
+ * `last` is the value of the bucket's latest sample. Summing in JavaScript as the samples stream by
+ * costs a fraction of SQL's window function, which sorts them all first.
+ */
+class MinuteFolder {
+  private readonly keys = new Map<string, Map<number, Fold>>();
+  /** Each asked figure's index in a sealed block. */
+  readonly blockIndex: number[];
+
+  constructor(
+    private readonly size: number,
+    private readonly figures: readonly string[],
+  ) {
+    this.blockIndex = figures.map((f) => (BLOCK_FIGURES as readonly string[]).indexOf(f));
+  }
+
+  /** A sealed sample: its figures by their index in the block (BLOCK_FIGURES). */
+  addSealed(key: string, at: number, values: readonly (number | null)[]): void {
+    const b = this.bucket(key, at);
+    for (let i = 0; i < this.blockIndex.length; i++) this.fold(b, i, values[this.blockIndex[i] as number] ?? null, at);
+    this.close(b, at);
+  }
+
+  /** A row: its figures by name. */
+  add(key: string, at: number, values: Record<string, unknown>): void {
+    const b = this.bucket(key, at);
+    for (let i = 0; i < this.figures.length; i++) {
+      const raw = values[this.figures[i] as string];
+      this.fold(b, i, raw === null || raw === undefined ? null : Number(raw), at);
+    }
+    this.close(b, at);
+  }
+
+  private fold(b: Fold, i: number, v: number | null, at: number): void {
+    if (at >= b.lastAt) b.last[i] = v;
+    if (v === null) return;
+    b.n[i] = (b.n[i] as number) + 1;
+    b.sum[i] = (b.sum[i] as number) + v;
+    const min = b.min[i] as number | null;
+    const max = b.max[i] as number | null;
+    if (min === null || v < min) b.min[i] = v;
+    if (max === null || v > max) b.max[i] = v;
+  }
+
+  /** After its figures: the sample is counted, and is the bucket's latest if no later one was. */
+  private close(b: Fold, at: number): void {
+    b.samples++;
+    if (at >= b.lastAt) b.lastAt = at;
+  }
+
+  private bucket(key: string, at: number): Fold {
+    const t = floorTo(at, this.size);
+    let buckets = this.keys.get(key);
+    if (buckets === undefined) this.keys.set(key, (buckets = new Map()));
+    let b = buckets.get(t);
+    if (b === undefined) {
+      const k = this.figures.length;
+      b = {
+        t,
+        samples: 0,
+        lastAt: at,
+        n: new Array<number>(k).fill(0),
+        sum: new Array<number>(k).fill(0),
+        min: new Array<number | null>(k).fill(null),
+        max: new Array<number | null>(k).fill(null),
+        last: new Array<number | null>(k).fill(null),
+      };
+      buckets.set(t, b);
+    }
+    return b;
+  }
+
+  /** Points per key (keys in text order), oldest first. */
+  points(): Map<string, Point[]> {
+    const out = new Map<string, Point[]>();
+    for (const key of [...this.keys.keys()].sort()) {
+      const folds = [...(this.keys.get(key) as Map<number, Fold>).values()].sort((a, b) => a.t - b.t);
+      out.set(
+        key,
+        folds.map((b) => {
+          const figures: Record<string, FigureStats | null> = {};
+          this.figures.forEach((f, i) => {
+            const n = b.n[i] as number;
+            figures[f] =
+              n === 0 ? null : { min: b.min[i] as number, max: b.max[i] as number, avg: (b.sum[i] as number) / n, last: b.last[i] ?? null };
+          });
+          return { t: b.t, samples: b.samples, figures };
+        }),
+      );
+    }
+    return out;
+  }
+}
+
 export interface RangeQuery {
   series: SeriesName;
   /** One agent or host; undefined reads every key (the fleet-wide host view). */
@@ -474,30 +630,21 @@ export interface RangeQuery {
   figures: readonly string[];
 }
 
-/** Buckets per key, oldest first. Bucketed resolutions start at the bucket holding `since`. */
-export async function readBuckets(db: SqlExecutor, q: RangeQuery, resolution: '1m' | '1h'): Promise<Map<string, Point[]>> {
-  const s = SERIES[q.series];
-  const size = resolution === '1m' ? MINUTE_MS : HOUR_MS;
-  const oneKey = q.key !== undefined;
-  const cacheKey = `${q.series}:${resolution}:${oneKey}:${q.figures.join(',')}`;
-  let sql = bucketSql.get(cacheKey);
-  if (!sql) bucketSql.set(cacheKey, (sql = bucketQuery(s, resolution, oneKey, q.figures)));
-  const since = floorTo(q.since, size);
-  const k = oneKey ? [q.key] : [];
-  const rows = await db.all<BucketRow>(sql, [...k, since, q.until, ...k, since, since, since, q.until]);
+/** Groups rows ordered by (key, bucket) into points per key, merging the parts of one bucket. */
+function toPoints(s: Series, figures: readonly string[], rows: BucketRow[]): Map<string, Point[]> {
   const byKey = new Map<string, Point[]>();
   let prev: { key: string; t: number; row: BucketRow } | undefined;
   const flush = () => {
     if (!prev) return;
     const list = byKey.get(prev.key) ?? [];
-    list.push(toPoint(q.figures, prev.row));
+    list.push(toPoint(figures, prev.row));
     byKey.set(prev.key, list);
   };
   for (const row of rows) {
     const key = String(row[s.key]);
     const t = Number(row.bucket);
     if (prev && prev.key === key && prev.t === t) {
-      prev.row = mergeRows(q.figures, prev.row, row);
+      prev.row = mergeRows(figures, prev.row, row);
       continue;
     }
     flush();
@@ -507,10 +654,210 @@ export async function readBuckets(db: SqlExecutor, q: RangeQuery, resolution: '1
   return byKey;
 }
 
+/** Buckets per key, oldest first. Bucketed resolutions start at the bucket holding `since`. */
+export async function readBuckets(db: SqlExecutor, q: RangeQuery, resolution: Bucketed): Promise<Map<string, Point[]>> {
+  const s = SERIES[q.series];
+  const size = BUCKET_MS[resolution];
+  const oneKey = q.key !== undefined;
+  const since = floorTo(q.since, size);
+  const k = oneKey ? [q.key] : [];
+  if (resolution === '1m') {
+    // Minutes from raw: for agents the sealed hours (older) first, then the rows, summed in one pass.
+    const folder = new MinuteFolder(size, q.figures);
+    if (q.series === 'agent') {
+      await eachSealed(
+        db,
+        q.key,
+        since,
+        q.until,
+        (agentId, sample) => folder.addSealed(agentId, sample.received_at, sample.values),
+        folder.blockIndex,
+      );
+    }
+    const rows = await db.all<BucketRow>(rawRowsSql(s, oneKey, q.figures), [...k, since, q.until, Number.MAX_SAFE_INTEGER]);
+    for (const r of rows) folder.add(String(r[s.key]), Number(r.received_at), r);
+    return folder.points();
+  }
+  const sql = cached(
+    bucketSql,
+    `${q.series}:${resolution}:${oneKey}:${q.figures.join(',')}`,
+    () => `${bucketUnion(s, resolution, oneKey, q.figures)} ORDER BY 1, 2`,
+  );
+  const rows = await db.all<BucketRow>(sql, [...k, since, q.until, ...k, since, since, since, q.until]);
+  return toPoints(s, q.figures, rows);
+}
+
 function toPoint(figures: readonly string[], row: BucketRow): Point {
   const out: Record<string, FigureStats | null> = {};
   for (const f of figures) out[f] = statsOf(row, f);
   return { t: Number(row.bucket), samples: Number(row.samples), figures: out };
+}
+
+/** A figure over every agent in a bucket: the spread of their samples, and the fleet's total. */
+export interface FleetFigureStats {
+  min: number;
+  max: number;
+  /** Every sample of every agent in the bucket, averaged. */
+  avg: number;
+  /**
+   * Each agent's average over an hour, summed (the fleet's memory in use, its busy CPU percent);
+   * for a day, that hourly total averaged over the day's hours.
+   */
+  total: number;
+}
+
+export interface FleetPoint {
+  t: number;
+  /** Agents with a sample in the bucket's busiest hour. */
+  agents: number;
+  samples: number;
+  figures: Record<string, FleetFigureStats | null>;
+}
+
+const fleetSql = new Map<string, string>();
+
+/**
+ * The fleet's chart: hours that are rolled come from `fleet_metrics_1h` (one row an hour, whatever
+ * the fleet's size), summed into days in the database for long ranges; the hour holding the rollup
+ * mark and any after it from the agents' hour rows and the raw minutes not rolled yet, per agent, as
+ * a one-agent chart reads them. One statement, so both parts come from one snapshot.
+ */
+function fleetQuery(resolution: '1h' | '1d', figures: readonly string[]): string {
+  const s = SERIES.agent;
+  const live = `COALESCE((SELECT (minute_mark / ${HOUR_MS}) * ${HOUR_MS} FROM rollup_state WHERE series = 'agent'), 0)`;
+  const size = BUCKET_MS[resolution];
+  const stored =
+    resolution === '1h'
+      ? `SELECT bucket, agents, samples, ${figures
+          .map(
+            (f) =>
+              `${f}_n, ${f}_sum, ${f}_min, ${f}_max, ${f}_total AS ${f}_tsum, CASE WHEN ${f}_total IS NULL THEN 0 ELSE 1 END AS ${f}_th`,
+          )
+          .join(', ')} FROM fleet_metrics_1h WHERE bucket >= ? AND bucket < ? AND bucket < ${live}`
+      : `SELECT (bucket / ${size}) * ${size} AS bucket, MAX(agents) AS agents, SUM(samples) AS samples, ${figures
+          .map(
+            (f) =>
+              `SUM(${f}_n) AS ${f}_n, SUM(${f}_sum) AS ${f}_sum, MIN(${f}_min) AS ${f}_min, MAX(${f}_max) AS ${f}_max, ` +
+              `SUM(${f}_total) AS ${f}_tsum, COUNT(${f}_total) AS ${f}_th`,
+          )
+          .join(', ')} FROM fleet_metrics_1h WHERE bucket >= ? AND bucket < ? AND bucket < ${live} GROUP BY 1`;
+  // The later of `since` and the live hour as one bound, so the index range starts there (two bounds
+  // would scan the whole range's agent hours from the earlier one, at a thousand agents 200 ms).
+  const liveHour = `(minute_mark / ${HOUR_MS}) * ${HOUR_MS}`;
+  const agentHours =
+    `SELECT ${s.key}, bucket, ${rollupColumns(figures).join(', ')} FROM ${s.hour} WHERE bucket >= ` +
+    `COALESCE((SELECT CASE WHEN ${liveHour} > ? THEN ${liveHour} ELSE ? END FROM rollup_state WHERE series = 'agent'), ?) AND bucket < ?`;
+  const tail = rawAggregate(
+    s,
+    HOUR_MS,
+    `${s.raw} r`,
+    `r.received_at >= COALESCE((SELECT CASE WHEN minute_mark > ? THEN minute_mark ELSE ? END FROM rollup_state WHERE series = 'agent'), ?) AND r.received_at < ?`,
+    figures,
+  );
+  // An agent's live hour may come in two parts (stored and unrolled): joined first, so it counts once.
+  const perAgent =
+    `SELECT ${s.key}, bucket, SUM(samples) AS samples, ` +
+    figures
+      .map((f) => `SUM(${f}_n) AS ${f}_n, SUM(${f}_sum) AS ${f}_sum, MIN(${f}_min) AS ${f}_min, MAX(${f}_max) AS ${f}_max`)
+      .join(', ') +
+    ` FROM (${agentHours} UNION ALL ${tail}) u GROUP BY ${s.key}, bucket`;
+  const liveHours =
+    'SELECT bucket, COUNT(*) AS agents, SUM(samples) AS samples, ' +
+    figures
+      .map(
+        (f) =>
+          `SUM(${f}_n) AS ${f}_n, SUM(${f}_sum) AS ${f}_sum, MIN(${f}_min) AS ${f}_min, MAX(${f}_max) AS ${f}_max, ` +
+          `SUM(CASE WHEN ${f}_n > 0 THEN ${f}_sum / ${f}_n END) AS ${f}_tsum, MAX(CASE WHEN ${f}_n > 0 THEN 1 ELSE 0 END) AS ${f}_th`,
+      )
+      .join(', ') +
+    ` FROM (${perAgent}) a GROUP BY bucket`;
+  return `${stored} UNION ALL ${liveHours} ORDER BY 1`;
+}
+
+/** The fleet's figures per hour or day; one row per bucket (and per live hour) reaches JavaScript. */
+export async function readFleet(
+  db: SqlExecutor,
+  q: { since: number; until: number; figures: readonly string[] },
+  resolution: '1h' | '1d',
+): Promise<FleetPoint[]> {
+  const sql = cached(fleetSql, `${resolution}:${q.figures.join(',')}`, () => fleetQuery(resolution, q.figures));
+  const size = BUCKET_MS[resolution];
+  const since = floorTo(q.since, size);
+  const rows = await db.all<BucketRow>(sql, [since, q.until, since, since, since, q.until, since, since, since, q.until]);
+  const k = q.figures.length;
+  type Acc = {
+    t: number;
+    agents: number;
+    samples: number;
+    n: number[];
+    sum: number[];
+    min: (number | null)[];
+    max: (number | null)[];
+    tsum: number[];
+    th: number[];
+  };
+  const buckets: Acc[] = [];
+  for (const row of rows) {
+    const t = floorTo(Number(row.bucket), size);
+    let b = buckets.at(-1);
+    if (b?.t !== t) {
+      b = {
+        t,
+        agents: 0,
+        samples: 0,
+        n: new Array<number>(k).fill(0),
+        sum: new Array<number>(k).fill(0),
+        min: new Array<number | null>(k).fill(null),
+        max: new Array<number | null>(k).fill(null),
+        tsum: new Array<number>(k).fill(0),
+        th: new Array<number>(k).fill(0),
+      };
+      buckets.push(b);
+    }
+    // A day holding the live hour comes in two rows: the busiest hour's agents, the rest summed.
+    b.agents = Math.max(b.agents, Number(row.agents));
+    b.samples += Number(row.samples);
+    q.figures.forEach((f, i) => {
+      const n = Number(row[`${f}_n`] ?? 0);
+      if (n === 0) return;
+      b.n[i] = (b.n[i] as number) + n;
+      b.sum[i] = (b.sum[i] as number) + Number(row[`${f}_sum`]);
+      const [min, max] = [Number(row[`${f}_min`]), Number(row[`${f}_max`])];
+      const [curMin, curMax] = [b.min[i] ?? null, b.max[i] ?? null];
+      b.min[i] = curMin === null ? min : Math.min(curMin, min);
+      b.max[i] = curMax === null ? max : Math.max(curMax, max);
+      b.tsum[i] = (b.tsum[i] as number) + Number(row[`${f}_tsum`] ?? 0);
+      b.th[i] = (b.th[i] as number) + Number(row[`${f}_th`] ?? 0);
+    });
+  }
+  return buckets.map((b) => {
+    const figures: Record<string, FleetFigureStats | null> = {};
+    q.figures.forEach((f, i) => {
+      const n = b.n[i] as number;
+      figures[f] =
+        n === 0
+          ? null
+          : {
+              min: b.min[i] as number,
+              max: b.max[i] as number,
+              avg: (b.sum[i] as number) / n,
+              total: (b.tsum[i] as number) / Math.max(1, b.th[i] as number),
+            };
+    });
+    return { t: b.t, agents: b.agents, samples: b.samples, figures };
+  });
+}
+
+/** One key's (or every key's) raw rows in [since, until), by key then receive time then id, at most `?`. */
+function rawRowsSql(s: Series, oneKey: boolean, figures: readonly string[]): string {
+  return cached(
+    rawSql,
+    `${s.name}:${oneKey}:${figures.join(',')}`,
+    () =>
+      `SELECT r.${s.rawKey} AS rk, ${s.keyText} AS ${s.key}, r.received_at AS received_at, ${figures.map((f) => `r.${f} AS ${f}`).join(', ')} ` +
+      `FROM ${s.rawFrom} WHERE ${oneKey ? `${s.rawKeyMatch} AND ` : ''}r.received_at >= ? AND r.received_at < ? ` +
+      `ORDER BY r.${s.rawKey}, r.received_at, r.id LIMIT ?`,
+  );
 }
 
 /** Raw samples per key in [since, until), oldest first, at most `limit` in all: rows, and for agents the sealed blocks. */
@@ -521,16 +868,7 @@ export async function readRaw(
 ): Promise<{ points: Map<string, Point[]>; truncated: boolean }> {
   const s = SERIES[q.series];
   const oneKey = q.key !== undefined;
-  const cacheKey = `${q.series}:${oneKey}:${q.figures.join(',')}`;
-  let sql = rawSql.get(cacheKey);
-  if (!sql) {
-    sql =
-      `SELECT r.${s.rawKey} AS rk, ${s.keyText} AS ${s.key}, r.received_at AS received_at, ${q.figures.map((f) => `r.${f} AS ${f}`).join(', ')} ` +
-      `FROM ${s.rawFrom} WHERE ${oneKey ? `${s.rawKeyMatch} AND ` : ''}r.received_at >= ? AND r.received_at < ? ` +
-      `ORDER BY r.${s.rawKey}, r.received_at, r.id LIMIT ?`;
-    rawSql.set(cacheKey, sql);
-  }
-  const rows = await db.all<BucketRow>(sql, [...(oneKey ? [q.key] : []), q.since, q.until, limit + 1]);
+  const rows = await db.all<BucketRow>(rawRowsSql(s, oneKey, q.figures), [...(oneKey ? [q.key] : []), q.since, q.until, limit + 1]);
   type Sample = { rk: string | number; key: string; t: number; values: Record<string, unknown> };
   let samples: Sample[] = rows.map((r) => ({ rk: r.rk ?? '', key: String(r[s.key]), t: Number(r.received_at), values: r }));
   if (q.series === 'agent') {

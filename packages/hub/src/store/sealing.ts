@@ -137,6 +137,31 @@ export interface SealedSample {
 }
 
 /**
+ * Calls `each` with every sealed sample in [since, until) of one agent (its text id) or of every
+ * agent, oldest first per agent, as decoded: figures by their index in BLOCK_FIGURES (only those in
+ * `only`, when given; the others null), no object built per sample (a day's chart folds thousands).
+ */
+export async function eachSealed(
+  db: SqlExecutor,
+  agentId: string | undefined,
+  since: number,
+  until: number,
+  each: (agentId: string, sample: BlockSample) => void,
+  only?: readonly number[],
+): Promise<void> {
+  const blocks = await db.all<{ agent_id: string; data: Uint8Array }>(
+    'SELECT k.agent_id, b.data FROM agent_metric_blocks b JOIN agent_keys k ON k.agent_key = b.agent_key ' +
+      `WHERE ${agentId === undefined ? '' : 'k.agent_id = ? AND '}b.end_at >= ? AND b.start_at < ? ORDER BY b.agent_key, b.start_at`,
+    [...(agentId === undefined ? [] : [agentId]), since, until],
+  );
+  for (const b of blocks) {
+    for (const sample of decodeBlock(b.data, only)) {
+      if (sample.received_at >= since && sample.received_at < until) each(b.agent_id, sample);
+    }
+  }
+}
+
+/**
  * Sealed samples in [since, until) of one agent (its text id) or of every agent, oldest first per
  * agent, at most `limit` (reading stops at the block that reaches it).
  */

@@ -15,11 +15,9 @@ const ARRIVALS: Record<PurgeTarget, { time: string; ids: boolean; windowMs: numb
   otlp_points: { time: 'received_at', ids: true, windowMs: DAY_MS },
   error_logs: { time: 'first_seen_at', ids: false, windowMs: DAY_MS },
   error_event_ids: { time: 'received_at', ids: false, windowMs: DAY_MS },
-  // A day of minutes is 1,440 rows per agent; an hour of them tells the rate as well.
-  agent_metrics_1m: { time: 'bucket', ids: false, windowMs: 3_600_000 },
-  system_metrics_1m: { time: 'bucket', ids: false, windowMs: 3_600_000 },
   agent_metrics_1h: { time: 'bucket', ids: false, windowMs: DAY_MS },
   system_metrics_1h: { time: 'bucket', ids: false, windowMs: DAY_MS },
+  fleet_metrics_1h: { time: 'bucket', ids: false, windowMs: DAY_MS },
 };
 
 /**
@@ -35,8 +33,7 @@ export const PROJECTION_MIN_SPAN_MS = 3_600_000;
 export type ProjectionBasis = 'measured_rate' | 'current_size' | 'not_enough_data' | 'kept_forever' | 'unknown_size';
 
 export const PROJECTION_METHOD =
-  'Each table retention purges: bytes per row today × rows arriving per day (measured over the last day, the last hour ' +
-  'for minute rollups) × its retention days (raw samples: the hours they stay rows before they are sealed into blocks), ' +
+  'Each table retention purges: bytes per row today × rows arriving per day (measured over the last day) × its retention days (raw samples: the hours they stay rows before they are sealed into blocks), ' +
   'plus unresolved errors, which stay. Tables retention does not purge count at ' +
   `today's size. A table is projected only once it holds ${PROJECTION_MIN_ROWS.toLocaleString('en-US')} rows that arrived over at least ` +
   `${PROJECTION_MIN_SPAN_MS / 3_600_000} h; until then it counts at today's size and the total is a floor.`;
@@ -49,7 +46,7 @@ export interface TableReport {
   bytes: number | null;
   /** Days this table keeps (0: forever); null for tables retention does not purge. */
   retention_days: number | null;
-  /** Rows arriving per day, observed over the last day (the last hour for minute rollups). */
+  /** Rows arriving per day, observed over the last day. */
   rows_per_day: number | null;
   /**
    * bytes per row × rows per day × retention days (plus unresolved errors, which stay); today's size
@@ -61,14 +58,14 @@ export interface TableReport {
 }
 
 /**
- * One tier of an agent's heartbeat history: the raw samples, the minute and the hour rollups, and
+ * One tier of an agent's heartbeat history: the raw samples, the hour rollup, and
  * the window of event ids kept for retries. `bytes_per_heartbeat` is the tier's bytes per row
  * (indexes included) × its rows a day ÷ the heartbeats arriving a day: what each heartbeat costs in
  * that tier per unit of time, so the tiers compare directly (a rollup should cost a fraction of the
  * raw tier). Null until the raw tier's rate and the tier's own are measured (see the projection).
  */
 export interface TierReport {
-  tier: 'raw' | '1m' | '1h' | 'event_ids';
+  tier: 'raw' | '1h' | 'event_ids';
   table: string;
   bytes_per_heartbeat: number | null;
   /** Heartbeats arriving a day (the raw tier's rows a day). */
@@ -84,7 +81,6 @@ const ROW_DAYS = (SEAL_AFTER_MS + 3_600_000) / DAY_MS;
 const TIERS: readonly { tier: TierReport['tier']; table: PurgeTarget }[] = [
   { tier: 'raw', table: 'agent_metrics' },
   { tier: 'event_ids', table: 'heartbeat_event_ids' },
-  { tier: '1m', table: 'agent_metrics_1m' },
   { tier: '1h', table: 'agent_metrics_1h' },
 ];
 
@@ -131,7 +127,6 @@ export interface StorageReport {
     events_days: number;
     errors_days: number;
     traces_days: number;
-    rollup_1m_days: number;
     rollup_1h_days: number;
   };
   tables: TableReport[];
@@ -248,7 +243,6 @@ export async function storageReport(db: Db, retention: Retention, now: number): 
       events_days: retention.eventsDays,
       errors_days: retention.errorsDays,
       traces_days: retention.tracesDays,
-      rollup_1m_days: retention.rollup1mDays,
       rollup_1h_days: retention.rollup1hDays,
     },
     tables,

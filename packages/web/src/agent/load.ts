@@ -1,6 +1,6 @@
 import { ApiError, type Api } from '../api/client.js';
 import type { AgentDashboard } from '../api/types.js';
-import { fromPoints, fromSamples, rangeMs, type RangeKey, type RangePoint, type SeriesData } from './series.js';
+import { FIGURES, fromPoints, fromSamples, rangeMs, type RangeKey, type RangePoint, type SeriesData } from './series.js';
 
 export interface LoadedSeries {
   data: SeriesData;
@@ -19,7 +19,10 @@ export async function loadSeries(api: Api, agentId: string, range: RangeKey, now
   const since = now - rangeMs(range);
   const id = encodeURIComponent(agentId);
   try {
-    const r = await api.get<{ resolution?: string; points: RangePoint[] }>(`/api/v1/agents/${id}/metrics?since=${since}&until=${now}`);
+    // Only the figures it draws: a day's minutes are summed from raw samples for each figure asked.
+    const r = await api.get<{ resolution?: string; points: RangePoint[] }>(
+      `/api/v1/agents/${id}/metrics?since=${since}&until=${now}&fields=${FIGURES.join(',')}`,
+    );
     return { data: fromPoints(r.points), source: 'rollups', resolution: r.resolution ?? null, truncated: false };
   } catch (err) {
     if (!(err instanceof ApiError && err.code === 'VIGIL_ROUTE_NOT_FOUND')) throw err;

@@ -12,7 +12,6 @@ const days = (d: number | null) =>
 const TIER_NAMES: Record<TierReport['tier'], string> = {
   raw: 'Raw samples',
   event_ids: 'Event ids (retries)',
-  '1m': 'Minute rollups',
   '1h': 'Hour rollups',
 };
 

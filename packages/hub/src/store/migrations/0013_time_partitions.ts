@@ -35,7 +35,8 @@ const dayName = (table: string, from: number) => `${table}_p${new Date(from).toI
  * drops whole days (docs/several-hubs.md, "Time partitioning"). No row is copied, however big the
  * table: the old table is renamed `<table>_legacy` and attached as the first partition, from MINVALUE
  * to the start of the day after its newest row (or after `now`), with a CHECK proving its rows fit so
- * that ATTACH need not scan it; it ages out under retention like any day. An empty table is dropped
+ * that ATTACH need not scan it (validating the CHECK reads the table once; nothing is written, no index
+ * is built: the parent's identical indexes adopt the old ones); it ages out under retention like any day. An empty table is dropped
  * instead (a new database has no legacy partition). A partitioned parent cannot have PRIMARY KEY (id)
  * without the time column: ids come from the parent's identity, set above the old maximum, and each
  * partition keeps a unique index on id of its own (the legacy one its old primary key) for the

@@ -11,6 +11,7 @@ import { compactMetrics } from './0010_compact_metrics.js';
 import { severalHubs } from './0011_several_hubs.js';
 import { capacityClaims } from './0012_capacity_claims.js';
 import { timePartitions } from './0013_time_partitions.js';
+import { dropMinuteRollups } from './0014_drop_minute_rollups.js';
 import { eventTracePartitions } from './0015_event_trace_partitions.js';
 import type { Migration } from './types.js';
 
@@ -29,6 +30,6 @@ export const MIGRATIONS: readonly Migration[] = [
   severalHubs,
   capacityClaims,
   timePartitions,
-  // 14: the tiers track's migration goes here.
+  dropMinuteRollups,
   eventTracePartitions,
 ];
