@@ -5,6 +5,7 @@ import pg from 'pg';
 import { ManualClock } from '../src/clock.js';
 import { RetentionJob } from '../src/jobs/retention.js';
 import type { Db } from '../src/store/db.js';
+import { insertAgentEvent } from '../src/store/events.js';
 import { migrate } from '../src/store/migrate.js';
 import {
   dayStart,
@@ -18,6 +19,7 @@ import {
 } from '../src/store/partitions.js';
 import { PostgresDb } from '../src/store/postgres-db.js';
 import { DAY_MS, rolledUpTo, type Retention } from '../src/store/retention.js';
+import { insertTrace } from '../src/store/traces.js';
 import { startTestHub, type TestHub } from './support/hub.js';
 import { parseExposition, sumOf } from './support/promtool.js';
 import { createPgDatabase, postgresUnavailable } from './support/stores.js';
@@ -50,6 +52,8 @@ const systemRow = (at: number, host = 'h-1') => ({
 });
 
 const skip = await postgresUnavailable();
+/** The tables migration 13 partitioned; migration 15 did `agent_events` and `llm_traces`. */
+const METRIC_TABLES = ['agent_metrics', 'system_metrics', 'agent_metric_blocks'] as const;
 
 describe('migration 13 on a populated PostgreSQL database', { skip }, () => {
   let db: PostgresDb;
@@ -94,7 +98,7 @@ describe('migration 13 on a populated PostgreSQL database', { skip }, () => {
       lastIssued = Number(newest?.id);
       await tx.run('DELETE FROM agent_metrics WHERE id = ?', [lastIssued]);
     });
-    for (const t of PARTITIONED_TABLES) {
+    for (const t of METRIC_TABLES) {
       const r = await relation(t);
       before12.set(t, { relfilenode: Number(r?.relfilenode), indexes: await indexesOf(t), rows: await count(t) });
     }
@@ -107,7 +111,7 @@ describe('migration 13 on a populated PostgreSQL database', { skip }, () => {
 
   test('the old tables become legacy partitions without a row copied or an index rebuilt', async () => {
     const bound = dayStart(NOW) + DAY_MS;
-    for (const t of PARTITIONED_TABLES) {
+    for (const t of METRIC_TABLES) {
       const old = before12.get(t);
       assert.equal((await relation(t))?.kind, 'p', `${t} is partitioned`);
       const legacy = await relation(`${t}_legacy`);
@@ -145,6 +149,135 @@ describe('migration 13 on a populated PostgreSQL database', { skip }, () => {
     assert.equal(r.rows, before12.get('agent_metric_blocks')?.rows);
     assert.equal(await relation('agent_metric_blocks_legacy'), undefined);
     assert.equal(await count('agent_metric_blocks'), 0);
+  });
+});
+
+describe('migration 15 on a populated PostgreSQL database', { skip }, () => {
+  let db: PostgresDb;
+  let drop: () => Promise<void>;
+  const TABLES = ['agent_events', 'llm_traces'] as const;
+  const UNIQUE = { agent_events: 'idx_agent_events_event_id', llm_traces: 'idx_llm_traces_event_id' } as const;
+  const ID_TABLE = { agent_events: 'agent_event_ids', llm_traces: 'llm_trace_ids' } as const;
+  const before14 = new Map<string, { relfilenode: number; indexes: number[]; rows: number; pairs: string[]; lastIssued: number }>();
+  const relation = (name: string) =>
+    db.get<{ relfilenode: number; kind: string }>('SELECT relfilenode, CAST(relkind AS text) AS kind FROM pg_class WHERE relname = ?', [
+      name,
+    ]);
+  const indexesOf = async (name: string, except?: string) =>
+    (
+      await db.all<{ oid: number }>(
+        'SELECT CAST(i.indexrelid AS bigint) AS oid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid ' +
+          'WHERE i.indrelid = to_regclass(CAST(? AS text)) AND c.relname <> ? ORDER BY 1',
+        [name, except ?? ''],
+      )
+    ).map((r) => Number(r.oid));
+  const count = async (table: string) => Number((await db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`))?.n);
+  /** `agent/event_id=id` of every row with an event id, sorted. */
+  const pairs = async (table: string) =>
+    (await db.all<{ k: string }>(`SELECT agent_id || '/' || event_id || '=' || id AS k FROM ${table} WHERE event_id IS NOT NULL`))
+      .map((r) => r.k)
+      .sort();
+
+  before(async () => {
+    const created = await createPgDatabase();
+    drop = created.drop;
+    db = new PostgresDb({ url: created.url });
+    assert.deepEqual(await migrate(db, NOW - 20 * DAY_MS, undefined, 14), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
+    await db.transaction(async (tx) => {
+      for (const a of ['a-1', 'a-2']) {
+        await tx.run(
+          "INSERT INTO agents (agent_id, name, agent_type, status, registered_at, updated_at) VALUES (?, ?, 'test', 'online', ?, ?)",
+          [a, a, NOW - 20 * DAY_MS, NOW - 20 * DAY_MS],
+        );
+      }
+      let n = 0;
+      // Twenty days of rows, the newest an hour ahead of NOW; every third without an event id.
+      for (let at = NOW - 20 * DAY_MS; at <= NOW + HOUR; at += 6 * HOUR) {
+        for (const a of ['a-1', 'a-2']) {
+          const eventId = ++n % 3 === 0 ? null : `id-${n}`;
+          await tx.run(
+            "INSERT INTO agent_events (agent_id, event_id, event_type, message, timestamp, received_at) VALUES (?, ?, 'info', 'm', ?, ?)",
+            [a, eventId, at, at],
+          );
+          await tx.run("INSERT INTO llm_traces (agent_id, event_id, model, timestamp, received_at) VALUES (?, ?, 'm', ?, ?)", [
+            a,
+            eventId,
+            at,
+            at,
+          ]);
+        }
+      }
+    });
+    for (const t of TABLES) {
+      const newest = Number((await db.get<{ id: number }>(`SELECT MAX(id) AS id FROM ${t}`))?.id);
+      await db.transaction((tx) => tx.run(`DELETE FROM ${t} WHERE id = ?`, [newest]));
+      const r = await relation(t);
+      before14.set(t, {
+        relfilenode: Number(r?.relfilenode),
+        indexes: await indexesOf(t, UNIQUE[t]),
+        rows: await count(t),
+        pairs: await pairs(t),
+        lastIssued: newest,
+      });
+    }
+    assert.deepEqual(await migrate(db, NOW), [15]);
+  });
+  after(async () => {
+    await db?.close();
+    await drop?.();
+  });
+
+  test('agent_events and llm_traces become legacy partitions without a row copied or an index rebuilt', async () => {
+    const bound = dayStart(NOW) + DAY_MS;
+    for (const t of TABLES) {
+      const old = before14.get(t);
+      assert.equal((await relation(t))?.kind, 'p', `${t} is partitioned`);
+      const legacy = await relation(`${t}_legacy`);
+      assert.equal(Number(legacy?.relfilenode), old?.relfilenode, `${t}: the legacy partition is the old table's file, not a copy`);
+      assert.deepEqual(
+        await indexesOf(`${t}_legacy`),
+        old?.indexes,
+        `${t}: ATTACH adopted the old indexes (less the unique one), built none`,
+      );
+      assert.equal(await relation(UNIQUE[t]), undefined, `${t}: the unique (agent_id, event_id) index is gone`);
+      assert.equal(await count(t), old?.rows);
+      const parts = await partitionsOf(db, t);
+      assert.deepEqual(parts[0], { name: `${t}_legacy`, from: null, to: bound });
+      assert.equal(parts.length, 1 + PARTITION_DAYS_AHEAD);
+      // No foreign key to agents on the parent or the legacy partition: ATTACH and DROP would lock agents.
+      const fks = await db.get<{ n: number }>(
+        "SELECT COUNT(*) AS n FROM pg_constraint WHERE contype = 'f' AND conrelid IN (to_regclass(CAST(? AS text)), to_regclass(CAST(? AS text)))",
+        [t, `${t}_legacy`],
+      );
+      assert.equal(Number(fks?.n), 0);
+    }
+  });
+
+  test('the id tables hold every stored (agent, event id) with its row id, and new ids continue above every id handed out', async () => {
+    for (const t of TABLES) {
+      const ids = await db.all<{ k: string }>(`SELECT agent_id || '/' || event_id || '=' || id AS k FROM ${ID_TABLE[t]}`);
+      const expected = before14.get(t)?.pairs ?? [];
+      assert.ok(expected.length > 20);
+      assert.deepEqual(ids.map((r) => r.k).sort(), expected);
+    }
+    const ev = await db.transaction((tx) =>
+      insertAgentEvent(tx, 'a-1', { event_type: 'info', message: 'new', event_id: 'after-15' }, dayStart(NOW) + DAY_MS + HOUR),
+    );
+    assert.ok(ev.id > (before14.get('agent_events')?.lastIssued ?? Infinity), `${ev.id} is above the deleted newest id`);
+    const tr = await db.transaction((tx) => insertTrace(tx, 'a-1', { model: 'm', event_id: 'after-15' }, dayStart(NOW) + DAY_MS + HOUR));
+    assert.ok(tr.id > (before14.get('llm_traces')?.lastIssued ?? Infinity), `${tr.id} is above the deleted newest id`);
+  });
+
+  test('a retry of an event or call stored before the migration is recognised, with its old id', async () => {
+    const [pair] = before14.get('agent_events')?.pairs ?? [];
+    const m = /^([^/]+)\/(.+)=(\d+)$/.exec(pair ?? '');
+    assert.ok(m);
+    const [, agent, eventId, id] = m as unknown as [string, string, string, string];
+    const ev = await db.transaction((tx) => insertAgentEvent(tx, agent, { event_type: 'info', message: 'again', event_id: eventId }, NOW));
+    assert.deepEqual(ev, { id: Number(id), duplicate: true });
+    const tr = await db.transaction((tx) => insertTrace(tx, agent, { model: 'm', event_id: eventId }, NOW));
+    assert.equal(tr.duplicate, true);
+    assert.equal(await count("agent_events WHERE message = 'again'"), 0);
   });
 });
 
@@ -194,6 +327,68 @@ describe('daily partitions on a running hub', { skip }, () => {
       const n = await hub.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${partitionName(t, far)}`);
       assert.equal(Number(n?.n), 1);
     }
+    clock.set(NOW);
+  });
+
+  test('a retried event or LLM call is stored once, also when the retry lands on another day', async () => {
+    const day1 = NOW + 5 * DAY_MS;
+    const day2 = day1 + 2 * DAY_MS;
+    const sends = [
+      { path: '/api/v1/agents/p-1/events', body: { event_type: 'info', message: 'once', event_id: 'retry-ev' }, table: 'agent_events' },
+      { path: '/api/v1/agents/p-1/traces', body: { model: 'm', event_id: 'retry-tr' }, table: 'llm_traces' },
+    ] as const;
+    for (const { path, body, table } of sends) {
+      clock.set(day1);
+      const first = await hub.call('POST', path, body);
+      assert.equal(first.status, 201, JSON.stringify(first.body));
+      assert.equal(first.body.duplicate, false);
+      // The same day, then two days later: another partition, which no unique index spans.
+      const same = await hub.call('POST', path, body);
+      clock.set(day2);
+      const later = await hub.call('POST', path, body);
+      for (const retry of [same, later]) assert.deepEqual([retry.status, retry.body], [200, { id: first.body.id, duplicate: true }]);
+      const rows = await hub.db.all<{ id: number; received_at: number }>(
+        `SELECT id, received_at FROM ${table} WHERE agent_id = 'p-1' AND event_id = ?`,
+        [body.event_id],
+      );
+      assert.deepEqual(
+        rows.map((r) => [Number(r.id), Number(r.received_at)]),
+        [[first.body.id, day1]],
+      );
+    }
+    // An OTLP span's derived id goes through the same table.
+    const span = {
+      resourceSpans: [
+        {
+          resource: { attributes: [{ key: 'vigil.agent_id', value: { stringValue: 'p-1' } }] },
+          scopeSpans: [
+            {
+              spans: [
+                {
+                  traceId: '5b8efff798038103d269b633813fc60c',
+                  spanId: 'eee19b7ec3c1b174',
+                  name: 'chat m',
+                  startTimeUnixNano: `${BigInt(day2) * 1_000_000n}`,
+                  endTimeUnixNano: `${BigInt(day2 + 100) * 1_000_000n}`,
+                  attributes: [
+                    { key: 'gen_ai.system', value: { stringValue: 'openai' } },
+                    { key: 'gen_ai.request.model', value: { stringValue: 'm' } },
+                  ],
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    clock.set(day1);
+    assert.equal((await hub.call('POST', '/v1/traces', span)).status, 200);
+    clock.set(day2);
+    assert.equal((await hub.call('POST', '/v1/traces', span)).status, 200);
+    const spans = await hub.db.get<{ n: number }>(
+      "SELECT COUNT(*) AS n FROM llm_traces WHERE agent_id = 'p-1' AND span_id = 'eee19b7ec3c1b174'",
+    );
+    assert.equal(Number(spans?.n), 1);
     clock.set(NOW);
   });
 

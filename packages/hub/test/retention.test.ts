@@ -27,9 +27,11 @@ const SHAPE: Record<PurgeTarget, { time: string; id: string }> = {
   heartbeat_event_ids: { time: 'received_at', id: 'event_id' },
   system_metrics: { time: 'received_at', id: 'id' },
   agent_events: { time: 'received_at', id: 'id' },
+  agent_event_ids: { time: 'received_at', id: "agent_id || '/' || event_id" },
   error_logs: { time: 'last_seen_at', id: 'id' },
   error_event_ids: { time: 'received_at', id: "agent_id || '/' || event_id" },
   llm_traces: { time: 'received_at', id: 'id' },
+  llm_trace_ids: { time: 'received_at', id: "agent_id || '/' || event_id" },
   otlp_points: { time: 'received_at', id: 'id' },
   agent_metrics_1h: { time: 'bucket', id: "agent_id || '/' || bucket" },
   system_metrics_1h: { time: 'bucket', id: "host || '/' || bucket" },
@@ -42,9 +44,12 @@ const DAYS: Record<PurgeTarget, number> = {
   agent_metric_blocks: 7,
   system_metrics: 7,
   agent_events: 10,
+  // Event and call ids are kept as long as their rows (store/event-ids.ts).
+  agent_event_ids: 10,
   error_logs: 7,
   error_event_ids: 7,
   llm_traces: 20,
+  llm_trace_ids: 20,
   otlp_points: 7,
   agent_metrics_1h: 365,
   system_metrics_1h: 365,
@@ -100,7 +105,7 @@ for (const dialect of DIALECTS) {
             });
             clock.advance(20_000);
           }
-          await hub.call('POST', `/api/v1/agents/${agent}/events`, { event_type: 'info', message: `age ${age}` });
+          await hub.call('POST', `/api/v1/agents/${agent}/events`, { event_type: 'info', message: `age ${age}`, event_id: `ev-${++n}` });
           await hub.call('POST', `/api/v1/agents/${agent}/traces`, { model: 'm', event_id: `tr-${++n}` });
           const point = { timeUnixNano: `${BigInt(clock.now()) * 1_000_000n}`, asDouble: age };
           const otlp = await hub.call('POST', '/v1/metrics', {

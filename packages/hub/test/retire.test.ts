@@ -17,7 +17,17 @@ import { DIALECTS, postgresUnavailable, tempDir, type Dialect } from './support/
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 const FLAGS = ['--host-metrics-interval', '0', '--webhook-allow-private', 'true', '--webhook-backoff-ms', '20'];
-const HISTORY = ['agent_metrics', 'agent_events', 'error_logs', 'error_event_ids', 'llm_traces', 'alerts', 'agent_metrics_1h'];
+const HISTORY = [
+  'agent_metrics',
+  'agent_events',
+  'agent_event_ids',
+  'error_logs',
+  'error_event_ids',
+  'llm_traces',
+  'llm_trace_ids',
+  'alerts',
+  'agent_metrics_1h',
+];
 
 async function withHub(dialect: Dialect, fn: (hub: TestHub, clock: ManualClock) => Promise<void>, dir?: string): Promise<void> {
   const clock = new ManualClock(T0);
@@ -59,9 +69,10 @@ async function busyThenSilent(hub: TestHub, clock: ManualClock, agentId: string)
     await ok(hub, 'POST', `/api/v1/agents/${agentId}/heartbeat`, { status: 'online', metrics: { cpu_percent: 10 + i } });
     clock.advance(5_000);
   }
-  await ok(hub, 'POST', `/api/v1/agents/${agentId}/events`, { event_type: 'info', message: 'epoch done' });
+  await ok(hub, 'POST', `/api/v1/agents/${agentId}/events`, { event_type: 'info', message: 'epoch done', event_id: `ev-${agentId}` });
   await ok(hub, 'POST', `/api/v1/agents/${agentId}/errors`, { error_type: 'TimeoutError', message: 'timed out', event_id: `e-${agentId}` });
   await ok(hub, 'POST', `/api/v1/agents/${agentId}/traces`, {
+    event_id: `tr-${agentId}`,
     model: 'm',
     provider: 'p',
     input_tokens: 1,
@@ -92,7 +103,16 @@ for (const dialect of DIALECTS) {
           await register(hub, 'keeper');
           await receiver.waitFor(1);
           const before = await historyRows(hub, 'stale-1');
-          for (const t of ['agent_metrics', 'agent_events', 'error_logs', 'llm_traces', 'alerts', 'agent_metrics_1h']) {
+          for (const t of [
+            'agent_metrics',
+            'agent_events',
+            'agent_event_ids',
+            'error_logs',
+            'llm_traces',
+            'llm_trace_ids',
+            'alerts',
+            'agent_metrics_1h',
+          ]) {
             assert.ok((before[t] ?? 0) > 0, `${t} has rows before the delete: ${JSON.stringify(before)}`);
           }
           const live = await openLive(hub);

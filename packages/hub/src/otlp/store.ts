@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { AgentEventType, AgentStatus } from '@vigil/protocol';
 import { registerAgent } from '../store/agents.js';
 import type { Dialect, SqlExecutor } from '../store/db.js';
+import { claimEventId, recordRowId } from '../store/event-ids.js';
 import { insertAgentEvent, insertHubEvent } from '../store/events.js';
 import { recordError } from '../store/errors.js';
 import type { AgentBatch, LlmCall, MetricPoint } from './map.js';
@@ -109,11 +110,13 @@ export async function applyOtlpBatch(
   return result;
 }
 
+/** Stores a call once per (agent, derived event id) (store/event-ids.ts); false for a retry. */
 async function insertCall(tx: SqlExecutor, agentId: string, c: LlmCall, now: number): Promise<boolean> {
-  const r = await tx.run(
+  if ((await claimEventId(tx, 'llm_trace_ids', agentId, c.event_id, now)) !== undefined) return false;
+  const row = await tx.get<{ id: number }>(
     `INSERT INTO llm_traces (agent_id, event_id, trace_id, span_id, model, provider, operation, input_tokens, output_tokens,
        cache_read_tokens, cache_creation_tokens, cost_usd, latency_ms, status, error, source, attributes, timestamp, received_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (agent_id, event_id) DO NOTHING`,
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
     [
       agentId,
       c.event_id,
@@ -136,7 +139,9 @@ async function insertCall(tx: SqlExecutor, agentId: string, c: LlmCall, now: num
       now,
     ],
   );
-  return r.changes > 0;
+  if (!row) throw new Error('call row missing after insert');
+  await recordRowId(tx, 'llm_trace_ids', agentId, c.event_id, Number(row.id));
+  return true;
 }
 
 interface SeriesRow {

@@ -1,5 +1,6 @@
 import type { AgentEvent, EventType, HubEventType } from '@vigil/protocol';
 import { jsonColumn, Where, type Dialect, type SqlExecutor } from './db.js';
+import { claimEventId, recordRowId } from './event-ids.js';
 import { fromPreview, jsonPreview, textPreview, type ListReader, type PreviewColumns, type Truncatable } from './previews.js';
 
 export interface StoredEvent extends Truncatable {
@@ -41,21 +42,27 @@ export async function insertHubEvent(
   ]);
 }
 
-/** Stores an agent's event once per (agent, event_id); returns its id and whether it was a retry. */
+/** Stores an agent's event once per (agent, event_id) (store/event-ids.ts); returns its id and whether it was a retry. */
 export async function insertAgentEvent(
   tx: SqlExecutor,
   agentId: string,
   ev: AgentEvent,
   now: number,
 ): Promise<{ id: number; duplicate: boolean }> {
+  const eventId = ev.event_id ?? null;
+  if (eventId !== null) {
+    const prior = await claimEventId(tx, 'agent_event_ids', agentId, eventId, now);
+    if (prior !== undefined) return { id: prior, duplicate: true };
+  }
   const row = await tx.get<{ id: number }>(
     `INSERT INTO agent_events (agent_id, event_id, event_type, message, metadata, timestamp, received_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (agent_id, event_id) DO NOTHING RETURNING id`,
-    [agentId, ev.event_id, ev.event_type, ev.message, JSON.stringify(ev.metadata ?? {}), ev.timestamp ?? now, now],
+     VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+    [agentId, eventId, ev.event_type, ev.message, JSON.stringify(ev.metadata ?? {}), ev.timestamp ?? now, now],
   );
-  if (row) return { id: Number(row.id), duplicate: false };
-  const prior = await tx.get<{ id: number }>('SELECT id FROM agent_events WHERE agent_id = ? AND event_id = ?', [agentId, ev.event_id]);
-  return { id: Number(prior?.id), duplicate: true };
+  if (!row) throw new Error('event row missing after insert');
+  const id = Number(row.id);
+  if (eventId !== null) await recordRowId(tx, 'agent_event_ids', agentId, eventId, id);
+  return { id, duplicate: false };
 }
 
 export interface EventFilter {

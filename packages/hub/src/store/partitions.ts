@@ -1,8 +1,9 @@
+import { performance } from 'node:perf_hooks';
 import type { Db, SqlExecutor } from './db.js';
 
 /**
  * PostgreSQL only: the large append-only tables are partitioned by day of their time column
- * (migration 13, docs/several-hubs.md "Time partitioning"). Each day is its own table, so retention
+ * (migrations 13 and 15, docs/several-hubs.md "Time partitioning"). Each day is its own table, so retention
  * drops a whole day instead of deleting its rows one by one (no dead rows for vacuum, no bloat);
  * SQLite keeps its batched purges. `idIndex`: the table's queries look rows up by id (rollup cursor,
  * purge batches, sealing), and a partitioned parent cannot have a unique index without the partition
@@ -13,6 +14,9 @@ export const PARTITIONED = {
   agent_metrics: { column: 'received_at', idIndex: true },
   system_metrics: { column: 'received_at', idIndex: true },
   agent_metric_blocks: { column: 'start_at', idIndex: false },
+  // Migration 15; their idempotency is in agent_event_ids and llm_trace_ids (store/event-ids.ts).
+  agent_events: { column: 'received_at', idIndex: true },
+  llm_traces: { column: 'received_at', idIndex: true },
 } as const;
 export type PartitionedTable = keyof typeof PARTITIONED;
 export const PARTITIONED_TABLES = Object.keys(PARTITIONED) as PartitionedTable[];
@@ -28,7 +32,7 @@ export const PARTITION_LOCK_TIMEOUT_MS = 2_000;
 
 export interface Partition {
   name: string;
-  /** Lower bound (epoch ms); null for MINVALUE (the legacy partition, the table as it was before migration 13). */
+  /** Lower bound (epoch ms); null for MINVALUE (the legacy partition: the table as it was before it was partitioned). */
   from: number | null;
   /** Upper bound, exclusive. */
   to: number;
@@ -154,19 +158,21 @@ export function missingPartition(err: unknown): { table: PartitionedTable; at: n
 /**
  * Drops `table`'s partitions whose every row is stamped before `before` (upper bound ≤ it): DETACH,
  * then DROP, under `lock_timeout`, one partition per transaction. Rows are counted first, so the
- * purge reports what it removed as a DELETE would.
+ * purge reports what it removed as a DELETE would. `slowestMs`: the longest of those transactions,
+ * lock wait included; writers wait on one of them at most, and go on between them.
  */
 export async function dropPartitionsBefore(
   db: Db,
   table: PartitionedTable,
   before: number,
   lockTimeoutMs = PARTITION_LOCK_TIMEOUT_MS,
-): Promise<{ dropped: string[]; rows: number; locked: string[] }> {
-  const out = { dropped: [] as string[], rows: 0, locked: [] as string[] };
+): Promise<{ dropped: string[]; rows: number; locked: string[]; slowestMs: number }> {
+  const out = { dropped: [] as string[], rows: 0, locked: [] as string[], slowestMs: 0 };
   if (db.dialect.name !== 'postgres' || !(await isPartitioned(db, table))) return out;
   for (const p of await partitionsOf(db, table)) {
     if (p.to > before) break;
     let rows = 0;
+    const started = performance.now();
     try {
       await db.transaction(async (tx) => {
         await tx.run(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(lockTimeoutMs))}`);
@@ -180,6 +186,8 @@ export async function dropPartitionsBefore(
       if (!isLockTimeout(err)) throw err;
       out.locked.push(p.name);
       continue;
+    } finally {
+      out.slowestMs = Math.max(out.slowestMs, performance.now() - started);
     }
     out.dropped.push(p.name);
     out.rows += rows;

@@ -21,9 +21,11 @@ export const PURGE_TARGETS = [
   'heartbeat_event_ids',
   'system_metrics',
   'agent_events',
+  'agent_event_ids',
   'error_logs',
   'error_event_ids',
   'llm_traces',
+  'llm_trace_ids',
   'otlp_points',
   'agent_metrics_1h',
   'system_metrics_1h',
@@ -40,10 +42,14 @@ export const RETENTION_OF: Record<PurgeTarget, keyof Retention | null> = {
   heartbeat_event_ids: null,
   system_metrics: 'metricsDays',
   agent_events: 'eventsDays',
+  // Idempotency records of events and LLM calls (event-ids.ts), kept as long as the rows they stand
+  // for: a retry is recognised for as long as its original is stored.
+  agent_event_ids: 'eventsDays',
   error_logs: 'errorsDays',
   // Idempotency records of grouped errors: a retry older than the error retention counts again.
   error_event_ids: 'errorsDays',
   llm_traces: 'tracesDays',
+  llm_trace_ids: 'tracesDays',
   // OTLP metric points are raw samples like heartbeats (docs/otlp.md); their series stay (capped per agent).
   otlp_points: 'metricsDays',
   agent_metrics_1h: 'rollup1hDays',
@@ -116,10 +122,12 @@ function purgeStatement(target: PurgeTarget): { sql: string; cutoffs: number } {
         cutoffs: 1,
       };
     case 'error_event_ids':
+    case 'agent_event_ids':
+    case 'llm_trace_ids':
       return {
         sql:
-          'DELETE FROM error_event_ids WHERE (agent_id, event_id) IN ' +
-          '(SELECT agent_id, event_id FROM error_event_ids WHERE received_at < ? ORDER BY received_at LIMIT ?)',
+          `DELETE FROM ${target} WHERE (agent_id, event_id) IN ` +
+          `(SELECT agent_id, event_id FROM ${target} WHERE received_at < ? ORDER BY received_at LIMIT ?)`,
         cutoffs: 1,
       };
     case 'agent_metrics_1h':

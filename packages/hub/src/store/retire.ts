@@ -67,9 +67,11 @@ const HISTORY: readonly { table: string; select: string; time: string; key: stri
   { table: 'agent_metrics', select: 'id', time: 'received_at', key: 'id', agent: 'agent_key' },
   { table: 'agent_metric_blocks', select: 'start_at', time: 'start_at', key: 'start_at', agent: 'agent_key' },
   { table: 'agent_events', select: 'id', time: 'received_at', key: 'id' },
+  { table: 'agent_event_ids', select: 'event_id', time: 'received_at', key: 'event_id' },
   { table: 'error_event_ids', select: 'event_id', time: 'received_at', key: 'event_id' },
   { table: 'error_logs', select: 'id', time: 'first_seen_at', key: 'id' },
   { table: 'llm_traces', select: 'id', time: 'received_at', key: 'id' },
+  { table: 'llm_trace_ids', select: 'event_id', time: 'received_at', key: 'event_id' },
   { table: 'alerts', select: 'id', time: 'pending_since', key: 'id' },
   { table: 'agent_metrics_1h', select: 'bucket', time: 'bucket', key: 'bucket' },
 ];

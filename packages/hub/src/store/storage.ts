@@ -10,6 +10,8 @@ const ARRIVALS: Record<PurgeTarget, { time: string; ids: boolean; windowMs: numb
   system_metrics: { time: 'received_at', ids: true, windowMs: DAY_MS },
   agent_events: { time: 'received_at', ids: true, windowMs: DAY_MS },
   llm_traces: { time: 'received_at', ids: true, windowMs: DAY_MS },
+  agent_event_ids: { time: 'received_at', ids: false, windowMs: DAY_MS },
+  llm_trace_ids: { time: 'received_at', ids: false, windowMs: DAY_MS },
   otlp_points: { time: 'received_at', ids: true, windowMs: DAY_MS },
   error_logs: { time: 'first_seen_at', ids: false, windowMs: DAY_MS },
   error_event_ids: { time: 'received_at', ids: false, windowMs: DAY_MS },

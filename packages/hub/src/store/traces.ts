@@ -1,5 +1,6 @@
 import type { LlmTrace } from '@vigil/protocol';
 import { jsonColumn, Where, type Dialect, type SqlExecutor } from './db.js';
+import { claimEventId, recordRowId } from './event-ids.js';
 import { fromPreview, jsonPreview, textPreview, type ListReader, type PreviewColumns, type Truncatable } from './previews.js';
 
 export interface StoredTrace extends Truncatable {
@@ -39,15 +40,20 @@ const listColumns = (d: Dialect) =>
 
 const toTrace = (row: StoredTrace): StoredTrace => ({ ...row, attributes: jsonColumn(row.attributes, {}) });
 
-/** Stores an LLM call once per (agent, event_id); returns its id and whether it was a retry. */
+/** Stores an LLM call once per (agent, event_id) (store/event-ids.ts); returns its id and whether it was a retry. */
 export async function insertTrace(tx: SqlExecutor, agentId: string, t: LlmTrace, now: number): Promise<{ id: number; duplicate: boolean }> {
+  const eventId = t.event_id ?? null;
+  if (eventId !== null) {
+    const prior = await claimEventId(tx, 'llm_trace_ids', agentId, eventId, now);
+    if (prior !== undefined) return { id: prior, duplicate: true };
+  }
   const row = await tx.get<{ id: number }>(
     `INSERT INTO llm_traces (agent_id, event_id, trace_id, span_id, model, provider, input_tokens, output_tokens,
        cost_usd, latency_ms, status, error, attributes, timestamp, received_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (agent_id, event_id) DO NOTHING RETURNING id`,
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
     [
       agentId,
-      t.event_id,
+      eventId,
       t.trace_id,
       t.span_id,
       t.model,
@@ -63,9 +69,10 @@ export async function insertTrace(tx: SqlExecutor, agentId: string, t: LlmTrace,
       now,
     ],
   );
-  if (row) return { id: Number(row.id), duplicate: false };
-  const prior = await tx.get<{ id: number }>('SELECT id FROM llm_traces WHERE agent_id = ? AND event_id = ?', [agentId, t.event_id]);
-  return { id: Number(prior?.id), duplicate: true };
+  if (!row) throw new Error('trace row missing after insert');
+  const id = Number(row.id);
+  if (eventId !== null) await recordRowId(tx, 'llm_trace_ids', agentId, eventId, id);
+  return { id, duplicate: false };
 }
 
 export interface TraceFilter {

@@ -12,6 +12,7 @@ import { severalHubs } from './0011_several_hubs.js';
 import { capacityClaims } from './0012_capacity_claims.js';
 import { timePartitions } from './0013_time_partitions.js';
 import { dropMinuteRollups } from './0014_drop_minute_rollups.js';
+import { eventTracePartitions } from './0015_event_trace_partitions.js';
 import type { Migration } from './types.js';
 
 /** Every migration, oldest first. Append; never edit one that has shipped. */
@@ -30,4 +31,5 @@ export const MIGRATIONS: readonly Migration[] = [
   capacityClaims,
   timePartitions,
   dropMinuteRollups,
+  eventTracePartitions,
 ];
