@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import diagnostics from 'node:diagnostics_channel';
 import { after, before, describe, test } from 'node:test';
+import { join } from 'node:path';
 import { request } from 'undici';
+import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -13,6 +15,7 @@ import { AggregationTemporality, MeterProvider, PeriodicExportingMetricReader } 
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { ExportLogsServiceRequest, ExportMetricsServiceRequest } from '../src/otlp/schema.js';
 import type { ManualClock } from '../src/clock.js';
+import type { SystemMetricsRow } from '../src/store/system-metrics.js';
 import { ADMIN_TOKEN, startTestHub, type TestHub } from './support/hub.js';
 import { DIALECTS, postgresUnavailable } from './support/stores.js';
 
@@ -348,52 +351,115 @@ for (const dialect of DIALECTS) {
   });
 }
 
+/** Waits until `cond` holds, polling; fails with `what` after `ms`. */
+async function until(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
+  const end = performance.now() + ms;
+  while (!cond()) {
+    if (performance.now() > end) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/**
+ * Fills the queue's one place and keeps it full, without depending on timing: another connection
+ * holds SQLite's write lock, a first write is taken into a batch that cannot commit, and an export
+ * waits behind it (depth 1) until `release()` lets both commit.
+ */
+async function fillQueue(hub: TestHub, t0: bigint, agentId: string) {
+  const other = new Database(join(hub.dir, 'vigil.db'));
+  // Waits out a step of the hub's own start-up jobs; once held, the lock is this connection's.
+  other.pragma('busy_timeout = 5000');
+  other.exec('BEGIN IMMEDIATE');
+  const nulls = Object.fromEntries(
+    [
+      'cpu_percent',
+      'cpu_cores',
+      'cpu_load_1min',
+      'cpu_load_5min',
+      'cpu_load_15min',
+      'memory_used_bytes',
+      'memory_limit_bytes',
+      'memory_percent',
+      'disk_used_bytes',
+      'disk_total_bytes',
+      'io_read_bps',
+      'io_write_bps',
+    ].map((k) => [k, null]),
+  ) as Omit<SystemMetricsRow, 'host' | 'received_at'>;
+  // Submitted here rather than over HTTP, so the queue's depth is 1 at once and 0 only once the write is in a batch.
+  const first = hub.writer.submit([{ kind: 'system_metrics', row: { host: 'queue-filler', received_at: hub.clock.now(), ...nulls } }]);
+  await until(() => hub.writer.queueDepth === 0, 'the first write is in a batch that waits for the lock');
+  const queued = postJson(hub, '/v1/logs', claudeSession(agentId, t0));
+  await until(() => hub.writer.queueDepth === 1, 'the export waits behind it');
+  return {
+    first,
+    queued,
+    release: () => {
+      if (!other.open) return;
+      other.exec('ROLLBACK');
+      other.close();
+    },
+  };
+}
+
 describe('OTLP under a full queue', () => {
   let hub: TestHub;
   before(async () => {
-    hub = await startTestHub('sqlite', { flags: ['--queue-capacity', '1', '--batch-max-delay-ms', '1000'] });
+    // A long write deadline: the exports held behind the lock must not be answered 503 meanwhile.
+    hub = await startTestHub('sqlite', { flags: ['--queue-capacity', '1', '--write-deadline-ms', '60000'] });
   });
   after(async () => {
     await hub.close();
   });
 
-  test('429 with Retry-After and a google.rpc.Status UNAVAILABLE; the first export is still stored', async () => {
+  test('429 with Retry-After and a google.rpc.Status UNAVAILABLE; the exports queued are still stored', async () => {
     const t0 = BigInt(hub.clock.now()) * NS;
-    const first = postJson(hub, '/v1/logs', claudeSession('queued-1', t0));
-    await new Promise((r) => setTimeout(r, 200));
-    const second = await postJson(hub, '/v1/logs', claudeSession('queued-2', t0));
-    assert.equal(second.status, 429);
-    assert.ok(Number(second.headers['retry-after']) >= 1);
-    assert.equal(JSON.parse(second.text).code, 14);
-    assert.equal(JSON.parse(second.text).error.code, 'VIGIL_INGEST_QUEUE_FULL');
-    assert.equal((await first).status, 200);
+    const full = await fillQueue(hub, t0, 'queued-1');
+    try {
+      const refused = await postJson(hub, '/v1/logs', claudeSession('queued-2', t0));
+      assert.equal(refused.status, 429);
+      assert.ok(Number(refused.headers['retry-after']) >= 1);
+      assert.equal(JSON.parse(refused.text).code, 14);
+      assert.equal(JSON.parse(refused.text).error.code, 'VIGIL_INGEST_QUEUE_FULL');
+    } finally {
+      full.release();
+    }
+    await full.first;
+    assert.equal((await full.queued).status, 200);
     assert.equal((await hub.call('GET', '/api/v1/traces?agent_id=queued-1')).body.traces.length, 3);
+    assert.equal((await hub.call('GET', '/api/v1/traces?agent_id=queued-2')).body.traces.length, 0, 'the refused export was not stored');
   });
 
   test('the official HTTP exporter retries a 429 after Retry-After, and nothing is lost', async () => {
     const t0 = BigInt(hub.clock.now()) * NS;
-    // Holds the queue's one place for a second (the writer waits up to --batch-max-delay-ms to fill a batch).
-    const blocker = postJson(hub, '/v1/logs', claudeSession('blocker', t0));
-    await new Promise((r) => setTimeout(r, 100));
+    const full = await fillQueue(hub, t0, 'blocker');
     // Node's own HTTP client reports every answer here: the exporter's 429s are counted, not guessed.
     const statuses: number[] = [];
     const onAnswer = (m: unknown) => {
       const { request: req, response } = m as { request: { path?: string }; response: { statusCode?: number } };
-      if (req.path === '/v1/traces') statuses.push(Number(response.statusCode));
+      if (req.path !== '/v1/traces') return;
+      statuses.push(Number(response.statusCode));
+      // The queue frees only once the exporter has been refused: its retry then finds room.
+      if (response.statusCode === 429) full.release();
     };
     diagnostics.subscribe('http.client.response.finish', onAnswer);
-    const provider = new TracerProvider({
-      resource: resourceFromAttributes({ 'service.name': 'sdk-test', 'service.instance.id': 'retried-exporter' }),
-      spanProcessors: [new SimpleSpanProcessor({ exporter: new ProtoTraceExporter({ url: `${hub.url}/v1/traces`, headers: auth }) })],
-    });
-    const span = provider.getTracer('test').startSpan('chat');
-    span.setAttributes({ 'gen_ai.request.model': 'm-retry', 'gen_ai.usage.input_tokens': 9 });
-    span.end();
-    await provider.forceFlush();
-    await provider.shutdown();
-    diagnostics.unsubscribe('http.client.response.finish', onAnswer);
-    assert.equal((await blocker).status, 200);
-    assert.ok(statuses.includes(429), `the exporter was refused first (${statuses.join(', ')})`);
+    try {
+      const provider = new TracerProvider({
+        resource: resourceFromAttributes({ 'service.name': 'sdk-test', 'service.instance.id': 'retried-exporter' }),
+        spanProcessors: [new SimpleSpanProcessor({ exporter: new ProtoTraceExporter({ url: `${hub.url}/v1/traces`, headers: auth }) })],
+      });
+      const span = provider.getTracer('test').startSpan('chat');
+      span.setAttributes({ 'gen_ai.request.model': 'm-retry', 'gen_ai.usage.input_tokens': 9 });
+      span.end();
+      await provider.forceFlush();
+      await provider.shutdown();
+    } finally {
+      diagnostics.unsubscribe('http.client.response.finish', onAnswer);
+      full.release();
+    }
+    await full.first;
+    assert.equal((await full.queued).status, 200);
+    assert.equal(statuses[0], 429, `the exporter was refused first (${statuses.join(', ')})`);
     assert.equal(statuses.at(-1), 200, 'and retried until stored');
     const traces = (await hub.call('GET', '/api/v1/traces?agent_id=retried-exporter')).body.traces;
     assert.equal(traces.length, 1, 'the span arrived after the retry');
