@@ -22,7 +22,8 @@
  * heartbeats, 50), BENCH_BATCH_CONNECTIONS (8), BENCH_CLIENTS (load-generator processes sharing the
  * connections, 1), BENCH_STEP_ROWS (rows seeded for the rollup and purge steps, 200,000), BENCH_DIR (where temporary databases go; default
  * the OS temp dir), BENCH_CPU_PROF (a directory: every child writes a `--cpu-prof` profile there),
- * BENCH_ONLY (comma-separated run names, e.g. `hubSingleFull,bareSingle`, for profiling; the
+ * BENCH_HUB_FLAGS (extra `vigil server` flags for the hub runs, space-separated, e.g.
+ * `--batch-max-delay-ms 1`), BENCH_ONLY (comma-separated run names, e.g. `hubSingleFull,bareSingle`, for profiling; the
  * summary tables need every run).
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
@@ -38,6 +39,8 @@ import Fastify from 'fastify';
 import { request } from 'undici';
 import { Heartbeat, IngestBatch, type Heartbeat as HeartbeatBody } from '@vigil/protocol';
 import { AgentParams } from '../src/api/agents.js';
+import { STEP_TARGET_MS } from '../src/jobs/passes.js';
+import { resizeBudget, START_BUDGET } from '../src/jobs/rollups.js';
 import { validatorCompiler } from '../src/api/validation.js';
 import { loadConfig } from '../src/config/config.js';
 import type { Command } from '../src/ingest/commands.js';
@@ -68,6 +71,7 @@ const CLIENTS = Math.round(envInt('BENCH_CLIENTS', 1));
 const STEP_ROWS = Math.round(envInt('BENCH_STEP_ROWS', 200_000));
 const BEFORE = process.env.BENCH_BEFORE ? resolve(process.env.BENCH_BEFORE) : undefined;
 const ONLY = process.env.BENCH_ONLY?.split(',').filter(Boolean);
+const HUB_FLAGS = process.env.BENCH_HUB_FLAGS?.split(' ').filter(Boolean) ?? [];
 const CPU_PROF = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined;
 
 const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
@@ -383,7 +387,10 @@ async function startBare(): Promise<ChildServer> {
 /** The hub as `vigil server` starts it, on a fresh SQLite file, logging nothing. */
 async function startHubChild(spec: { dir: string; sync: Sync; before?: boolean }): Promise<ChildServer> {
   const config = loadConfig(
-    ['--port', '0', '--data-dir', spec.dir, '--admin-token', ADMIN_TOKEN, '--sqlite-synchronous', spec.sync, '--log-level', 'silent'],
+    [
+      ...['--port', '0', '--data-dir', spec.dir, '--admin-token', ADMIN_TOKEN, '--sqlite-synchronous', spec.sync, '--log-level', 'silent'],
+      ...HUB_FLAGS,
+    ],
     {},
   );
   // BENCH_BEFORE: the same bench against an earlier build of the hub (its dist/src/main.js), for a before/after in one run.
@@ -420,7 +427,7 @@ const HOUR_MS = 3_600_000;
 
 /**
  * Rollup and purge steps as the hub's own jobs submit them (background writer jobs, the rollup budget
- * halved when a step passes 100 ms and doubled under 25 ms, purges of 5,000 rows), one after another
+ * sized by the job's own rule and step target, purges of 5,000 rows), one after another
  * for as long as the measured run lasts: first rolling the seeded rows up, then purging them.
  */
 class Steps {
@@ -447,7 +454,7 @@ class Steps {
     const report: StepsReport = { steps: 0, rollupSteps: 0, purgeSteps: 0, share: 0, maxStepMs: 0 };
     const t0 = performance.now();
     let held = 0;
-    let budget = 20_000;
+    let budget = START_BUDGET;
     let rolled = false;
     while (!this.stopping) {
       const now = Date.now();
@@ -457,8 +464,7 @@ class Steps {
         const step = { series: 'agent' as const, until: now - 5_000, budget, lateFloor: 0, now };
         const r = await this.writer.submitOne({ kind: 'rollup', step }, { background: true });
         ms = r.ms;
-        if (r.ms > 100) budget = Math.max(1_000, Math.floor(budget / 2));
-        else if (r.ms < 25) budget = Math.min(100_000, budget * 2);
+        budget = resizeBudget(budget, r.ms, STEP_TARGET_MS);
         rolled = r.done;
         report.rollupSteps++;
       } else {

@@ -1,4 +1,11 @@
 /**
+ * How long one maintenance step (a rollup, seal or purge step) should hold the single writer. A
+ * client write that arrives during a step waits for it to end, so this bounds what the jobs add to
+ * ingest latency; each job sizes its next step from how long the last one took.
+ */
+export const STEP_TARGET_MS = 25;
+
+/**
  * A job made of passes: one at start, then one every `everyMs`, never two at once (`runOnce` queues
  * behind a pass in progress). `stop` ends the timer and waits for the pass in progress, which checks
  * `stopped` between its steps so it ends soon.

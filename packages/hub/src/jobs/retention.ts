@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../clock.js';
-import { PeriodicPasses } from './passes.js';
+import { PeriodicPasses, STEP_TARGET_MS } from './passes.js';
 import type { Writer } from '../ingest/writer.js';
 import type { Db } from '../store/db.js';
 import { ensurePartitionsAhead, dropPartitionsBefore, PARTITIONED, PARTITION_LOCK_TIMEOUT_MS } from '../store/partitions.js';
@@ -88,7 +88,7 @@ export class RetentionJob extends PeriodicPasses<PurgeReport> {
   protected async pass(): Promise<PurgeReport> {
     const now = this.clock.now();
     const maxRows = this.options.batchRows ?? 5_000;
-    const targetMs = this.options.targetBatchMs ?? 100;
+    const targetMs = this.options.targetBatchMs ?? STEP_TARGET_MS;
     const report: PurgeReport = {
       deleted: {},
       batches: 0,

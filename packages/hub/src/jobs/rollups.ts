@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import { PeriodicPasses } from './passes.js';
+import { PeriodicPasses, STEP_TARGET_MS } from './passes.js';
 import type { Writer } from '../ingest/writer.js';
 import { cutoffFor, type Retention } from '../store/retention.js';
 import { floorTo, HOUR_MS, type SeriesName } from '../store/rollups.js';
@@ -37,10 +37,19 @@ export interface RollupReport {
 const SERIES: SeriesName[] = ['agent', 'host'];
 const MIN_BUDGET = 1_000;
 const MAX_BUDGET = 100_000;
+// About 20 ms of folding at a few microseconds a row: a first step near the target, then sized by time.
+export const START_BUDGET = 5_000;
 // Sealing reads one agent's rows, which sit one to a page among the fleet's: far fewer rows per
 // millisecond than a set-based rollup, so it has a budget of its own, sized the same way.
 const MIN_SEAL_BUDGET = 200;
 const MAX_SEAL_BUDGET = 20_000;
+
+/** The next step's budget: halved after a step slower than `target`, doubled after one under a quarter of it. */
+export function resizeBudget(budget: number, ms: number, target: number, min = MIN_BUDGET, max = MAX_BUDGET): number {
+  if (ms > target) return Math.max(min, Math.floor(budget / 2));
+  if (ms < target / 4) return Math.min(max, budget * 2);
+  return budget;
+}
 
 /**
  * Writes the per-hour rollups (folded straight from raw rows, minute by minute) through the single writer, in bounded steps, every
@@ -48,7 +57,7 @@ const MAX_SEAL_BUDGET = 20_000;
  */
 export class RollupJob extends PeriodicPasses<RollupReport> {
   private budget: number;
-  private sealBudget = 2_000;
+  private sealBudget = MIN_SEAL_BUDGET * 5;
 
   constructor(
     private readonly writer: Writer,
@@ -56,13 +65,13 @@ export class RollupJob extends PeriodicPasses<RollupReport> {
     private readonly options: RollupOptions,
   ) {
     super(options);
-    this.budget = options.budget ?? MAX_BUDGET / 5;
+    this.budget = options.budget ?? START_BUDGET;
   }
 
   protected async pass(): Promise<RollupReport> {
     const now = this.clock.now();
     const settle = this.options.settleMs ?? 5_000;
-    const target = this.options.targetStepMs ?? 100;
+    const target = this.options.targetStepMs ?? STEP_TARGET_MS;
     // A late row is recomputed only while all of its hour's raw rows are still kept; the two hours
     // of margin keep it clear of a purge cutting through that hour.
     const floors = [cutoffFor('agent_metrics', this.options.retention, now)];
@@ -76,8 +85,7 @@ export class RollupJob extends PeriodicPasses<RollupReport> {
         if (this.stopped) return report;
         const step = { series, until: now - settle, budget: this.budget, lateFloor, now };
         const r = await this.writer.submitOne({ kind: 'rollup', step }, { background: true });
-        if (r.ms > target) this.budget = Math.max(MIN_BUDGET, Math.floor(this.budget / 2));
-        else if (r.ms < target / 4) this.budget = Math.min(MAX_BUDGET, this.budget * 2);
+        this.budget = resizeBudget(this.budget, r.ms, target);
         report.steps++;
         report.late += r.late;
         this.options.onRolled?.(series, r.rolled + r.late);
@@ -91,8 +99,7 @@ export class RollupJob extends PeriodicPasses<RollupReport> {
     for (;;) {
       if (this.stopped) return report;
       const r = await this.writer.submitOne({ kind: 'seal', step: { horizon, budget: this.sealBudget } }, { background: true });
-      if (r.ms > target) this.sealBudget = Math.max(MIN_SEAL_BUDGET, Math.floor(this.sealBudget / 2));
-      else if (r.ms < target / 4) this.sealBudget = Math.min(MAX_SEAL_BUDGET, this.sealBudget * 2);
+      this.sealBudget = resizeBudget(this.sealBudget, r.ms, target, MIN_SEAL_BUDGET, MAX_SEAL_BUDGET);
       report.steps++;
       report.sealed += r.sealed;
       if (r.done) break;

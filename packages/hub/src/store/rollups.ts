@@ -216,6 +216,8 @@ class SeriesSql {
   readonly minRaw: string;
   readonly maxId: string;
   readonly chunkEnd: string;
+  /** Ids are committed in order (one writer): late rows are merged, not their hours recomputed. */
+  readonly ordered: boolean;
   readonly mergeHours: string;
   readonly lateHours: string;
   /** Agents only: the fleet's rows of the hours in [?, ?), and of the hours late rows touched. */
@@ -233,31 +235,42 @@ class SeriesSql {
     this.chunkEnd = `SELECT received_at AS t FROM ${s.raw} WHERE received_at >= ? ORDER BY received_at LIMIT 1 OFFSET ?`;
     // The raw rows of [mark, to), a run of whole minutes, folded into the hours they fall in: an
     // hour is built over the minutes of several steps, each row counted once.
-    this.mergeHours = upsertMerge(s, s.hour, rawAggregate(s, HOUR_MS, `${s.raw} r`, 'r.received_at >= ? AND r.received_at < ?'));
-    // Rows that arrived (by id) since the last pass but were stamped inside minutes already rolled:
-    // the hours they touch are recomputed from all their rows rolled so far (before the mark: rows
-    // after it are the next step's to fold in), for their keys only.
-    // Several hubs (store/id-horizon.ts): of the rows stamped in minutes rolled since the horizon was
-    // read, only those written by a transaction then running missed their roll.
+    // One writer (SQLite) commits ids in order, so each row is folded exactly once by one of two
+    // statements, both bounded by the step's budget: `mergeHours` takes the rows of [mark, to) whose
+    // ids the late check has passed (id <= seen), and `lateHours` merges the rows of the ids it checks
+    // that were stamped before the mark (late, or not yet passed when their minutes were rolled).
+    this.ordered = dialect.commitOrder === undefined;
+    const checked = this.ordered ? ' AND r.id <= ?' : '';
+    this.mergeHours = upsertMerge(s, s.hour, rawAggregate(s, HOUR_MS, `${s.raw} r`, `r.received_at >= ? AND r.received_at < ?${checked}`));
+    // Rows that arrived (by id) since the last pass but were stamped inside minutes already rolled.
+    // Several hubs (store/id-horizon.ts) commit ids out of order: the hours such rows touch are
+    // recomputed from all their rows rolled so far (before the mark: rows after it are the next
+    // step's to fold in), for their keys only, and of the rows stamped in minutes rolled since the
+    // horizon was read, only those written by a transaction then running missed their roll.
+    // SQLite: the unary `+` keeps its planner on the id range (the budget's rows) rather than the
+    // receive-time index, whose range from the late floor to the mark spans nearly every row.
+    const lateRows = this.ordered
+      ? 'r.id > ? AND r.id <= ? AND +r.received_at >= ? AND +r.received_at < ?'
+      : 'r.id > ? AND r.id <= ? AND r.received_at >= ? AND r.received_at < ?';
     const missed = dialect.commitOrder ? ` AND (r.received_at < ? OR ${dialect.commitOrder.writtenBy('r')})` : '';
-    this.lateHours =
-      `WITH touched AS (SELECT DISTINCT r.${s.rawKey} AS tk, (r.received_at / ${HOUR_MS}) * ${HOUR_MS} AS bucket FROM ${s.raw} r ` +
-      `WHERE r.id > ? AND r.id <= ? AND r.received_at >= ? AND r.received_at < ?${missed}) ` +
-      upsertReplace(
-        s,
-        s.hour,
-        rawAggregate(
+    this.lateHours = this.ordered
+      ? upsertMerge(s, s.hour, rawAggregate(s, HOUR_MS, `${s.raw} r`, lateRows))
+      : `WITH touched AS (SELECT DISTINCT r.${s.rawKey} AS tk, (r.received_at / ${HOUR_MS}) * ${HOUR_MS} AS bucket FROM ${s.raw} r ` +
+        `WHERE ${lateRows}${missed}) ` +
+        upsertReplace(
           s,
-          HOUR_MS,
-          `touched t JOIN ${s.raw} r ON r.${s.rawKey} = t.tk AND r.received_at >= t.bucket AND r.received_at < t.bucket + ${HOUR_MS} AND r.received_at < ?`,
-          'TRUE',
-        ),
-      );
+          s.hour,
+          rawAggregate(
+            s,
+            HOUR_MS,
+            `touched t JOIN ${s.raw} r ON r.${s.rawKey} = t.tk AND r.received_at >= t.bucket AND r.received_at < t.bucket + ${HOUR_MS} AND r.received_at < ?`,
+            'TRUE',
+          ),
+        );
     if (s.name === 'agent') {
       this.fleetHours = fleetUpsert('bucket >= ? AND bucket < ?');
       this.lateFleetHours = fleetUpsert(
-        `bucket IN (SELECT DISTINCT (r.received_at / ${HOUR_MS}) * ${HOUR_MS} FROM ${s.raw} r ` +
-          `WHERE r.id > ? AND r.id <= ? AND r.received_at >= ? AND r.received_at < ?${missed})`,
+        `bucket IN (SELECT DISTINCT (r.received_at / ${HOUR_MS}) * ${HOUR_MS} FROM ${s.raw} r WHERE ${lateRows}${missed})`,
       );
     }
     this.saveState =
@@ -303,7 +316,8 @@ export interface RollupResult {
 /**
  * One bounded step of the rollup, inside the writer's transaction:
  *  1. late rows: raw rows with an id above `seen_id` (at most `budget` ids) that were stamped inside
- *     a minute already rolled have their hours recomputed from all their rows before the mark;
+ *     a minute already rolled are merged into their hours (one writer), or have their hours
+ *     recomputed from all their rows before the mark (several hubs, whose ids commit out of order);
  *  2. the next complete minutes after `minute_mark` (about `budget` raw rows) are folded from raw
  *     into their hours, exactly once each.
  * Buckets key on `received_at`, the hub's clock (as retention and the agent view do), so rows only
@@ -335,7 +349,7 @@ export async function rollupStep(tx: SqlExecutor, dialect: Dialect, step: Rollup
   if (seenTo > seen && mark > step.lateFloor) {
     const args: unknown[] = [seen, seenTo, step.lateFloor, mark];
     if (trust.checking) args.push(trust.checking.mark, trust.checking.xids);
-    late = (await tx.run(q.lateHours, [...args, mark])).changes;
+    late = (await tx.run(q.lateHours, q.ordered ? args : [...args, mark])).changes;
     if (late > 0 && q.lateFleetHours) await tx.run(q.lateFleetHours, args);
   }
   seen = seenTo;
@@ -346,7 +360,7 @@ export async function rollupStep(tx: SqlExecutor, dialect: Dialect, step: Rollup
   if (mark < until) {
     const end = await tx.get<{ t: number }>(q.chunkEnd, [mark, step.budget]);
     if (end) to = Math.min(until, Math.max(floorTo(Number(end.t), MINUTE_MS), mark + MINUTE_MS));
-    rolled = (await tx.run(q.mergeHours, [mark, to])).changes;
+    rolled = (await tx.run(q.mergeHours, q.ordered ? [mark, to, seen] : [mark, to])).changes;
     if (q.fleetHours) await tx.run(q.fleetHours, [floorTo(mark, HOUR_MS), to]);
     mark = to;
   }
