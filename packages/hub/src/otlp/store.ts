@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { AgentEventType, AgentStatus } from '@vigil/protocol';
 import { registerAgent } from '../store/agents.js';
 import type { Dialect, SqlExecutor } from '../store/db.js';
-import { claimEventId, recordRowId } from '../store/event-ids.js';
+import { storeOnce } from '../store/event-ids.js';
 import { insertAgentEvent, insertHubEvent } from '../store/events.js';
 import { recordError } from '../store/errors.js';
 import type { AgentBatch, LlmCall, MetricPoint } from './map.js';
@@ -112,36 +112,37 @@ export async function applyOtlpBatch(
 
 /** Stores a call once per (agent, derived event id) (store/event-ids.ts); false for a retry. */
 async function insertCall(tx: SqlExecutor, agentId: string, c: LlmCall, now: number): Promise<boolean> {
-  if ((await claimEventId(tx, 'llm_trace_ids', agentId, c.event_id, now)) !== undefined) return false;
-  const row = await tx.get<{ id: number }>(
-    `INSERT INTO llm_traces (agent_id, event_id, trace_id, span_id, model, provider, operation, input_tokens, output_tokens,
+  const insert = async () => {
+    const row = await tx.get<{ id: number }>(
+      `INSERT INTO llm_traces (agent_id, event_id, trace_id, span_id, model, provider, operation, input_tokens, output_tokens,
        cache_read_tokens, cache_creation_tokens, cost_usd, latency_ms, status, error, source, attributes, timestamp, received_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-    [
-      agentId,
-      c.event_id,
-      c.trace_id,
-      c.span_id,
-      c.model,
-      c.provider,
-      c.operation,
-      c.input_tokens,
-      c.output_tokens,
-      c.cache_read_tokens,
-      c.cache_creation_tokens,
-      c.cost_usd,
-      c.latency_ms,
-      c.status,
-      c.error,
-      c.source,
-      JSON.stringify(c.attributes),
-      c.timestamp,
-      now,
-    ],
-  );
-  if (!row) throw new Error('call row missing after insert');
-  await recordRowId(tx, 'llm_trace_ids', agentId, c.event_id, Number(row.id));
-  return true;
+      [
+        agentId,
+        c.event_id,
+        c.trace_id,
+        c.span_id,
+        c.model,
+        c.provider,
+        c.operation,
+        c.input_tokens,
+        c.output_tokens,
+        c.cache_read_tokens,
+        c.cache_creation_tokens,
+        c.cost_usd,
+        c.latency_ms,
+        c.status,
+        c.error,
+        c.source,
+        JSON.stringify(c.attributes),
+        c.timestamp,
+        now,
+      ],
+    );
+    if (!row) throw new Error('call row missing after insert');
+    return Number(row.id);
+  };
+  return !(await storeOnce(tx, 'llm_trace_ids', agentId, c.event_id, now, insert)).duplicate;
 }
 
 interface SeriesRow {

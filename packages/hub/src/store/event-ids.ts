@@ -12,29 +12,33 @@ import type { SqlExecutor } from './db.js';
  */
 export type EventIdTable = 'agent_event_ids' | 'llm_trace_ids';
 
+/** The table each id table guards. */
+const GUARDED: Record<EventIdTable, 'agent_events' | 'llm_traces'> = { agent_event_ids: 'agent_events', llm_trace_ids: 'llm_traces' };
+
 /**
- * Claims (agent, event id) for a row about to be stored: undefined when it is new, or the stored
- * row's id when it was claimed already (a retry, which stores nothing). Two hubs claiming the same id
- * at once: the second waits for the first's commit on the primary key, then sees the claim. A new
- * claim holds 0 until `recordRowId` names its row, in the same transaction.
+ * Stores a row once per (agent, event id): `insertRow` writes it (stamped `received_at = now`) and
+ * returns its id, then the claim names it, two statements for a new row. A retry, whose id was
+ * claimed already, deletes the row it just wrote (never seen outside this transaction) and answers
+ * with the stored row's id. Two hubs storing the same id at once: the second's claim waits for the
+ * first's commit on the primary key, then finds it taken.
  */
-export async function claimEventId(
+export async function storeOnce(
   tx: SqlExecutor,
   table: EventIdTable,
   agentId: string,
   eventId: string,
   now: number,
-): Promise<number | undefined> {
-  const r = await tx.run(
-    `INSERT INTO ${table} (agent_id, event_id, id, received_at) VALUES (?, ?, 0, ?) ON CONFLICT (agent_id, event_id) DO NOTHING`,
-    [agentId, eventId, now],
+  insertRow: () => Promise<number>,
+): Promise<{ id: number; duplicate: boolean }> {
+  const id = await insertRow();
+  const claimed = await tx.run(
+    `INSERT INTO ${table} (agent_id, event_id, id, received_at) VALUES (?, ?, ?, ?) ON CONFLICT (agent_id, event_id) DO NOTHING`,
+    [agentId, eventId, id, now],
   );
-  if (r.changes > 0) return undefined;
+  if (claimed.changes > 0) return { id, duplicate: false };
+  // `received_at` names the row's day: on PostgreSQL the delete looks in one partition only.
+  await tx.run(`DELETE FROM ${GUARDED[table]} WHERE id = ? AND received_at = ?`, [id, now]);
   const prior = await tx.get<{ id: number }>(`SELECT id FROM ${table} WHERE agent_id = ? AND event_id = ?`, [agentId, eventId]);
-  return Number(prior?.id);
-}
-
-/** Names the row a claim stands for, so that a retry answers with its id. */
-export async function recordRowId(tx: SqlExecutor, table: EventIdTable, agentId: string, eventId: string, id: number): Promise<void> {
-  await tx.run(`UPDATE ${table} SET id = ? WHERE agent_id = ? AND event_id = ?`, [id, agentId, eventId]);
+  if (!prior) throw new Error(`${table}: claim missing after a conflict`);
+  return { id: Number(prior.id), duplicate: true };
 }

@@ -1,6 +1,6 @@
 import type { AgentEvent, EventType, HubEventType } from '@vigil/protocol';
 import { jsonColumn, Where, type Dialect, type SqlExecutor } from './db.js';
-import { claimEventId, recordRowId } from './event-ids.js';
+import { storeOnce } from './event-ids.js';
 import { fromPreview, jsonPreview, textPreview, type ListReader, type PreviewColumns, type Truncatable } from './previews.js';
 
 export interface StoredEvent extends Truncatable {
@@ -50,19 +50,17 @@ export async function insertAgentEvent(
   now: number,
 ): Promise<{ id: number; duplicate: boolean }> {
   const eventId = ev.event_id ?? null;
-  if (eventId !== null) {
-    const prior = await claimEventId(tx, 'agent_event_ids', agentId, eventId, now);
-    if (prior !== undefined) return { id: prior, duplicate: true };
-  }
-  const row = await tx.get<{ id: number }>(
-    `INSERT INTO agent_events (agent_id, event_id, event_type, message, metadata, timestamp, received_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-    [agentId, eventId, ev.event_type, ev.message, JSON.stringify(ev.metadata ?? {}), ev.timestamp ?? now, now],
-  );
-  if (!row) throw new Error('event row missing after insert');
-  const id = Number(row.id);
-  if (eventId !== null) await recordRowId(tx, 'agent_event_ids', agentId, eventId, id);
-  return { id, duplicate: false };
+  const insert = async () => {
+    const row = await tx.get<{ id: number }>(
+      `INSERT INTO agent_events (agent_id, event_id, event_type, message, metadata, timestamp, received_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+      [agentId, eventId, ev.event_type, ev.message, JSON.stringify(ev.metadata ?? {}), ev.timestamp ?? now, now],
+    );
+    if (!row) throw new Error('event row missing after insert');
+    return Number(row.id);
+  };
+  if (eventId === null) return { id: await insert(), duplicate: false };
+  return storeOnce(tx, 'agent_event_ids', agentId, eventId, now, insert);
 }
 
 export interface EventFilter {

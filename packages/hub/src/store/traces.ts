@@ -1,6 +1,6 @@
 import type { LlmTrace } from '@vigil/protocol';
 import { jsonColumn, Where, type Dialect, type SqlExecutor } from './db.js';
-import { claimEventId, recordRowId } from './event-ids.js';
+import { storeOnce } from './event-ids.js';
 import { fromPreview, jsonPreview, textPreview, type ListReader, type PreviewColumns, type Truncatable } from './previews.js';
 
 export interface StoredTrace extends Truncatable {
@@ -43,36 +43,34 @@ const toTrace = (row: StoredTrace): StoredTrace => ({ ...row, attributes: jsonCo
 /** Stores an LLM call once per (agent, event_id) (store/event-ids.ts); returns its id and whether it was a retry. */
 export async function insertTrace(tx: SqlExecutor, agentId: string, t: LlmTrace, now: number): Promise<{ id: number; duplicate: boolean }> {
   const eventId = t.event_id ?? null;
-  if (eventId !== null) {
-    const prior = await claimEventId(tx, 'llm_trace_ids', agentId, eventId, now);
-    if (prior !== undefined) return { id: prior, duplicate: true };
-  }
-  const row = await tx.get<{ id: number }>(
-    `INSERT INTO llm_traces (agent_id, event_id, trace_id, span_id, model, provider, input_tokens, output_tokens,
-       cost_usd, latency_ms, status, error, attributes, timestamp, received_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-    [
-      agentId,
-      eventId,
-      t.trace_id,
-      t.span_id,
-      t.model,
-      t.provider,
-      t.input_tokens,
-      t.output_tokens,
-      t.cost_usd,
-      t.latency_ms,
-      t.status,
-      t.error,
-      JSON.stringify(t.attributes ?? {}),
-      t.timestamp ?? now,
-      now,
-    ],
-  );
-  if (!row) throw new Error('trace row missing after insert');
-  const id = Number(row.id);
-  if (eventId !== null) await recordRowId(tx, 'llm_trace_ids', agentId, eventId, id);
-  return { id, duplicate: false };
+  const insert = async () => {
+    const row = await tx.get<{ id: number }>(
+      `INSERT INTO llm_traces (agent_id, event_id, trace_id, span_id, model, provider, input_tokens, output_tokens,
+         cost_usd, latency_ms, status, error, attributes, timestamp, received_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+      [
+        agentId,
+        eventId,
+        t.trace_id,
+        t.span_id,
+        t.model,
+        t.provider,
+        t.input_tokens,
+        t.output_tokens,
+        t.cost_usd,
+        t.latency_ms,
+        t.status,
+        t.error,
+        JSON.stringify(t.attributes ?? {}),
+        t.timestamp ?? now,
+        now,
+      ],
+    );
+    if (!row) throw new Error('trace row missing after insert');
+    return Number(row.id);
+  };
+  if (eventId === null) return { id: await insert(), duplicate: false };
+  return storeOnce(tx, 'llm_trace_ids', agentId, eventId, now, insert);
 }
 
 export interface TraceFilter {
