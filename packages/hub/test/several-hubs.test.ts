@@ -375,6 +375,15 @@ describe('several hubs on one PostgreSQL database', { skip }, () => {
         rows.map((r) => `${r.agent_id}@${Number(r.bucket)}: ${Number(r.samples)} / ${Number(r.s).toFixed(3)}`);
       assert.ok(raw.length >= agents.length, `${raw.length} hours`);
       assert.deepEqual(norm(rolled), norm(raw), 'no hour undercounted');
+      // Per agent first, so a failure names the agent and its rows.
+      const perAgent = await a.db.all<{ agent_id: string; n: number; rows: string }>(
+        `SELECT k.agent_id AS agent_id, COUNT(*) AS n, STRING_AGG(m.received_at || ':' || m.cpu_percent, ' ' ORDER BY m.id) AS rows
+         FROM agent_metrics m JOIN agent_keys k ON k.agent_key = m.agent_key WHERE m.received_at < ? GROUP BY k.agent_id ORDER BY k.agent_id`,
+        [mark],
+      );
+      for (const r of perAgent) {
+        assert.equal(Number(r.n), r.agent_id === 'roll-late' ? 1 : 24, `${r.agent_id}: ${r.rows}`);
+      }
       const total = rolled.reduce((n, r) => n + Number(r.samples), 0);
       assert.equal(total, 12 * 2 * agents.length + 1, 'every heartbeat of both hubs, and the late row, once');
     } finally {
