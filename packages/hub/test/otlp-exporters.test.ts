@@ -15,7 +15,7 @@ import { AggregationTemporality, MeterProvider, PeriodicExportingMetricReader } 
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { ExportLogsServiceRequest, ExportMetricsServiceRequest } from '../src/otlp/schema.js';
 import type { ManualClock } from '../src/clock.js';
-import type { SystemMetricsRow } from '../src/store/system-metrics.js';
+import { SYSTEM_METRICS_COLUMNS, type SystemMetricsRow } from '../src/store/system-metrics.js';
 import { ADMIN_TOKEN, startTestHub, type TestHub } from './support/hub.js';
 import { DIALECTS, postgresUnavailable } from './support/stores.js';
 
@@ -370,22 +370,10 @@ async function fillQueue(hub: TestHub, t0: bigint, agentId: string) {
   // Waits out a step of the hub's own start-up jobs; once held, the lock is this connection's.
   other.pragma('busy_timeout = 5000');
   other.exec('BEGIN IMMEDIATE');
-  const nulls = Object.fromEntries(
-    [
-      'cpu_percent',
-      'cpu_cores',
-      'cpu_load_1min',
-      'cpu_load_5min',
-      'cpu_load_15min',
-      'memory_used_bytes',
-      'memory_limit_bytes',
-      'memory_percent',
-      'disk_used_bytes',
-      'disk_total_bytes',
-      'io_read_bps',
-      'io_write_bps',
-    ].map((k) => [k, null]),
-  ) as Omit<SystemMetricsRow, 'host' | 'received_at'>;
+  const nulls = Object.fromEntries(SYSTEM_METRICS_COLUMNS.filter((c) => c !== 'host' && c !== 'received_at').map((c) => [c, null])) as Omit<
+    SystemMetricsRow,
+    'host' | 'received_at'
+  >;
   // Submitted here rather than over HTTP, so the queue's depth is 1 at once and 0 only once the write is in a batch.
   const first = hub.writer.submit([{ kind: 'system_metrics', row: { host: 'queue-filler', received_at: hub.clock.now(), ...nulls } }]);
   await until(() => hub.writer.queueDepth === 0, 'the first write is in a batch that waits for the lock');

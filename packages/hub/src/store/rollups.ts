@@ -236,12 +236,10 @@ class SeriesSql {
     // The raw rows of [mark, to), a run of whole minutes, folded into the hours they fall in: an
     // hour is built over the minutes of several steps, each row counted once.
     // One writer (SQLite) commits ids in order, so each row is folded exactly once by one of two
-    // statements, both bounded by the step's budget: `mergeHours` takes the rows of [mark, to) whose
-    // ids the late check has passed (id <= seen), and `lateHours` merges the rows of the ids it checks
-    // that were stamped before the mark (late, or not yet passed when their minutes were rolled).
+    // statements, both bounded by the step's budget: `lateHours` merges the rows of the ids it checks
+    // that were stamped before the mark, and `mergeHours` runs only once every id is checked.
     this.ordered = dialect.commitOrder === undefined;
-    const checked = this.ordered ? ' AND r.id <= ?' : '';
-    this.mergeHours = upsertMerge(s, s.hour, rawAggregate(s, HOUR_MS, `${s.raw} r`, `r.received_at >= ? AND r.received_at < ?${checked}`));
+    this.mergeHours = upsertMerge(s, s.hour, rawAggregate(s, HOUR_MS, `${s.raw} r`, 'r.received_at >= ? AND r.received_at < ?'));
     // Rows that arrived (by id) since the last pass but were stamped inside minutes already rolled.
     // Several hubs (store/id-horizon.ts) commit ids out of order: the hours such rows touch are
     // recomputed from all their rows rolled so far (before the mark: rows after it are the next
@@ -357,12 +355,12 @@ export async function rollupStep(tx: SqlExecutor, dialect: Dialect, step: Rollup
   const until = floorTo(step.until, MINUTE_MS);
   let to = until;
   let rolled = 0;
-  // One writer: the minutes are folded only once every id is checked, so the fold, which takes
-  // checked ids only, never passes over a row that the late check would then find below its floor.
+  // One writer: the minutes are folded only once every id is checked (the writer's transaction reads
+  // `maxId`, so every row is then checked), so a row is never folded and then merged again as late.
   if (mark < until && (!q.ordered || seen >= maxId)) {
     const end = await tx.get<{ t: number }>(q.chunkEnd, [mark, step.budget]);
     if (end) to = Math.min(until, Math.max(floorTo(Number(end.t), MINUTE_MS), mark + MINUTE_MS));
-    rolled = (await tx.run(q.mergeHours, q.ordered ? [mark, to, seen] : [mark, to])).changes;
+    rolled = (await tx.run(q.mergeHours, [mark, to])).changes;
     if (q.fleetHours) await tx.run(q.fleetHours, [floorTo(mark, HOUR_MS), to]);
     mark = to;
   }

@@ -18,7 +18,7 @@ export interface SystemMetricsRow {
   io_write_bps: number | null;
 }
 
-const COLUMNS = [
+export const SYSTEM_METRICS_COLUMNS = [
   'host',
   'received_at',
   'cpu_percent',
@@ -35,19 +35,19 @@ const COLUMNS = [
   'io_write_bps',
 ] as const satisfies readonly (keyof SystemMetricsRow)[];
 
-const INSERT = `INSERT INTO system_metrics (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`;
+const INSERT = `INSERT INTO system_metrics (${SYSTEM_METRICS_COLUMNS.join(', ')}) VALUES (${SYSTEM_METRICS_COLUMNS.map(() => '?').join(', ')})`;
 
 export async function insertSystemMetrics(tx: SqlExecutor, row: SystemMetricsRow): Promise<void> {
   await tx.run(
     INSERT,
-    COLUMNS.map((c) => row[c]),
+    SYSTEM_METRICS_COLUMNS.map((c) => row[c]),
   );
 }
 
 /** The hub's host samples since a time, oldest first (for charts). */
 export async function listSystemMetrics(db: SqlExecutor, since: number, limit: number): Promise<(SystemMetricsRow & { id: number })[]> {
-  return db.all(`SELECT id, ${COLUMNS.join(', ')} FROM system_metrics WHERE received_at >= ? ORDER BY received_at, id LIMIT ?`, [
-    since,
-    limit,
-  ]);
+  return db.all(
+    `SELECT id, ${SYSTEM_METRICS_COLUMNS.join(', ')} FROM system_metrics WHERE received_at >= ? ORDER BY received_at, id LIMIT ?`,
+    [since, limit],
+  );
 }
