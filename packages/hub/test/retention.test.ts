@@ -36,6 +36,8 @@ const SHAPE: Record<PurgeTarget, { time: string; id: string }> = {
   agent_metrics_1h: { time: 'bucket', id: "agent_id || '/' || bucket" },
   system_metrics_1h: { time: 'bucket', id: "host || '/' || bucket" },
   fleet_metrics_1h: { time: 'bucket', id: 'bucket' },
+  // When a claim ended: released, or its lease ran out.
+  capacity_claims: { time: 'COALESCE(released_at, expires_at)', id: 'claim_id' },
 };
 const DAYS: Record<PurgeTarget, number> = {
   agent_metrics: 7,
@@ -54,6 +56,8 @@ const DAYS: Record<PurgeTarget, number> = {
   agent_metrics_1h: 365,
   system_metrics_1h: 365,
   fleet_metrics_1h: 365,
+  // Ended claims go with the events.
+  capacity_claims: 10,
 };
 
 for (const dialect of DIALECTS) {
@@ -129,6 +133,23 @@ for (const dialect of DIALECTS) {
             event_id: `err-${++n}`,
           });
           assert.equal((await hub.call('POST', `/api/v1/errors/${done.body.id}/resolve`)).status, 200);
+          // Claims made now: one released after a minute, one whose ten-minute lease runs out, and one
+          // still active at NOW (its lease runs a day past it), which retention must keep however old.
+          const at = clock.now();
+          for (const [kind, expires, released] of [
+            ['released', at + 600_000, at + 60_000],
+            ['expired', at + 600_000, null],
+            ['active', NOW + DAY_MS, null],
+          ] as const) {
+            await hub.db.transaction((tx) =>
+              tx.run(
+                `INSERT INTO capacity_claims (claim_id, agent_id, pool_name, job, cpu_cores, memory_gb, gpu_vram_gb, gpu_count,
+                   claimed_by, created_at, expires_at, released_at)
+                 VALUES (?, ?, 'default', 'retention', 1, 0, 0, 0, 'test', ?, ?, ?)`,
+                [`${kind}-${agent}-${n}`, agent, at, expires, released],
+              ),
+            );
+          }
         }
       }
       // Reported 20 days ago, resolved only 2 days ago: resolved recently, so it stays.
@@ -198,6 +219,13 @@ for (const dialect of DIALECTS) {
       assert.equal(report.deleted.agent_metrics, 2, 'the two unsealed rows past retention');
       assert.deepEqual(await ids('heartbeat_event_ids', 'TRUE'), ['hb-recent']);
       assert.deepEqual(await ids('error_logs', 'resolved = FALSE'), unresolved, 'unresolved errors are never purged, however old');
+      assert.equal(
+        (await ids('capacity_claims', "claim_id LIKE 'active-%'")).length,
+        AGES.length * 2,
+        'active claims are never purged, however old',
+      );
+      // Ended more than 10 days before NOW: the five oldest ages, two agents, released and expired.
+      assert.equal(report.deleted.capacity_claims, 5 * 2 * 2);
       // Six ages past 7 days, two agents: one block each.
       assert.equal(report.deleted.agent_metric_blocks, 6 * 2);
 

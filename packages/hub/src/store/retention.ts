@@ -6,6 +6,7 @@ import { HEARTBEAT_EVENT_ID_WINDOW_MS } from './heartbeat-samples.js';
 export interface Retention {
   /** Raw `agent_metrics` and `system_metrics`. */
   metricsDays: number;
+  /** Events, and capacity claims once they have ended. */
   eventsDays: number;
   /** Resolved errors only: unresolved ones are never purged. */
   errorsDays: number;
@@ -30,6 +31,7 @@ export const PURGE_TARGETS = [
   'agent_metrics_1h',
   'system_metrics_1h',
   'fleet_metrics_1h',
+  'capacity_claims',
 ] as const;
 export type PurgeTarget = (typeof PURGE_TARGETS)[number];
 
@@ -55,6 +57,8 @@ export const RETENTION_OF: Record<PurgeTarget, keyof Retention | null> = {
   agent_metrics_1h: 'rollup1hDays',
   system_metrics_1h: 'rollup1hDays',
   fleet_metrics_1h: 'rollup1hDays',
+  // Ended claims (released, or their lease run out) are a record of work routed, kept like events.
+  capacity_claims: 'eventsDays',
 };
 
 export const DAY_MS = 86_400_000;
@@ -134,6 +138,14 @@ function purgeStatement(target: PurgeTarget): { sql: string; cutoffs: number } {
       return { sql: byBucket(target, 'agent_id'), cutoffs: 1 };
     case 'system_metrics_1h':
       return { sql: byBucket(target, 'host'), cutoffs: 1 };
+    case 'capacity_claims':
+      // Ended before the cutoff (migration 16 indexes this expression); an active claim ends ahead of now.
+      return {
+        sql:
+          'DELETE FROM capacity_claims WHERE claim_id IN (SELECT claim_id FROM capacity_claims ' +
+          'WHERE COALESCE(released_at, expires_at) < ? ORDER BY COALESCE(released_at, expires_at) LIMIT ?)',
+        cutoffs: 1,
+      };
     case 'fleet_metrics_1h':
       return {
         sql: 'DELETE FROM fleet_metrics_1h WHERE bucket IN (SELECT bucket FROM fleet_metrics_1h WHERE bucket < ? ORDER BY bucket LIMIT ?)',

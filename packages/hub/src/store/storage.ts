@@ -18,6 +18,7 @@ const ARRIVALS: Record<PurgeTarget, { time: string; ids: boolean; windowMs: numb
   agent_metrics_1h: { time: 'bucket', ids: false, windowMs: DAY_MS },
   system_metrics_1h: { time: 'bucket', ids: false, windowMs: DAY_MS },
   fleet_metrics_1h: { time: 'bucket', ids: false, windowMs: DAY_MS },
+  capacity_claims: { time: 'created_at', ids: false, windowMs: DAY_MS },
 };
 
 /**

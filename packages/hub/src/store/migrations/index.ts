@@ -13,6 +13,7 @@ import { capacityClaims } from './0012_capacity_claims.js';
 import { timePartitions } from './0013_time_partitions.js';
 import { dropMinuteRollups } from './0014_drop_minute_rollups.js';
 import { eventTracePartitions } from './0015_event_trace_partitions.js';
+import { claimsRetention } from './0016_claims_retention.js';
 import type { Migration } from './types.js';
 
 /** Every migration, oldest first. Append; never edit one that has shipped. */
@@ -32,4 +33,5 @@ export const MIGRATIONS: readonly Migration[] = [
   timePartitions,
   dropMinuteRollups,
   eventTracePartitions,
+  claimsRetention,
 ];
