@@ -375,8 +375,13 @@ async function fillQueue(hub: TestHub, t0: bigint, agentId: string) {
     'host' | 'received_at'
   >;
   // Submitted here rather than over HTTP, so the queue's depth is 1 at once and 0 only once the write is in a batch.
-  const first = hub.writer.submit([{ kind: 'system_metrics', row: { host: 'queue-filler', received_at: hub.clock.now(), ...nulls } }]);
-  await until(() => hub.writer.queueDepth === 0, 'the first write is in a batch that waits for the lock');
+  // One write per batch the writer hands to its thread at once: each waits there for the lock.
+  const fillers: Promise<unknown>[] = [];
+  for (let i = 0; i < hub.writer.maxInFlight; i++) {
+    fillers.push(hub.writer.submit([{ kind: 'system_metrics', row: { host: 'queue-filler', received_at: hub.clock.now(), ...nulls } }]));
+    await until(() => hub.writer.queueDepth === 0, `write ${i + 1} is in a batch that waits for the lock`);
+  }
+  const first = Promise.all(fillers);
   const queued = postJson(hub, '/v1/logs', claudeSession(agentId, t0));
   await until(() => hub.writer.queueDepth === 1, 'the export waits behind it');
   return {

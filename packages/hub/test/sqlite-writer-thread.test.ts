@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { VigilError } from '../src/errors.js';
+import type { Command } from '../src/ingest/commands.js';
+import { Writer } from '../src/ingest/writer.js';
+import type { Db } from '../src/store/db.js';
+import { openStore } from '../src/store/open.js';
 import { SqliteDb } from '../src/store/sqlite-db.js';
+import { SYSTEM_METRICS_COLUMNS, type SystemMetricsRow } from '../src/store/system-metrics.js';
 import { tempDir } from './support/stores.js';
 import type { Probe } from './support/writer-thread-module.js';
 
@@ -183,5 +188,118 @@ describe('the SQLite writer thread', () => {
     } finally {
       dir.remove();
     }
+  });
+});
+
+/** Polls `cond` every few milliseconds; fails after `ms`. */
+async function until(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
+  const end = performance.now() + ms;
+  while (!cond()) {
+    if (performance.now() > end) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('batches handed to the writer thread while another runs', () => {
+  const hostRow = (host: string): Command => ({
+    kind: 'system_metrics',
+    row: {
+      host,
+      received_at: 1,
+      ...(Object.fromEntries(SYSTEM_METRICS_COLUMNS.filter((c) => c !== 'host' && c !== 'received_at').map((c) => [c, null])) as Omit<
+        SystemMetricsRow,
+        'host' | 'received_at'
+      >),
+    },
+  });
+  const log = { error: () => undefined, warn: () => undefined };
+
+  async function withStore(fn: (db: Db, path: string) => Promise<void>): Promise<void> {
+    const dir = tempDir();
+    const path = join(dir.path, 'pipeline.db');
+    const { db } = await openStore(path, { sqliteSynchronous: 'full', now: Date.now() });
+    try {
+      await fn(db, path);
+    } finally {
+      await db.close();
+      dir.remove();
+    }
+  }
+
+  test('a second batch goes to the thread while the first waits for the lock; each is acknowledged after its own COMMIT, in order', async () => {
+    await withStore(async (db, path) => {
+      const writer = new Writer(db, { capacity: 100, batchMaxItems: 100, batchMaxDelayMs: 1 }, log);
+      assert.equal(writer.maxInFlight, 2);
+      const other = new Database(path);
+      const answered: string[] = [];
+      try {
+        other.exec('BEGIN IMMEDIATE');
+        const submit = (host: string) => writer.submit([hostRow(host)]).then(() => answered.push(host));
+        const a = submit('a');
+        await until(() => writer.queueDepth === 0, 'a is in a batch');
+        const b = submit('b');
+        await until(() => writer.queueDepth === 0, 'b is in a second batch, queued on the thread behind a');
+        const c = submit('c');
+        await new Promise((r) => setTimeout(r, 50));
+        assert.equal(writer.queueDepth, 1, 'c waits here: two batches are handed over at most');
+        assert.deepEqual(answered, [], 'nothing is acknowledged before its commit');
+        other.exec('ROLLBACK');
+        await Promise.all([a, b, c]);
+        assert.deepEqual(answered, ['a', 'b', 'c']);
+        const stored = await db.all<{ host: string }>('SELECT host FROM system_metrics ORDER BY id');
+        assert.deepEqual(
+          stored.map((r) => r.host),
+          ['a', 'b', 'c'],
+        );
+      } finally {
+        if (other.inTransaction) other.exec('ROLLBACK');
+        other.close();
+      }
+      await writer.drain();
+    });
+  });
+
+  test('maxInFlight 1 keeps one batch on the thread; PostgreSQL-style one-at-a-time still works on SQLite', async () => {
+    await withStore(async (db, path) => {
+      const writer = new Writer(db, { capacity: 100, batchMaxItems: 100, batchMaxDelayMs: 1, maxInFlight: 1 }, log);
+      const other = new Database(path);
+      try {
+        other.exec('BEGIN IMMEDIATE');
+        const a = writer.submit([hostRow('a')]);
+        await until(() => writer.queueDepth === 0, 'a is in a batch');
+        const b = writer.submit([hostRow('b')]);
+        await new Promise((r) => setTimeout(r, 50));
+        assert.equal(writer.queueDepth, 1, 'b waits for a to commit');
+        other.exec('ROLLBACK');
+        await Promise.all([a, b]);
+      } finally {
+        if (other.inTransaction) other.exec('ROLLBACK');
+        other.close();
+      }
+      await writer.drain();
+    });
+  });
+
+  test('a batch submitted while an ad-hoc transaction is open waits for its COMMIT instead of landing inside it', async () => {
+    await withDb(async (db) => {
+      let open!: () => void;
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      const adHoc = db.transaction(async (tx) => {
+        await tx.run('INSERT INTO probe (value) VALUES (?)', ['ad-hoc-1']);
+        await gate;
+        await tx.run('INSERT INTO probe (value) VALUES (?)', ['ad-hoc-2']);
+      });
+      await new Promise((r) => setTimeout(r, 20));
+      const batch = run(db, { do: 'insert', value: 'batch' });
+      await new Promise((r) => setTimeout(r, 20));
+      open();
+      await adHoc;
+      assert.deepEqual(await batch, { dialect: 'sqlite', rows: 3 }, 'the batch ran after the transaction, in a transaction of its own');
+      const values = await db.all<{ value: string }>('SELECT value FROM probe ORDER BY id');
+      assert.deepEqual(
+        values.map((r) => r.value),
+        ['ad-hoc-1', 'ad-hoc-2', 'batch'],
+      );
+    });
   });
 });

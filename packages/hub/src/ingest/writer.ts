@@ -14,6 +14,8 @@ export interface WriterOptions {
   batchMaxItems: number;
   /** Longest a command waits for others to share its commit. */
   batchMaxDelayMs: number;
+  /** Batches handed to SQLite's writer thread at once (default 2); PostgreSQL always takes one. */
+  maxInFlight?: number;
   /**
    * Longest a client's job may wait for its commit before it is answered 503 (shorter than the
    * clients' own request timeouts, so they hear an answer rather than time out). A job whose
@@ -80,18 +82,30 @@ export class Writer {
   private depth = 0;
   /** All commands waiting, background ones included (what fills a batch). */
   private items = 0;
-  private running = false;
+  /** Batches handed to the database and not yet answered. */
+  private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
   private accepting = true;
   private idleWaiters: (() => void)[] = [];
   health: StoreHealth = { ok: true };
+
+  /**
+   * Batches handed to the database at once. SQLite's writer thread takes a batch as one message and
+   * runs its messages in order, so a second batch can wait in its queue while the first commits: the
+   * thread goes from one commit to the next without waiting for this thread to answer the first and
+   * hand over the second. PostgreSQL's batches run here on pooled connections, concurrently if two
+   * were started: one at a time there.
+   */
+  readonly maxInFlight: number;
 
   constructor(
     private readonly db: Db,
     private readonly options: WriterOptions,
     private readonly log: WriterLog,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.maxInFlight = db.transactionIn ? (options.maxInFlight ?? 2) : 1;
+  }
 
   /** Client commands waiting for a commit (the queue depth reported on /healthz). */
   get queueDepth(): number {
@@ -173,7 +187,7 @@ export class Writer {
   }
 
   private schedule(): void {
-    if (this.running) return; // the running batch reschedules when it ends
+    if (this.inFlight >= this.maxInFlight) return; // a batch that ends reschedules
     if (this.items >= this.options.batchMaxItems || !this.accepting) {
       clearTimeout(this.timer);
       this.timer = undefined;
@@ -220,13 +234,13 @@ export class Writer {
   private async flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.running || this.pending.length === 0) return this.notifyIdle();
-    this.running = true;
+    if (this.inFlight >= this.maxInFlight || this.pending.length === 0) return this.notifyIdle();
+    this.inFlight++;
     const batch = this.takeBatch();
     try {
       await this.commit(batch);
     } finally {
-      this.running = false;
+      this.inFlight--;
     }
     // Whatever arrived during the commit has waited long enough: commit it right away.
     if (this.pending.length > 0) setImmediate(() => void this.flush());
@@ -343,14 +357,14 @@ export class Writer {
   }
 
   private notifyIdle(): void {
-    if (this.pending.length > 0 || this.running) return;
+    if (this.pending.length > 0 || this.inFlight > 0) return;
     for (const w of this.idleWaiters.splice(0)) w();
   }
 
   /** Stops accepting, commits everything already queued, and resolves when the queue is empty. */
   async drain(): Promise<void> {
     this.accepting = false;
-    if (this.pending.length === 0 && !this.running) return;
+    if (this.pending.length === 0 && this.inFlight === 0) return;
     const idle = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     this.schedule();
     await idle;

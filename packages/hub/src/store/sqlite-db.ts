@@ -51,6 +51,8 @@ export class SqliteDb implements Db {
   /** Why the writer thread is gone, once it is. */
   private gone: Error | undefined;
   private lock: Promise<unknown> = Promise.resolve();
+  /** Ad-hoc transactions queued or open (see oneMessage). */
+  private adHoc = 0;
   private readonly remote: SqlExecutor;
   /** The write connection's synchronous setting (2 FULL, 1 NORMAL). */
   private synchronous: number;
@@ -285,11 +287,24 @@ export class SqliteDb implements Db {
   }
 
   /**
+   * A call that is one message to the writer thread, which handles its messages in order: it goes
+   * at once, even while earlier calls run there, unless an ad-hoc transaction is queued or open
+   * (its statements are messages of their own, and nothing may come between its BEGIN and COMMIT).
+   */
+  private oneMessage<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.adHoc > 0) return this.serial(fn);
+    const result = fn();
+    this.lock = result.catch(() => undefined);
+    return result;
+  }
+
+  /**
    * An ad-hoc transaction (migrations, the CLI, tests): `fn` runs here and each of its statements
    * is one message to the writer thread. The writer's batches use transactionIn instead.
    */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    return this.serial(async () => {
+    this.adHoc++;
+    const done = this.serial(async () => {
       await this.call({ op: 'begin' });
       try {
         const value = await fn(this.remote);
@@ -300,6 +315,11 @@ export class SqliteDb implements Db {
         throw err;
       }
     });
+    const ended = () => {
+      this.adHoc--;
+    };
+    done.then(ended, ended);
+    return done;
   }
 
   /**
@@ -308,7 +328,7 @@ export class SqliteDb implements Db {
    * once committed. `input` and the answer are copied between threads (structured clone).
    */
   transactionIn<T>(module: string, input: unknown): Promise<T> {
-    return this.serial(() => this.call({ op: 'batch', module, input }) as Promise<T>);
+    return this.oneMessage(() => this.call({ op: 'batch', module, input }) as Promise<T>);
   }
 
   /**
