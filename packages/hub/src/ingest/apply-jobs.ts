@@ -1,4 +1,5 @@
 import type { Dialect, SqlExecutor } from '../store/db.js';
+import { HeartbeatRuns } from '../store/agents.js';
 import { applyCommand, type Command, type CommandResult } from './commands.js';
 
 /**
@@ -29,6 +30,9 @@ export default async function applyJobs(tx: SqlExecutor, dialect: Dialect, input
   // Array.prototype.sort is stable: one agent's commands keep their order.
   order.sort((a, b) => (a.agent < b.agent ? -1 : a.agent > b.agent ? 1 : 0));
   const results: JobsResult = jobs.map(() => null);
+  // One agent's heartbeats in a row share one read and one UPDATE of its row (HeartbeatRuns); any
+  // other command, or another agent's, finds that row written first.
+  const runs = new HeartbeatRuns();
   for (const o of order) {
     let jobResults = results[o.job];
     if (!jobResults) {
@@ -37,8 +41,11 @@ export default async function applyJobs(tx: SqlExecutor, dialect: Dialect, input
       if (Atomics.load(settled, o.job) !== 0) continue;
       results[o.job] = jobResults = new Array<CommandResult>((jobs[o.job] as Command[]).length);
     }
-    jobResults[o.cmd] = await applyCommand(tx, dialect, (jobs[o.job] as Command[])[o.cmd] as Command);
+    const cmd = (jobs[o.job] as Command[])[o.cmd] as Command;
+    if (runs.agentId !== undefined && (cmd.kind !== 'heartbeat' || cmd.agentId !== runs.agentId)) await runs.flush(tx);
+    jobResults[o.cmd] = await applyCommand(tx, dialect, cmd, runs);
   }
+  await runs.flush(tx);
   // A job of no commands has nothing to apply, and is answered like the others.
   jobs.forEach((commands, j) => {
     if (commands.length === 0 && Atomics.load(settled, j) === 0) results[j] = [];

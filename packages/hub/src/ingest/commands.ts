@@ -9,6 +9,7 @@ import {
   recordHeartbeat,
   registerAgent,
   type HeartbeatResult,
+  type HeartbeatRuns,
   type RegisterResult,
 } from '../store/agents.js';
 import { claimCapacity, releaseClaim, renewClaim, type Claim, type ClaimChange, type ClaimRequest } from '../store/claims.js';
@@ -96,13 +97,13 @@ export function committed(command: Command, result: CommandResult): Committed {
   return { kind: command.kind, command, result } as Committed;
 }
 
-/** Applies one command inside the writer's transaction. */
-export async function applyCommand(tx: SqlExecutor, dialect: Dialect, cmd: Command): Promise<CommandResult> {
+/** Applies one command inside the writer's transaction; `runs` is the batch's (see HeartbeatRuns). */
+export async function applyCommand(tx: SqlExecutor, dialect: Dialect, cmd: Command, runs?: HeartbeatRuns): Promise<CommandResult> {
   switch (cmd.kind) {
     case 'register':
       return registerAgent(tx, dialect, cmd.agent, cmd.now, cmd.allowedPool, cmd.mayMovePool, cmd.mayRevive ?? true);
     case 'heartbeat':
-      return recordHeartbeat(tx, dialect, cmd.agentId, cmd.heartbeat, cmd.now, cmd.allowedPool);
+      return recordHeartbeat(tx, dialect, cmd.agentId, cmd.heartbeat, cmd.now, cmd.allowedPool, runs);
     case 'event': {
       const guard = await guardAgent(tx, dialect, cmd.agentId, cmd.allowedPool);
       if (!guard.ok) return guard;

@@ -320,7 +320,104 @@ export type HeartbeatResult =
     }
   | Exclude<AgentGuard, { ok: true }>;
 
-/** Appends the sample and updates the agent's latest state; an offline agent comes back online. */
+/**
+ * What a heartbeat changes in its agent's row, folded over the heartbeats of one run (HeartbeatRuns):
+ * the last one's status and time; a resource column or figure the last one to carry it set; the
+ * merged resource dict as it stands after the last. The same UPDATE, run once, leaves the row as
+ * running it after each heartbeat would.
+ */
+interface RowChange {
+  status: AgentStatus;
+  now: number;
+  /** The merged resource dict's text, when any heartbeat carried resources. */
+  resourcesText: string | undefined;
+  /** RESOURCE_COLUMNS' (touched, value) pairs (resourceColumnParams), folded. */
+  columns: unknown[] | undefined;
+  hasMetrics: boolean;
+  memoryMb: unknown;
+  messageCount: unknown;
+  /** Whether `cpu_percent` is set at all (a heartbeat carried resources or metrics), and its value. */
+  hasCpu: boolean;
+  cpuPercent: unknown;
+}
+
+function foldChange(into: RowChange | undefined, next: RowChange): RowChange {
+  if (!into) return next;
+  // COALESCE(?, column): a null leaves what an earlier heartbeat of the run set.
+  const latest = (a: unknown, b: unknown) => (b === null || b === undefined ? a : b);
+  let columns = into.columns ?? next.columns;
+  if (into.columns && next.columns) {
+    columns = into.columns.slice();
+    for (let i = 0; i < columns.length; i += 2) {
+      if (next.columns[i] === 1) [columns[i], columns[i + 1]] = [1, next.columns[i + 1]];
+    }
+  }
+  return {
+    status: next.status,
+    now: next.now,
+    resourcesText: next.resourcesText ?? into.resourcesText,
+    columns,
+    hasMetrics: into.hasMetrics || next.hasMetrics,
+    memoryMb: latest(into.memoryMb, next.memoryMb),
+    messageCount: latest(into.messageCount, next.messageCount),
+    hasCpu: into.hasCpu || next.hasCpu,
+    cpuPercent: latest(into.cpuPercent, next.cpuPercent),
+  };
+}
+
+async function writeChange(tx: SqlExecutor, agentId: string, c: RowChange): Promise<void> {
+  const hasResources = c.resourcesText !== undefined;
+  const params: unknown[] = [c.status, c.now, c.now];
+  if (hasResources) params.push(c.resourcesText, ...(c.columns ?? []));
+  if (c.hasMetrics) params.push(c.memoryMb, c.messageCount);
+  if (hasResources || c.hasMetrics) params.push(c.cpuPercent);
+  params.push(agentId);
+  await tx.run(HEARTBEAT_UPDATE[(hasResources ? 2 : 0) + (c.hasMetrics ? 1 : 0)] as string, params);
+}
+
+/**
+ * A batch's heartbeats, one agent's run at a time (apply-jobs.ts applies a batch in agent order):
+ * the agent's row is read once per run and its UPDATE written once, when the run ends (`flush`),
+ * instead of once per heartbeat. Between heartbeats the row's state (status, merged resources, key)
+ * is carried here, so each heartbeat is answered as if applied alone. The batch flushes before any
+ * other command and before another agent's heartbeat, and at its end, so nothing else in the
+ * transaction reads the row while its UPDATE is pending.
+ */
+export class HeartbeatRuns {
+  private run: { agentId: string; row: GuardRow; change: RowChange | undefined } | undefined;
+
+  /** The agent whose run is open, if any. */
+  get agentId(): string | undefined {
+    return this.run?.agentId;
+  }
+
+  async flush(tx: SqlExecutor): Promise<void> {
+    const run = this.run;
+    this.run = undefined;
+    if (run?.change) await writeChange(tx, run.agentId, run.change);
+  }
+
+  /** The row as the run left it, when `agentId`'s run is open. */
+  rowOf(agentId: string): GuardRow | undefined {
+    return this.run?.agentId === agentId ? this.run.row : undefined;
+  }
+
+  /** Opens `agentId`'s run with the row just read (flushing another agent's first is the caller's). */
+  open(agentId: string, row: GuardRow): void {
+    this.run = { agentId, row, change: undefined };
+  }
+
+  fold(agentId: string, change: RowChange): void {
+    if (this.run?.agentId !== agentId) throw new Error(`heartbeat run of ${agentId} is not open`);
+    this.run.change = foldChange(this.run.change, change);
+  }
+}
+
+/**
+ * Appends the sample and updates the agent's latest state; an offline agent comes back online.
+ * Within a batch, `runs` carries the agent's row from one heartbeat to the next and writes its
+ * UPDATE once per run (HeartbeatRuns); without it the row is read and written here.
+ */
 export async function recordHeartbeat(
   tx: SqlExecutor,
   dialect: Dialect,
@@ -328,13 +425,23 @@ export async function recordHeartbeat(
   hb: Heartbeat,
   now: number,
   allowedPool: string | undefined,
+  runs?: HeartbeatRuns,
 ): Promise<HeartbeatResult> {
   const r = hb.resources;
-  const row = await tx.get<GuardRow>(guardSql(dialect, r !== undefined), [agentId]);
+  let row = runs?.rowOf(agentId);
+  if (!row) {
+    if (runs?.agentId !== undefined) await runs.flush(tx);
+    // In a run, a later heartbeat may carry resources when this one does not: read them once now.
+    row = await tx.get<GuardRow>(guardSql(dialect, runs !== undefined || r !== undefined), [agentId]);
+    if (runs && row) runs.open(agentId, row);
+  }
   const guard = checkGuard(row, allowedPool);
   if (!guard.ok) return guard;
+  // checkGuard refuses a missing row: here there is one.
+  const agentRow = row as GuardRow;
   const status: AgentStatus = hb.status ?? (guard.status === 'busy' ? 'busy' : 'online');
   const key = guard.agentKey ?? (await newAgentKey(tx, agentId));
+  agentRow.agent_key = key;
   // A retry of a heartbeat already stored (its acknowledgement was lost) is recognised by its event id.
   if (hb.event_id !== undefined && !(await rememberEventId(tx, key, hb.event_id, now))) {
     return { ok: true, duplicate: true, status: guard.status, cameOnline: false };
@@ -342,23 +449,38 @@ export async function recordHeartbeat(
   await tx.run(INSERT_METRIC, metricRow(key, hb, status, now));
 
   const result: HeartbeatResult = { ok: true, duplicate: false, status, cameOnline: guard.status === 'offline' };
-  const params: unknown[] = [status, now, now];
+  const change: RowChange = {
+    status,
+    now,
+    resourcesText: undefined,
+    columns: undefined,
+    hasMetrics: hb.metrics !== undefined,
+    memoryMb: hb.metrics?.memory_mb,
+    messageCount: hb.metrics?.message_count,
+    hasCpu: r !== undefined || hb.metrics !== undefined,
+    cpuPercent: hb.metrics?.cpu_percent ?? r?.cpu_percent,
+  };
   if (r) {
     // Merged here, inside the transaction that read the row (locked FOR UPDATE on PostgreSQL, the
     // single writer on SQLite), so no concurrent heartbeat's fields are lost.
-    let merged = mergeReport(storedDict(agentId, row?.resource_metrics), r, now);
+    let merged = mergeReport(storedDict(agentId, agentRow.resource_metrics), r, now);
     merged = trimStored(merged, KNOWN_FIELDS) ?? merged;
     const text = JSON.stringify(merged);
-    params.push(text, ...resourceColumnParams(r));
+    change.resourcesText = text;
+    change.columns = resourceColumnParams(r);
     const { resources, updatedAt } = splitStored(merged);
     result.resources = resources;
     result.resourceUpdatedAt = updatedAt;
-    if (typeof row?.resource_metrics === 'string') rememberDict(agentId, text, merged);
+    // What the next heartbeat of a run merges into: text on SQLite (its parse cached), the object on
+    // PostgreSQL (which answers jsonb parsed).
+    if (typeof agentRow.resource_metrics === 'string') {
+      rememberDict(agentId, text, merged);
+      agentRow.resource_metrics = text;
+    } else agentRow.resource_metrics = merged;
   }
-  if (hb.metrics) params.push(hb.metrics.memory_mb, hb.metrics.message_count);
-  if (r || hb.metrics) params.push(hb.metrics?.cpu_percent ?? r?.cpu_percent);
-  params.push(agentId);
-  await tx.run(HEARTBEAT_UPDATE[(r ? 2 : 0) + (hb.metrics ? 1 : 0)] as string, params);
+  agentRow.status = status;
+  if (runs) runs.fold(agentId, change);
+  else await writeChange(tx, agentId, change);
 
   if (result.cameOnline) await insertHubEvent(tx, agentId, 'online', 'Heartbeat received; agent is back online', {}, now);
   return result;
