@@ -336,8 +336,7 @@ interface RowChange {
   hasMetrics: boolean;
   memoryMb: unknown;
   messageCount: unknown;
-  /** Whether `cpu_percent` is set at all (a heartbeat carried resources or metrics), and its value. */
-  hasCpu: boolean;
+  /** Set (COALESCE) whenever resources or metrics were carried: the process's CPU %, else the host's. */
   cpuPercent: unknown;
 }
 
@@ -360,7 +359,6 @@ function foldChange(into: RowChange | undefined, next: RowChange): RowChange {
     hasMetrics: into.hasMetrics || next.hasMetrics,
     memoryMb: latest(into.memoryMb, next.memoryMb),
     messageCount: latest(into.messageCount, next.messageCount),
-    hasCpu: into.hasCpu || next.hasCpu,
     cpuPercent: latest(into.cpuPercent, next.cpuPercent),
   };
 }
@@ -457,7 +455,6 @@ export async function recordHeartbeat(
     hasMetrics: hb.metrics !== undefined,
     memoryMb: hb.metrics?.memory_mb,
     messageCount: hb.metrics?.message_count,
-    hasCpu: r !== undefined || hb.metrics !== undefined,
     cpuPercent: hb.metrics?.cpu_percent ?? r?.cpu_percent,
   };
   if (r) {
