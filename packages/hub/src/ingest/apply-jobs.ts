@@ -31,7 +31,7 @@ export default async function applyJobs(tx: SqlExecutor, dialect: Dialect, input
   order.sort((a, b) => (a.agent < b.agent ? -1 : a.agent > b.agent ? 1 : 0));
   const results: JobsResult = jobs.map(() => null);
   // One agent's heartbeats in a row share one read and one UPDATE of its row (HeartbeatRuns); any
-  // other command, or another agent's, finds that row written first.
+  // other command finds that row written first (another agent's heartbeat ends the run itself).
   const runs = new HeartbeatRuns();
   for (const o of order) {
     let jobResults = results[o.job];
@@ -42,7 +42,7 @@ export default async function applyJobs(tx: SqlExecutor, dialect: Dialect, input
       results[o.job] = jobResults = new Array<CommandResult>((jobs[o.job] as Command[]).length);
     }
     const cmd = (jobs[o.job] as Command[])[o.cmd] as Command;
-    if (runs.agentId !== undefined && (cmd.kind !== 'heartbeat' || cmd.agentId !== runs.agentId)) await runs.flush(tx);
+    if (cmd.kind !== 'heartbeat') await runs.flush(tx);
     jobResults[o.cmd] = await applyCommand(tx, dialect, cmd, runs);
   }
   await runs.flush(tx);

@@ -377,17 +377,12 @@ async function writeChange(tx: SqlExecutor, agentId: string, c: RowChange): Prom
  * A batch's heartbeats, one agent's run at a time (apply-jobs.ts applies a batch in agent order):
  * the agent's row is read once per run and its UPDATE written once, when the run ends (`flush`),
  * instead of once per heartbeat. Between heartbeats the row's state (status, merged resources, key)
- * is carried here, so each heartbeat is answered as if applied alone. The batch flushes before any
- * other command and before another agent's heartbeat, and at its end, so nothing else in the
- * transaction reads the row while its UPDATE is pending.
+ * is carried here, so each heartbeat is answered as if applied alone. A run ends when another
+ * agent's starts; the batch flushes it before any other command and at its end, so nothing else in
+ * the transaction reads the row while its UPDATE is pending.
  */
 export class HeartbeatRuns {
   private run: { agentId: string; row: GuardRow; change: RowChange | undefined } | undefined;
-
-  /** The agent whose run is open, if any. */
-  get agentId(): string | undefined {
-    return this.run?.agentId;
-  }
 
   async flush(tx: SqlExecutor): Promise<void> {
     const run = this.run;
@@ -400,8 +395,9 @@ export class HeartbeatRuns {
     return this.run?.agentId === agentId ? this.run.row : undefined;
   }
 
-  /** Opens `agentId`'s run with the row just read (flushing another agent's first is the caller's). */
-  open(agentId: string, row: GuardRow): void {
+  /** Opens `agentId`'s run with the row just read, writing the run it ends first. */
+  async start(tx: SqlExecutor, agentId: string, row: GuardRow): Promise<void> {
+    await this.flush(tx);
     this.run = { agentId, row, change: undefined };
   }
 
@@ -428,10 +424,9 @@ export async function recordHeartbeat(
   const r = hb.resources;
   let row = runs?.rowOf(agentId);
   if (!row) {
-    if (runs?.agentId !== undefined) await runs.flush(tx);
     // In a run, a later heartbeat may carry resources when this one does not: read them once now.
     row = await tx.get<GuardRow>(guardSql(dialect, runs !== undefined || r !== undefined), [agentId]);
-    if (runs && row) runs.open(agentId, row);
+    if (runs && row) await runs.start(tx, agentId, row);
   }
   const guard = checkGuard(row, allowedPool);
   if (!guard.ok) return guard;

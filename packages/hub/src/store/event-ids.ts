@@ -26,11 +26,13 @@ export async function storeOnce(
   tx: SqlExecutor,
   table: EventIdTable,
   agentId: string,
-  eventId: string,
+  eventId: string | null,
   now: number,
   insertRow: () => Promise<number>,
 ): Promise<{ id: number; duplicate: boolean }> {
   const id = await insertRow();
+  // Without an event id a row cannot be recognised again: it is simply stored.
+  if (eventId === null) return { id, duplicate: false };
   const claimed = await tx.run(
     `INSERT INTO ${table} (agent_id, event_id, id, received_at) VALUES (?, ?, ?, ?) ON CONFLICT (agent_id, event_id) DO NOTHING`,
     [agentId, eventId, id, now],

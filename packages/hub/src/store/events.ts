@@ -59,7 +59,6 @@ export async function insertAgentEvent(
     if (!row) throw new Error('event row missing after insert');
     return Number(row.id);
   };
-  if (eventId === null) return { id: await insert(), duplicate: false };
   return storeOnce(tx, 'agent_event_ids', agentId, eventId, now, insert);
 }
 

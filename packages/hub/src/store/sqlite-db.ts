@@ -279,7 +279,7 @@ export class SqliteDb implements Db {
     return this.transaction((tx) => tx.run(sql, params));
   }
 
-  /** Runs `fn` after every call queued before it, alone on the write connection. */
+  /** Runs `fn` after every call queued before it (an ad-hoc transaction, or a call behind one). */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const result = this.lock.then(fn);
     this.lock = result.catch(() => undefined);
@@ -287,9 +287,10 @@ export class SqliteDb implements Db {
   }
 
   /**
-   * A call that is one message to the writer thread, which handles its messages in order: it goes
-   * at once, even while earlier calls run there, unless an ad-hoc transaction is queued or open
-   * (its statements are messages of their own, and nothing may come between its BEGIN and COMMIT).
+   * A call that is one message to the writer thread (a batch, exec, reclaim, truncateWal), which
+   * handles its messages in order: it goes at once, even while earlier calls run there, unless an
+   * ad-hoc transaction is queued or open (its statements are messages of their own, and nothing may
+   * come between its BEGIN and COMMIT).
    */
   private oneMessage<T>(fn: () => Promise<T>): Promise<T> {
     if (this.adHoc > 0) return this.serial(fn);
@@ -336,7 +337,7 @@ export class SqliteDb implements Db {
    * thread waits for it up to 5 s in short slices, then fails with SQLITE_BUSY (503).
    */
   exec(sql: string): Promise<void> {
-    return this.serial(() => this.call({ op: 'exec', sql }) as Promise<void>);
+    return this.oneMessage(() => this.call({ op: 'exec', sql }) as Promise<void>);
   }
 
   isUnavailable(err: unknown): boolean {
@@ -354,11 +355,11 @@ export class SqliteDb implements Db {
   }
 
   reclaimFreePages(maxPages: number, keepPages: number): Promise<{ freed: number; remaining: number }> {
-    return this.serial(() => this.call({ op: 'reclaim', maxPages, keepPages }) as Promise<{ freed: number; remaining: number }>);
+    return this.oneMessage(() => this.call({ op: 'reclaim', maxPages, keepPages }) as Promise<{ freed: number; remaining: number }>);
   }
 
   truncateWal(): Promise<boolean> {
-    return this.serial(() => this.call({ op: 'truncateWal' }) as Promise<boolean>);
+    return this.oneMessage(() => this.call({ op: 'truncateWal' }) as Promise<boolean>);
   }
 
   async footprint(): Promise<Footprint> {

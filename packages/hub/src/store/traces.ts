@@ -69,7 +69,6 @@ export async function insertTrace(tx: SqlExecutor, agentId: string, t: LlmTrace,
     if (!row) throw new Error('trace row missing after insert');
     return Number(row.id);
   };
-  if (eventId === null) return { id: await insert(), duplicate: false };
   return storeOnce(tx, 'llm_trace_ids', agentId, eventId, now, insert);
 }
 
