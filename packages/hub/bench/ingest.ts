@@ -41,6 +41,7 @@ import { Heartbeat, IngestBatch, type Heartbeat as HeartbeatBody } from '@vigil/
 import { AgentParams } from '../src/api/agents.js';
 import { STEP_TARGET_MS } from '../src/jobs/passes.js';
 import { resizeBudget, START_BUDGET } from '../src/jobs/rollups.js';
+import { PURGE_BATCH_ROWS, resizePurge } from '../src/jobs/retention.js';
 import { validatorCompiler } from '../src/api/validation.js';
 import { loadConfig } from '../src/config/config.js';
 import type { Command } from '../src/ingest/commands.js';
@@ -427,7 +428,7 @@ const HOUR_MS = 3_600_000;
 
 /**
  * Rollup and purge steps as the hub's own jobs submit them (background writer jobs, the rollup budget
- * sized by the job's own rule and step target, purges of 5,000 rows), one after another
+ * and the purge batch sized by the jobs' own rules and step target), one after another
  * for as long as the measured run lasts: first rolling the seeded rows up, then purging them.
  */
 class Steps {
@@ -455,6 +456,7 @@ class Steps {
     const t0 = performance.now();
     let held = 0;
     let budget = START_BUDGET;
+    let limit = PURGE_BATCH_ROWS;
     let rolled = false;
     while (!this.stopping) {
       const now = Date.now();
@@ -464,15 +466,16 @@ class Steps {
         const step = { series: 'agent' as const, until: now - 5_000, budget, lateFloor: 0, now };
         const r = await this.writer.submitOne({ kind: 'rollup', step }, { background: true });
         ms = r.ms;
-        budget = resizeBudget(budget, r.ms, STEP_TARGET_MS);
+        budget = resizeBudget(budget, r, STEP_TARGET_MS);
         rolled = r.done;
         report.rollupSteps++;
       } else {
         const r = await this.writer.submitOne(
-          { kind: 'purge', target: 'agent_metrics', cutoff: now - HOUR_MS, limit: 5_000 },
+          { kind: 'purge', target: 'agent_metrics', cutoff: now - HOUR_MS, limit },
           { background: true },
         );
         ms = r.ms;
+        limit = resizePurge(limit, r, STEP_TARGET_MS);
         report.purgeSteps++;
         if (r.deleted === 0) break; // nothing left: the report says how much of the run had steps
       }

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../clock.js';
-import { PeriodicPasses, STEP_TARGET_MS } from './passes.js';
+import { PeriodicPasses, resizeStep, STEP_TARGET_MS } from './passes.js';
 import type { Writer } from '../ingest/writer.js';
 import type { Db } from '../store/db.js';
 import { ensurePartitionsAhead, dropPartitionsBefore, PARTITIONED, PARTITION_LOCK_TIMEOUT_MS } from '../store/partitions.js';
@@ -51,6 +51,14 @@ export interface PurgeReport {
   partitions: { created: string[]; dropped: string[]; locked: string[] };
 }
 
+/** Most rows one purge batch deletes by default, and the fewest a slow batch is cut down to. */
+export const PURGE_BATCH_ROWS = 5_000;
+const MIN_PURGE_ROWS = 100;
+
+/** The next purge batch's size (resizeStep within this job's bounds). */
+export const resizePurge = (limit: number, batch: { ms: number; deleted: number }, targetMs: number, maxRows = PURGE_BATCH_ROWS): number =>
+  resizeStep(limit, batch.ms, targetMs, MIN_PURGE_ROWS, maxRows, batch.deleted >= limit);
+
 export function retentionFromConfig(c: {
   retentionMetricsDays: number;
   retentionEventsDays: number;
@@ -87,7 +95,7 @@ export class RetentionJob extends PeriodicPasses<PurgeReport> {
 
   protected async pass(): Promise<PurgeReport> {
     const now = this.clock.now();
-    const maxRows = this.options.batchRows ?? 5_000;
+    const maxRows = this.options.batchRows ?? PURGE_BATCH_ROWS;
     const targetMs = this.options.targetBatchMs ?? STEP_TARGET_MS;
     const report: PurgeReport = {
       deleted: {},
@@ -143,8 +151,7 @@ export class RetentionJob extends PeriodicPasses<PurgeReport> {
         report.deleted[target] = (report.deleted[target] ?? 0) + r.deleted;
         this.options.onPurged?.(target, r.deleted);
         total += r.deleted;
-        if (r.ms > targetMs) this.limits.set(target, Math.max(100, Math.floor(limit / 2)));
-        else if (r.ms < targetMs / 4) this.limits.set(target, Math.min(maxRows, limit * 2));
+        this.limits.set(target, resizePurge(limit, r, targetMs, maxRows));
         if (r.deleted < limit) break;
       }
     }

@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import { PeriodicPasses, STEP_TARGET_MS } from './passes.js';
+import { PeriodicPasses, resizeStep, STEP_TARGET_MS } from './passes.js';
 import type { Writer } from '../ingest/writer.js';
 import { cutoffFor, type Retention } from '../store/retention.js';
 import { floorTo, HOUR_MS, type SeriesName } from '../store/rollups.js';
@@ -35,8 +35,8 @@ export interface RollupReport {
 }
 
 const SERIES: SeriesName[] = ['agent', 'host'];
-const MIN_BUDGET = 1_000;
-const MAX_BUDGET = 100_000;
+const MIN_BUDGET = 250;
+const MAX_BUDGET = 10_000;
 // About 20 ms of folding at a few microseconds a row: a first step near the target, then sized by time.
 export const START_BUDGET = 5_000;
 // Sealing reads one agent's rows, which sit one to a page among the fleet's: far fewer rows per
@@ -44,12 +44,9 @@ export const START_BUDGET = 5_000;
 const MIN_SEAL_BUDGET = 200;
 const MAX_SEAL_BUDGET = 20_000;
 
-/** The next step's budget: halved after a step slower than `target`, doubled after one under a quarter of it. */
-export function resizeBudget(budget: number, ms: number, target: number, min = MIN_BUDGET, max = MAX_BUDGET): number {
-  if (ms > target) return Math.max(min, Math.floor(budget / 2));
-  if (ms < target / 4) return Math.min(max, budget * 2);
-  return budget;
-}
+/** The next rollup step's budget of raw rows (resizeStep within this job's bounds). */
+export const resizeBudget = (budget: number, step: { ms: number; full: boolean }, target: number): number =>
+  resizeStep(budget, step.ms, target, MIN_BUDGET, MAX_BUDGET, step.full);
 
 /**
  * Writes the per-hour rollups (folded straight from raw rows, minute by minute) through the single writer, in bounded steps, every
@@ -85,7 +82,7 @@ export class RollupJob extends PeriodicPasses<RollupReport> {
         if (this.stopped) return report;
         const step = { series, until: now - settle, budget: this.budget, lateFloor, now };
         const r = await this.writer.submitOne({ kind: 'rollup', step }, { background: true });
-        this.budget = resizeBudget(this.budget, r.ms, target);
+        this.budget = resizeBudget(this.budget, r, target);
         report.steps++;
         report.late += r.late;
         this.options.onRolled?.(series, r.rolled + r.late);
@@ -99,7 +96,7 @@ export class RollupJob extends PeriodicPasses<RollupReport> {
     for (;;) {
       if (this.stopped) return report;
       const r = await this.writer.submitOne({ kind: 'seal', step: { horizon, budget: this.sealBudget } }, { background: true });
-      this.sealBudget = resizeBudget(this.sealBudget, r.ms, target, MIN_SEAL_BUDGET, MAX_SEAL_BUDGET);
+      this.sealBudget = resizeStep(this.sealBudget, r.ms, target, MIN_SEAL_BUDGET, MAX_SEAL_BUDGET, !r.done);
       report.steps++;
       report.sealed += r.sealed;
       if (r.done) break;

@@ -307,6 +307,8 @@ export interface RollupResult {
   rolled: number;
   /** False when another step is needed to catch up. */
   done: boolean;
+  /** The step stopped at its budget (of ids to check or rows to fold): only then does a fast step say a larger one would pay. */
+  full: boolean;
   /** How long the step's statements held the writer (ms), which the job uses to size the next one. */
   ms: number;
 }
@@ -342,6 +344,7 @@ export async function rollupStep(tx: SqlExecutor, dialect: Dialect, step: Rollup
   const trust = await lateHorizon(tx, dialect, state, maxId, seen, mark);
   let late = 0;
   const seenTo = Math.min(trust.upTo, seen + step.budget);
+  let full = seenTo < trust.upTo;
   // Cut short by the budget: the rest of the horizon's ids are checked against the same horizon next step.
   if (seenTo < trust.upTo && trust.checking) trust.next = trust.checking;
   if (seenTo > seen && mark > step.lateFloor) {
@@ -360,6 +363,7 @@ export async function rollupStep(tx: SqlExecutor, dialect: Dialect, step: Rollup
   if (mark < until && (!q.ordered || seen >= maxId)) {
     const end = await tx.get<{ t: number }>(q.chunkEnd, [mark, step.budget]);
     if (end) to = Math.min(until, Math.max(floorTo(Number(end.t), MINUTE_MS), mark + MINUTE_MS));
+    if (to < until) full = true;
     rolled = (await tx.run(q.mergeHours, [mark, to])).changes;
     if (q.fleetHours) await tx.run(q.fleetHours, [floorTo(mark, HOUR_MS), to]);
     mark = to;
@@ -376,7 +380,7 @@ export async function rollupStep(tx: SqlExecutor, dialect: Dialect, step: Rollup
   ]);
   // Rows not yet trusted wait for the next pass rather than spin this one while another hub's batch runs.
   const done = mark >= until && (seen >= maxId || trust.blocked);
-  return { ok: true, minuteMark: mark, late, rolled, done, ms: performance.now() - started };
+  return { ok: true, minuteMark: mark, late, rolled, done, full, ms: performance.now() - started };
 }
 
 interface StoredHorizon {
