@@ -329,8 +329,8 @@ export type HeartbeatResult =
 interface RowChange {
   status: AgentStatus;
   now: number;
-  /** The merged resource dict's text, when any heartbeat carried resources. */
-  resourcesText: string | undefined;
+  /** The merged resource dict, when any heartbeat carried resources (serialized once, when written). */
+  resources: Record<string, unknown> | undefined;
   /** RESOURCE_COLUMNS' (touched, value) pairs (resourceColumnParams), folded. */
   columns: unknown[] | undefined;
   hasMetrics: boolean;
@@ -354,7 +354,7 @@ function foldChange(into: RowChange | undefined, next: RowChange): RowChange {
   return {
     status: next.status,
     now: next.now,
-    resourcesText: next.resourcesText ?? into.resourcesText,
+    resources: next.resources ?? into.resources,
     columns,
     hasMetrics: into.hasMetrics || next.hasMetrics,
     memoryMb: latest(into.memoryMb, next.memoryMb),
@@ -364,9 +364,14 @@ function foldChange(into: RowChange | undefined, next: RowChange): RowChange {
 }
 
 async function writeChange(tx: SqlExecutor, agentId: string, c: RowChange): Promise<void> {
-  const hasResources = c.resourcesText !== undefined;
+  const hasResources = c.resources !== undefined;
   const params: unknown[] = [c.status, c.now, c.now];
-  if (hasResources) params.push(c.resourcesText, ...(c.columns ?? []));
+  if (c.resources) {
+    const text = JSON.stringify(c.resources);
+    // SQLite answers the text next time: its parse is then taken from here (PostgreSQL answers jsonb parsed).
+    rememberDict(agentId, text, c.resources);
+    params.push(text, ...(c.columns ?? []));
+  }
   if (c.hasMetrics) params.push(c.memoryMb, c.messageCount);
   if (hasResources || c.hasMetrics) params.push(c.cpuPercent);
   params.push(agentId);
@@ -445,7 +450,7 @@ export async function recordHeartbeat(
   const change: RowChange = {
     status,
     now,
-    resourcesText: undefined,
+    resources: undefined,
     columns: undefined,
     hasMetrics: hb.metrics !== undefined,
     memoryMb: hb.metrics?.memory_mb,
@@ -457,18 +462,13 @@ export async function recordHeartbeat(
     // single writer on SQLite), so no concurrent heartbeat's fields are lost.
     let merged = mergeReport(storedDict(agentId, agentRow.resource_metrics), r, now);
     merged = trimStored(merged, KNOWN_FIELDS) ?? merged;
-    const text = JSON.stringify(merged);
-    change.resourcesText = text;
+    change.resources = merged;
     change.columns = resourceColumnParams(r);
     const { resources, updatedAt } = splitStored(merged);
     result.resources = resources;
     result.resourceUpdatedAt = updatedAt;
-    // What the next heartbeat of a run merges into: text on SQLite (its parse cached), the object on
-    // PostgreSQL (which answers jsonb parsed).
-    if (typeof agentRow.resource_metrics === 'string') {
-      rememberDict(agentId, text, merged);
-      agentRow.resource_metrics = text;
-    } else agentRow.resource_metrics = merged;
+    // What the next heartbeat of a run merges into: the object itself (mergeReport copies it).
+    agentRow.resource_metrics = merged;
   }
   agentRow.status = status;
   if (runs) runs.fold(agentId, change);
