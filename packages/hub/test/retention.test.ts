@@ -19,6 +19,8 @@ const AGES = [400, 100, 40, 25, 15, 9, 6.9, 1, 0.1];
 // Events and traces get non-default retentions, to show the settings take effect.
 const RETENTION: Retention = { metricsDays: 7, eventsDays: 10, errorsDays: 7, tracesDays: 20, rollup1hDays: 365 };
 const FLAGS = ['--retention-events-days', '10', '--retention-traces-days', '20'];
+/** A time after every cutoff: what a table's time expression gives a row retention must keep however old. */
+const KEPT = NOW + 1_000 * DAY_MS;
 
 /** Each table's time column, and the columns that identify a row. */
 const SHAPE: Record<PurgeTarget, { time: string; id: string }> = {
@@ -38,6 +40,15 @@ const SHAPE: Record<PurgeTarget, { time: string; id: string }> = {
   fleet_metrics_1h: { time: 'bucket', id: 'bucket' },
   // When a claim ended: released, or its lease ran out.
   capacity_claims: { time: 'COALESCE(released_at, expires_at)', id: 'claim_id' },
+  // Pending deliveries, open alerts and resolved alerts with a delivery still pending are kept, however old.
+  webhook_deliveries: { time: `CASE WHEN status <> 'pending' THEN updated_at ELSE ${KEPT} END`, id: 'delivery_id' },
+  alerts: {
+    time:
+      `CASE WHEN state = 'resolved' AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.alert_id = alerts.id AND ` +
+      `d.status = 'pending') THEN resolved_at ELSE ${KEPT} END`,
+    id: "rule_name || '/' || agent_id",
+  },
+  alert_silences: { time: 'until', id: 'comment' },
 };
 const DAYS: Record<PurgeTarget, number> = {
   agent_metrics: 7,
@@ -58,6 +69,10 @@ const DAYS: Record<PurgeTarget, number> = {
   fleet_metrics_1h: 365,
   // Ended claims go with the events.
   capacity_claims: 10,
+  // Alert history too.
+  webhook_deliveries: 10,
+  alerts: 10,
+  alert_silences: 10,
 };
 
 for (const dialect of DIALECTS) {
@@ -150,6 +165,40 @@ for (const dialect of DIALECTS) {
               ),
             );
           }
+          // Alert history: an alert resolved a minute later with one delivered and one failed
+          // notification, an alert still firing (an open one is never purged), and a silence of an
+          // hour. At the oldest age, also a resolved alert whose notification is still pending.
+          await hub.db.transaction(async (tx) => {
+            const alert = async (name: string, state: string, resolvedAt: number | null): Promise<number> => {
+              const row = await tx.get<{ id: number }>(
+                `INSERT INTO alerts (rule_id, rule_name, agent_id, state, severity, metric, op, threshold, pending_since, started_at,
+                   resolved_at, updated_at)
+                 VALUES (?, ?, ?, ?, 'warning', 'cpu_percent', '>', 90, ?, ?, ?, ?) RETURNING id`,
+                [1_000 + n, name, agent, state, at, at, resolvedAt, resolvedAt ?? at],
+              );
+              return Number(row?.id);
+            };
+            const delivery = (alertId: number, name: string, status: string, updatedAt: number) =>
+              tx.run(
+                `INSERT INTO webhook_deliveries (webhook_id, alert_id, kind, status, attempts, payload, created_at, updated_at, delivery_id)
+                 VALUES (999999, ?, 'resolved', ?, 1, '{}', ?, ?, ?)`,
+                [alertId, status, at, updatedAt, `${name}/${agent}`],
+              );
+            const resolved = await alert(`resolved-${n}`, 'resolved', at + 60_000);
+            await delivery(resolved, `delivered-${n}`, 'delivered', at + 70_000);
+            await delivery(resolved, `failed-${n}`, 'failed', at + 80_000);
+            await alert(`firing-${n}`, 'firing', null);
+            if (index === 0) {
+              const waiting = await alert(`waiting-${n}`, 'resolved', at + 60_000);
+              await delivery(waiting, `pending-${n}`, 'pending', at + 70_000);
+            }
+            await tx.run('INSERT INTO alert_silences (rule_id, agent_id, until, comment, created_at) VALUES (NULL, ?, ?, ?, ?)', [
+              agent,
+              at + 3_600_000,
+              `silence-${agent}-${n}`,
+              at,
+            ]);
+          });
         }
       }
       // Reported 20 days ago, resolved only 2 days ago: resolved recently, so it stays.
@@ -226,6 +275,13 @@ for (const dialect of DIALECTS) {
       );
       // Ended more than 10 days before NOW: the five oldest ages, two agents, released and expired.
       assert.equal(report.deleted.capacity_claims, 5 * 2 * 2);
+      // Alert history past 10 days: five ages, two agents; what is open or still to be sent stays.
+      assert.equal(report.deleted.alerts, 5 * 2);
+      assert.equal(report.deleted.webhook_deliveries, 5 * 2 * 2);
+      assert.equal(report.deleted.alert_silences, 5 * 2);
+      assert.equal((await ids('alerts', "rule_name LIKE 'firing-%'")).length, AGES.length * 2, 'open alerts are never purged');
+      assert.equal((await ids('alerts', "rule_name LIKE 'waiting-%'")).length, 2, 'nor one with a notification still pending');
+      assert.equal((await ids('webhook_deliveries', "status = 'pending'")).length, 2, 'nor a pending delivery');
       // Six ages past 7 days, two agents: one block each.
       assert.equal(report.deleted.agent_metric_blocks, 6 * 2);
 

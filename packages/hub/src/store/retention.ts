@@ -6,7 +6,7 @@ import { HEARTBEAT_EVENT_ID_WINDOW_MS } from './heartbeat-samples.js';
 export interface Retention {
   /** Raw `agent_metrics` and `system_metrics`. */
   metricsDays: number;
-  /** Events, and capacity claims once they have ended. */
+  /** Events; capacity claims once they have ended; resolved alerts, finished webhook deliveries and ended silences. */
   eventsDays: number;
   /** Resolved errors only: unresolved ones are never purged. */
   errorsDays: number;
@@ -32,6 +32,10 @@ export const PURGE_TARGETS = [
   'system_metrics_1h',
   'fleet_metrics_1h',
   'capacity_claims',
+  // Deliveries before alerts: an alert goes once no delivery of it is pending (they are written together).
+  'webhook_deliveries',
+  'alerts',
+  'alert_silences',
 ] as const;
 export type PurgeTarget = (typeof PURGE_TARGETS)[number];
 
@@ -59,6 +63,12 @@ export const RETENTION_OF: Record<PurgeTarget, keyof Retention | null> = {
   fleet_metrics_1h: 'rollup1hDays',
   // Ended claims (released, or their lease run out) are a record of work routed, kept like events.
   capacity_claims: 'eventsDays',
+  // Alert history is a record of what happened, kept like events. A delivery's id guards against
+  // sending a transition twice only while that transition can still be written, which is in the
+  // alert change's own transaction: a finished delivery past retention guards nothing any more.
+  webhook_deliveries: 'eventsDays',
+  alerts: 'eventsDays',
+  alert_silences: 'eventsDays',
 };
 
 export const DAY_MS = 86_400_000;
@@ -146,6 +156,22 @@ function purgeStatement(target: PurgeTarget): { sql: string; cutoffs: number } {
           'WHERE COALESCE(released_at, expires_at) < ? ORDER BY COALESCE(released_at, expires_at) LIMIT ?)',
         cutoffs: 1,
       };
+    case 'webhook_deliveries':
+      // Finished (delivered, or failed for good) before the cutoff; a pending one is still to be sent.
+      return { sql: byId(target, "status <> 'pending' AND updated_at < ?", 'updated_at'), cutoffs: 1 };
+    case 'alerts':
+      // Resolved before the cutoff, with no notification of it still to be sent; an open alert stays.
+      return {
+        sql: byId(
+          target,
+          "state = 'resolved' AND resolved_at < ? AND NOT EXISTS " +
+            "(SELECT 1 FROM webhook_deliveries d WHERE d.alert_id = alerts.id AND d.status = 'pending')",
+          'resolved_at',
+        ),
+        cutoffs: 1,
+      };
+    case 'alert_silences':
+      return { sql: byId(target, 'until < ?', 'until'), cutoffs: 1 };
     case 'fleet_metrics_1h':
       return {
         sql: 'DELETE FROM fleet_metrics_1h WHERE bucket IN (SELECT bucket FROM fleet_metrics_1h WHERE bucket < ? ORDER BY bucket LIMIT ?)',

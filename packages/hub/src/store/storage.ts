@@ -19,6 +19,9 @@ const ARRIVALS: Record<PurgeTarget, { time: string; ids: boolean; windowMs: numb
   system_metrics_1h: { time: 'bucket', ids: false, windowMs: DAY_MS },
   fleet_metrics_1h: { time: 'bucket', ids: false, windowMs: DAY_MS },
   capacity_claims: { time: 'created_at', ids: false, windowMs: DAY_MS },
+  webhook_deliveries: { time: 'created_at', ids: false, windowMs: DAY_MS },
+  alerts: { time: 'pending_since', ids: false, windowMs: DAY_MS },
+  alert_silences: { time: 'created_at', ids: false, windowMs: DAY_MS },
 };
 
 /**

@@ -14,6 +14,7 @@ import { timePartitions } from './0013_time_partitions.js';
 import { dropMinuteRollups } from './0014_drop_minute_rollups.js';
 import { eventTracePartitions } from './0015_event_trace_partitions.js';
 import { claimsRetention } from './0016_claims_retention.js';
+import { alertHistoryRetention } from './0017_alert_history_retention.js';
 import type { Migration } from './types.js';
 
 /** Every migration, oldest first. Append; never edit one that has shipped. */
@@ -34,4 +35,5 @@ export const MIGRATIONS: readonly Migration[] = [
   dropMinuteRollups,
   eventTracePartitions,
   claimsRetention,
+  alertHistoryRetention,
 ];
