@@ -99,8 +99,8 @@ for (const dialect of DIALECTS) {
         flags: ['--host-metrics-interval', '0', '--rollup-interval', '3600', '--retention-interval', '86400'],
       });
       for (let i = 0; i < AGENTS; i++) await hub.call('POST', '/api/v1/agents', { agent_id: agent(i), name: agent(i), agent_type: 'load' });
-      // The start-up pass (paced while those registrations wrote) ends before the expired rows go in,
-      // or it would purge some of them before the measured pass.
+      // The start-up pass ends before the expired rows go in, or it could purge some of them before
+      // the measured pass.
       await hub.retention.runOnce();
     });
     after(async () => {

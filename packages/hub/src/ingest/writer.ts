@@ -60,16 +60,6 @@ interface Job {
  */
 const YIELDING_KINDS: ReadonlySet<Command['kind']> = new Set(['rollup', 'seal', 'purge']);
 
-/**
- * While clients write, maintenance steps hold the writer at most about this share of its time: after
- * a batch that held a step, the next step waits three times as long as that batch took. A rollup or
- * purge catching up then adds one short step now and then to a client's wait rather than one after
- * another; an idle hub runs them back to back.
- */
-const MAINTENANCE_SHARE = 0.25;
-/** Clients count as writing while one submitted within this many ms. */
-const CLIENTS_ACTIVE_MS = 1_000;
-
 /** Seconds a client should wait before retrying when the queue is full or the store is down. */
 export const RETRY_AFTER_FULL_S = 1;
 const RETRY_AFTER_UNAVAILABLE_S = 2;
@@ -97,9 +87,6 @@ export class Writer {
   private timer: NodeJS.Timeout | undefined;
   private accepting = true;
   private idleWaiters: (() => void)[] = [];
-  /** When a client last submitted, and when the next maintenance step may go (performance.now()). */
-  private lastClientAt = -Infinity;
-  private stepsResumeAt = 0;
   health: StoreHealth = { ok: true };
 
   /**
@@ -141,7 +128,6 @@ export class Writer {
     if (counted > 0 && this.depth > 0 && this.depth + counted > this.options.capacity) {
       return Promise.reject(new VigilError('VIGIL_INGEST_QUEUE_FULL', undefined, RETRY_AFTER_FULL_S));
     }
-    if (counted > 0) this.lastClientAt = performance.now();
     return new Promise((resolve, reject) => {
       const job: Job = {
         commands,
@@ -155,29 +141,11 @@ export class Writer {
       };
       const deadlineMs = this.options.deadlineMs;
       if (!options.background && deadlineMs !== undefined) job.deadline = setTimeout(() => this.expire(job), deadlineMs);
-      const wait = job.yields ? this.stepWait() : 0;
-      if (wait > 0) setTimeout(() => this.enqueue(job), wait);
-      else this.enqueue(job);
+      this.pending.push(job);
+      this.depth += counted;
+      this.items += commands.length;
+      this.schedule();
     });
-  }
-
-  private enqueue(job: Job): void {
-    // A maintenance step held back (stepWait) may find the writer stopped meanwhile.
-    if (!this.accepting && job.counted === 0 && job.yields) {
-      job.reject(new VigilError('VIGIL_SHUTTING_DOWN', undefined, RETRY_AFTER_UNAVAILABLE_S));
-      return;
-    }
-    this.pending.push(job);
-    this.depth += job.counted;
-    this.items += job.commands.length;
-    this.schedule();
-  }
-
-  /** How long a maintenance step waits before it is queued (MAINTENANCE_SHARE); 0 when no client writes. */
-  private stepWait(): number {
-    const now = performance.now();
-    if (now - this.lastClientAt > CLIENTS_ACTIVE_MS) return 0;
-    return Math.max(0, this.stepsResumeAt - now);
   }
 
   /** True when the queue cannot take another client command (the API refuses before reading the body). */
@@ -283,10 +251,6 @@ export class Writer {
     const started = performance.now();
     try {
       const results = await this.transaction(batch);
-      if (batch.some((job) => job.yields)) {
-        const took = performance.now() - started;
-        this.stepsResumeAt = performance.now() + took * (1 / MAINTENANCE_SHARE - 1);
-      }
       this.observe(
         batch.reduce((n, job) => n + job.commands.length, 0),
         started,
