@@ -2,9 +2,9 @@
  * How long one maintenance step (a rollup, seal or purge step) should hold the single writer. A
  * client write that arrives during a step waits for it to end, so this bounds what the jobs add to
  * ingest latency; each job sizes its next step from how long the last one took. 5 ms is about one
- * group commit of single heartbeats: with 25 ms, ingest p99 while a backlog was rolled up and
- * purged was 1.7-2.0x its p99 without (bench/RESULTS.md); steps are cheap to start, so a backlog
- * costs more steps rather than more time.
+ * group commit of single heartbeats; against 25 ms, ingest p99 while a backlog is rolled up and
+ * purged went from about 1.5x to 1.2x the same store's p99 without steps (bench/RESULTS.md), and a
+ * backlog costs more steps rather than more time.
  */
 export const STEP_TARGET_MS = 5;
 
