@@ -43,7 +43,7 @@ import { Heartbeat, IngestBatch, type Heartbeat as HeartbeatBody } from '@vigil/
 import { AgentParams } from '../src/api/agents.js';
 import { STEP_TARGET_MS } from '../src/jobs/passes.js';
 import { resizeBudget, START_BUDGET } from '../src/jobs/rollups.js';
-import { PURGE_BATCH_ROWS, resizePurge } from '../src/jobs/retention.js';
+import { PURGE_START_ROWS, resizePurge } from '../src/jobs/retention.js';
 import { validatorCompiler } from '../src/api/validation.js';
 import { loadConfig } from '../src/config/config.js';
 import type { Command } from '../src/ingest/commands.js';
@@ -470,7 +470,7 @@ class Steps {
     const t0 = performance.now();
     let held = 0;
     let budget = START_BUDGET;
-    let limit = PURGE_BATCH_ROWS;
+    let limit = PURGE_START_ROWS;
     let rolled = false;
     while (!this.stopping) {
       const now = Date.now();

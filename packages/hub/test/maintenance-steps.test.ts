@@ -25,8 +25,9 @@ describe('step sizing (resizeStep)', () => {
     assert.equal(resizeStep(8_000, 0.5, 5, 250, 10_000, true), 10_000, 'capped at the maximum');
   });
 
-  test('a maximum below the minimum wins', () => {
+  test('a maximum below the minimum wins, and a size above the maximum comes back under it', () => {
     assert.equal(resizeStep(7, 50, 5, 100, 7, true), 7);
+    assert.equal(resizeStep(20_000, 5, 5, 250, 10_000, true), 10_000);
   });
 });
 

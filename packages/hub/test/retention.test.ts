@@ -40,12 +40,13 @@ const SHAPE: Record<PurgeTarget, { time: string; id: string }> = {
   fleet_metrics_1h: { time: 'bucket', id: 'bucket' },
   // When a claim ended: released, or its lease ran out.
   capacity_claims: { time: 'COALESCE(released_at, expires_at)', id: 'claim_id' },
-  // Pending deliveries, open alerts and resolved alerts with a delivery still pending are kept, however old.
+  // Pending deliveries and open alerts are kept, however old; so is a resolved alert while a delivery
+  // of it stays (pending, or finished within the retention).
   webhook_deliveries: { time: `CASE WHEN status <> 'pending' THEN updated_at ELSE ${KEPT} END`, id: 'delivery_id' },
   alerts: {
     time:
       `CASE WHEN state = 'resolved' AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.alert_id = alerts.id AND ` +
-      `d.status = 'pending') THEN resolved_at ELSE ${KEPT} END`,
+      `(d.status = 'pending' OR d.updated_at >= ${NOW - 10 * DAY_MS})) THEN resolved_at ELSE ${KEPT} END`,
     id: "rule_name || '/' || agent_id",
   },
   alert_silences: { time: 'until', id: 'comment' },
@@ -167,7 +168,8 @@ for (const dialect of DIALECTS) {
           }
           // Alert history: an alert resolved a minute later with one delivered and one failed
           // notification, an alert still firing (an open one is never purged), and a silence of an
-          // hour. At the oldest age, also a resolved alert whose notification is still pending.
+          // hour. At the oldest age, also a resolved alert whose notification is still pending, and
+          // one whose notification was delivered only yesterday.
           await hub.db.transaction(async (tx) => {
             const alert = async (name: string, state: string, resolvedAt: number | null): Promise<number> => {
               const row = await tx.get<{ id: number }>(
@@ -191,6 +193,9 @@ for (const dialect of DIALECTS) {
             if (index === 0) {
               const waiting = await alert(`waiting-${n}`, 'resolved', at + 60_000);
               await delivery(waiting, `pending-${n}`, 'pending', at + 70_000);
+              // Its notification delivered only yesterday (retried for long): the alert stays with it.
+              const sentLate = await alert(`sent-late-${n}`, 'resolved', at + 60_000);
+              await delivery(sentLate, `late-${n}`, 'delivered', NOW - DAY_MS);
             }
             await tx.run('INSERT INTO alert_silences (rule_id, agent_id, until, comment, created_at) VALUES (NULL, ?, ?, ?, ?)', [
               agent,
@@ -281,6 +286,7 @@ for (const dialect of DIALECTS) {
       assert.equal(report.deleted.alert_silences, 5 * 2);
       assert.equal((await ids('alerts', "rule_name LIKE 'firing-%'")).length, AGES.length * 2, 'open alerts are never purged');
       assert.equal((await ids('alerts', "rule_name LIKE 'waiting-%'")).length, 2, 'nor one with a notification still pending');
+      assert.equal((await ids('alerts', "rule_name LIKE 'sent-late-%'")).length, 2, 'nor one whose delivery is still kept');
       assert.equal((await ids('webhook_deliveries', "status = 'pending'")).length, 2, 'nor a pending delivery');
       // Six ages past 7 days, two agents: one block each.
       assert.equal(report.deleted.agent_metric_blocks, 6 * 2);

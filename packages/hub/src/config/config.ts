@@ -289,7 +289,7 @@ export const SETTINGS = {
     flag: '--retention-events-days',
     env: 'VIGIL_RETENTION_EVENTS_DAYS',
     default: 30,
-    help: 'Days agent events, capacity claims after they end, and resolved alerts with their webhook deliveries are kept; 0 keeps them forever',
+    help: 'Days agent events, capacity claims after they end, and resolved alerts, webhook deliveries and silences are kept; 0 keeps them forever',
     parse: days,
   }),
   retentionErrorsDays: setting({

@@ -16,9 +16,10 @@ export const STEP_TARGET_MS = 5;
  * and growing on it would make the first step of a backlog many times too long.
  */
 export function resizeStep(size: number, ms: number, targetMs: number, min: number, max: number, full: boolean): number {
-  if (ms > targetMs) return Math.max(Math.min(min, max), Math.floor((size * targetMs) / ms));
-  if (full && ms < targetMs / 4) return Math.min(max, size * 2);
-  return size;
+  let next = size;
+  if (ms > targetMs) next = Math.floor((size * targetMs) / ms);
+  else if (full && ms < targetMs / 4) next = size * 2;
+  return Math.min(max, Math.max(Math.min(min, max), next));
 }
 
 /**

@@ -15,7 +15,7 @@ export interface RetentionOptions {
   onPurged?: (table: PurgeTarget, rows: number) => void;
   /** Most rows one batch deletes; each batch is its own writer command, so ingest interleaves. */
   batchRows?: number;
-  /** A batch slower than this halves the next one (a slow disk, wide rows); a fast one doubles it back. */
+  /** How long one batch should take: the next is sized from the last (resizeStep: a slow disk, wide rows). */
   targetBatchMs?: number;
   /** Most free pages one incremental-vacuum step gives back (each step runs between transactions). */
   vacuumPages?: number;
@@ -51,8 +51,10 @@ export interface PurgeReport {
   partitions: { created: string[]; dropped: string[]; locked: string[] };
 }
 
-/** Most rows one purge batch deletes by default, and the fewest a slow batch is cut down to. */
+/** Most rows one purge batch deletes by default, the first batch of a table, and the fewest a slow batch is cut down to. */
 export const PURGE_BATCH_ROWS = 5_000;
+// About 5 ms of deleting on a plain disk (bench/RESULTS.md): a first batch near the target, then sized by time.
+export const PURGE_START_ROWS = 1_000;
 const MIN_PURGE_ROWS = 100;
 
 /** The next purge batch's size (resizeStep within this job's bounds). */
@@ -144,7 +146,7 @@ export class RetentionJob extends PeriodicPasses<PurgeReport> {
       }
       for (;;) {
         if (this.stopped) return report;
-        const limit = this.limits.get(target) ?? maxRows;
+        const limit = this.limits.get(target) ?? Math.min(PURGE_START_ROWS, maxRows);
         const r = await timed(() => this.writer.submitOne({ kind: 'purge', target, cutoff, limit }, { background: true }));
         report.batches++;
         report.maxBatchMs = Math.max(report.maxBatchMs, r.ms);

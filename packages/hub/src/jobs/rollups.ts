@@ -18,7 +18,7 @@ export interface RollupOptions {
   settleMs?: number;
   /** Most raw rows one step reads at first; each step is one writer command, so ingest interleaves. */
   budget?: number;
-  /** A step slower than this halves the budget (a slow disk, a big fleet); a fast one doubles it back. */
+  /** How long one step should take: the next budget is sized from the last step (resizeStep: a slow disk, a big fleet). */
   targetStepMs?: number;
   /** How long samples stay rows before their hour is sealed into a block (store/sealing.ts); 0 never seals. */
   sealAfterMs?: number;
@@ -37,8 +37,8 @@ export interface RollupReport {
 const SERIES: SeriesName[] = ['agent', 'host'];
 const MIN_BUDGET = 250;
 const MAX_BUDGET = 10_000;
-// About 20 ms of folding at a few microseconds a row: a first step near the target, then sized by time.
-export const START_BUDGET = 5_000;
+// About 5 ms of folding at a few microseconds a row: a first step near the target, then sized by time.
+export const START_BUDGET = 1_000;
 // Sealing reads one agent's rows, which sit one to a page among the fleet's: far fewer rows per
 // millisecond than a set-based rollup, so it has a budget of its own, sized the same way.
 const MIN_SEAL_BUDGET = 200;

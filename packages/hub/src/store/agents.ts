@@ -331,6 +331,8 @@ interface RowChange {
   now: number;
   /** The merged resource dict, when any heartbeat carried resources (serialized once, when written). */
   resources: Record<string, unknown> | undefined;
+  /** Keep the written text's parse (storedDict): the database answers the column as text (SQLite). */
+  cacheParse: boolean;
   /** RESOURCE_COLUMNS' (touched, value) pairs (resourceColumnParams), folded. */
   columns: unknown[] | undefined;
   hasMetrics: boolean;
@@ -355,6 +357,7 @@ function foldChange(into: RowChange | undefined, next: RowChange): RowChange {
     status: next.status,
     now: next.now,
     resources: next.resources ?? into.resources,
+    cacheParse: next.cacheParse,
     columns,
     hasMetrics: into.hasMetrics || next.hasMetrics,
     memoryMb: latest(into.memoryMb, next.memoryMb),
@@ -368,8 +371,8 @@ async function writeChange(tx: SqlExecutor, agentId: string, c: RowChange): Prom
   const params: unknown[] = [c.status, c.now, c.now];
   if (c.resources) {
     const text = JSON.stringify(c.resources);
-    // SQLite answers the text next time: its parse is then taken from here (PostgreSQL answers jsonb parsed).
-    rememberDict(agentId, text, c.resources);
+    // SQLite answers the text next time: its parse is then taken from here.
+    if (c.cacheParse) rememberDict(agentId, text, c.resources);
     params.push(text, ...(c.columns ?? []));
   }
   if (c.hasMetrics) params.push(c.memoryMb, c.messageCount);
@@ -451,6 +454,8 @@ export async function recordHeartbeat(
     status,
     now,
     resources: undefined,
+    // PostgreSQL answers jsonb parsed already.
+    cacheParse: dialect.name === 'sqlite',
     columns: undefined,
     hasMetrics: hb.metrics !== undefined,
     memoryMb: hb.metrics?.memory_mb,

@@ -32,7 +32,7 @@ export const PURGE_TARGETS = [
   'system_metrics_1h',
   'fleet_metrics_1h',
   'capacity_claims',
-  // Deliveries before alerts: an alert goes once no delivery of it is pending (they are written together).
+  // Deliveries before alerts: an alert goes once no delivery of it is left (they are written together).
   'webhook_deliveries',
   'alerts',
   'alert_silences',
@@ -160,12 +160,13 @@ function purgeStatement(target: PurgeTarget): { sql: string; cutoffs: number } {
       // Finished (delivered, or failed for good) before the cutoff; a pending one is still to be sent.
       return { sql: byId(target, "status <> 'pending' AND updated_at < ?", 'updated_at'), cutoffs: 1 };
     case 'alerts':
-      // Resolved before the cutoff, with no notification of it still to be sent; an open alert stays.
+      // Resolved before the cutoff and no delivery of it left (one still to be sent, or finished after
+      // the cutoff, keeps it): SQLite reuses the largest id once it is deleted, and a delivery log
+      // must never show under another alert. An open alert stays.
       return {
         sql: byId(
           target,
-          "state = 'resolved' AND resolved_at < ? AND NOT EXISTS " +
-            "(SELECT 1 FROM webhook_deliveries d WHERE d.alert_id = alerts.id AND d.status = 'pending')",
+          "state = 'resolved' AND resolved_at < ? AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.alert_id = alerts.id)",
           'resolved_at',
         ),
         cutoffs: 1,
