@@ -824,8 +824,9 @@ async function measureHub(
   try {
     return await withChild({ role: 'hub', dir, sync, before: options.before ?? false }, async (proc, url) => {
       await registerAgents(url);
-      if (options.steps || options.seeded) await ask(proc, { type: 'seed', rows: STEP_ROWS }, 'ok', 600_000);
-      return drive(proc, url, kind, { ...options, rate: options.steps || options.seeded ? STEPS_RATE : undefined });
+      const seeded = options.steps || options.seeded;
+      if (seeded) await ask(proc, { type: 'seed', rows: STEP_ROWS }, 'ok', 600_000);
+      return drive(proc, url, kind, { ...options, rate: seeded ? STEPS_RATE : undefined });
     });
   } finally {
     settle(dir);

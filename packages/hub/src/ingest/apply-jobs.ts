@@ -32,7 +32,7 @@ export default async function applyJobs(tx: SqlExecutor, dialect: Dialect, input
   const results: JobsResult = jobs.map(() => null);
   // One agent's heartbeats in a row share one read and one UPDATE of its row (HeartbeatRuns); any
   // other command finds that row written first (another agent's heartbeat ends the run itself).
-  const runs = new HeartbeatRuns();
+  const runs = new HeartbeatRuns(dialect);
   for (const o of order) {
     let jobResults = results[o.job];
     if (!jobResults) {

@@ -51,7 +51,7 @@ export interface PurgeReport {
   partitions: { created: string[]; dropped: string[]; locked: string[] };
 }
 
-/** Most rows one purge batch deletes by default, the first batch of a table, and the fewest a slow batch is cut down to. */
+/** Most rows one purge batch deletes by default (`batchRows`); the first batch of a table and the fewest a slow one is cut to follow. */
 export const PURGE_BATCH_ROWS = 5_000;
 // About 5 ms of deleting on a plain disk (bench/RESULTS.md): a first batch near the target, then sized by time.
 export const PURGE_START_ROWS = 1_000;

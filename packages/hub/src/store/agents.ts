@@ -331,8 +331,6 @@ interface RowChange {
   now: number;
   /** The merged resource dict, when any heartbeat carried resources (serialized once, when written). */
   resources: Record<string, unknown> | undefined;
-  /** Keep the written text's parse (storedDict): the database answers the column as text (SQLite). */
-  cacheParse: boolean;
   /** RESOURCE_COLUMNS' (touched, value) pairs (resourceColumnParams), folded. */
   columns: unknown[] | undefined;
   hasMetrics: boolean;
@@ -357,7 +355,6 @@ function foldChange(into: RowChange | undefined, next: RowChange): RowChange {
     status: next.status,
     now: next.now,
     resources: next.resources ?? into.resources,
-    cacheParse: next.cacheParse,
     columns,
     hasMetrics: into.hasMetrics || next.hasMetrics,
     memoryMb: latest(into.memoryMb, next.memoryMb),
@@ -366,13 +363,13 @@ function foldChange(into: RowChange | undefined, next: RowChange): RowChange {
   };
 }
 
-async function writeChange(tx: SqlExecutor, agentId: string, c: RowChange): Promise<void> {
+async function writeChange(tx: SqlExecutor, dialect: Dialect, agentId: string, c: RowChange): Promise<void> {
   const hasResources = c.resources !== undefined;
   const params: unknown[] = [c.status, c.now, c.now];
   if (c.resources) {
     const text = JSON.stringify(c.resources);
-    // SQLite answers the text next time: its parse is then taken from here.
-    if (c.cacheParse) rememberDict(agentId, text, c.resources);
+    // SQLite answers the text next time: its parse is then taken from here (PostgreSQL answers jsonb parsed).
+    if (dialect.name === 'sqlite') rememberDict(agentId, text, c.resources);
     params.push(text, ...(c.columns ?? []));
   }
   if (c.hasMetrics) params.push(c.memoryMb, c.messageCount);
@@ -392,10 +389,12 @@ async function writeChange(tx: SqlExecutor, agentId: string, c: RowChange): Prom
 export class HeartbeatRuns {
   private run: { agentId: string; row: GuardRow; change: RowChange | undefined } | undefined;
 
+  constructor(private readonly dialect: Dialect) {}
+
   async flush(tx: SqlExecutor): Promise<void> {
     const run = this.run;
     this.run = undefined;
-    if (run?.change) await writeChange(tx, run.agentId, run.change);
+    if (run?.change) await writeChange(tx, this.dialect, run.agentId, run.change);
   }
 
   /** The row as the run left it, when `agentId`'s run is open. */
@@ -454,8 +453,6 @@ export async function recordHeartbeat(
     status,
     now,
     resources: undefined,
-    // PostgreSQL answers jsonb parsed already.
-    cacheParse: dialect.name === 'sqlite',
     columns: undefined,
     hasMetrics: hb.metrics !== undefined,
     memoryMb: hb.metrics?.memory_mb,
@@ -477,7 +474,7 @@ export async function recordHeartbeat(
   }
   agentRow.status = status;
   if (runs) runs.fold(agentId, change);
-  else await writeChange(tx, agentId, change);
+  else await writeChange(tx, dialect, agentId, change);
 
   if (result.cameOnline) await insertHubEvent(tx, agentId, 'online', 'Heartbeat received; agent is back online', {}, now);
   return result;

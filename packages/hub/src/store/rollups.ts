@@ -346,7 +346,7 @@ export async function rollupStep(tx: SqlExecutor, dialect: Dialect, step: Rollup
   const seenTo = Math.min(trust.upTo, seen + step.budget);
   let full = seenTo < trust.upTo;
   // Cut short by the budget: the rest of the horizon's ids are checked against the same horizon next step.
-  if (seenTo < trust.upTo && trust.checking) trust.next = trust.checking;
+  if (full && trust.checking) trust.next = trust.checking;
   if (seenTo > seen && mark > step.lateFloor) {
     const args: unknown[] = [seen, seenTo, step.lateFloor, mark];
     if (trust.checking) args.push(trust.checking.mark, trust.checking.xids);
