@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { Authenticator } from './auth/authenticate.js';
 import { FailureThrottle } from './auth/failure-throttle.js';
+import { KeyRateLimit } from './auth/key-rate-limit.js';
 import { loadAdminToken } from './auth/secrets.js';
 import { Sessions } from './auth/sessions.js';
 import { systemClock, type Clock } from './clock.js';
@@ -208,7 +209,13 @@ export async function startHub(config: Config, options: HubOptions = {}): Promis
     () => clock.now(),
   );
   const now = () => clock.now();
-  const auth = new Authenticator(token, db, now, new FailureThrottle(config.authFailuresPerMinute, now));
+  const auth = new Authenticator(
+    token,
+    db,
+    now,
+    new FailureThrottle(config.authFailuresPerMinute, now),
+    new KeyRateLimit(config.keyRequestsPerS, config.keyBytesPerS, now),
+  );
   const notifier = new WebhookNotifier(
     { db, writer, clock, onError: (err) => log.warn({ err }, 'webhook delivery failed') },
     {

@@ -70,7 +70,9 @@ for (const dialect of DIALECTS) {
     before(async () => {
       if (skip) return;
       const port = await freePort();
-      hub = await startTestHub(dialect, { flags: ['--otlp-grpc-port', String(port), '--otlp-body-limit', '65536'] });
+      hub = await startTestHub(dialect, {
+        flags: ['--otlp-grpc-port', String(port), '--otlp-body-limit', '65536', '--key-rate-limit', '2'],
+      });
       assert.equal(hub.otlpGrpcPort, port);
       client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.default_compression_algorithm': 2 });
     });
@@ -104,5 +106,25 @@ for (const dialect of DIALECTS) {
       assert.equal(tooBig.err?.code, grpc.status.RESOURCE_EXHAUSTED, 'grpc-js refuses a message over the limit itself');
       assert.equal((await hub.call('GET', '/api/v1/traces?agent_id=big')).body.traces.length, 0);
     });
+
+    test(
+      "a key over its rate limit hears UNAVAILABLE with retry-after, as on HTTP's 429; the admin token is not limited",
+      { skip },
+      async () => {
+        const agentId = `grpc-limited-${dialect}`;
+        await hub.call('POST', '/api/v1/agents', { agent_id: agentId, name: 'l', agent_type: 't' });
+        const key = (await hub.call('POST', '/api/v1/keys', { agent_id: agentId })).body.key as string;
+        const at = BigInt(hub.clock.now()) * NS;
+        // --key-rate-limit 2: a burst of 4 requests, and the test's clock stands still.
+        for (let i = 0; i < 4; i++) assert.equal((await exportLogs(client, claudeRequest(agentId, at + BigInt(i)), key)).err, null);
+        const refused = await exportLogs(client, claudeRequest(agentId, at + 4n), key);
+        assert.equal(refused.err?.code, grpc.status.UNAVAILABLE);
+        assert.match(refused.err?.details ?? '', /rate limit/);
+        assert.deepEqual(refused.err?.metadata.get('retry-after'), ['1']);
+        assert.equal((await hub.call('GET', `/api/v1/traces?agent_id=${agentId}`)).body.traces.length, 4);
+        for (let i = 0; i < 6; i++)
+          assert.equal((await exportLogs(client, claudeRequest(`grpc-admin-${dialect}`, at + BigInt(i)), ADMIN_TOKEN)).err, null);
+      },
+    );
   });
 }

@@ -37,6 +37,7 @@ export const ERRORS = {
   VIGIL_INGEST_QUEUE_FULL: { status: 429, message: 'The hub is overloaded; retry after the given delay' },
   VIGIL_STORE_UNAVAILABLE: { status: 503, message: 'The database cannot commit right now; retry after the given delay' },
   VIGIL_SHUTTING_DOWN: { status: 503, message: 'The hub is shutting down; retry after the given delay' },
+  VIGIL_RATE_LIMITED: { status: 429, message: 'This key sent more than its rate limit; retry after the given delay' },
   VIGIL_AUTH_THROTTLED: { status: 429, message: 'Too many failed credentials from this address; retry after the given delay' },
   VIGIL_STORE_CORRUPT: { status: 500, message: 'The database file is damaged; the operator must restore it (see /readyz)' },
   VIGIL_MALFORMED_REQUEST: { status: 400, message: 'The request is not valid HTTP/1.1' },

@@ -1,8 +1,10 @@
+import { pipeline, Transform } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Principal } from '../auth/principal.js';
 import { ERRORS, VigilError, type ErrorCode } from '../errors.js';
 import { StoreCorruptError } from '../store/sqlite-file.js';
 import type { ApiDeps, App, RegisteredRoute, Routes } from './context.js';
@@ -152,6 +154,24 @@ export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<App> {
     if (!principal) throw new VigilError('VIGIL_UNAUTHORIZED');
     if (access === 'admin' && principal.kind !== 'admin') throw new VigilError('VIGIL_FORBIDDEN');
     req.principal = principal;
+    // Per key, before the body is read: a key over its rates costs no parsing (docs/configuration.md).
+    const declared = Number(req.headers['content-length']);
+    deps.auth.admit(principal, Number.isFinite(declared) ? declared : 0);
+  });
+
+  // A body sent without Content-Length (chunked) is charged to its key's byte rate as it arrives.
+  app.addHook('preParsing', async (req, _reply, payload) => {
+    const p = req.principal as Principal | undefined;
+    if (req.headers['content-length'] !== undefined || p === undefined || p.kind === 'admin' || !deps.auth.limitsRates) return payload;
+    const counted = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        deps.auth.charge(p, chunk.length);
+        done(null, chunk);
+      },
+    });
+    // pipeline, not pipe: a client that aborts ends the counted stream with the error, and the parser answers.
+    pipeline(payload, counted, () => undefined);
+    return counted;
   });
 
   // A refused WebSocket handshake leaves a raw socket that the HTTP server no longer tracks; left

@@ -2,6 +2,7 @@ import { VigilError } from '../errors.js';
 import type { SqlExecutor } from '../store/db.js';
 import { findActiveKey } from '../store/keys.js';
 import { FailureThrottle } from './failure-throttle.js';
+import { KeyRateLimit } from './key-rate-limit.js';
 import type { Principal } from './principal.js';
 import { hashKey, sameDigest } from './secrets.js';
 
@@ -34,6 +35,7 @@ export class Authenticator {
     private readonly db: SqlExecutor,
     private readonly now: () => number = Date.now,
     private readonly failures: FailureThrottle = new FailureThrottle(0, now),
+    private readonly rates: KeyRateLimit = new KeyRateLimit(0, 0, now),
   ) {
     this.adminHash = Buffer.from(hashKey(adminToken), 'hex');
   }
@@ -65,6 +67,27 @@ export class Authenticator {
       this.trusted.add(mark);
     } else if (!principal && trusted) this.failures.fail(address);
     return principal;
+  }
+
+  /**
+   * Admits one request of `principal` carrying `bytes` of body under its key's rate limits
+   * (KeyRateLimit), or throws VIGIL_RATE_LIMITED with the seconds to wait. The admin token (the
+   * operator, the dashboard's sessions) is not limited.
+   */
+  admit(principal: Principal, bytes: number): void {
+    if (principal.kind === 'admin') return;
+    const waitS = this.rates.admit(principal.keyId, bytes);
+    if (waitS > 0) throw new VigilError('VIGIL_RATE_LIMITED', `This key sent more than its rate limit; retry in ${waitS} s`, waitS);
+  }
+
+  /** Charges body bytes that arrived after the request was admitted (a body sent without Content-Length). */
+  charge(principal: Principal, bytes: number): void {
+    if (principal.kind !== 'admin') this.rates.charge(principal.keyId, bytes);
+  }
+
+  /** Whether `admit` limits anything (a rate is set). */
+  get limitsRates(): boolean {
+    return this.rates.enabled;
   }
 
   private async lookup(hash: string): Promise<Principal | undefined> {

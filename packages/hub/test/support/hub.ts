@@ -40,6 +40,12 @@ export async function startTestHub(
       ADMIN_TOKEN,
       '--otlp-grpc-port',
       '0',
+      // Per-key rate limits off unless a test asks: its clock stands still, so no bucket would ever
+      // refill (key-rate-limit.test.ts sets them and moves the clock).
+      '--key-rate-limit',
+      '0',
+      '--key-byte-limit',
+      '0',
       ...(opts.flags ?? []),
     ],
     {},

@@ -1,0 +1,84 @@
+/** Keys tracked at most; beyond it the one used least recently is forgotten (its buckets start full again). */
+const MAX_TRACKED = 100_000;
+
+/** A key may spend this many seconds of its rates at once before it is held to them. */
+export const BURST_S = 2;
+
+interface Buckets {
+  /** Requests it may still send now (at most rate × BURST_S). */
+  requests: number;
+  /** Bytes it may still send now; negative while it repays a body larger than what was left. */
+  bytes: number;
+  at: number;
+}
+
+/**
+ * What each agent or pool key may send, as two token buckets per key: requests a second and body
+ * bytes a second, each with a burst of BURST_S seconds of its rate. Per key, not global: one agent
+ * sending ten times its share is refused (429 with Retry-After) while every other key goes on as
+ * before. A request is admitted while its key has a request left and its bytes are not in debt; its
+ * body may then take the byte bucket below zero (a body larger than the burst still goes through
+ * once), and the key waits until the debt is repaid. A rate of 0 turns that limit off. Each hub
+ * keeps its own buckets: behind a load balancer over N hubs a key may send up to N times its rate.
+ */
+export class KeyRateLimit {
+  private readonly keys = new Map<string, Buckets>();
+
+  constructor(
+    private readonly requestsPerS: number,
+    private readonly bytesPerS: number,
+    private readonly now: () => number,
+    private readonly maxTracked = MAX_TRACKED,
+  ) {}
+
+  get enabled(): boolean {
+    return this.requestsPerS > 0 || this.bytesPerS > 0;
+  }
+
+  /**
+   * Seconds `keyId` must wait before its next request (a whole number, at least 1), or 0 when this
+   * one is admitted, and then charged: one request and `bytes` (what it declares; a body of unknown
+   * length is charged as it arrives, with `charge`).
+   */
+  admit(keyId: string, bytes: number): number {
+    if (!this.enabled) return 0;
+    const b = this.refilled(keyId);
+    const waitRequests = this.requestsPerS > 0 && b.requests < 1 ? (1 - b.requests) / this.requestsPerS : 0;
+    const waitBytes = this.bytesPerS > 0 && b.bytes < 0 ? -b.bytes / this.bytesPerS : 0;
+    const wait = Math.max(waitRequests, waitBytes);
+    if (wait > 0) return Math.max(1, Math.ceil(wait));
+    b.requests -= 1;
+    b.bytes -= bytes;
+    return 0;
+  }
+
+  /** Charges bytes read after the request was admitted (a chunked body). */
+  charge(keyId: string, bytes: number): void {
+    const b = this.keys.get(keyId);
+    if (b && this.bytesPerS > 0) b.bytes -= bytes;
+  }
+
+  /** Keys tracked now (bounded). */
+  get tracked(): number {
+    return this.keys.size;
+  }
+
+  /** The key's buckets brought up to now, and moved to the end of the map (most recently used). */
+  private refilled(keyId: string): Buckets {
+    const t = this.now();
+    let b = this.keys.get(keyId);
+    if (b) {
+      this.keys.delete(keyId);
+      // A clock that steps back refills nothing (and takes nothing away).
+      const s = Math.max(0, t - b.at) / 1000;
+      b.requests = Math.min(this.requestsPerS * BURST_S, b.requests + s * this.requestsPerS);
+      b.bytes = Math.min(this.bytesPerS * BURST_S, b.bytes + s * this.bytesPerS);
+      b.at = t;
+    } else {
+      if (this.keys.size >= this.maxTracked) this.keys.delete(this.keys.keys().next().value as string);
+      b = { requests: this.requestsPerS * BURST_S, bytes: this.bytesPerS * BURST_S, at: t };
+    }
+    this.keys.set(keyId, b);
+    return b;
+  }
+}
