@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ManualClock } from '../src/clock.js';
+import { purgeHistoryInSteps } from '../src/jobs/retention.js';
 import { deleteAgent, purgeAgentHistory } from '../src/store/retire.js';
 import { alerts, openLive, register, settle, startReceiver } from './support/alert-helpers.js';
 import { vigil } from './support/cli.js';
@@ -273,7 +274,8 @@ for (const dialect of DIALECTS) {
         assert.equal(rows.agent_metrics, 1, 'the heartbeat sent after it came back');
         assert.equal(rows.agent_events, 1, 'its new "registered" event');
         // The purge is finished: another step does nothing.
-        assert.deepEqual(await hub.db.transaction((tx) => purgeAgentHistory(tx, 'big-1', 3)), { ok: true, deleted: 0, done: true });
+        const last = await hub.db.transaction((tx) => purgeAgentHistory(tx, 'big-1', 3));
+        assert.deepEqual([last.deleted, last.done], [0, true]);
 
         // A deletion whose steps were cut short (the hub stopped) is finished by the next retention pass.
         await register(hub, 'cut-1');
@@ -284,6 +286,20 @@ for (const dialect of DIALECTS) {
         await hub.retention.runOnce();
         assert.deepEqual(
           Object.values(await historyRows(hub, 'cut-1')),
+          HISTORY.map(() => 0),
+        );
+
+        // The steps (purgeHistoryInSteps) take at most their bound each and stop when nothing is left:
+        // with room for 5 rows a step and every step fast, n rows go in floor(n / 5) + 1 steps.
+        await register(hub, 'steps-1');
+        for (let i = 0; i < 12; i++) await ok(hub, 'POST', '/api/v1/agents/steps-1/heartbeat', { status: 'online' });
+        clock.advance(1_000);
+        const rowsBefore = Object.values(await historyRows(hub, 'steps-1')).reduce((a, b) => a + b, 0);
+        await hub.db.transaction((tx) => deleteAgent(tx, hub.db.dialect, 'steps-1', false, clock.now()));
+        const purged = await purgeHistoryInSteps(hub.writer, 'steps-1', undefined, 60_000, 5);
+        assert.deepEqual(purged, { deleted: rowsBefore, steps: Math.floor(rowsBefore / 5) + 1 });
+        assert.deepEqual(
+          Object.values(await historyRows(hub, 'steps-1')),
           HISTORY.map(() => 0),
         );
       });

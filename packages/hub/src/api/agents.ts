@@ -26,6 +26,7 @@ import { refuseWhenQueueFull } from './queue-gate.js';
 import { REFUSALS } from './responses.js';
 import { agentDetailView, agentView, listedAgentView } from './views.js';
 import { writeOneRoute } from './write-one.js';
+import { purgeHistoryInSteps } from '../jobs/retention.js';
 
 // The ingest bench (bench/ingest.ts) imports it from here.
 export { AgentParams };
@@ -37,9 +38,6 @@ const AgentPatchBody = Type.Object(
   { name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), paused: Type.Optional(Type.Boolean()) },
   { additionalProperties: false, minProperties: 1 },
 );
-
-/** Rows of a deleted agent's history removed per writer command (as retention's purge batches). */
-const HISTORY_BATCH_ROWS = 5_000;
 
 export const agentRoutes: Routes = (app, deps) => {
   const { writer, db, clock, otlp } = deps;
@@ -175,13 +173,8 @@ export const agentRoutes: Routes = (app, deps) => {
       const agentId = req.params.agentId;
       const keepHistory = req.query.keep_history ?? false;
       const { deleted } = accepted(await writer.submitOne({ kind: 'delete_agent', agentId, keepHistory, now: clock.now() }));
-      let rowsDeleted = 0;
       // Bounded steps: ingest commits between them, so a long history never holds the writer.
-      for (;;) {
-        const step = await writer.submitOne({ kind: 'purge_agent_history', agentId, limit: HISTORY_BATCH_ROWS }, { background: true });
-        rowsDeleted += step.deleted;
-        if (step.done) break;
-      }
+      const { deleted: rowsDeleted } = await purgeHistoryInSteps(writer, agentId);
       return {
         agent_id: agentId,
         deleted: true as const,

@@ -188,7 +188,7 @@ export interface ResultMap {
   seal: SealResult;
   purge: PurgeResult;
   delete_agent: DeleteAgentResult;
-  purge_agent_history: { ok: true; deleted: number; done: boolean };
+  purge_agent_history: { ok: true; deleted: number; done: boolean; ms: number };
   update_agent: UpdateAgentResult;
   /** `claim` undefined: nothing fits. */
   claim: { ok: true; claim: Claim | undefined };

@@ -61,6 +61,31 @@ const MIN_PURGE_ROWS = 100;
 export const resizePurge = (limit: number, batch: { ms: number; deleted: number }, targetMs: number, maxRows = PURGE_BATCH_ROWS): number =>
   resizeStep(limit, batch.ms, targetMs, MIN_PURGE_ROWS, maxRows, batch.deleted >= limit);
 
+/**
+ * Removes a deleted agent's history as the writer's background steps, each sized like a purge batch
+ * (resizePurge), so ingest commits between them however long the history; ends when it is all gone
+ * or when `stopped` says so between steps.
+ */
+export async function purgeHistoryInSteps(
+  writer: Writer,
+  agentId: string,
+  stopped: () => boolean = () => false,
+  targetMs = STEP_TARGET_MS,
+  maxRows = PURGE_BATCH_ROWS,
+): Promise<{ deleted: number; steps: number }> {
+  let limit = Math.min(PURGE_START_ROWS, maxRows);
+  let deleted = 0;
+  let steps = 0;
+  while (!stopped()) {
+    const r = await writer.submitOne({ kind: 'purge_agent_history', agentId, limit }, { background: true });
+    steps++;
+    deleted += r.deleted;
+    if (r.done) break;
+    limit = resizePurge(limit, r, targetMs, maxRows);
+  }
+  return { deleted, steps };
+}
+
 export function retentionFromConfig(c: {
   retentionMetricsDays: number;
   retentionEventsDays: number;
@@ -159,13 +184,10 @@ export class RetentionJob extends PeriodicPasses<PurgeReport> {
     }
     // Deleted agents whose history removal was cut short (the hub stopped mid-way) are finished here.
     for (const agentId of await pendingHistoryPurges(this.db)) {
-      for (;;) {
-        if (this.stopped) return report;
-        const r = await timed(() => this.writer.submitOne({ kind: 'purge_agent_history', agentId, limit: maxRows }, { background: true }));
-        report.batches++;
-        total += r.deleted;
-        if (r.done) break;
-      }
+      const r = await timed(() => purgeHistoryInSteps(this.writer, agentId, () => this.stopped, targetMs, maxRows));
+      report.batches += r.steps;
+      total += r.deleted;
+      if (this.stopped) return report;
     }
     if (total > 0) {
       const step = this.options.vacuumPages ?? 2_048;

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { AGENT_COLUMNS, toAgent, type Agent, type AgentRow } from './agents.js';
 import { endAgentAlerts, type EndedAlerts } from './alerts.js';
 import type { Dialect, SqlExecutor } from './db.js';
@@ -89,12 +90,13 @@ export async function purgeAgentHistory(
   tx: SqlExecutor,
   agentId: string,
   limit: number,
-): Promise<{ ok: true; deleted: number; done: boolean }> {
+): Promise<{ ok: true; deleted: number; done: boolean; ms: number }> {
+  const started = performance.now();
   const row = await tx.get<{ history_purge_before: number | null }>('SELECT history_purge_before FROM agents WHERE agent_id = ?', [
     agentId,
   ]);
   const before = num(row?.history_purge_before);
-  if (before === null) return { ok: true, deleted: 0, done: true };
+  if (before === null) return { ok: true, deleted: 0, done: true, ms: performance.now() - started };
   let deleted = 0;
   for (const sql of PURGE_HISTORY) {
     if (deleted >= limit) break;
@@ -103,9 +105,9 @@ export async function purgeAgentHistory(
   if (deleted < limit) {
     // Every table answered fewer rows than it was allowed: nothing is left.
     await tx.run('UPDATE agents SET history_purge_before = NULL WHERE agent_id = ?', [agentId]);
-    return { ok: true, deleted, done: true };
+    return { ok: true, deleted, done: true, ms: performance.now() - started };
   }
-  return { ok: true, deleted, done: false };
+  return { ok: true, deleted, done: false, ms: performance.now() - started };
 }
 
 /** Deleted agents whose history is still being removed (a hub stopped in the middle). */
