@@ -156,7 +156,7 @@ export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<App> {
     req.principal = principal;
     // Per key, before the body is read: a key over its rates costs no parsing (docs/configuration.md).
     const declared = Number(req.headers['content-length']);
-    deps.auth.admit(principal, Number.isFinite(declared) ? declared : 0);
+    await deps.auth.admit(principal, Number.isFinite(declared) ? declared : 0);
   });
 
   // A body sent without Content-Length (chunked) is charged to its key's byte rate as it arrives.

@@ -210,14 +210,14 @@ export const SETTINGS = {
     env: 'VIGIL_KEY_RATE_LIMIT',
     default: 100,
     // A relay sending 1,000 agents' heartbeats one by one every 15 s under one pool key needs 67.
-    help: 'Requests a second each agent or pool key may send (bursts of 2 s of it), then 429; the admin token is not limited; 0 turns it off',
+    help: 'Requests a second each agent or pool key may send (bursts of 2 s of it); beyond, a request waits up to 1 s, then 429; the admin token is not limited; 0 turns it off',
     parse: integer(0, 1_000_000),
   }),
   keyBytesPerS: setting({
     flag: '--key-byte-limit',
     env: 'VIGIL_KEY_BYTE_LIMIT',
     default: 8 * 1024 * 1024,
-    help: 'Request body bytes a second each agent or pool key may send (bursts of 2 s of it), then 429; 0 turns it off',
+    help: 'Request body bytes a second each agent or pool key may send (bursts of 2 s of it); beyond, a request waits up to 1 s, then 429; 0 turns it off',
     parse: integer(0, 1024 * 1024 * 1024),
   }),
   sessionIdleMinutes: setting({

@@ -79,7 +79,7 @@ export class OtlpGrpcServer {
     if (typeof header !== 'string') throw new VigilError('VIGIL_UNAUTHORIZED');
     const principal = await this.options.auth.authenticate(header, address);
     if (!principal) throw new VigilError('VIGIL_UNAUTHORIZED');
-    this.options.auth.admit(principal, body.length);
+    await this.options.auth.admit(principal, body.length);
     const outcome = await ingestExport(this.options.ingest, signal, 'protobuf', body, principal);
     return successBody(signal, 'protobuf', outcome) as Buffer;
   }
