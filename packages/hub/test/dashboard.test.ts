@@ -42,7 +42,7 @@ describe('the dashboard in Chromium', { skip }, () => {
   before(async () => {
     assert.ok(existsSync(BUILD), `${BUILD} is missing: npm test builds it (npm run build:web)`);
     mkdirSync(ARTIFACTS, { recursive: true });
-    hub = await startTestHub('sqlite', { clock, flags: ['--host-metrics-interval', '0'] });
+    hub = await startTestHub('sqlite', { clock, flags: ['--host-metrics-interval', '0', '--llm-busy-window', '3600'] });
   });
   after(async () => {
     for (const c of contexts) await c.close().catch(() => undefined);
@@ -141,6 +141,39 @@ describe('the dashboard in Chromium', { skip }, () => {
     await page.focus('[role=columnheader] button:has-text("CPU %")');
     await page.keyboard.press('Enter');
     assert.equal(await page.getAttribute('[role=columnheader]:has-text("CPU %")', 'aria-sort'), 'descending');
+  });
+
+  test("the LLM badge follows the hub's --llm-busy-window (an hour here, 120 s by default)", async () => {
+    /** A Claude Code api_request log record for `agentId`, received `agoMs` before now by the hub's clock. */
+    const llmCall = async (agentId: string, agoMs: number) => {
+      const attr = (key: string, value: object) => ({ key, value });
+      clock.shiftMs = -agoMs;
+      try {
+        const at = String(BigInt(clock.now()) * 1_000_000n);
+        const resource = [attr('service.name', { stringValue: 'claude-code' }), attr('vigil.agent_id', { stringValue: agentId })];
+        const record = {
+          timeUnixNano: at,
+          body: { stringValue: 'claude_code.api_request' },
+          attributes: [attr('event.name', { stringValue: 'api_request' }), attr('model', { stringValue: 'claude-sonnet-4-5' })],
+        };
+        const body = { resourceLogs: [{ resource: { attributes: resource }, scopeLogs: [{ logRecords: [record] }] }] };
+        assert.equal((await api('POST', '/v1/logs', body)).status, 200);
+      } finally {
+        clock.shiftMs = 0;
+      }
+    };
+    await register('e2e-llm-recent');
+    await register('e2e-llm-old');
+    await llmCall('e2e-llm-recent', 10 * 60_000);
+    await llmCall('e2e-llm-old', 2 * 3_600_000);
+    const page = await newPage();
+    await signIn(page);
+    await page.fill('input[type=search]', 'e2e-llm-');
+    await page.locator('[data-agent-id="e2e-llm-old"]').waitFor();
+    // Ten minutes is past the default window but within the hub's hour; two hours is past both.
+    assert.equal(await page.locator('[data-agent-id="e2e-llm-recent"] .llm-busy').count(), 1);
+    assert.equal(await page.locator('[data-agent-id="e2e-llm-old"] .llm-busy').count(), 0);
+    assert.equal((await api('GET', '/api/v1/agents/e2e-llm-recent')).body.agent.llm_state, 'busy', 'as the API says');
   });
 
   test('after the live feed drops, the page reconnects and catches up on what it missed', async () => {

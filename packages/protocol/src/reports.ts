@@ -291,6 +291,10 @@ export const DashboardPage = Type.Object(
     summary: FleetSummary,
     next_cursor: nullable(Type.String()),
     bytes_limited: Type.Boolean(),
+    llm_busy_window_s: Type.Number({
+      minimum: 0,
+      description: "The hub's --llm-busy-window: an agent whose last LLM activity is this recent counts as busy",
+    }),
   },
   { additionalProperties: false },
 );

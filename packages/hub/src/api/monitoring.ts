@@ -24,6 +24,7 @@ import { accepted } from './refusals.js';
 import { REFUSALS } from './responses.js';
 import { dashboardAgentView, errorView, eventView, sampleView } from './views.js';
 import { writeOneRoute } from './write-one.js';
+import { DEFAULT_BUSY_WINDOW_MS } from '../otlp/activity.js';
 
 /** The monitoring API's event body (docs/seed-requirements.md): camelCase, as its agents send it. */
 const SeedEvent = Type.Object(
@@ -104,6 +105,7 @@ export const monitoringRoutes: Routes = (app, deps) => {
         summary: d.summary,
         next_cursor: page.next,
         bytes_limited: page.bytesLimited,
+        llm_busy_window_s: (deps.otlp?.busyWindowMs ?? DEFAULT_BUSY_WINDOW_MS) / 1000,
       };
     },
   );

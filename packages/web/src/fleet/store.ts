@@ -20,6 +20,8 @@ export type LoadState = { kind: 'loading' } | { kind: 'ready'; at: number } | { 
 export class FleetStore {
   readonly state = new FleetState();
   recentEvents: StoredEvent[] = [];
+  /** The hub's --llm-busy-window (ms): an agent with LLM activity this recent shows as busy. */
+  llmBusyMs = 120_000;
   load: LoadState = { kind: 'loading' };
   private version = 0;
   private readonly listeners = new Set<() => void>();
@@ -72,6 +74,7 @@ export class FleetStore {
       this.state.setErrorCounts(errorCounts);
       this.state.mergeSnapshot(first.agents, errorCounts);
       this.recentEvents = mergeEvents(first.recentEvents, this.recentEvents);
+      this.llmBusyMs = first.llm_busy_window_s * 1000;
       this.changed();
       let next = first.next_cursor;
       while (next !== null) {

@@ -6,9 +6,6 @@ import { formatAgo, formatCount, formatDateTime, formatGb, formatMb, formatPerce
 import { StatusBadge } from '../ui/StatusBadge.js';
 import { visibleWindow } from '../ui/virtual.js';
 
-/** The hub's default --llm-busy-window: an agent with LLM activity this recent shows as busy. */
-export const LLM_BUSY_MS = 120_000;
-
 /** Every row is this tall, so which rows are on screen is arithmetic (ui/virtual.ts). */
 export const ROW_HEIGHT = 40;
 
@@ -35,12 +32,15 @@ export function AgentTable({
   query,
   onSort,
   now,
+  llmBusyMs,
 }: {
   rows: readonly FleetAgent[];
   total: number;
   query: ViewQuery;
   onSort: (key: SortKey) => void;
   now: number;
+  /** The hub's --llm-busy-window in ms: an agent with LLM activity this recent shows as busy. */
+  llmBusyMs: number;
 }) {
   const viewport = useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
@@ -96,7 +96,7 @@ export function AgentTable({
         <div className="agent-spacer" style={{ height: w.height }}>
           <div className="agent-window" style={{ transform: `translateY(${w.offset}px)` }}>
             {visible.map((a, i) => (
-              <AgentRow key={a.agent_id} agent={a} index={w.start + i} now={now} />
+              <AgentRow key={a.agent_id} agent={a} index={w.start + i} now={now} llmBusyMs={llmBusyMs} />
             ))}
           </div>
         </div>
@@ -105,7 +105,17 @@ export function AgentTable({
   );
 }
 
-const AgentRow = memo(function AgentRow({ agent: a, index, now }: { agent: FleetAgent; index: number; now: number }) {
+const AgentRow = memo(function AgentRow({
+  agent: a,
+  index,
+  now,
+  llmBusyMs,
+}: {
+  agent: FleetAgent;
+  index: number;
+  now: number;
+  llmBusyMs: number;
+}) {
   const vram = a.resources.gpu_vram_available_gb;
   const vramTotal = a.resources.gpu_vram_total_gb;
   // An offline agent's CPU and memory are what it last reported, not what it uses now.
@@ -121,7 +131,7 @@ const AgentRow = memo(function AgentRow({ agent: a, index, now }: { agent: Fleet
       </div>
       <div className="cell" role="cell">
         <StatusBadge status={a.status} reason={a.offline_reason} paused={a.paused} />
-        {a.last_llm_activity_at !== null && now - a.last_llm_activity_at <= LLM_BUSY_MS && (
+        {a.last_llm_activity_at !== null && now - a.last_llm_activity_at <= llmBusyMs && (
           <span className="llm-busy" title={`LLM busy: last activity ${formatAgo(a.last_llm_activity_at, now)}`}>
             LLM
           </span>

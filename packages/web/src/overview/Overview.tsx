@@ -91,7 +91,14 @@ export function Overview() {
             <ErrorState title="The fleet could not be loaded" message={fleet.load.message} onRetry={() => void fleet.reload()} />
           ) : (
             <>
-              <AgentTable rows={rows} total={all.size} query={query} onSort={(k) => setQuery((q) => toggleSort(q, k))} now={now} />
+              <AgentTable
+                rows={rows}
+                total={all.size}
+                query={query}
+                onSort={(k) => setQuery((q) => toggleSort(q, k))}
+                now={now}
+                llmBusyMs={fleet.llmBusyMs}
+              />
               {rows.length === 0 && ready && (
                 <div className="table-overlay">
                   {all.size === 0 ? (
