@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { BURST_S, KeyRateLimit, MAX_HOLD_MS } from '../src/auth/key-rate-limit.js';
@@ -54,6 +55,16 @@ describe('KeyRateLimit', () => {
     assert.deepEqual(limit.admit('a', 0), refused(4), '4,010 bytes owed');
   });
 
+  test('held at most maxHoldMs: 0 refuses at once (gRPC); a key owes at most a minute of its byte rate', () => {
+    const clock = new ManualClock(T0);
+    const limit = new KeyRateLimit(5, 1000, () => clock.now());
+    for (let i = 0; i < 5 * BURST_S; i++) limit.admit('a', 0, 0);
+    assert.deepEqual(limit.admit('a', 0, 0), { admitted: false, holdMs: 0, retryAfterS: 1 });
+    assert.deepEqual(limit.admit('b', 1e12), now, 'a huge body passes once');
+    // Without the floor this key would wait 31,700 years; it owes 60,000 bytes, a minute.
+    assert.deepEqual(limit.admit('b', 0), refused(59));
+  });
+
   test('a rate of 0 turns that limit off; memory is bounded and a forgotten key starts with full buckets', () => {
     const clock = new ManualClock(T0);
     const off = new KeyRateLimit(0, 0, () => clock.now());
@@ -76,8 +87,10 @@ describe('per-key rate limits over HTTP (B3)', () => {
   const keys: Record<string, string> = {};
 
   const send = async (path: string, token: string, body: unknown) => {
+    const started = performance.now();
     const res = await hub.call('POST', path, body, token);
-    return { status: res.status, code: res.body?.error?.code as string | undefined, retryAfter: res.headers['retry-after'] };
+    const ms = performance.now() - started;
+    return { status: res.status, code: res.body?.error?.code as string | undefined, retryAfter: res.headers['retry-after'], ms };
   };
   const eventsOf = async (agentId: string) =>
     (await hub.call('GET', `/api/v1/events?agent_id=${agentId}&event_type=info&limit=500`)).body.events.length as number;
@@ -109,6 +122,8 @@ describe('per-key rate limits over HTTP (B3)', () => {
     for (const r of refused) {
       assert.equal(r.code, 'VIGIL_RATE_LIMITED');
       assert.equal(r.retryAfter, '1');
+      // Held a second before the answer, so that a client resending at once cannot spin the hub.
+      assert.ok(r.ms >= MAX_HOLD_MS - 50, `refused after ${Math.round(r.ms)} ms`);
     }
     assert.equal(await eventsOf('noisy'), 5 * BURST_S + 5, 'a refused request stores nothing');
 
@@ -132,6 +147,10 @@ describe('per-key rate limits over HTTP (B3)', () => {
 
   test('body bytes count, with or without Content-Length', async () => {
     clock.advance(60_000);
+    // A declared length over the route's limit is refused unread (413) and charged nothing.
+    const tooBig = await send('/api/v1/agents/quiet/events', keys.quiet as string, { event_type: 'info', message: 'z'.repeat(1_100_000) });
+    assert.equal(tooBig.status, 413);
+    assert.equal((await send('/api/v1/agents/quiet/heartbeat', keys.quiet as string, { status: 'online' })).status, 200);
     // 100,000 bytes of burst at 50,000 a second: a batch of about 250,000 bytes passes and leaves
     // the rest owed, about three seconds: more than a request is held. The next request is told to
     // come back after what is owed less the second it was held, and then goes through.

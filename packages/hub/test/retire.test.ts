@@ -296,7 +296,7 @@ for (const dialect of DIALECTS) {
         clock.advance(1_000);
         const rowsBefore = Object.values(await historyRows(hub, 'steps-1')).reduce((a, b) => a + b, 0);
         await hub.db.transaction((tx) => deleteAgent(tx, hub.db.dialect, 'steps-1', false, clock.now()));
-        const purged = await purgeHistoryInSteps(hub.writer, 'steps-1', undefined, 60_000, 5);
+        const purged = await purgeHistoryInSteps(hub.writer, 'steps-1', { targetMs: 60_000, maxRows: 5 });
         assert.deepEqual(purged, { deleted: rowsBefore, steps: Math.floor(rowsBefore / 5) + 1 });
         assert.deepEqual(
           Object.values(await historyRows(hub, 'steps-1')),

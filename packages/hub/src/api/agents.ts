@@ -174,7 +174,8 @@ export const agentRoutes: Routes = (app, deps) => {
       const keepHistory = req.query.keep_history ?? false;
       const { deleted } = accepted(await writer.submitOne({ kind: 'delete_agent', agentId, keepHistory, now: clock.now() }));
       // Bounded steps: ingest commits between them, so a long history never holds the writer.
-      const { deleted: rowsDeleted } = await purgeHistoryInSteps(writer, agentId);
+      // A hub that begins to stop answers now; retention finishes the rest (pendingHistoryPurges).
+      const { deleted: rowsDeleted } = await purgeHistoryInSteps(writer, agentId, { stopped: () => deps.lifecycle.shuttingDown });
       return {
         agent_id: agentId,
         deleted: true as const,

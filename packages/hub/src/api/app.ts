@@ -155,14 +155,21 @@ export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<App> {
     if (access === 'admin' && principal.kind !== 'admin') throw new VigilError('VIGIL_FORBIDDEN');
     req.principal = principal;
     // Per key, before the body is read: a key over its rates costs no parsing (docs/configuration.md).
+    // A declared length over the route's limit is charged nothing: the body is refused (413) unread.
     const declared = Number(req.headers['content-length']);
-    await deps.auth.admit(principal, Number.isFinite(declared) ? declared : 0);
+    const limit = req.routeOptions.bodyLimit ?? deps.bodyLimitBytes;
+    await deps.auth.admit(principal, Number.isFinite(declared) && declared <= limit ? declared : 0);
+    // Held for its turn while the hub began to stop: answered as every request after SIGTERM is.
+    if (deps.lifecycle.shuttingDown) {
+      reply.header('connection', 'close');
+      throw new VigilError('VIGIL_SHUTTING_DOWN', undefined, 2);
+    }
   });
 
   // A body sent without Content-Length (chunked) is charged to its key's byte rate as it arrives.
   app.addHook('preParsing', async (req, _reply, payload) => {
     const p = req.principal as Principal | undefined;
-    if (req.headers['content-length'] !== undefined || p === undefined || p.kind === 'admin' || !deps.auth.limitsRates) return payload;
+    if (req.headers['transfer-encoding'] === undefined || p === undefined || p.kind === 'admin' || !deps.auth.limitsRates) return payload;
     const counted = new Transform({
       transform(chunk: Buffer, _encoding, done) {
         deps.auth.charge(p, chunk.length);

@@ -71,13 +71,13 @@ export class Authenticator {
 
   /**
    * Admits one request of `principal` carrying `bytes` of body under its key's rate limits
-   * (KeyRateLimit): resolves at once, or once the request's turn comes (at most MAX_HOLD_MS), or
-   * rejects with VIGIL_RATE_LIMITED and the seconds to wait after holding it that long. The admin
-   * token (the operator, the dashboard's sessions) is not limited.
+   * (KeyRateLimit): resolves at once, or once the request's turn comes (at most `maxHoldMs`,
+   * MAX_HOLD_MS by default), or rejects with VIGIL_RATE_LIMITED and the seconds to wait after
+   * holding it that long. The admin token (the operator, the dashboard's sessions) is not limited.
    */
-  async admit(principal: Principal, bytes: number): Promise<void> {
+  async admit(principal: Principal, bytes: number, maxHoldMs?: number): Promise<void> {
     if (principal.kind === 'admin') return;
-    const a = this.rates.admit(principal.keyId, bytes);
+    const a = this.rates.admit(principal.keyId, bytes, maxHoldMs);
     if (a.holdMs > 0) await new Promise((resolve) => setTimeout(resolve, a.holdMs));
     if (!a.admitted) {
       throw new VigilError('VIGIL_RATE_LIMITED', `This key sent more than its rate limit; retry in ${a.retryAfterS} s`, a.retryAfterS);

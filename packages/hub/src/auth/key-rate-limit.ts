@@ -4,6 +4,9 @@ const MAX_TRACKED = 100_000;
 /** A key may spend this many seconds of its rates at once before it is held to them. */
 export const BURST_S = 2;
 
+/** The most seconds of byte rate a key may owe, so no single charge locks it out for long. */
+const MAX_DEBT_S = 60;
+
 interface Buckets {
   /** Requests it may still send now (at most rate × BURST_S). */
   requests: number;
@@ -46,6 +49,11 @@ export class KeyRateLimit {
     private readonly maxTracked = MAX_TRACKED,
   ) {}
 
+  /** The most bytes a key may owe: a minute of its rate, however large the bodies it got through. */
+  private get maxDebt(): number {
+    return -this.bytesPerS * MAX_DEBT_S;
+  }
+
   get enabled(): boolean {
     return this.requestsPerS > 0 || this.bytesPerS > 0;
   }
@@ -53,25 +61,25 @@ export class KeyRateLimit {
   /**
    * When `keyId`'s next request, declaring `bytes` of body, may go on (and it is then charged: one
    * request and its bytes; a body of unknown length is charged as it arrives, with `charge`), or
-   * that it is refused, with the whole seconds to wait before trying again.
+   * that it is refused, with the whole seconds to wait before trying again. `maxHoldMs` is the
+   * longest it may be held (0: refused at once when its key is short).
    */
-  admit(keyId: string, bytes: number): Admission {
+  admit(keyId: string, bytes: number, maxHoldMs = MAX_HOLD_MS): Admission {
     if (!this.enabled) return NOW;
     const b = this.refilled(keyId);
     const waitRequests = this.requestsPerS > 0 && b.requests < 1 ? (1 - b.requests) / this.requestsPerS : 0;
     const waitBytes = this.bytesPerS > 0 && b.bytes < 0 ? -b.bytes / this.bytesPerS : 0;
     const waitMs = Math.max(waitRequests, waitBytes) * 1000;
-    if (waitMs > MAX_HOLD_MS)
-      return { admitted: false, holdMs: MAX_HOLD_MS, retryAfterS: Math.max(1, Math.ceil((waitMs - MAX_HOLD_MS) / 1000)) };
+    if (waitMs > maxHoldMs) return { admitted: false, holdMs: maxHoldMs, retryAfterS: Math.max(1, Math.ceil((waitMs - maxHoldMs) / 1000)) };
     b.requests -= 1;
-    b.bytes -= bytes;
+    b.bytes = Math.max(b.bytes - bytes, this.maxDebt);
     return waitMs > 0 ? { admitted: true, holdMs: Math.ceil(waitMs) } : NOW;
   }
 
   /** Charges bytes read after the request was admitted (a chunked body). */
   charge(keyId: string, bytes: number): void {
     const b = this.keys.get(keyId);
-    if (b && this.bytesPerS > 0) b.bytes -= bytes;
+    if (b && this.bytesPerS > 0) b.bytes = Math.max(b.bytes - bytes, this.maxDebt);
   }
 
   /** Keys tracked now (bounded). */

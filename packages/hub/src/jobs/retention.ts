@@ -69,15 +69,22 @@ export const resizePurge = (limit: number, batch: { ms: number; deleted: number 
 export async function purgeHistoryInSteps(
   writer: Writer,
   agentId: string,
-  stopped: () => boolean = () => false,
-  targetMs = STEP_TARGET_MS,
-  maxRows = PURGE_BATCH_ROWS,
+  options: {
+    stopped?: () => boolean;
+    targetMs?: number;
+    maxRows?: number;
+    /** Told after each step: its own time in the transaction, and from submit to answer. */
+    onStep?: (stepMs: number, answeredMs: number) => void;
+  } = {},
 ): Promise<{ deleted: number; steps: number }> {
+  const { stopped = () => false, targetMs = STEP_TARGET_MS, maxRows = PURGE_BATCH_ROWS } = options;
   let limit = Math.min(PURGE_START_ROWS, maxRows);
   let deleted = 0;
   let steps = 0;
   while (!stopped()) {
+    const submitted = performance.now();
     const r = await writer.submitOne({ kind: 'purge_agent_history', agentId, limit }, { background: true });
+    options.onStep?.(r.ms, performance.now() - submitted);
     steps++;
     deleted += r.deleted;
     if (r.done) break;
@@ -184,7 +191,15 @@ export class RetentionJob extends PeriodicPasses<PurgeReport> {
     }
     // Deleted agents whose history removal was cut short (the hub stopped mid-way) are finished here.
     for (const agentId of await pendingHistoryPurges(this.db)) {
-      const r = await timed(() => purgeHistoryInSteps(this.writer, agentId, () => this.stopped, targetMs, maxRows));
+      const r = await purgeHistoryInSteps(this.writer, agentId, {
+        stopped: () => this.stopped,
+        targetMs,
+        maxRows,
+        onStep: (stepMs, answeredMs) => {
+          report.maxBatchMs = Math.max(report.maxBatchMs, stepMs);
+          report.maxStepMs = Math.max(report.maxStepMs, answeredMs);
+        },
+      });
       report.batches += r.steps;
       total += r.deleted;
       if (this.stopped) return report;

@@ -79,7 +79,9 @@ export class OtlpGrpcServer {
     if (typeof header !== 'string') throw new VigilError('VIGIL_UNAUTHORIZED');
     const principal = await this.options.auth.authenticate(header, address);
     if (!principal) throw new VigilError('VIGIL_UNAUTHORIZED');
-    await this.options.auth.admit(principal, body.length);
+    // Never held here: the message is in memory already (decompressed), so a flood would hold its
+    // bodies; a call over its key's rate is refused at once (UNAVAILABLE with retry-after).
+    await this.options.auth.admit(principal, body.length, 0);
     const outcome = await ingestExport(this.options.ingest, signal, 'protobuf', body, principal);
     return successBody(signal, 'protobuf', outcome) as Buffer;
   }
