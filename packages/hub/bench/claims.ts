@@ -37,12 +37,8 @@ import pg from 'pg';
 import { Agent, request } from 'undici';
 import { openStore } from '../src/store/open.js';
 import { mergeReport } from '../src/store/resource-patch.js';
+import { envInt } from './env.js';
 
-const envInt = (name: string, fallback: number): number => {
-  const n = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer`);
-  return n;
-};
 const SECONDS = envInt('BENCH_SECONDS', 10);
 const CLIENTS = envInt('BENCH_CLIENTS', 50);
 const HOLD = envInt('BENCH_HOLD', 2);

@@ -22,14 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { loadConfig } from '../src/config/config.js';
 import { createLogger, startHub } from '../src/main.js';
-
-const envInt = (name: string, fallback: number): number => {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
-  return n;
-};
+import { envInt, percentile } from './env.js';
 
 const SECONDS = envInt('BENCH_SECONDS', 10);
 const QUIET = envInt('BENCH_QUIET', 10);
@@ -69,12 +62,6 @@ interface NoisyResult {
   ok: number;
   limited: number;
   other: number;
-}
-
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] as number;
 }
 
 async function childMain(role: Role): Promise<void> {

@@ -52,6 +52,7 @@ import { createLogger, startHub } from '../src/main.js';
 import { registerAgent } from '../src/store/agents.js';
 import { openStore } from '../src/store/open.js';
 import { SqliteDb } from '../src/store/sqlite-db.js';
+import { percentile } from './env.js';
 
 type Sync = 'full' | 'normal';
 
@@ -597,12 +598,6 @@ async function rawInserts(spec: Extract<ChildSpec, { role: 'raw' }>) {
   } finally {
     db.close();
   }
-}
-
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] as number;
 }
 
 // ---------------------------------------------------------------------------------------------

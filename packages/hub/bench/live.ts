@@ -30,14 +30,7 @@ import WebSocket from 'ws';
 import { loadConfig } from '../src/config/config.js';
 import type { LiveStats } from '../src/live/fanout.js';
 import { createLogger, startHub } from '../src/main.js';
-
-const envInt = (name: string, fallback: number, min = 1): number => {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
-  return n;
-};
+import { envInt, percentile } from './env.js';
 
 const SECONDS = envInt('BENCH_SECONDS', 10);
 const WARMUP_SECONDS = envInt('BENCH_WARMUP_SECONDS', 2, 0);
@@ -105,12 +98,6 @@ type FromChild =
   | { type: 'stopped' }
   | { type: 'error'; message: string }
   | { type: 'sample'; rss: number; cpu: number; probe?: ProbeSample; sockets?: SocketsSample; live?: LiveStats | undefined };
-
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] as number;
-}
 
 async function childMain(role: Role): Promise<void> {
   const send = (msg: FromChild, then?: () => void) => process.send?.(msg, undefined, {}, then);

@@ -20,12 +20,8 @@ import { request } from 'undici';
 import { loadConfig } from '../src/config/config.js';
 import { createLogger, startHub } from '../src/main.js';
 import { ExportLogsServiceRequest, ExportTraceServiceRequest } from '../src/otlp/schema.js';
+import { envInt } from './env.js';
 
-const envInt = (name: string, fallback: number): number => {
-  const n = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer`);
-  return n;
-};
 const SECONDS = envInt('BENCH_SECONDS', 5);
 const BATCH = envInt('BENCH_BATCH', 100);
 const CONNECTIONS = envInt('BENCH_CONNECTIONS', 4);

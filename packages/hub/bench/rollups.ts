@@ -47,14 +47,7 @@ import {
 import { DAY_MS } from '../src/store/retention.js';
 import { SqliteDb } from '../src/store/sqlite-db.js';
 import type { Footprint } from '../src/store/db.js';
-
-const envInt = (name: string, fallback: number): number => {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
-  return n;
-};
+import { envInt } from './env.js';
 
 const AGENTS = envInt('BENCH_AGENTS', 1000);
 const DAYS = envInt('BENCH_DAYS', 7);

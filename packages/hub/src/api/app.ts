@@ -154,6 +154,7 @@ export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<App> {
     if (!principal) throw new VigilError('VIGIL_UNAUTHORIZED');
     if (access === 'admin' && principal.kind !== 'admin') throw new VigilError('VIGIL_FORBIDDEN');
     req.principal = principal;
+    if (!deps.auth.limits(principal)) return;
     // Per key, before the body is read: a key over its rates costs no parsing (docs/configuration.md).
     // A declared length over the route's limit is charged nothing: the body is refused (413) unread.
     const declared = Number(req.headers['content-length']);
@@ -169,7 +170,7 @@ export async function buildApp(deps: ApiDeps, logger?: Logger): Promise<App> {
   // A body sent without Content-Length (chunked) is charged to its key's byte rate as it arrives.
   app.addHook('preParsing', async (req, _reply, payload) => {
     const p = req.principal as Principal | undefined;
-    if (req.headers['transfer-encoding'] === undefined || p === undefined || p.kind === 'admin' || !deps.auth.limitsRates) return payload;
+    if (req.headers['transfer-encoding'] === undefined || p === undefined || !deps.auth.limits(p)) return payload;
     const counted = new Transform({
       transform(chunk: Buffer, _encoding, done) {
         deps.auth.charge(p, chunk.length);

@@ -89,9 +89,9 @@ export class Authenticator {
     if (principal.kind !== 'admin') this.rates.charge(principal.keyId, bytes);
   }
 
-  /** Whether `admit` limits anything (a rate is set). */
-  get limitsRates(): boolean {
-    return this.rates.enabled;
+  /** Whether `principal`'s requests are rate limited at all: a key (not the admin) while a rate is set. */
+  limits(principal: Principal): boolean {
+    return principal.kind !== 'admin' && this.rates.enabled;
   }
 
   private async lookup(hash: string): Promise<Principal | undefined> {
